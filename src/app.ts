@@ -1,0 +1,54 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { Deps } from './deps.js'
+import { installAuth } from './plugins/auth.js'
+import { installErrorHandling } from './plugins/errors.js'
+import opsRoutes from './routes/ops.js'
+import adminRoutes from './routes/api/admin/index.js'
+import agentRoutes from './routes/api/agents/index.js'
+import apiKeyRoutes from './routes/api/api-keys/index.js'
+import { ErrorResponse } from './schemas/common.js'
+import { Agent } from './schemas/agents.js'
+
+/** Builds the HTTP app: ops routes, OpenAPI, then the authenticated /api/v1 scope. */
+export async function buildApp (deps: Deps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    disableRequestLogging: false,
+    // reject unknown fields instead of silently dropping them: a typo in a config must be seen
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    bodyLimit: 1024 * 1024,
+    trustProxy: false,
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.addSchema(ErrorResponse)
+  app.addSchema(Agent)
+  installErrorHandling(app)
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Ferry API', version: '1', description: 'Moves inventory files in and mapping-job results out for agents.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+
+  app.addHook('onResponse', async (request, reply) => {
+    deps.metrics.httpRequests.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000)
+  })
+
+  await app.register(opsRoutes, { deps })
+  await app.register(async (api) => {
+    installAuth(api, deps.db)
+    await api.register(adminRoutes, { deps })
+    await api.register(apiKeyRoutes, { deps })
+    await api.register(agentRoutes, { deps })
+  }, { prefix: '/api/v1' })
+
+  return app
+}

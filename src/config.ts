@@ -1,0 +1,179 @@
+import ipaddr from 'ipaddr.js'
+import path from 'node:path'
+
+/**
+ * Every environment variable Ferry reads is read here, once, and validated at start.
+ * A bad value stops the process with one line naming the variable and what is wrong.
+ */
+export interface Config {
+  /** TCP port of the HTTP server */
+  port: number
+  /** listen address */
+  host: string
+  /** embedded database and generated keys live here */
+  dataDir: string
+  /** postgres://… switches from embedded PGlite to a PostgreSQL server (also the scale-out mode) */
+  databaseUrl?: string
+  /** vault key-encryption key (32 bytes); absent → generated into dataDir/master.key */
+  masterKey?: Buffer
+  /** creates org "default" with this admin key when no API key exists yet */
+  bootstrapApiKey?: string
+  /** CIDRs customer-supplied targets may reach despite being private/loopback */
+  allowPrivateNetworks: string[]
+  /** SMTP server for e-mail channels */
+  smtpUrl?: string
+  /** largest inbound webhook body, bytes */
+  inboundMaxBytes: number
+  /** pipeline limits */
+  limits: PipelineLimits
+  /** pulls run at once by one worker process */
+  pullConcurrency: number
+  /** files of one source downloaded at once during a pull */
+  pullFileConcurrency: number
+  /** how far before lastSyncedAt a pull still looks at LastModified, ms */
+  pullLookbackMs: number
+  /** outbound webhook retry schedule, ms after the first attempt's failure, one entry per retry */
+  pushRetryScheduleMs: number[]
+  /** results larger than this are refused by webhook sinks, bytes */
+  webhookInlineMaxBytes: number
+  /** per-request timeout for customer targets, ms */
+  targetTimeoutMs: number
+  logLevel: string
+}
+
+export interface PipelineLimits {
+  maxFileBytes: number
+  maxRows: number
+  maxColumns: number
+  maxCellChars: number
+  maxJsonDepth: number
+  maxLineBytes: number
+  xlsxMaxEntries: number
+  xlsxMaxUncompressedBytes: number
+  xlsxMaxCompressionRatio: number
+}
+
+export class ConfigError extends Error {
+  constructor (readonly variable: string, problem: string) {
+    super(`${variable}: ${problem}`)
+    this.name = 'ConfigError'
+  }
+}
+
+type Env = Record<string, string | undefined>
+
+const MiB = 1024 * 1024
+const SECOND = 1000
+const MINUTE = 60 * SECOND
+const HOUR = 60 * MINUTE
+
+/** Svix-like schedule from SPEC §3: now, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h */
+export const DEFAULT_PUSH_RETRY_SCHEDULE_MS = [5 * SECOND, 5 * MINUTE, 30 * MINUTE, 2 * HOUR, 5 * HOUR, 10 * HOUR, 10 * HOUR]
+
+function integer (env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `expected a whole number, got "${raw}"`)
+  const value = Number(raw)
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`)
+  return value
+}
+
+function masterKey (env: Env): Buffer | undefined {
+  const raw = env.FERRY_MASTER_KEY
+  if (raw === undefined || raw === '') return undefined
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(raw.trim())) throw new ConfigError('FERRY_MASTER_KEY', 'must be base64 of 32 bytes (not base64)')
+  const key = Buffer.from(raw.trim(), 'base64')
+  if (key.length !== 32) throw new ConfigError('FERRY_MASTER_KEY', `must be base64 of 32 bytes, got ${key.length} bytes`)
+  return key
+}
+
+function cidrs (env: Env): string[] {
+  const raw = env.FERRY_ALLOW_PRIVATE_NETWORKS
+  if (raw === undefined || raw.trim() === '') return []
+  return raw.split(',').map(s => s.trim()).filter(Boolean).map(cidr => {
+    try {
+      ipaddr.parseCIDR(cidr)
+    } catch {
+      throw new ConfigError('FERRY_ALLOW_PRIVATE_NETWORKS', `"${cidr}" is not a CIDR range such as 127.0.0.0/8 or ::1/128`)
+    }
+    return cidr
+  })
+}
+
+function databaseUrl (env: Env): string | undefined {
+  const raw = env.DATABASE_URL
+  if (raw === undefined || raw === '') return undefined
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new ConfigError('DATABASE_URL', 'is not a URL; expected postgres://user@host:port/database')
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError('DATABASE_URL', `must start with postgres:// or postgresql://, got "${url.protocol}//"`)
+  }
+  return raw
+}
+
+function smtpUrl (env: Env): string | undefined {
+  const raw = env.FERRY_SMTP_URL
+  if (raw === undefined || raw === '') return undefined
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new ConfigError('FERRY_SMTP_URL', 'is not a URL; expected smtp://host:port')
+  }
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') throw new ConfigError('FERRY_SMTP_URL', 'must start with smtp:// or smtps://')
+  return raw
+}
+
+function retrySchedule (env: Env): number[] {
+  const raw = env.FERRY_PUSH_RETRY_SCHEDULE_MS
+  if (raw === undefined || raw.trim() === '') return DEFAULT_PUSH_RETRY_SCHEDULE_MS
+  const parts = raw.split(',').map(s => s.trim())
+  if (parts.some(p => !/^\d+$/.test(p))) throw new ConfigError('FERRY_PUSH_RETRY_SCHEDULE_MS', 'must be comma-separated whole milliseconds, e.g. 5000,300000')
+  return parts.map(Number)
+}
+
+export function loadConfig (env: Env = process.env): Config {
+  const host = env.HOST?.trim() || '127.0.0.1'
+  const logLevel = env.LOG_LEVEL?.trim() || 'info'
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of fatal, error, warn, info, debug, trace, silent; got "${logLevel}"`)
+  }
+  const bootstrapApiKey = env.FERRY_BOOTSTRAP_API_KEY?.trim() || undefined
+  if (bootstrapApiKey !== undefined && bootstrapApiKey.length < 16) {
+    throw new ConfigError('FERRY_BOOTSTRAP_API_KEY', 'must be at least 16 characters long')
+  }
+  return {
+    port: integer(env, 'PORT', 8080, 0, 65535),
+    host,
+    dataDir: path.resolve(env.FERRY_DATA_DIR?.trim() || './data'),
+    databaseUrl: databaseUrl(env),
+    masterKey: masterKey(env),
+    bootstrapApiKey,
+    allowPrivateNetworks: cidrs(env),
+    smtpUrl: smtpUrl(env),
+    inboundMaxBytes: integer(env, 'FERRY_INBOUND_MAX_BYTES', 100 * MiB, 1),
+    limits: {
+      maxFileBytes: integer(env, 'FERRY_MAX_FILE_BYTES', 2048 * MiB, 1),
+      maxRows: integer(env, 'FERRY_MAX_ROWS', 10_000_000, 1),
+      maxColumns: integer(env, 'FERRY_MAX_COLUMNS', 500, 1),
+      maxCellChars: integer(env, 'FERRY_MAX_CELL_CHARS', 32_768, 1),
+      maxJsonDepth: integer(env, 'FERRY_MAX_JSON_DEPTH', 32, 1),
+      maxLineBytes: integer(env, 'FERRY_MAX_LINE_BYTES', 1 * MiB, 1),
+      xlsxMaxEntries: integer(env, 'FERRY_XLSX_MAX_ENTRIES', 1000, 1),
+      xlsxMaxUncompressedBytes: integer(env, 'FERRY_XLSX_MAX_UNCOMPRESSED_BYTES', 1024 * MiB, 1),
+      xlsxMaxCompressionRatio: integer(env, 'FERRY_XLSX_MAX_COMPRESSION_RATIO', 200, 1),
+    },
+    pullConcurrency: integer(env, 'FERRY_PULL_CONCURRENCY', 4, 1, 256),
+    pullFileConcurrency: integer(env, 'FERRY_PULL_FILE_CONCURRENCY', 4, 1, 64),
+    pullLookbackMs: integer(env, 'FERRY_PULL_LOOKBACK_MS', 24 * HOUR, 0),
+    pushRetryScheduleMs: retrySchedule(env),
+    webhookInlineMaxBytes: integer(env, 'FERRY_WEBHOOK_INLINE_MAX_BYTES', 10 * MiB, 1),
+    targetTimeoutMs: integer(env, 'FERRY_TARGET_TIMEOUT_MS', 30 * SECOND, 100),
+    logLevel,
+  }
+}

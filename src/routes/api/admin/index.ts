@@ -1,0 +1,26 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { createOrgWithAdminKey } from '../../../auth/api-keys.js'
+import type { Deps } from '../../../deps.js'
+import { requireInstanceAdmin } from '../../../plugins/auth.js'
+import { Timestamp, Uuid, errorResponses } from '../../../schemas/common.js'
+
+const adminRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
+  app.post('/admin/orgs', {
+    schema: {
+      tags: ['admin'],
+      summary: 'Create an organisation and its first admin key (instance admin only)',
+      body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
+      response: {
+        201: Type.Object({ org: Type.Object({ id: Uuid, name: Type.String(), createdAt: Timestamp }), apiKey: Type.String() }),
+        ...errorResponses(400, 403),
+      },
+    },
+  }, async (request, reply) => {
+    requireInstanceAdmin(request)
+    const { org, apiKey } = await deps.db.transaction(tx => createOrgWithAdminKey(tx, request.body.name))
+    return reply.status(201).send({ org, apiKey })
+  })
+}
+
+export default adminRoutes

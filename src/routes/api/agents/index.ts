@@ -1,0 +1,65 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import type { Deps } from '../../../deps.js'
+import { resolveAgent } from '../../../domain/agent.js'
+import { nextRunAfter } from '../../../domain/schedule.js'
+import { deleteAgent, getAgent, insertAgent, listAgents, updateAgent, type Agent } from '../../../db/sql/agents.js'
+import { AppError } from '../../../errors.js'
+import { AgentCreate, AgentPatch } from '../../../schemas/agents.js'
+import { newId } from '../../../util/ids.js'
+import { IdParams, ListOf, Page, decodeCursor, errorResponses, page } from '../../../schemas/common.js'
+
+const present = (agent: Agent) => {
+  const { orgId, ...rest } = agent
+  return { ...rest, nextRunAt: nextRunAfter(agent.scheduleCron, agent.timezone, new Date())?.toISOString() ?? null }
+}
+
+const agentRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
+  const { db } = deps
+  const AgentRef = Type.Ref('Agent')
+
+  app.post('/agents', {
+    schema: { tags: ['agents'], summary: 'Create an agent', body: AgentCreate, response: { 201: AgentRef, ...errorResponses(400) } },
+  }, async (request, reply) => {
+    const fields = resolveAgent(request.body)
+    const agent = await insertAgent(db, request.auth.orgId, newId(), fields)
+    return reply.status(201).send(present(agent))
+  })
+
+  app.get('/agents', {
+    schema: { tags: ['agents'], summary: 'List agents', querystring: Page, response: { 200: ListOf(AgentRef), ...errorResponses(400) } },
+  }, async (request) => {
+    const limit = request.query.limit ?? 50
+    const agents = await listAgents(db, request.auth.orgId, { limit, after: decodeCursor(request.query.cursor) })
+    return page(agents, limit, present)
+  })
+
+  app.get('/agents/:id', {
+    schema: { tags: ['agents'], summary: 'Get an agent', params: IdParams, response: { 200: AgentRef, ...errorResponses(404) } },
+  }, async (request) => {
+    const agent = await getAgent(db, request.auth.orgId, request.params.id)
+    if (!agent) throw new AppError('NOT_FOUND', 'Agent not found.')
+    return present(agent)
+  })
+
+  app.patch('/agents/:id', {
+    schema: { tags: ['agents'], summary: 'Update an agent', params: IdParams, body: AgentPatch, response: { 200: AgentRef, ...errorResponses(400, 404) } },
+  }, async (request) => {
+    const updated = await db.transaction(async (tx) => {
+      const current = await getAgent(tx, request.auth.orgId, request.params.id)
+      if (!current) throw new AppError('NOT_FOUND', 'Agent not found.')
+      return updateAgent(tx, request.auth.orgId, current.id, resolveAgent(request.body, current))
+    })
+    if (!updated) throw new AppError('NOT_FOUND', 'Agent not found.')
+    return present(updated)
+  })
+
+  app.delete('/agents/:id', {
+    schema: { tags: ['agents'], summary: 'Delete an agent and everything under it', params: IdParams, response: { 204: Type.Null(), ...errorResponses(404) } },
+  }, async (request, reply) => {
+    if (!await deleteAgent(db, request.auth.orgId, request.params.id)) throw new AppError('NOT_FOUND', 'Agent not found.')
+    return reply.status(204).send(null)
+  })
+}
+
+export default agentRoutes

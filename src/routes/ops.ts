@@ -1,0 +1,34 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import type { Deps } from '../deps.js'
+import { migrationsCurrent } from '../db/migrate.js'
+
+const Status = Type.Object({ status: Type.String(), checks: Type.Optional(Type.Record(Type.String(), Type.String())) })
+
+/** Liveness, readiness and metrics: unauthenticated, outside /api/v1. */
+const opsRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
+  app.get('/healthz', { schema: { tags: ['ops'], summary: 'The process is alive', response: { 200: Status } } },
+    async () => ({ status: 'ok' }))
+
+  app.get('/readyz', {
+    schema: { tags: ['ops'], summary: 'Database reachable and migrations applied', response: { 200: Status, 503: Status } },
+  }, async (_request, reply) => {
+    const checks: Record<string, string> = {}
+    try {
+      checks.database = 'ok'
+      checks.migrations = await migrationsCurrent(deps.db) ? 'ok' : 'pending'
+      checks.queue = await deps.isReady() ? 'ok' : 'starting'
+    } catch {
+      checks.database = 'unreachable'
+    }
+    const ok = Object.values(checks).every(v => v === 'ok')
+    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', checks })
+  })
+
+  app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics', hide: false } }, async (_request, reply) => {
+    reply.header('content-type', deps.metrics.registry.contentType)
+    return deps.metrics.registry.metrics()
+  })
+}
+
+export default opsRoutes

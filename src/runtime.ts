@@ -1,0 +1,84 @@
+import type { FastifyInstance } from 'fastify'
+import type PgBoss from 'pg-boss'
+import { buildApp } from './app.js'
+import { bootstrapAdminKey } from './auth/api-keys.js'
+import type { Config } from './config.js'
+import type { Deps } from './deps.js'
+import { openDb, type Db } from './db/client.js'
+import { migrate } from './db/migrate.js'
+import type { Logger } from './log.js'
+import { createMetrics } from './metrics.js'
+import { createBoss } from './queue/boss.js'
+import { JOBS } from './queue/jobs/index.js'
+
+export type Role = 'api' | 'worker' | 'all'
+
+export interface Runtime {
+  deps: Deps
+  /** present unless the role is `worker` */
+  app?: FastifyInstance
+  /** stop taking requests and jobs, let in-flight jobs finish (or fail them for retry), close the db */
+  stop(): Promise<void>
+}
+
+export interface RuntimeOptions {
+  role: Role
+  logger: Logger
+  /** an already open database (tests); otherwise opened from config */
+  db?: Db
+  /** printed once when the first admin key is generated */
+  print?: (line: string) => void
+}
+
+/** The composition root: builds every service once and passes each its dependencies. */
+export async function startRuntime (config: Config, options: RuntimeOptions): Promise<Runtime> {
+  const { logger, role } = options
+  if (!config.databaseUrl && role !== 'all') {
+    throw new Error('--role api|worker needs DATABASE_URL: the embedded database belongs to one process')
+  }
+  const db = options.db ?? await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
+  const releasers: Array<() => Promise<unknown>> = [() => db.close()]
+  try {
+    const { applied } = await migrate(db)
+    if (applied.length) logger.info({ applied }, 'migrations applied')
+    await bootstrapAdminKey(db, { bootstrapApiKey: config.bootstrapApiKey, dataDir: config.dataDir, logger, print: options.print })
+
+    const works = role !== 'api'
+    const boss = createBoss(db, { supervise: works, logger })
+    let bossReady = false
+    await boss.start()
+    releasers.push(() => boss.stop({ graceful: true, wait: true, timeout: 10_000 }))
+    for (const job of JOBS) await ensureQueue(boss, job.name, job.queue)
+    bossReady = true
+
+    const deps: Deps = { config, db, logger, boss, metrics: createMetrics(), isReady: async () => bossReady }
+    if (works) {
+      for (const job of JOBS) await boss.work(job.name, job.work ?? {}, job.handler(deps))
+    }
+    let app: FastifyInstance | undefined
+    if (role !== 'worker') {
+      app = await buildApp(deps)
+      releasers.push(() => app!.close())
+    }
+    return { deps, app, stop: () => release(releasers, logger) }
+  } catch (err) {
+    await release(releasers, logger)
+    throw err
+  }
+}
+
+async function ensureQueue (boss: PgBoss, name: string, options?: Omit<PgBoss.Queue, 'name'>): Promise<void> {
+  if (!await boss.getQueue(name)) await boss.createQueue(name, { name, ...options } as PgBoss.Queue)
+}
+
+/** LIFO: the HTTP server stops first, then the queue, then the database. */
+async function release (releasers: Array<() => Promise<unknown>>, logger: Logger): Promise<void> {
+  while (releasers.length) {
+    const next = releasers.pop()!
+    try {
+      await next()
+    } catch (err) {
+      logger.error({ err }, 'error during shutdown')
+    }
+  }
+}

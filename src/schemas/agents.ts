@@ -1,0 +1,67 @@
+import { Type, type Static } from 'typebox'
+import { CANONICAL_FIELDS } from '../domain/agent.js'
+import { Timestamp, Uuid } from './common.js'
+
+const Notify = Type.Union([Type.Literal('all'), Type.Array(Uuid, { maxItems: 50 })],
+  { description: '"all" channels of the agent, or a list of channel ids' })
+
+export const RulesInput = Type.Object({
+  autoPull: Type.Optional(Type.Boolean({ description: 'pull sources on their schedule' })),
+  autoMap: Type.Optional(Type.Boolean({ description: 'start a mapping job after every upload' })),
+  onPullFailure: Type.Optional(Type.Object({
+    pendingItem: Type.Optional(Type.Boolean({ description: 'file a DATA_SOURCE_PULL_FAILED pending item' })),
+    notify: Type.Optional(Notify),
+  }, { additionalProperties: false })),
+}, { additionalProperties: false })
+
+export const Rules = Type.Object({
+  autoPull: Type.Boolean(),
+  autoMap: Type.Boolean(),
+  onPullFailure: Type.Object({ pendingItem: Type.Boolean(), notify: Notify }),
+})
+
+const FieldMap = Type.Object(
+  Object.fromEntries(CANONICAL_FIELDS.map(f => [f, Type.Optional(Type.String({ minLength: 1, maxLength: 200 }))])),
+  { additionalProperties: false, description: 'canonical field → column name in the files, e.g. { "sku": "Item No" }' })
+
+const OutputColumn = Type.Object({
+  column: Type.String({ minLength: 1, maxLength: 200 }),
+  from: Type.String({ minLength: 1, maxLength: 200, description: 'a canonical field or attributes.<name>' }),
+  transform: Type.Optional(Type.Union(['upper', 'lower', 'trim', 'number', 'string'].map(t => Type.Literal(t)))),
+}, { additionalProperties: false })
+
+export const MappingInput = Type.Object({
+  fieldMap: Type.Optional(FieldMap),
+  output: Type.Optional(Type.Array(OutputColumn, { maxItems: 500 })),
+  sheetName: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+}, { additionalProperties: false })
+
+export const Mapping = Type.Object({
+  fieldMap: Type.Record(Type.String(), Type.String()),
+  output: Type.Array(OutputColumn),
+  sheetName: Type.Optional(Type.String()),
+})
+
+export const AgentCreate = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  scheduleCron: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'five-field cron, default "0 * * * *"' })),
+  timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'IANA timezone, default "UTC"' })),
+  rules: Type.Optional(RulesInput),
+  mapping: Type.Optional(MappingInput),
+}, { additionalProperties: false })
+export type AgentCreate = Static<typeof AgentCreate>
+
+export const AgentPatch = Type.Partial(AgentCreate, { additionalProperties: false })
+export type AgentPatch = Static<typeof AgentPatch>
+
+export const Agent = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  scheduleCron: Type.String(),
+  timezone: Type.String(),
+  rules: Rules,
+  mapping: Mapping,
+  nextRunAt: Type.Union([Timestamp, Type.Null()]),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+}, { $id: 'Agent' })

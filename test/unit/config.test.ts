@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest'
+import { loadConfig, ConfigError } from '../../src/config.js'
+
+const fails = (env: Record<string, string>, variable: string, pattern: RegExp) => {
+  let err: unknown
+  try { loadConfig(env) } catch (e) { err = e }
+  expect(err).toBeInstanceOf(ConfigError)
+  expect((err as ConfigError).variable).toBe(variable)
+  expect((err as Error).message).toMatch(pattern)
+  expect((err as Error).message.split('\n')).toHaveLength(1)
+}
+
+describe('config', () => {
+  it('has the defaults of SPEC §1', () => {
+    const c = loadConfig({})
+    expect(c.port).toBe(8080)
+    expect(c.host).toBe('127.0.0.1')
+    expect(c.dataDir).toMatch(/\/data$/)
+    expect(c.databaseUrl).toBeUndefined()
+    expect(c.allowPrivateNetworks).toEqual([])
+    expect(c.inboundMaxBytes).toBe(100 * 1024 * 1024)
+  })
+
+  it('reads every variable', () => {
+    const key = Buffer.alloc(32, 1).toString('base64')
+    const c = loadConfig({
+      PORT: '9000', HOST: '0.0.0.0', FERRY_DATA_DIR: '/tmp/x', DATABASE_URL: 'postgres://u@h:5432/d',
+      FERRY_MASTER_KEY: key, FERRY_BOOTSTRAP_API_KEY: 'fy_bootstrap_key_1234', FERRY_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8, ::1/128',
+      FERRY_SMTP_URL: 'smtp://127.0.0.1:2525', FERRY_PUSH_RETRY_SCHEDULE_MS: '10,20',
+    })
+    expect(c).toMatchObject({ port: 9000, host: '0.0.0.0', dataDir: '/tmp/x', databaseUrl: 'postgres://u@h:5432/d', bootstrapApiKey: 'fy_bootstrap_key_1234', smtpUrl: 'smtp://127.0.0.1:2525', pushRetryScheduleMs: [10, 20] })
+    expect(c.masterKey?.equals(Buffer.alloc(32, 1))).toBe(true)
+    expect(c.allowPrivateNetworks).toEqual(['127.0.0.0/8', '::1/128'])
+  })
+
+  it('names the variable and the problem in one line', () => {
+    fails({ PORT: 'eighty' }, 'PORT', /whole number/)
+    fails({ PORT: '70000' }, 'PORT', /between 0 and 65535/)
+    fails({ DATABASE_URL: 'mysql://x@y/z' }, 'DATABASE_URL', /postgres:\/\//)
+    fails({ DATABASE_URL: 'not a url' }, 'DATABASE_URL', /not a URL/)
+    fails({ FERRY_MASTER_KEY: Buffer.alloc(16).toString('base64') }, 'FERRY_MASTER_KEY', /32 bytes, got 16/)
+    fails({ FERRY_MASTER_KEY: 'not base64!' }, 'FERRY_MASTER_KEY', /base64/)
+    fails({ FERRY_ALLOW_PRIVATE_NETWORKS: '127.0.0.1' }, 'FERRY_ALLOW_PRIVATE_NETWORKS', /CIDR/)
+    fails({ FERRY_SMTP_URL: 'http://x' }, 'FERRY_SMTP_URL', /smtp:\/\//)
+    fails({ FERRY_BOOTSTRAP_API_KEY: 'short' }, 'FERRY_BOOTSTRAP_API_KEY', /16 characters/)
+    fails({ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', /one of/)
+  })
+})
