@@ -1,0 +1,223 @@
+import { Readable, pipeline } from 'node:stream'
+import { parse as csvParse, CsvError } from 'csv-parse'
+import { AppError, isAppError } from '../errors.js'
+import { cellTooLong, headerKeys, onceWarner, tooManyRows } from './columns.js'
+import { peekText, textChunks } from './stream-utils.js'
+import type { FormatParser, ParseOptions, ParsedRow } from './types.js'
+
+/** Delimiters the sniffer chooses from, in order of preference on a tie. */
+export const CSV_DELIMITERS = [',', ';', '\t', '|'] as const
+export type CsvDelimiter = typeof CSV_DELIMITERS[number]
+
+const SNIFF_CHARS = 64 * 1024
+const SNIFF_RECORDS = 20
+/** csv-parse's bound on one record, so an unterminated quote cannot swallow the whole file. */
+const MAX_RECORD_CHARS_CAP = 64 * 1024 * 1024
+
+/**
+ * CSV (and TSV / semicolon / pipe separated) text.
+ * - The delimiter is sniffed on the first records (quotes respected).
+ * - The header is the first non-blank record; names are kept as written (see `headerKeys`).
+ * - Blank records (empty line, or only delimiters and spaces) are skipped but keep the line count.
+ * - A record with fewer fields than the header, or with non-empty fields beyond it, is a row problem.
+ * - `row` is the line the record starts on, header = line 1, quoted newlines counted.
+ * - A header-only file yields no rows; a file without any record is EMPTY_FILE.
+ * - Cell values are strings, as written (no trimming, no type casting: that is the pipeline's job).
+ */
+export const csvParser: FormatParser = {
+  format: 'csv',
+  parse: parseCsv,
+}
+
+async function * parseCsv (input: Readable, options: ParseOptions): AsyncGenerator<ParsedRow> {
+  const { limits } = options
+  const warn = onceWarner(options.onWarning)
+  const { head, complete, all } = await peekText(textChunks(input), SNIFF_CHARS)
+  const delimiter = sniffDelimiter(head, complete)
+
+  const parser = csvParse({
+    bom: true,
+    delimiter,
+    relax_column_count: true,
+    // a quote inside an unquoted field (`5" screen`) is kept as a character instead of failing the file
+    relax_quotes: true,
+    max_record_size: Math.min(limits.maxCellChars * limits.maxColumns, MAX_RECORD_CHARS_CAP),
+  })
+  const source = Readable.from(all)
+  pipeline(source, parser, () => { /* errors surface through the iteration below */ })
+
+  let nextLine = 1
+  let keys: Array<string | undefined> | undefined
+  let width = 0
+  let rows = 0
+  try {
+    for await (const record of parser as AsyncIterable<string[]>) {
+      const row = nextLine
+      nextLine += 1 + lineBreaksIn(record)
+      if (isBlankRecord(record)) continue
+      if (keys === undefined) {
+        keys = headerKeys(record, i => String(i + 1), limits, warn)
+        width = keys.length
+        continue
+      }
+      if (++rows > limits.maxRows) throw tooManyRows(limits, row)
+      if (record.length > limits.maxColumns) {
+        throw new AppError('TOO_MANY_COLUMNS', `The row on line ${row} has ${record.length} fields; the limit is ${limits.maxColumns}.`, {
+          details: { row, columns: record.length, limit: limits.maxColumns },
+        })
+      }
+      for (let i = 0; i < record.length; i++) {
+        if (record[i].length > limits.maxCellChars) throw cellTooLong(limits, row, record[i].length, `Field ${i + 1}`)
+      }
+      if (record.length !== width) {
+        const problem = raggedProblem(record, width)
+        if (problem !== undefined) {
+          yield { row, error: problem }
+          continue
+        }
+      }
+      const values: Record<string, unknown> = {}
+      for (let i = 0; i < width; i++) {
+        const key = keys[i]
+        if (key !== undefined) values[key] = record[i]
+      }
+      yield { row, values }
+    }
+  } catch (err) {
+    throw csvFailure(err, nextLine)
+  } finally {
+    source.destroy()
+    parser.destroy()
+  }
+  if (keys === undefined) throw new AppError('EMPTY_FILE', 'The file has no header and no rows.')
+}
+
+function raggedProblem (record: string[], width: number): string | undefined {
+  if (record.length < width) return `The row has ${record.length} field${record.length === 1 ? '' : 's'}; the header has ${width}.`
+  for (let i = width; i < record.length; i++) {
+    // empty fields past the header (a trailing delimiter) are harmless
+    if (record[i].trim() !== '') return `The row has ${record.length} fields; the header has ${width}.`
+  }
+  return undefined
+}
+
+function isBlankRecord (record: string[]): boolean {
+  for (let i = 0; i < record.length; i++) {
+    const field = record[i]
+    if (field.length > 0 && field.trim() !== '') return false
+  }
+  return true
+}
+
+/** Line breaks inside the (quoted) fields of a record; CRLF counts once. */
+function lineBreaksIn (record: string[]): number {
+  let count = 0
+  for (let i = 0; i < record.length; i++) {
+    const field = record[i]
+    if (field.indexOf('\n') === -1 && field.indexOf('\r') === -1) continue
+    for (let j = 0; j < field.length; j++) {
+      const c = field.charCodeAt(j)
+      if (c === 10) count++
+      else if (c === 13) {
+        count++
+        if (field.charCodeAt(j + 1) === 10) j++
+      }
+    }
+  }
+  return count
+}
+
+function csvFailure (err: unknown, line: number): unknown {
+  if (isAppError(err)) return err
+  if (err instanceof CsvError) {
+    if (err.code === 'CSV_MAX_RECORD_SIZE') {
+      return new AppError('CELL_TOO_LONG',
+        `The record starting on line ${line} is too long: a field is longer than allowed, or a quote is never closed.`, {
+          details: { row: line, code: err.code },
+        })
+    }
+    if (err.code === 'CSV_QUOTE_NOT_CLOSED') {
+      return new AppError('PARSE_FAILED', `The quoted field starting on line ${line} is never closed.`, {
+        details: { row: line, code: err.code },
+      })
+    }
+    return new AppError('PARSE_FAILED', `The CSV could not be read near line ${line}: ${err.message}`, {
+      details: { row: line, code: err.code },
+      cause: err,
+    })
+  }
+  return err
+}
+
+/**
+ * Picks the delimiter among `, ; \t |` that splits the first records into the same, largest number of
+ * fields. Quoted fields are skipped, so `"1,5";2` is one `;`. Falls back to `,` (single-column file).
+ * `complete` = `text` is the whole file (otherwise its last, possibly cut, record is ignored).
+ */
+export function sniffDelimiter (text: string, complete = true): CsvDelimiter {
+  const records = countDelimiters(text, complete)
+  if (records.length === 0) return ','
+  let best: CsvDelimiter = ','
+  let bestConsistent = -1
+  let bestCount = 0
+  for (let d = 0; d < CSV_DELIMITERS.length; d++) {
+    const first = records[0][d]
+    if (first === 0) continue
+    let consistent = 0
+    for (const counts of records) if (counts[d] === first) consistent++
+    if (consistent > bestConsistent || (consistent === bestConsistent && first > bestCount)) {
+      best = CSV_DELIMITERS[d]
+      bestConsistent = consistent
+      bestCount = first
+    }
+  }
+  return best
+}
+
+function countDelimiters (text: string, complete: boolean): number[][] {
+  const records: number[][] = []
+  let counts = [0, 0, 0, 0]
+  let inQuotes = false
+  let fieldStart = true
+  let nonBlank = false
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0
+  const endRecord = (): void => {
+    if (nonBlank) records.push(counts)
+    counts = [0, 0, 0, 0]
+    nonBlank = false
+    fieldStart = true
+  }
+  for (; i < text.length && records.length < SNIFF_RECORDS; i++) {
+    const c = text[i]
+    if (inQuotes) {
+      if (c === '"') {
+        if (text[i + 1] === '"') i++
+        else inQuotes = false
+      }
+      continue
+    }
+    if (c === '"' && fieldStart) {
+      inQuotes = true
+      nonBlank = true
+      fieldStart = false
+      continue
+    }
+    if (c === '\n' || c === '\r') {
+      endRecord()
+      continue
+    }
+    const d = CSV_DELIMITERS.indexOf(c as CsvDelimiter)
+    if (d !== -1) {
+      counts[d]++
+      nonBlank = true
+      fieldStart = true
+      continue
+    }
+    if (c !== ' ') {
+      fieldStart = false
+      nonBlank = true
+    }
+  }
+  if (i >= text.length && nonBlank && (complete || records.length === 0)) records.push(counts)
+  return records
+}

@@ -1,0 +1,64 @@
+import type { Readable } from 'node:stream'
+import type { PipelineLimits } from '../config.js'
+
+/**
+ * The parsing layer of the inventory pipeline: bytes in, raw records out. Parsers only parse
+ * (no header normalisation to canonical fields, no validation of sku/quantity/price, no storage);
+ * the pipeline does that on top of the records yielded here.
+ */
+export type FileFormat = 'csv' | 'json' | 'ndjson' | 'xlsx'
+
+export const FILE_FORMATS: readonly FileFormat[] = ['csv', 'json', 'ndjson', 'xlsx']
+
+export type TextEncoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1252'
+
+/** One record of the file, keyed by the header names as written (trimmed). */
+export interface RawRecord {
+  /**
+   * 1-based position of the record as a person counts it in the file:
+   * CSV: the line the record starts on (the header is line 1; blank lines and quoted newlines count);
+   * XLSX: the sheet row number (the header row included);
+   * JSON: the array element index + 1; NDJSON: the line number.
+   */
+  row: number
+  values: Record<string, unknown>
+}
+
+/**
+ * A record that could not be read (ragged CSV row, NDJSON line that is not JSON, array element that is
+ * not an object). The rest of the file is still parsed; the pipeline reports it as a rejected row.
+ */
+export interface RowProblem {
+  row: number
+  error: string
+}
+
+export type ParsedRow = RawRecord | RowProblem
+
+export const isRowProblem = (row: ParsedRow): row is RowProblem => 'error' in row
+
+export interface ParseOptions {
+  limits: PipelineLimits
+  /** XLSX only: the sheet to read; default the first visible sheet */
+  sheetName?: string
+  /**
+   * Something the person who uploaded the file should know but that does not reject a row
+   * (duplicate header renamed, `__proto__` key dropped, …). Each distinct warning is reported once.
+   */
+  onWarning?: (message: string) => void
+}
+
+/**
+ * A streaming parser for one format. Contract:
+ * - `parse` reads `input` incrementally; memory stays bounded by the limits, not by the file size.
+ *   Text formats expect decoded text (string chunks, as `openInventoryStream` produces); Buffer chunks
+ *   are read as UTF-8. XLSX expects the raw bytes.
+ * - Per-record problems are yielded as `RowProblem`s, in file order with the records.
+ * - Whole-file failures (limits, syntax that makes the rest unreadable, unsafe XLSX) throw an `AppError`;
+ *   records already yielded must then be discarded by the caller (it rolls the file back).
+ * - Breaking out of the iteration releases everything (streams destroyed, temp files removed).
+ */
+export interface FormatParser {
+  format: FileFormat
+  parse (input: Readable, options: ParseOptions): AsyncIterable<ParsedRow>
+}
