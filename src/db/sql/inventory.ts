@@ -1,0 +1,219 @@
+import { Writable } from 'node:stream'
+import type { Queryable, Transaction } from '../client.js'
+import type { CanonicalItem } from '../../pipeline/canonical.js'
+import { isoRequired, json } from './rows.js'
+
+export interface InventoryUpload {
+  id: string
+  agentId: string
+  sourceId: string | null
+  syncId: string | null
+  fileName: string
+  format: string | null
+  encoding: string | null
+  bytes: number
+  rowsAccepted: number
+  rowsRejected: number
+  status: 'ingested' | 'rejected'
+  error: { code: string, message: string } | null
+  warnings: string[]
+  createdAt: string
+}
+
+const toUpload = (r: Record<string, unknown>): InventoryUpload => ({
+  id: r.id as string,
+  agentId: r.agent_id as string,
+  sourceId: (r.source_id as string | null) ?? null,
+  syncId: (r.sync_id as string | null) ?? null,
+  fileName: r.file_name as string,
+  format: (r.format as string | null) ?? null,
+  encoding: (r.encoding as string | null) ?? null,
+  bytes: r.bytes as number,
+  rowsAccepted: r.rows_accepted as number,
+  rowsRejected: r.rows_rejected as number,
+  status: r.status as InventoryUpload['status'],
+  error: (r.error as InventoryUpload['error']) ?? null,
+  warnings: (r.warnings as string[]) ?? [],
+  createdAt: isoRequired(r.created_at),
+})
+
+export interface UploadFields {
+  id: string
+  orgId: string
+  agentId: string
+  sourceId?: string | null
+  syncId?: string | null
+  fileName: string
+  format?: string | null
+  encoding?: string | null
+  bytes: number
+  rowsAccepted: number
+  rowsRejected: number
+  status: InventoryUpload['status']
+  error?: InventoryUpload['error']
+  warnings: string[]
+}
+
+export async function insertUpload (q: Queryable, u: UploadFields): Promise<InventoryUpload> {
+  const { rows } = await q.query(
+    `INSERT INTO inventory_uploads (id, org_id, agent_id, source_id, sync_id, file_name, format, encoding, bytes,
+       rows_accepted, rows_rejected, status, error, warnings)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb) RETURNING *`,
+    [u.id, u.orgId, u.agentId, u.sourceId ?? null, u.syncId ?? null, u.fileName, u.format ?? null, u.encoding ?? null, u.bytes,
+      u.rowsAccepted, u.rowsRejected, u.status, u.error ? json(u.error) : null, json(u.warnings)])
+  return toUpload(rows[0])
+}
+
+export async function getUpload (q: Queryable, orgId: string, agentId: string, id: string): Promise<InventoryUpload | null> {
+  const { rows } = await q.query('SELECT * FROM inventory_uploads WHERE org_id = $1 AND agent_id = $2 AND id = $3', [orgId, agentId, id])
+  return rows[0] ? toUpload(rows[0]) : null
+}
+
+export async function listUploads (q: Queryable, orgId: string, agentId: string, page: { limit: number, before?: string }): Promise<InventoryUpload[]> {
+  const { rows } = await q.query(
+    `SELECT * FROM inventory_uploads WHERE org_id = $1 AND agent_id = $2 AND ($3::uuid IS NULL OR id < $3::uuid)
+     ORDER BY id DESC LIMIT $4`, [orgId, agentId, page.before ?? null, page.limit])
+  return rows.map(toUpload)
+}
+
+export interface StoredItem extends Omit<CanonicalItem, 'row'> { rowNumber: number }
+
+export async function listItems (q: Queryable, uploadId: string, page: { limit: number, afterRow?: number }): Promise<StoredItem[]> {
+  const { rows } = await q.query(
+    `SELECT row_number, sku, name, quantity, price, currency, location, attributes FROM inventory_items
+     WHERE upload_id = $1 AND row_number > $2 ORDER BY row_number LIMIT $3`, [uploadId, page.afterRow ?? 0, page.limit])
+  return rows.map(r => ({
+    rowNumber: r.row_number as number,
+    sku: r.sku as string,
+    name: r.name as string | null,
+    quantity: r.quantity as number | null,
+    price: r.price as number | null,
+    currency: r.currency as string | null,
+    location: r.location as string | null,
+    attributes: r.attributes as Record<string, unknown>,
+  }))
+}
+
+export interface RejectedRow { row: number, reason: string, raw?: Record<string, unknown> }
+
+export async function insertRejectedRows (q: Queryable, uploadId: string, rejected: RejectedRow[]): Promise<void> {
+  if (rejected.length === 0) return
+  await q.query(
+    `INSERT INTO inventory_rejected_rows (upload_id, row_number, reason, raw)
+     SELECT $1, r.row, r.reason, r.raw FROM jsonb_to_recordset($2::jsonb) AS r(row integer, reason text, raw jsonb)`,
+    [uploadId, json(rejected)])
+}
+
+export async function listRejectedRows (q: Queryable, uploadId: string): Promise<RejectedRow[]> {
+  const { rows } = await q.query('SELECT row_number, reason FROM inventory_rejected_rows WHERE upload_id = $1 ORDER BY row_number', [uploadId])
+  return rows.map(r => ({ row: r.row_number as number, reason: r.reason as string }))
+}
+
+/**
+ * Writes items in bulk inside the caller's transaction: COPY on PostgreSQL (the fastest path the
+ * server has), multi-row INSERTs from a JSON batch on PGlite. Memory holds one batch at a time.
+ */
+export interface ItemWriter {
+  write(item: CanonicalItem): Promise<void>
+  finish(): Promise<void>
+  /** stops a COPY that will not be finished (the file is being rolled back) */
+  abort(): Promise<void>
+}
+
+const BATCH = 1000
+
+export function createItemWriter (tx: Transaction, uploadId: string): ItemWriter {
+  return tx.copyFrom ? copyWriter(tx, uploadId) : insertWriter(tx, uploadId)
+}
+
+function insertWriter (tx: Transaction, uploadId: string): ItemWriter {
+  let batch: CanonicalItem[] = []
+  const flush = async () => {
+    if (batch.length === 0) return
+    const rows = batch
+    batch = []
+    await tx.query(
+      `INSERT INTO inventory_items (upload_id, row_number, sku, name, quantity, price, currency, location, attributes)
+       SELECT $1, r.row, r.sku, r.name, r.quantity, r.price, r.currency, r.location, coalesce(r.attributes, '{}')
+       FROM jsonb_to_recordset($2::jsonb) AS r(row integer, sku text, name text, quantity numeric, price numeric, currency text, location text, attributes jsonb)`,
+      [uploadId, json(rows)])
+  }
+  return {
+    async write (item) {
+      batch.push(item)
+      if (batch.length >= BATCH) await flush()
+    },
+    finish: flush,
+    async abort () { batch = [] },
+  }
+}
+
+// COPY text format: backslash, newline, carriage return and tab are escaped; \N is NULL.
+const copyText = (value: string | number | null): string =>
+  value === null ? '\\N' : String(value).replace(/[\\\n\r\t]/g, c => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'))
+
+function copyWriter (tx: Transaction, uploadId: string): ItemWriter {
+  // The COPY starts at the first item, not before: a pg connection runs one statement at a time,
+  // so an open COPY would block every other query of the transaction (deadlock).
+  let copy: Writable | undefined
+  let chunk = ''
+  let failed: Error | undefined
+  const open = (): Writable => {
+    if (!copy) {
+      copy = tx.copyFrom!(
+        'COPY inventory_items (upload_id, row_number, sku, name, quantity, price, currency, location, attributes) FROM STDIN') as unknown as Writable
+      copy.on('error', (err?: Error) => { failed = err })
+    }
+    return copy
+  }
+  const push = async (text: string) => {
+    if (failed) throw failed
+    const w = open()
+    if (!w.write(text)) {
+      await new Promise<void>((resolve, reject) => {
+        w.once('drain', resolve)
+        w.once('error', reject)
+      })
+    }
+  }
+  return {
+    async write (item) {
+      chunk += [uploadId, item.row, item.sku, item.name, item.quantity, item.price, item.currency, item.location, JSON.stringify(item.attributes)]
+        .map(copyText).join('\t') + '\n'
+      if (chunk.length >= 64 * 1024) {
+        const text = chunk
+        chunk = ''
+        await push(text)
+      }
+    },
+    async finish () {
+      if (chunk) await push(chunk)
+      chunk = ''
+      if (!copy) return
+      const done = pipelineEnd(copy)
+      copy.end()
+      await done
+    },
+    async abort () {
+      chunk = ''
+      const w = copy
+      if (!w || w.writableFinished || w.destroyed) return
+      // destroying the stream sends CopyFail; wait until the driver has the connection back
+      await new Promise<void>(resolve => { w.once('close', () => resolve()); w.destroy(new Error('ingest aborted')) })
+    },
+  }
+}
+
+function pipelineEnd (w: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    w.once('finish', () => resolve())
+    w.once('error', reject)
+  })
+}
+
+export async function updateUploadCounts (q: Queryable, id: string, f: { format: string, encoding: string, bytes: number, rowsAccepted: number, rowsRejected: number, warnings: string[] }): Promise<InventoryUpload> {
+  const { rows } = await q.query(
+    `UPDATE inventory_uploads SET format = $2, encoding = $3, bytes = $4, rows_accepted = $5, rows_rejected = $6, warnings = $7::jsonb
+     WHERE id = $1 RETURNING *`, [id, f.format, f.encoding, f.bytes, f.rowsAccepted, f.rowsRejected, json(f.warnings)])
+  return toUpload(rows[0])
+}

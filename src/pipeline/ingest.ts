@@ -1,0 +1,122 @@
+import type { Readable } from 'node:stream'
+import type { PipelineLimits } from '../config.js'
+import type { Transaction } from '../db/client.js'
+import { createItemWriter, insertRejectedRows, insertUpload, updateUploadCounts, type InventoryUpload, type RejectedRow } from '../db/sql/inventory.js'
+import type { AgentMapping } from '../domain/agent.js'
+import { AppError, isAppError } from '../errors.js'
+import { openInventoryStream } from '../formats/detect.js'
+import { isRowProblem, type FileFormat } from '../formats/types.js'
+import { newId } from '../util/ids.js'
+import { CanonicalMapper } from './canonical.js'
+
+/** Rejected rows kept in full per upload; all of them are counted. */
+export const REJECTED_ROWS_KEPT = 100
+
+export interface IngestInput {
+  orgId: string
+  agent: { id: string, mapping: AgentMapping }
+  stream: Readable
+  fileName: string
+  contentType?: string
+  /** the source's configured format; otherwise detected */
+  format?: FileFormat
+  sourceId?: string | null
+  syncId?: string | null
+}
+
+export interface IngestResult {
+  upload: InventoryUpload
+  /** the first REJECTED_ROWS_KEPT rejected rows */
+  rejected: RejectedRow[]
+}
+
+/**
+ * The standard inventory pipeline: every path into Ferry (manual uploads, S3 pulls, inbound
+ * webhooks) lands a file through `ingest`, inside the caller's transaction so the caller can add
+ * its own rows (the pull's file ledger) and commit them together.
+ *
+ * A file that cannot be read as a whole (a limit, broken syntax, an unsafe XLSX) is rolled back to
+ * a savepoint and recorded as a `rejected` upload with the reason; nothing of its rows is kept.
+ * Any other failure (the byte stream broke, the database failed) is thrown: the caller's
+ * transaction rolls back and the file is taken again later.
+ */
+export class InventoryPipeline {
+  constructor (private readonly options: {
+    limits: PipelineLimits
+    onRowsAccepted?: (n: number) => void
+    /** runs in the same transaction after a file landed (e.g. the auto-map job is enqueued there) */
+    afterIngest?: Array<(tx: Transaction, upload: InventoryUpload, input: IngestInput) => Promise<void>>
+  }) {}
+
+  async ingest (tx: Transaction, input: IngestInput): Promise<IngestResult> {
+    const uploadId = newId()
+    const base = { id: uploadId, orgId: input.orgId, agentId: input.agent.id, sourceId: input.sourceId, syncId: input.syncId, fileName: input.fileName }
+    await tx.exec('SAVEPOINT ferry_file')
+    let bytesRead = () => 0
+    let detected: { format?: FileFormat, encoding?: string } = {}
+    const writer = createItemWriter(tx, uploadId)
+    try {
+      // the upload row comes first: the items reference it
+      await insertUpload(tx, { ...base, bytes: 0, rowsAccepted: 0, rowsRejected: 0, status: 'ingested', warnings: [] })
+      const warnings: string[] = []
+      const opened = await openInventoryStream(input.stream, {
+        fileName: input.fileName,
+        contentType: input.contentType,
+        format: input.format,
+        limits: this.options.limits,
+        sheetName: input.agent.mapping.sheetName,
+        onWarning: (w: string) => { if (!warnings.includes(w)) warnings.push(w) },
+      })
+      bytesRead = opened.bytesRead
+      detected = { format: opened.format, encoding: opened.encoding }
+      for (const w of opened.warnings) if (!warnings.includes(w)) warnings.push(w)
+
+      const mapper = new CanonicalMapper(input.agent.mapping)
+      const rejected: RejectedRow[] = []
+      let accepted = 0
+      let rejectedCount = 0
+      for await (const parsed of opened.rows) {
+        if (accepted + rejectedCount >= this.options.limits.maxRows) {
+          throw new AppError('TOO_MANY_ROWS', `The file has more than ${this.options.limits.maxRows} rows.`)
+        }
+        const outcome = isRowProblem(parsed) ? { ok: false as const, row: parsed.row, reason: parsed.error } : mapper.map(parsed.row, parsed.values)
+        if (outcome.ok) {
+          accepted++
+          await writer.write(outcome.item)
+        } else {
+          rejectedCount++
+          if (rejected.length < REJECTED_ROWS_KEPT) {
+            rejected.push({ row: outcome.row, reason: outcome.reason, ...(isRowProblem(parsed) ? {} : { raw: parsed.values }) })
+          }
+        }
+      }
+      await writer.finish()
+      await insertRejectedRows(tx, uploadId, rejected)
+      for (const w of opened.warnings) if (!warnings.includes(w)) warnings.push(w)
+      const upload = await updateUploadCounts(tx, uploadId, {
+        format: opened.format, encoding: opened.encoding, bytes: bytesRead(), rowsAccepted: accepted, rowsRejected: rejectedCount, warnings,
+      })
+      await tx.exec('RELEASE SAVEPOINT ferry_file')
+      for (const hook of this.options.afterIngest ?? []) await hook(tx, upload, input)
+      this.options.onRowsAccepted?.(accepted)
+      return { upload, rejected: rejected.map(({ row, reason }) => ({ row, reason })) }
+    } catch (err) {
+      await writer.abort()
+      if (!isAppError(err) || err.failureType !== 'config') throw err
+      await tx.exec('ROLLBACK TO SAVEPOINT ferry_file')
+      const upload = await insertUpload(tx, {
+        ...base,
+        format: detected.format,
+        encoding: detected.encoding,
+        bytes: bytesRead(),
+        rowsAccepted: 0,
+        rowsRejected: 0,
+        status: 'rejected',
+        error: { code: err.code, message: err.message },
+        warnings: [],
+      })
+      await tx.exec('RELEASE SAVEPOINT ferry_file')
+      return { upload, rejected: [] }
+    }
+  }
+}

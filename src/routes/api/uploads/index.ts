@@ -1,0 +1,90 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import type { Deps } from '../../../deps.js'
+import { getAgent } from '../../../db/sql/agents.js'
+import { getUpload, listItems, listRejectedRows, listUploads } from '../../../db/sql/inventory.js'
+import { AppError } from '../../../errors.js'
+import { IdParams, ListOf, Page, decodeCursor, errorResponses, page } from '../../../schemas/common.js'
+import { Item, UploadParams } from '../../../schemas/uploads.js'
+import { FILE_FORMATS, type FileFormat } from '../../../formats/types.js'
+
+const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
+  const { db } = deps
+  const UploadRef = Type.Ref('Upload')
+
+  const agentOr404 = async (orgId: string, agentId: string) => {
+    const agent = await getAgent(db, orgId, agentId)
+    if (!agent) throw new AppError('NOT_FOUND', 'Agent not found.')
+    return agent
+  }
+
+  app.post('/agents/:id/inventory/uploads', {
+    schema: {
+      tags: ['inventory'],
+      summary: 'Upload an inventory file (multipart field "file"; CSV, JSON, NDJSON or XLSX, optionally gzipped)',
+      description: 'The file is streamed through the inventory pipeline. Rows that fail validation are rejected with their row number; the rest land. A file that cannot be read at all answers 422 with the reason and keeps nothing.',
+      params: IdParams,
+      querystring: Type.Object({ format: Type.Optional(Type.Union(FILE_FORMATS.map(f => Type.Literal(f)))) }),
+      consumes: ['multipart/form-data'],
+      response: { 201: UploadRef, ...errorResponses(400, 404, 413, 415, 422) },
+    },
+  }, async (request, reply) => {
+    const agent = await agentOr404(request.auth.orgId, request.params.id)
+    if (!request.isMultipart()) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the file as multipart/form-data in a field named "file".')
+    const file = await request.file({ limits: { fileSize: deps.config.limits.maxFileBytes, files: 1 } })
+    if (!file || file.fieldname !== 'file') throw new AppError('VALIDATION_FAILED', 'Send the file in a multipart field named "file".', { details: { field: 'file' } })
+    const result = await db.transaction(tx => deps.pipeline.ingest(tx, {
+      orgId: request.auth.orgId,
+      agent,
+      stream: file.file,
+      fileName: file.filename || 'upload',
+      contentType: file.mimetype,
+      format: request.query.format as FileFormat | undefined,
+    }))
+    // whatever the parser did not read (a file refused early) is drained so the request completes
+    file.file.resume()
+    if (file.file.truncated) {
+      throw new AppError('FILE_TOO_LARGE', `The file exceeds the maximum size of ${deps.config.limits.maxFileBytes} bytes.`, { details: { uploadId: result.upload.id } })
+    }
+    if (result.upload.status === 'rejected') {
+      const code = (result.upload.error?.code ?? 'PARSE_FAILED') as AppError['code']
+      throw new AppError(code, result.upload.error?.message, { details: { uploadId: result.upload.id } })
+    }
+    return reply.status(201).send({ ...result.upload, rejectedRows: result.rejected })
+  })
+
+  app.get('/agents/:id/inventory/uploads', {
+    schema: { tags: ['inventory'], summary: 'List uploads, newest first', params: IdParams, querystring: Page, response: { 200: ListOf(UploadRef), ...errorResponses(404) } },
+  }, async (request) => {
+    await agentOr404(request.auth.orgId, request.params.id)
+    const limit = request.query.limit ?? 50
+    const uploads = await listUploads(db, request.auth.orgId, request.params.id, { limit, before: decodeCursor(request.query.cursor) })
+    return page(uploads, limit, u => u)
+  })
+
+  app.get('/agents/:id/inventory/uploads/:uid', {
+    schema: { tags: ['inventory'], summary: 'One upload with its first rejected rows', params: UploadParams, response: { 200: UploadRef, ...errorResponses(404) } },
+  }, async (request) => {
+    const upload = await getUpload(db, request.auth.orgId, request.params.id, request.params.uid)
+    if (!upload) throw new AppError('NOT_FOUND', 'Upload not found.')
+    return { ...upload, rejectedRows: await listRejectedRows(db, upload.id) }
+  })
+
+  app.get('/agents/:id/inventory/uploads/:uid/items', {
+    schema: {
+      tags: ['inventory'],
+      summary: 'The upload\'s items in file order (paginated)',
+      params: UploadParams,
+      querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })), cursor: Type.Optional(Type.String({ pattern: '^[0-9]+$' })) }),
+      response: { 200: ListOf(Item), ...errorResponses(404) },
+    },
+  }, async (request) => {
+    const upload = await getUpload(db, request.auth.orgId, request.params.id, request.params.uid)
+    if (!upload) throw new AppError('NOT_FOUND', 'Upload not found.')
+    const limit = request.query.limit ?? 100
+    const items = await listItems(db, upload.id, { limit, afterRow: request.query.cursor ? Number(request.query.cursor) : undefined })
+    return { items, nextCursor: items.length === limit ? String(items[items.length - 1].rowNumber) : null }
+  })
+}
+
+export default uploadRoutes

@@ -1,0 +1,10 @@
+import { randomBytes } from 'node:crypto'
+
+/** A multipart/form-data body with one file field, for app.inject. */
+export function multipartFile (content: Buffer | string, options: { fileName?: string, contentType?: string, field?: string } = {}) {
+  const boundary = `----ferry${randomBytes(8).toString('hex')}`
+  const head = `--${boundary}\r\nContent-Disposition: form-data; name="${options.field ?? 'file'}"; filename="${options.fileName ?? 'inventory.csv'}"\r\n` +
+    `Content-Type: ${options.contentType ?? 'application/octet-stream'}\r\n\r\n`
+  const payload = Buffer.concat([Buffer.from(head), Buffer.isBuffer(content) ? content : Buffer.from(content), Buffer.from(`\r\n--${boundary}--\r\n`)])
+  return { payload, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } }
+}
