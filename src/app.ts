@@ -6,6 +6,7 @@ import type { Deps } from './deps.js'
 import { installAuth } from './plugins/auth.js'
 import { installErrorHandling } from './plugins/errors.js'
 import opsRoutes from './routes/ops.js'
+import { registerWeb, WEB_ROOT } from './plugins/web.js'
 import adminRoutes from './routes/api/admin/index.js'
 import agentRoutes from './routes/api/agents/index.js'
 import apiKeyRoutes from './routes/api/api-keys/index.js'
@@ -43,6 +44,7 @@ export async function buildApp (deps: Deps): Promise<FastifyInstance> {
   })
 
   await app.register(opsRoutes, { deps })
+  await registerWeb(app, { root: WEB_ROOT })
   await app.register(async (api) => {
     installAuth(api, deps.db)
     await api.register(adminRoutes, { deps })

@@ -1,0 +1,77 @@
+import fs from 'node:fs'
+import fsp from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium, type BrowserContext, type Page } from 'playwright-core'
+
+/**
+ * Headless Chromium for the UI tests: Debian's package (`apt-get install -y chromium`; .ci/run
+ * installs it), driven by playwright-core. Never a downloaded browser.
+ */
+export const CHROMIUM_PATH = process.env.FERRY_CHROMIUM_PATH ?? '/usr/bin/chromium'
+
+export const chromiumAvailable = (): boolean => fs.existsSync(CHROMIUM_PATH)
+
+/** Screenshots land here (git-ignored via test-output/). */
+export const SCREENSHOT_DIR = fileURLToPath(new URL('../../test-output/screenshots', import.meta.url))
+
+export interface BrowserSession {
+  context: BrowserContext
+  /** a page at the given viewport; uncaught page errors and CSP violations are collected in `problems` */
+  newPage (viewport?: { width: number, height: number }): Promise<Page>
+  /** what went wrong in any page: uncaught exceptions, console errors other than failed fetches */
+  problems: string[]
+  /** PNG into test-output/screenshots/<name>.png (full page unless `fullPage: false`, e.g. for dialogs); returns the path */
+  screenshot (page: Page, name: string, options?: { fullPage?: boolean }): Promise<string>
+  close (): Promise<void>
+}
+
+export async function launchBrowser (): Promise<BrowserSession> {
+  // a fresh profile per run: no state leaks between runs (sessionStorage, cache, service workers)
+  const userDataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'ferry-chromium-'))
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    viewport: { width: 1280, height: 800 },
+    locale: 'en-GB',
+    timezoneId: 'UTC',
+    timeout: 30_000,
+  })
+  const problems: string[] = []
+  await fsp.mkdir(SCREENSHOT_DIR, { recursive: true })
+
+  const watch = (page: Page) => {
+    page.on('pageerror', err => problems.push(`pageerror: ${err.message}`))
+    page.on('console', msg => {
+      if (msg.type() !== 'error') return
+      const text = msg.text()
+      // a 4xx answer to fetch() is logged by Chromium as "Failed to load resource"; the UI handles those
+      if (text.startsWith('Failed to load resource')) return
+      problems.push(`console.error: ${text}`)
+    })
+  }
+  context.on('page', watch)
+  for (const page of context.pages()) watch(page)
+
+  return {
+    context,
+    problems,
+    async newPage (viewport = { width: 1280, height: 800 }) {
+      const existing = context.pages().find(p => p.url() === 'about:blank')
+      const page = existing ?? await context.newPage()
+      await page.setViewportSize(viewport)
+      return page
+    },
+    async screenshot (page, name, options = {}) {
+      const file = path.join(SCREENSHOT_DIR, `${name}.png`)
+      await page.screenshot({ path: file, fullPage: options.fullPage ?? true })
+      return file
+    },
+    async close () {
+      await context.close().catch(() => {})
+      await fsp.rm(userDataDir, { recursive: true, force: true }).catch(() => {})
+    },
+  }
+}

@@ -1,0 +1,90 @@
+import { useEffect, useRef, useState } from 'preact/hooks'
+import { setUnauthorizedHandler } from './api/client'
+import { clearApiKey, getApiKey, setApiKey } from './lib/session'
+import { links, navigate, useRoute, type Route } from './lib/router'
+import { SignIn } from './views/sign-in'
+import { AgentsList } from './views/agents-list'
+import { AgentCreate } from './views/agent-create'
+import { AgentPage } from './views/agent-page'
+import { SecretsPanel } from './views/secrets'
+import { Empty } from './components/states'
+import { Logo } from './components/icons'
+
+export function App () {
+  const [signedIn, setSignedIn] = useState(() => getApiKey() !== null)
+  const [notice, setNotice] = useState<string | null>(null)
+
+  useEffect(() => {
+    setUnauthorizedHandler(() => {
+      clearApiKey()
+      setSignedIn(false)
+      setNotice('Your API key is no longer accepted (it may have been revoked). Sign in with a valid key.')
+    })
+    return () => setUnauthorizedHandler(null)
+  }, [])
+
+  if (!signedIn) {
+    return (
+      <SignIn
+        notice={notice}
+        onSignedIn={(key) => { setApiKey(key); setNotice(null); setSignedIn(true) }}
+      />
+    )
+  }
+
+  const signOut = () => {
+    clearApiKey()
+    setNotice('You are signed out.')
+    setSignedIn(false)
+    navigate(links.agents())
+  }
+  return <Shell onSignOut={signOut} />
+}
+
+function Shell ({ onSignOut }: { onSignOut: () => void }) {
+  const route = useRoute()
+  const main = useRef<HTMLElement>(null)
+  const section = route.name === 'secrets' ? 'secrets' : 'agents'
+
+  // A new page moves focus to the main region, so keyboard and screen-reader users start there.
+  const first = useRef(true)
+  const routeKey = route.name === 'agent' ? `agent:${route.id}` : route.name
+  useEffect(() => {
+    if (first.current) { first.current = false; return }
+    main.current?.focus({ preventScroll: true })
+    scrollTo(0, 0)
+  }, [routeKey])
+
+  return (
+    <div class="layout">
+      <a class="skip-link" href="#main" onClick={(e) => { e.preventDefault(); main.current?.focus() }}>Skip to content</a>
+      <header class="topbar">
+        <a class="brand" href={links.agents()}>
+          <Logo /> Ferry
+        </a>
+        <nav class="topnav" aria-label="Main">
+          <a href={links.agents()} aria-current={section === 'agents' ? 'page' : undefined}>Agents</a>
+          <a href={links.secrets()} aria-current={section === 'secrets' ? 'page' : undefined}>Secrets</a>
+        </nav>
+        <button type="button" class="btn btn-ghost signout" onClick={onSignOut}>Sign out</button>
+      </header>
+      <main id="main" ref={main} tabIndex={-1} class="content">
+        <Page route={route} />
+      </main>
+    </div>
+  )
+}
+
+function Page ({ route }: { route: Route }) {
+  switch (route.name) {
+    case 'agents': return <AgentsList />
+    case 'agent-new': return <AgentCreate />
+    case 'agent': return <AgentPage key={route.id} id={route.id} tab={route.tab} />
+    case 'secrets': return <SecretsPanel asPage />
+    default: return (
+      <Empty title="There is no page here.">
+        <a href={links.agents()}>Go to the agents list</a>
+      </Empty>
+    )
+  }
+}

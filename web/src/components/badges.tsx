@@ -1,0 +1,23 @@
+import type { SyncStatus } from '../api/types'
+
+const SYNC_LABELS: Record<string, string> = {
+  running: 'Running', succeeded: 'Succeeded', partial: 'Partial', failed: 'Failed',
+  ingested: 'Ingested', rejected: 'Rejected', skipped: 'Skipped', delivered: 'Delivered',
+  open: 'Open', resolved: 'Resolved', queued: 'Queued',
+}
+
+const TONES: Record<string, string> = {
+  running: 'info', queued: 'info',
+  succeeded: 'ok', ingested: 'ok', delivered: 'ok', resolved: 'ok',
+  partial: 'warn', skipped: 'muted', rejected: 'warn',
+  failed: 'bad', open: 'bad',
+}
+
+/** A status pill: colour plus a word (never colour alone). */
+export function StatusBadge ({ status, label }: { status: SyncStatus | string, label?: string }) {
+  return <span class={`badge badge-${TONES[status] ?? 'muted'}`} data-status={status}>{label ?? SYNC_LABELS[status] ?? status}</span>
+}
+
+export function Pill ({ children, tone = 'muted' }: { children: string, tone?: 'muted' | 'info' | 'ok' | 'warn' | 'bad' }) {
+  return <span class={`badge badge-${tone}`}>{children}</span>
+}

@@ -1,0 +1,53 @@
+import { useEffect, useState } from 'preact/hooks'
+
+// Hash routing: the server needs no route table, a reload keeps the view, and links are plain <a>.
+//   #/                          agents list
+//   #/agents/new                create an agent
+//   #/agents/{id}[/{tab}]       agent page; tab = data-sources | secrets | pending | channels
+//   #/secrets                   the organisation's secrets
+
+export const AGENT_TABS = ['data-sources', 'secrets', 'pending', 'channels'] as const
+export type AgentTab = typeof AGENT_TABS[number]
+
+export type Route =
+  | { name: 'agents' }
+  | { name: 'agent-new' }
+  | { name: 'agent', id: string, tab: AgentTab }
+  | { name: 'secrets' }
+  | { name: 'not-found', path: string }
+
+export function parseHash (hash: string): Route {
+  const path = hash.replace(/^#/, '').replace(/\/+$/, '') || '/'
+  const parts = path.split('/').filter(Boolean).map(p => { try { return decodeURIComponent(p) } catch { return p } })
+  if (parts.length === 0) return { name: 'agents' }
+  if (parts[0] === 'agents') {
+    if (parts.length === 1) return { name: 'agents' }
+    if (parts[1] === 'new' && parts.length === 2) return { name: 'agent-new' }
+    const tab = (parts[2] ?? 'data-sources') as AgentTab
+    if (parts.length <= 3 && AGENT_TABS.includes(tab)) return { name: 'agent', id: parts[1]!, tab }
+  }
+  if (parts[0] === 'secrets' && parts.length === 1) return { name: 'secrets' }
+  return { name: 'not-found', path }
+}
+
+export const links = {
+  agents: () => '#/',
+  newAgent: () => '#/agents/new',
+  agent: (id: string, tab: AgentTab = 'data-sources') => `#/agents/${encodeURIComponent(id)}${tab === 'data-sources' ? '' : `/${tab}`}`,
+  secrets: () => '#/secrets',
+}
+
+export function navigate (hash: string): void {
+  if (location.hash === hash) return
+  location.hash = hash
+}
+
+export function useRoute (): Route {
+  const [route, setRoute] = useState(() => parseHash(location.hash))
+  useEffect(() => {
+    const onChange = () => setRoute(parseHash(location.hash))
+    addEventListener('hashchange', onChange)
+    return () => removeEventListener('hashchange', onChange)
+  }, [])
+  return route
+}

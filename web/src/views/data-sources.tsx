@@ -1,0 +1,445 @@
+import { useMemo, useState } from 'preact/hooks'
+import { api, ApiError, seg } from '../api/client'
+import { sourcesPath } from '../api/paths'
+import type { Agent, DataSource, ListResponse, MappingJob, Secret, SourceRole, Sync, TestResult } from '../api/types'
+import { Pill, StatusBadge } from '../components/badges'
+import { Dialog } from '../components/dialog'
+import { Switch } from '../components/fields'
+import { CheckIcon, CrossIcon, SourceTypeIcon } from '../components/icons'
+import { Empty, ErrorState, FormError, Loading } from '../components/states'
+import { describeCron } from '../lib/cron'
+import { formatBytes, formatDateTime, formatDuration, formatNumber, formatRelative, shortId } from '../lib/format'
+import { useResource } from '../lib/resource'
+import { useSyncRunner, type RunState } from '../lib/sync-runner'
+import { GeneratedSecret, RedactedValues } from './secrets'
+import { SourceForm } from './source-form'
+import { ManifestDialog, SyncHistory, syncErrorText } from './syncs'
+
+const HISTORY_LIMIT = 20
+
+
+/** The Data sources tab: Inbound (inventory sources) and Outbound (results sinks). */
+export function DataSourcesTab ({ agent }: { agent: Agent }) {
+  const sources = useResource<ListResponse<DataSource>>(sourcesPath(agent.id))
+  const secrets = useResource<ListResponse<Secret>>('/secrets')
+  const secretsById = useMemo(() => new Map((secrets.data?.items ?? []).map(s => [s.id, s])), [secrets.data])
+  const [adding, setAdding] = useState<SourceRole | null>(null)
+  const [generated, setGenerated] = useState<{ name: string, value: string } | null>(null)
+
+  const items = sources.data?.items ?? []
+  const replace = (source: DataSource) => sources.setData(cur => cur ? { ...cur, items: cur.items.map(s => s.id === source.id ? source : s) } : cur)
+  const remove = (id: string) => sources.setData(cur => cur ? { ...cur, items: cur.items.filter(s => s.id !== id) } : cur)
+
+  const section = (role: SourceRole) => {
+    const inbound = role === 'INVENTORY_SOURCE'
+    const list = items.filter(s => s.role === role)
+    const title = inbound ? 'Inbound' : 'Outbound'
+    return (
+      <section class="subsection" aria-labelledby={`${role}-title`}>
+        <div class="section-header">
+          <div>
+            <h2 id={`${role}-title`}>{title}</h2>
+            <p class="muted">{inbound
+              ? 'Inventory sources: S3 prefixes Ferry pulls on a schedule, and webhooks that receive files.'
+              : 'Results sinks: where the results of mapping jobs are pushed.'}</p>
+          </div>
+          {sources.data && adding !== role && (
+            <button type="button" class="btn btn-primary" onClick={() => setAdding(role)}>{inbound ? 'Add source' : 'Add sink'}</button>
+          )}
+        </div>
+        {adding === role && (
+          <SourceForm
+            agent={agent}
+            role={role}
+            secrets={secrets}
+            onCancel={() => setAdding(null)}
+            onCreated={({ signingSecret, ...source }) => {
+              setAdding(null)
+              // a generated inbound signing secret is shown once and kept nowhere else
+              if (signingSecret) setGenerated({ name: source.name, value: signingSecret })
+              sources.setData(cur => cur ? { ...cur, items: [...cur.items, source] } : { items: [source] })
+            }}
+          />
+        )}
+        {sources.data && list.length === 0 && adding !== role && (
+          <Empty title={inbound ? 'No inbound sources yet.' : 'No outbound sinks yet.'}>
+            <p>{inbound
+              ? 'Add an S3 bucket prefix to pull inventory files from, or a webhook that senders can post files to.'
+              : 'Add an S3 prefix or a webhook URL that receives the results of every mapping job.'}</p>
+          </Empty>
+        )}
+        {list.map(source => (
+          <SourceCard key={source.id} agent={agent} source={source} secretsById={secretsById} onChanged={replace} onDeleted={() => remove(source.id)} />
+        ))}
+      </section>
+    )
+  }
+
+  return (
+    <div class="data-sources">
+      {generated && <GeneratedSecret name={generated.name} value={generated.value} onDone={() => setGenerated(null)} />}
+      {sources.loading && <Loading label="Loading data sources…" />}
+      {sources.error && !sources.data && <ErrorState error={sources.error} what="Data sources" onRetry={sources.reload} />}
+      {sources.data && (
+        <>
+          {section('INVENTORY_SOURCE')}
+          {section('RESULTS_SINK')}
+        </>
+      )}
+    </div>
+  )
+}
+
+/** Where a source reads from or a sink writes to, in one line. */
+export function targetOf (source: DataSource): string {
+  const c = source.config ?? {}
+  if (source.type === 's3') {
+    const prefix = (c.prefix ?? '').replace(/^\/+/, '')
+    return `s3://${c.bucket ?? '?'}/${prefix}`
+  }
+  if (source.role === 'INVENTORY_SOURCE') return new URL(source.receiveUrl ?? `/api/v1/inbound/${source.id}`, location.origin).href
+  return c.url ?? '—'
+}
+
+function CopyButton ({ text, label }: { text: string, label: string }) {
+  const [done, setDone] = useState(false)
+  return (
+    <button type="button" class="btn btn-small" aria-label={label}
+      onClick={() => { void navigator.clipboard?.writeText(text).then(() => { setDone(true); setTimeout(() => setDone(false), 2000) }) }}>
+      {done ? 'Copied' : 'Copy'}
+    </button>
+  )
+}
+
+function SecretRef ({ field, source, secretsById, label }: {
+  field: 'secretRef' | 'headerSecretRef', source: DataSource, secretsById: Map<string, Secret>, label: string
+}) {
+  const id = source.config[field]
+  if (!id) return null
+  const secret = source.redactedSecrets?.[field] ?? secretsById.get(id)
+  return (
+    <div>
+      <dt>{label}</dt>
+      <dd>
+        {secret
+          ? <><span>{secret.name}</span> <RedactedValues redacted={secret.redacted} /></>
+          : <span class="muted">secret …{shortId(id)}</span>}
+      </dd>
+    </div>
+  )
+}
+
+function lastSyncOf (source: DataSource, history: Sync[] | undefined): { status: string, at: string | null } | null {
+  const latest = history?.[0] ?? source.lastSync
+  if (latest) return { status: latest.status, at: latest.finishedAt ?? latest.startedAt }
+  if (source.lastSyncedAt) return { status: 'succeeded', at: source.lastSyncedAt }
+  return null
+}
+
+function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
+  agent: Agent, source: DataSource, secretsById: Map<string, Secret>, onChanged: (s: DataSource) => void, onDeleted: () => void
+}) {
+  const base = `${sourcesPath(agent.id)}/${seg(source.id)}`
+  const inbound = source.role === 'INVENTORY_SOURCE'
+  const syncs = useResource<ListResponse<Sync>>(`${base}/syncs?limit=${HISTORY_LIMIT}`)
+  const [openSync, setOpenSync] = useState<string | null>(null)
+  const [test, setTest] = useState<{ busy: boolean, result?: TestResult, error?: ApiError, at?: number }>({ busy: false })
+  const [switchError, setSwitchError] = useState<string | null>(null)
+  const [switchBusy, setSwitchBusy] = useState<'enabled' | 'autoPush' | null>(null)
+  const [confirmAutoPush, setConfirmAutoPush] = useState(false)
+  const [pushing, setPushing] = useState(false)
+  const [deleting, setDeleting] = useState(false)
+
+  const refresh = async () => {
+    void syncs.reload()
+    try { onChanged(await api.get<DataSource>(base)) } catch { /* the card keeps what it has */ }
+  }
+  const runner = useSyncRunner(`${base}/syncs`, () => { void refresh() })
+
+  const runTest = async () => {
+    setTest({ busy: true })
+    try {
+      const result = await api.post<TestResult>(`${base}/test`)
+      setTest({ busy: false, result, at: Date.now() })
+      api.get<DataSource>(base).then(onChanged, () => {})
+    } catch (err) {
+      setTest({ busy: false, error: err as ApiError })
+    }
+  }
+
+  const patch = async (field: 'enabled' | 'autoPush', value: boolean) => {
+    setSwitchBusy(field)
+    setSwitchError(null)
+    try {
+      onChanged(await api.patch<DataSource>(base, { [field]: value }))
+    } catch (err) {
+      const e = err as ApiError
+      setSwitchError(e.code === 'AUTO_PUSH_REQUIRES_TEST'
+        ? 'Auto-push needs a passing Test of this sink within the last 24 hours. Run Test, then switch it on.'
+        : e.routeMissing ? 'The server cannot change sources yet (404).' : e.message)
+    } finally {
+      setSwitchBusy(null)
+    }
+  }
+
+  const last = lastSyncOf(source, syncs.data?.items)
+  const cron = source.effectiveScheduleCron ?? source.scheduleCron ?? agent.scheduleCron
+  const running = runner.state.phase === 'starting' || runner.state.phase === 'running'
+  const pullable = inbound && source.type === 's3'
+
+  return (
+    <article class="card source-card" aria-labelledby={`src-${source.id}`} data-source-id={source.id}>
+      <header class="source-head">
+        <SourceTypeIcon type={source.type} />
+        <div class="source-title">
+          <h3 id={`src-${source.id}`}>{source.name}</h3>
+          <p class="muted small">{source.type === 's3' ? 'S3' : 'Webhook'} {inbound ? 'source' : 'sink'}</p>
+        </div>
+        <div class="source-badge">
+          {last
+            ? <StatusBadge status={last.status} label={`Last sync: ${last.status}${last.at ? `, ${formatRelative(last.at)}` : ''}`} />
+            : <Pill>Never synced</Pill>}
+        </div>
+      </header>
+
+      <dl class="facts facts-grid">
+        <div class="span-2">
+          <dt>{inbound && source.type === 'webhook' ? 'Receive URL' : 'Target'}</dt>
+          <dd>
+            {inbound && source.type === 'webhook'
+              ? <div class="copy-inline"><code class="target">{targetOf(source)}</code><CopyButton text={targetOf(source)} label="Copy receive URL" /></div>
+              : <code class="target">{targetOf(source)}</code>}
+            {source.type === 's3' && source.config.region && <span class="muted"> ({source.config.region}{source.config.endpoint ? `, ${source.config.endpoint}` : ''})</span>}
+          </dd>
+        </div>
+        <SecretRef field="secretRef" source={source} secretsById={secretsById} label={source.type === 's3' ? 'Credentials' : 'Signing secret'} />
+        <SecretRef field="headerSecretRef" source={source} secretsById={secretsById} label="Header secret" />
+        {pullable && (
+          <div>
+            <dt>Schedule</dt>
+            <dd>
+              {describeCron(cron, agent.timezone)}{source.scheduleCron === null && <span class="muted"> (the agent's)</span>}
+              <br />
+              {!source.enabled ? <span class="muted">Disabled: no scheduled pulls.</span>
+                : !agent.rules?.autoPull ? <span class="muted">Scheduled pulls are off in the agent's rules.</span>
+                  : source.nextPullAt ? <span>Next pull <time dateTime={source.nextPullAt} title={formatDateTime(source.nextPullAt, agent.timezone)}>{formatDateTime(source.nextPullAt, agent.timezone)}</time> <span class="muted">({formatRelative(source.nextPullAt)})</span></span>
+                    : <span class="muted">No next pull scheduled.</span>}
+            </dd>
+          </div>
+        )}
+        {inbound && source.type === 'webhook' && (
+          <div><dt>Schedule</dt><dd>On receipt: each signed POST is a sync.</dd></div>
+        )}
+        {!inbound && (
+          <div><dt>Delivery</dt><dd>{source.autoPush ? 'After every successful mapping job' : 'Manual pushes only'}</dd></div>
+        )}
+        {source.config.pattern && <div><dt>Pattern</dt><dd><code>{source.config.pattern}</code></dd></div>}
+        {source.config.format && <div><dt>Format</dt><dd>{source.config.format.toUpperCase()}</dd></div>}
+      </dl>
+
+      <div class="source-controls">
+        <div class="switches">
+          <Switch label="Enabled" checked={source.enabled} busy={switchBusy === 'enabled'} onChange={(v) => patch('enabled', v)} />
+          {!inbound && (
+            <Switch label="Auto-push" checked={!!source.autoPush} busy={switchBusy === 'autoPush'}
+              onChange={(v) => v ? setConfirmAutoPush(true) : patch('autoPush', false)} />
+          )}
+        </div>
+        <div class="actions">
+          <button type="button" class="btn" onClick={runTest} disabled={test.busy}>{test.busy ? 'Testing…' : 'Test'}</button>
+          {pullable && (
+            <button type="button" class="btn btn-primary" disabled={running || !source.enabled}
+              title={!source.enabled ? 'Enable the source to pull it' : undefined}
+              onClick={() => runner.start(() => api.post(`${base}/pull`))}>
+              {running ? 'Pulling…' : 'Pull now'}
+            </button>
+          )}
+          {!inbound && (
+            <button type="button" class="btn btn-primary" disabled={running || !source.enabled} onClick={() => setPushing(true)}>
+              {running ? 'Pushing…' : 'Push'}
+            </button>
+          )}
+          <button type="button" class="btn btn-ghost" onClick={() => setDeleting(true)} aria-label={`Delete ${source.name}`}>Delete</button>
+        </div>
+      </div>
+      {switchError && <p class="field-error" role="alert" data-error-for="autoPush">{switchError}</p>}
+
+      <RunProgress state={runner.state} verb={inbound ? 'Pull' : 'Push'} onOpen={(id) => setOpenSync(id)} onDismiss={runner.reset} />
+      {(test.result || test.error) && <TestResults test={test} onDismiss={() => setTest({ busy: false })} />}
+
+      <div class="history">
+        <h4>Sync history <span class="muted small">last {HISTORY_LIMIT}, times in {agent.timezone}</span></h4>
+        <SyncHistory agent={agent} syncs={syncs} onOpen={setOpenSync} limit={HISTORY_LIMIT} />
+      </div>
+
+      {openSync && <ManifestDialog agent={agent} sourcePath={base} syncId={openSync} onClose={() => setOpenSync(null)} />}
+      {confirmAutoPush && (
+        <AutoPushConfirm source={source} testedOk={!!test.result?.ok || recentPass(source)}
+          onCancel={() => setConfirmAutoPush(false)}
+          onConfirm={() => { setConfirmAutoPush(false); void patch('autoPush', true) }} />
+      )}
+      {pushing && (
+        <PushDialog agent={agent} source={source}
+          onCancel={() => setPushing(false)}
+          onPush={(jobId) => { setPushing(false); void runner.start(() => api.post(`${base}/push`, { jobId })) }} />
+      )}
+      {deleting && <DeleteSource base={base} source={source} onClose={() => setDeleting(false)} onDeleted={onDeleted} />}
+    </article>
+  )
+}
+
+const recentPass = (source: DataSource) =>
+  !!source.lastTestOk && !!source.lastTestAt && Date.now() - Date.parse(source.lastTestAt) < 24 * 3600 * 1000
+
+/** Live progress of a pull/push until the sync ends, then its outcome. */
+function RunProgress ({ state, verb, onOpen, onDismiss }: { state: RunState, verb: string, onOpen: (id: string) => void, onDismiss: () => void }) {
+  if (state.phase === 'idle') return null
+  if (state.phase === 'error') {
+    const e = state.error
+    const text = e.code === 'PULL_IN_PROGRESS' ? 'A pull of this source is already running; it shows in the history when it ends.'
+      : e.code === 'SOURCE_DISABLED' ? 'The source is disabled. Enable it first.'
+        : e.routeMissing ? `${verb} is not available on this server yet (404).` : e.message
+    return (
+      <div class="callout callout-bad run" role="alert">
+        <span>{verb} failed to start: {text}</span>
+        <button type="button" class="btn btn-small btn-ghost" onClick={onDismiss}>Dismiss</button>
+      </div>
+    )
+  }
+  if (state.phase === 'done') {
+    const s = state.sync
+    return (
+      <div class={`callout run callout-${s.status === 'succeeded' ? 'ok' : s.status === 'partial' ? 'warn' : 'bad'}`} role="status">
+        <span>
+          {verb} {s.status}: {formatNumber(s.filesCount)} file{s.filesCount === 1 ? '' : 's'}, {formatNumber(s.rowsAccepted)} rows accepted,
+          {' '}{formatNumber(s.rowsRejected)} rejected, {formatBytes(s.bytes)}.
+          {syncErrorText(s.error) && <> {syncErrorText(s.error)}</>}
+        </span>
+        <span class="run-actions">
+          <button type="button" class="btn btn-small" onClick={() => onOpen(s.id)}>Open</button>
+          <button type="button" class="btn btn-small btn-ghost" onClick={onDismiss}>Dismiss</button>
+        </span>
+      </div>
+    )
+  }
+  const s = state.phase === 'running' ? state.sync : undefined
+  const p = (s?.progress ?? {}) as { filesListed?: number, filesDone?: number, filesTotal?: number, bytesDone?: number }
+  const counted = typeof p.filesTotal === 'number' && p.filesTotal > 0
+  return (
+    <div class="callout callout-info run" role="status" aria-live="polite">
+      {counted
+        ? <progress aria-label={`${verb} progress`} value={p.filesDone ?? 0} max={p.filesTotal} />
+        : <progress aria-label={`${verb} in progress`} />}
+      <span>
+        {state.phase === 'starting' ? `Starting ${verb.toLowerCase()}…`
+          : counted ? `${verb} running: ${formatNumber(p.filesDone ?? 0)} of ${formatNumber(p.filesTotal!)} files, ${formatBytes(p.bytesDone ?? 0)}.`
+            : typeof p.filesListed === 'number' ? `${verb} running: ${formatNumber(p.filesListed)} objects listed…`
+              : s ? `${verb} running: ${formatNumber(s.filesCount)} files, ${formatNumber(s.rowsAccepted)} rows so far.`
+                : `${verb} queued…`}
+      </span>
+    </div>
+  )
+}
+
+function TestResults ({ test, onDismiss }: { test: { result?: TestResult, error?: ApiError, at?: number }, onDismiss: () => void }) {
+  if (test.error) {
+    return (
+      <div class="callout callout-bad" role="alert">
+        <span>Test could not run: {test.error.routeMissing ? 'not available on this server yet (404).' : test.error.message}</span>
+        <button type="button" class="btn btn-small btn-ghost" onClick={onDismiss}>Dismiss</button>
+      </div>
+    )
+  }
+  const result = test.result!
+  return (
+    <div class={`test-results callout callout-${result.ok ? 'ok' : 'bad'}`} role="status" aria-live="polite">
+      <div class="test-head">
+        <strong>{result.ok ? 'Test passed' : 'Test failed'}</strong>
+        <span class="muted small">read-only: no data moved</span>
+        <button type="button" class="btn btn-small btn-ghost" onClick={onDismiss}>Dismiss</button>
+      </div>
+      <ol class="checks">
+        {result.checks.map((c, i) => (
+          <li key={i} class={c.ok ? 'check-ok' : 'check-bad'}>
+            <span class="check-icon" aria-hidden="true">{c.ok ? <CheckIcon /> : <CrossIcon />}</span>
+            <span class="check-name">{c.name}</span>
+            <span class="sr-only">{c.ok ? 'passed' : 'failed'}</span>
+            <span class="check-message">{c.message}</span>
+            {c.durationMs != null && <span class="muted small">{formatDuration(c.durationMs)}</span>}
+          </li>
+        ))}
+      </ol>
+    </div>
+  )
+}
+
+function AutoPushConfirm ({ source, testedOk, onConfirm, onCancel }: { source: DataSource, testedOk: boolean, onConfirm: () => void, onCancel: () => void }) {
+  return (
+    <Dialog title="Turn on auto-push?" onClose={onCancel}>
+      <p>Every successful mapping job of this agent will be pushed to <code class="target">{targetOf(source)}</code> as soon as it finishes.</p>
+      <p class="callout callout-warn"><strong>Pushes cannot be undone.</strong> Whatever is delivered stays delivered.</p>
+      {!testedOk && <p>Ferry only allows this after a passing <strong>Test</strong> of this sink within the last 24 hours.</p>}
+      <div class="form-actions">
+        <button type="button" class="btn btn-primary" onClick={onConfirm}>Turn on auto-push</button>
+        <button type="button" class="btn btn-ghost" onClick={onCancel}>Cancel</button>
+      </div>
+    </Dialog>
+  )
+}
+
+function PushDialog ({ agent, source, onPush, onCancel }: { agent: Agent, source: DataSource, onPush: (jobId: string) => void, onCancel: () => void }) {
+  const jobs = useResource<ListResponse<MappingJob>>(`/agents/${seg(agent.id)}/jobs`)
+  const done = (jobs.data?.items ?? []).filter(j => j.status === 'succeeded')
+  const [jobId, setJobId] = useState<string | null>(null)
+  const selected = jobId ?? done[0]?.id ?? null
+  return (
+    <Dialog title={`Push to “${source.name}”`} onClose={onCancel}>
+      <p>Choose the mapping job whose results go to <code class="target">{targetOf(source)}</code>. Pushes cannot be undone.</p>
+      {jobs.loading && <Loading label="Loading mapping jobs…" />}
+      {jobs.error && <ErrorState error={jobs.error} what="Mapping jobs" onRetry={jobs.reload} compact />}
+      {jobs.data && done.length === 0 && <Empty title="No finished mapping jobs yet." />}
+      {done.length > 0 && (
+        <fieldset class="fieldset">
+          <legend>Mapping job</legend>
+          <div class="radio-list">
+            {done.map(job => (
+              <label key={job.id} class="radio">
+                <input type="radio" name="jobId" value={job.id} checked={selected === job.id} onChange={() => setJobId(job.id)} />
+                <span>Job …{shortId(job.id)} · {formatNumber(job.rows)} rows · {formatDateTime(job.finishedAt ?? job.createdAt, agent.timezone)}</span>
+              </label>
+            ))}
+          </div>
+        </fieldset>
+      )}
+      <div class="form-actions">
+        <button type="button" class="btn btn-primary" disabled={!selected} onClick={() => selected && onPush(selected)}>Push results</button>
+        <button type="button" class="btn btn-ghost" onClick={onCancel}>Cancel</button>
+      </div>
+    </Dialog>
+  )
+}
+
+function DeleteSource ({ base, source, onClose, onDeleted }: { base: string, source: DataSource, onClose: () => void, onDeleted: () => void }) {
+  const [error, setError] = useState<string | null>(null)
+  const [busy, setBusy] = useState(false)
+  const remove = async () => {
+    setBusy(true)
+    try {
+      await api.delete(base)
+      onDeleted()
+    } catch (err) {
+      setBusy(false)
+      setError((err as Error).message)
+    }
+  }
+  return (
+    <Dialog title={`Delete “${source.name}”?`} onClose={onClose}>
+      <p>Ferry stops pulling from or pushing to it. This cannot be undone; inventory already ingested stays.</p>
+      <FormError error={error} />
+      <div class="form-actions">
+        <button type="button" class="btn btn-danger" onClick={remove} disabled={busy}>{busy ? 'Deleting…' : 'Delete'}</button>
+        <button type="button" class="btn btn-ghost" onClick={onClose}>Cancel</button>
+      </div>
+    </Dialog>
+  )
+}

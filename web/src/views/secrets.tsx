@@ -1,0 +1,227 @@
+import { useState } from 'preact/hooks'
+import { api, ApiError, formErrors, seg } from '../api/client'
+import type { ListResponse, Secret, SecretCreated, SecretType } from '../api/types'
+import { SelectField, TextField } from '../components/fields'
+import { Dialog } from '../components/dialog'
+import { Empty, ErrorState, FormError, Loading } from '../components/states'
+import { formatDateTime } from '../lib/format'
+import { useResource } from '../lib/resource'
+
+export const SECRET_TYPE_LABELS: Record<SecretType, string> = {
+  aws: 'AWS access key',
+  webhook: 'Webhook signing secret',
+  http_header: 'HTTP header',
+}
+
+/** "accessKeyId: mt_byo_****MPLE" lines: the only form in which a secret value reaches the page. */
+export function RedactedValues ({ redacted }: { redacted?: Record<string, string> }) {
+  const entries = Object.entries(redacted ?? {})
+  if (entries.length === 0) return <span class="muted">—</span>
+  return (
+    <ul class="redacted">
+      {entries.map(([k, v]) => <li key={k}><span class="muted">{k}</span> <code>{v}</code></li>)}
+    </ul>
+  )
+}
+
+/** The organisation's vault entries: list, create, delete. Values are write-only. */
+export function SecretsPanel ({ asPage = false }: { asPage?: boolean }) {
+  const secrets = useResource<ListResponse<Secret>>('/secrets')
+  const [creating, setCreating] = useState(false)
+  const [generated, setGenerated] = useState<{ name: string, value: string } | null>(null)
+  const [deleting, setDeleting] = useState<Secret | null>(null)
+
+  return (
+    <div class="panel">
+      <div class={asPage ? 'page-header' : 'section-header'}>
+        <div>
+          {asPage ? <h1>Secrets</h1> : <h2>Secrets</h2>}
+          <p class="muted">Shared by every agent of the organisation. Values are write-only: after saving, only a redacted form is shown.</p>
+        </div>
+        {!creating && <button type="button" class="btn btn-primary" onClick={() => setCreating(true)}>New secret</button>}
+      </div>
+      {generated && <GeneratedSecret name={generated.name} value={generated.value} onDone={() => setGenerated(null)} />}
+      {creating && (
+        <SecretForm
+          onCancel={() => setCreating(false)}
+          onCreated={(secret, generatedValue) => {
+            setCreating(false)
+            secrets.setData(cur => cur ? { ...cur, items: [...cur.items, stripValue(secret)] } : cur)
+            if (generatedValue) setGenerated({ name: secret.name, value: generatedValue })
+            void secrets.reload()
+          }}
+        />
+      )}
+      {secrets.loading && <Loading label="Loading secrets…" />}
+      {secrets.error && <ErrorState error={secrets.error} what="The secrets vault" onRetry={secrets.reload} />}
+      {secrets.data && secrets.data.items.length === 0 && (
+        <Empty title="No secrets yet.">
+          <p>Store S3 credentials, webhook signing secrets and HTTP header values here; data sources refer to them by name.</p>
+        </Empty>
+      )}
+      {secrets.data && secrets.data.items.length > 0 && (
+        <div class="table-wrap" tabIndex={0} role="region" aria-label="Secrets">
+          <table class="table">
+            <thead><tr><th scope="col">Name</th><th scope="col">Type</th><th scope="col">Value</th><th scope="col">Created</th><th scope="col">Rotated</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
+            <tbody>
+              {secrets.data.items.map(s => (
+                <tr key={s.id}>
+                  <td>{s.name}</td>
+                  <td>{SECRET_TYPE_LABELS[s.type] ?? s.type}</td>
+                  <td><RedactedValues redacted={s.redacted} /></td>
+                  <td>{formatDateTime(s.createdAt)}</td>
+                  <td>{s.rotatedAt ? formatDateTime(s.rotatedAt) : <span class="muted">never</span>}</td>
+                  <td><button type="button" class="btn btn-small btn-ghost" onClick={() => setDeleting(s)} aria-label={`Delete secret ${s.name}`}>Delete</button></td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {deleting && (
+        <DeleteSecret
+          secret={deleting}
+          onClose={() => setDeleting(null)}
+          onDeleted={() => {
+            secrets.setData(cur => cur ? { ...cur, items: cur.items.filter(s => s.id !== deleting.id) } : cur)
+            setDeleting(null)
+          }}
+        />
+      )}
+    </div>
+  )
+}
+
+/** Keeps only the listing fields of a POST answer, so no plaintext rides along in the list's state. */
+const stripValue = (s: SecretCreated): Secret => ({
+  id: s.id, name: s.name, type: s.type, createdAt: s.createdAt, rotatedAt: s.rotatedAt ?? null, redacted: s.redacted,
+})
+
+const VALUE_FIELDS: Record<SecretType, Array<{ name: string, label: string, secret: boolean, optional?: boolean, hint?: string }>> = {
+  aws: [
+    { name: 'accessKeyId', label: 'Access key ID', secret: false },
+    { name: 'secretAccessKey', label: 'Secret access key', secret: true },
+    { name: 'sessionToken', label: 'Session token', secret: true, optional: true },
+  ],
+  webhook: [
+    { name: 'signingSecret', label: 'Signing secret', secret: true, optional: true, hint: 'Leave empty to have Ferry generate one (whsec_…); it is shown once.' },
+  ],
+  http_header: [
+    { name: 'name', label: 'Header name', secret: false, hint: 'For example Authorization or X-Api-Key.' },
+    { name: 'value', label: 'Header value', secret: true, hint: 'For example "Bearer …".' },
+  ],
+}
+
+/**
+ * Creates a vault entry. The value inputs are uncontrolled (never copied into component state) and
+ * emptied after every submit, failed or not: the plaintext does not stay in the DOM.
+ */
+export function SecretForm ({ onCreated, onCancel, fixedType }: {
+  onCreated: (secret: SecretCreated, generated: string | null) => void
+  onCancel: () => void
+  fixedType?: SecretType
+}) {
+  const [name, setName] = useState('')
+  const [type, setType] = useState<SecretType>(fixedType ?? 'aws')
+  const [errors, setErrors] = useState<Record<string, string>>({})
+  const [formError, setFormError] = useState<string | null>(null)
+  const [busy, setBusy] = useState(false)
+  const fields = VALUE_FIELDS[type]
+
+  const submit = async (e: Event) => {
+    e.preventDefault()
+    const form = e.currentTarget as HTMLFormElement
+    const value: Record<string, string> = {}
+    for (const f of fields) {
+      const input = form.elements.namedItem(`value.${f.name}`) as HTMLInputElement | null
+      const v = input?.value ?? ''
+      if (v !== '') value[f.name] = f.secret ? v : v.trim()
+      if (input) input.value = ''
+    }
+    setBusy(true)
+    setErrors({})
+    setFormError(null)
+    try {
+      const secret = await api.post<SecretCreated>('/secrets', { name: name.trim(), type, value })
+      const generated = type === 'webhook' && !value.signingSecret
+        ? (secret.value?.signingSecret ?? secret.signingSecret ?? null)
+        : null
+      onCreated(secret, generated)
+    } catch (err) {
+      const known = ['name', 'type', 'value', ...fields.map(f => `value.${f.name}`)]
+      const { fields: fe, form: fm } = formErrors(err, known)
+      setErrors(fe)
+      setFormError(fm ?? (Object.keys(fe).some(k => k.startsWith('value')) ? 'Enter the values again: they are cleared after each attempt.' : null))
+      setBusy(false)
+    }
+  }
+
+  return (
+    <form class="card form" onSubmit={submit} noValidate aria-label="New secret" autoComplete="off">
+      <h3>New secret</h3>
+      <TextField label="Name" name="name" value={name} required maxLength={200}
+        onInput={(e) => setName(e.currentTarget.value)} error={errors.name}
+        hint="How data sources will refer to it, e.g. acme-s3." />
+      {!fixedType && (
+        <SelectField label="Type" name="type" value={type} error={errors.type}
+          onChange={(e) => { setType(e.currentTarget.value as SecretType); setErrors({}) }}
+          options={(Object.keys(SECRET_TYPE_LABELS) as SecretType[]).map(t => ({ value: t, label: SECRET_TYPE_LABELS[t] }))} />
+      )}
+      <fieldset class="fieldset">
+        <legend>Value <span class="muted">— write-only: it is never shown again</span></legend>
+        {fields.map(f => (
+          <TextField key={`${type}.${f.name}`} label={f.label} name={`value.${f.name}`} optional={f.optional}
+            type={f.secret ? 'password' : 'text'} autoComplete={f.secret ? 'new-password' : 'off'} spellcheck={false}
+            error={errors[`value.${f.name}`] ?? (f === fields[0] ? errors.value : undefined)} hint={f.hint} />
+        ))}
+      </fieldset>
+      <FormError error={formError} />
+      <div class="form-actions">
+        <button type="submit" class="btn btn-primary" disabled={busy}>{busy ? 'Saving…' : 'Save secret'}</button>
+        <button type="button" class="btn btn-ghost" onClick={onCancel}>Cancel</button>
+      </div>
+    </form>
+  )
+}
+
+/** A generated webhook signing secret, shown once; "Done" removes it from the page. */
+export function GeneratedSecret ({ name, value, onDone }: { name: string, value: string, onDone: () => void }) {
+  const [copied, setCopied] = useState(false)
+  return (
+    <div class="card callout callout-warn" role="status">
+      <p><strong>Copy the signing secret of “{name}” now.</strong> Ferry will not show it again; the sender of the webhook needs it to sign its requests.</p>
+      <div class="copy-row">
+        <input class="mono" readOnly value={value} aria-label="Generated signing secret" onFocus={(e) => e.currentTarget.select()} />
+        <button type="button" class="btn" onClick={() => { void navigator.clipboard?.writeText(value).then(() => setCopied(true)) }}>{copied ? 'Copied' : 'Copy'}</button>
+      </div>
+      <button type="button" class="btn btn-primary" onClick={onDone}>I have stored it — hide it</button>
+    </div>
+  )
+}
+
+function DeleteSecret ({ secret, onClose, onDeleted }: { secret: Secret, onClose: () => void, onDeleted: () => void }) {
+  const [error, setError] = useState<string | null>(null)
+  const [busy, setBusy] = useState(false)
+  const remove = async () => {
+    setBusy(true)
+    try {
+      await api.delete(`/secrets/${seg(secret.id)}`)
+      onDeleted()
+    } catch (err) {
+      setBusy(false)
+      setError(err instanceof ApiError && err.status === 409
+        ? 'This secret is used by data sources. Point them at another secret or delete them first.'
+        : (err as Error).message)
+    }
+  }
+  return (
+    <Dialog title={`Delete secret “${secret.name}”?`} onClose={onClose}>
+      <p>Sources that need it can no longer be pulled or pushed. This cannot be undone.</p>
+      <FormError error={error} />
+      <div class="form-actions">
+        <button type="button" class="btn btn-danger" onClick={remove} disabled={busy}>{busy ? 'Deleting…' : 'Delete secret'}</button>
+        <button type="button" class="btn btn-ghost" onClick={onClose}>Cancel</button>
+      </div>
+    </Dialog>
+  )
+}

@@ -1,0 +1,237 @@
+import { useState } from 'preact/hooks'
+import { api, formErrors } from '../api/client'
+import type { Agent, DataSource, ListResponse, Secret, SecretCreated, SecretType, SourceRole, SourceType } from '../api/types'
+import { CheckboxField, SelectField, TextField } from '../components/fields'
+import { Dialog } from '../components/dialog'
+import { FormError } from '../components/states'
+import { cronInWords, describeCron } from '../lib/cron'
+import type { Resource } from '../lib/resource'
+import { GeneratedSecret, SecretForm, SECRET_TYPE_LABELS } from './secrets'
+import { sourcesPath } from '../api/paths'
+
+interface Values {
+  name: string
+  type: SourceType
+  bucket: string
+  prefix: string
+  region: string
+  secretRef: string
+  endpoint: string
+  forcePathStyle: boolean
+  pattern: string
+  format: string
+  url: string
+  headerSecretRef: string
+  scheduleCron: string
+  validate: boolean
+}
+
+const EMPTY: Values = {
+  name: '', type: 's3', bucket: '', prefix: '', region: 'us-east-1', secretRef: '', endpoint: '', forcePathStyle: false,
+  pattern: '', format: '', url: '', headerSecretRef: '', scheduleCron: '', validate: true,
+}
+
+/** Every input of the form, by the field path the API reports errors under. */
+const FIELDS = ['name', 'type', 'role', 'scheduleCron', 'config', 'config.bucket', 'config.prefix', 'config.region', 'config.secretRef',
+  'config.endpoint', 'config.forcePathStyle', 'config.pattern', 'config.format', 'config.url', 'config.headerSecretRef'] as const
+
+/**
+ * Creates an inbound source or an outbound sink. Save-time validation (S3 listing, webhook
+ * OPTIONS) failures come back as errors next to the field they concern (`details.field`,
+ * e.g. "config.bucket"), or above the buttons when they concern none.
+ */
+export function SourceForm ({ agent, role, secrets, onCreated, onCancel }: {
+  agent: Agent
+  role: SourceRole
+  secrets: Resource<ListResponse<Secret>>
+  onCreated: (source: DataSource) => void
+  onCancel: () => void
+}) {
+  const inbound = role === 'INVENTORY_SOURCE'
+  const [v, setV] = useState<Values>({ ...EMPTY, format: inbound ? '' : 'csv' })
+  const [errors, setErrors] = useState<Record<string, string>>({})
+  const [formError, setFormError] = useState<string | null>(null)
+  const [busy, setBusy] = useState(false)
+  const [newSecret, setNewSecret] = useState<{ field: 'secretRef' | 'headerSecretRef', type: SecretType } | null>(null)
+
+  const set = <K extends keyof Values>(key: K, value: Values[K]) => {
+    setV(cur => ({ ...cur, [key]: value }))
+    const path = key === 'name' || key === 'type' || key === 'scheduleCron' ? key : `config.${key}`
+    if (errors[path]) setErrors(({ [path]: _, ...rest }) => rest)
+  }
+
+  const secretOptions = (type: SecretType, optional: boolean | string) => [
+    { value: '', label: typeof optional === 'string' ? optional : optional ? '— none —' : '— choose a secret —' },
+    ...(secrets.data?.items ?? []).filter(s => s.type === type).map(s => ({ value: s.id, label: s.name })),
+  ]
+
+  const body = () => {
+    const config: Record<string, unknown> = {}
+    if (v.type === 's3') {
+      Object.assign(config, { bucket: v.bucket.trim(), prefix: v.prefix.trim(), region: v.region.trim(), secretRef: v.secretRef })
+      if (v.endpoint.trim()) { config.endpoint = v.endpoint.trim(); config.forcePathStyle = v.forcePathStyle }
+      if (inbound && v.pattern.trim()) config.pattern = v.pattern.trim()
+      if (v.format) config.format = v.format
+    } else if (inbound) {
+      if (v.secretRef) config.secretRef = v.secretRef
+    } else {
+      config.url = v.url.trim()
+      if (v.secretRef) config.secretRef = v.secretRef
+      if (v.headerSecretRef) config.headerSecretRef = v.headerSecretRef
+      if (v.format) config.format = v.format
+    }
+    return {
+      name: v.name.trim(),
+      role,
+      type: v.type,
+      config,
+      ...(inbound && v.type === 's3' ? { scheduleCron: v.scheduleCron.trim() || null } : {}),
+      ...(v.validate ? {} : { validate: false }),
+    }
+  }
+
+  const submit = async (e: Event) => {
+    e.preventDefault()
+    setBusy(true)
+    setErrors({})
+    setFormError(null)
+    try {
+      onCreated(await api.post<DataSource>(sourcesPath(agent.id), body()))
+    } catch (err) {
+      const { fields, form } = formErrors(err, FIELDS)
+      // an error about the config as a whole belongs above the buttons
+      if (fields.config) { delete fields.config }
+      setErrors(fields)
+      setFormError(form ?? null)
+      setBusy(false)
+      const first = Object.keys(fields)[0]
+      if (first) (document.querySelector(`[data-source-form] [name="${first}"]`) as HTMLElement | null)?.focus()
+    }
+  }
+
+  const title = inbound ? 'New inbound source' : 'New outbound sink'
+  const cron = v.scheduleCron.trim()
+  return (
+    <>
+    <form class="card form" onSubmit={submit} noValidate aria-label={title} data-source-form>
+      <h3>{title}</h3>
+      <TextField label="Name" name="name" value={v.name} required maxLength={200} autoComplete="off"
+        onInput={(e) => set('name', e.currentTarget.value)} error={errors.name}
+        hint={inbound ? 'e.g. daily drops' : 'e.g. ERP import'} />
+      <SelectField label="Type" name="type" value={v.type} error={errors.type}
+        onChange={(e) => { set('type', e.currentTarget.value as SourceType); set('secretRef', ''); set('headerSecretRef', '') }}
+        options={[{ value: 's3', label: 'S3 bucket' }, { value: 'webhook', label: inbound ? 'Webhook (senders post files)' : 'Webhook (Ferry posts results)' }]} />
+
+      {v.type === 's3' && (
+        <>
+          <div class="field-row">
+            <TextField label="Bucket" name="config.bucket" value={v.bucket} required autoComplete="off" spellcheck={false}
+              onInput={(e) => set('bucket', e.currentTarget.value)} error={errors['config.bucket']} />
+            <TextField label="Region" name="config.region" value={v.region} required autoComplete="off" spellcheck={false}
+              onInput={(e) => set('region', e.currentTarget.value)} error={errors['config.region']} />
+          </div>
+          <TextField label="Prefix" name="config.prefix" value={v.prefix} autoComplete="off" spellcheck={false}
+            onInput={(e) => set('prefix', e.currentTarget.value)} error={errors['config.prefix']}
+            hint={inbound ? 'The "folder" Ferry lists, e.g. daily-uploads/' : 'Results are written as {prefix}/job-{jobId}.{format}'} />
+          <SecretSelect label="Credentials (AWS secret)" name="config.secretRef" value={v.secretRef} error={errors['config.secretRef']}
+            options={secretOptions('aws', false)} onChange={(id) => set('secretRef', id)} onNew={() => setNewSecret({ field: 'secretRef', type: 'aws' })} />
+          <TextField label="Endpoint" name="config.endpoint" value={v.endpoint} optional autoComplete="off" spellcheck={false} type="url"
+            onInput={(e) => set('endpoint', e.currentTarget.value)} error={errors['config.endpoint']}
+            hint="Only for S3-compatible stores (MinIO, R2, …): https://host:port" />
+          {v.endpoint.trim() && (
+            <CheckboxField label="Path-style addressing (host/bucket/key)" name="config.forcePathStyle" checked={v.forcePathStyle}
+              onChange={(e) => set('forcePathStyle', e.currentTarget.checked)} />
+          )}
+          {inbound && (
+            <TextField label="File pattern" name="config.pattern" value={v.pattern} optional autoComplete="off" spellcheck={false}
+              onInput={(e) => set('pattern', e.currentTarget.value)} error={errors['config.pattern']}
+              hint="A glob on the key below the prefix, e.g. *.csv or 2025/**/*.xlsx" />
+          )}
+        </>
+      )}
+
+      {v.type === 'webhook' && inbound && (
+        <SecretSelect label="Signing secret (webhook secret)" name="config.secretRef" value={v.secretRef} error={errors['config.secretRef']}
+          options={secretOptions('webhook', '— generate a new one —')} onChange={(id) => set('secretRef', id)} onNew={() => setNewSecret({ field: 'secretRef', type: 'webhook' })}
+          hint="Senders sign each request with it (Standard Webhooks). A generated secret is shown once, after saving; the receive URL appears on the source." />
+      )}
+
+      {v.type === 'webhook' && !inbound && (
+        <>
+          <TextField label="URL" name="config.url" value={v.url} required type="url" autoComplete="off" spellcheck={false}
+            onInput={(e) => set('url', e.currentTarget.value)} error={errors['config.url']} hint="https://… — Ferry POSTs each job's results here." />
+          <SecretSelect label="Signing secret" name="config.secretRef" value={v.secretRef} error={errors['config.secretRef']} optional
+            options={secretOptions('webhook', true)} onChange={(id) => set('secretRef', id)} onNew={() => setNewSecret({ field: 'secretRef', type: 'webhook' })} />
+          <SecretSelect label="Auth header secret" name="config.headerSecretRef" value={v.headerSecretRef} error={errors['config.headerSecretRef']} optional
+            options={secretOptions('http_header', true)} onChange={(id) => set('headerSecretRef', id)} onNew={() => setNewSecret({ field: 'headerSecretRef', type: 'http_header' })} />
+        </>
+      )}
+
+      {(v.type === 's3' || !inbound) && (
+        <SelectField label="Format" name="config.format" value={v.format} error={errors['config.format']}
+          onChange={(e) => set('format', e.currentTarget.value)}
+          options={[
+            ...(inbound ? [{ value: '', label: 'Detect from each file' }] : []),
+            { value: 'csv', label: 'CSV' }, { value: 'json', label: 'JSON' }, { value: 'ndjson', label: 'NDJSON' }, { value: 'xlsx', label: 'XLSX' },
+          ]} />
+      )}
+
+      {inbound && v.type === 's3' && (
+        <TextField label="Schedule (cron)" name="scheduleCron" value={v.scheduleCron} optional autoComplete="off" spellcheck={false} class="mono"
+          placeholder={agent.scheduleCron}
+          onInput={(e) => set('scheduleCron', e.currentTarget.value)} error={errors.scheduleCron}
+          hint={cron ? (cronInWords(cron, agent.timezone) ? <>Reads as: <strong>{cronInWords(cron, agent.timezone)}</strong>.</> : 'Five fields: minute hour day-of-month month day-of-week.') : <>Empty: the agent's schedule ({describeCron(agent.scheduleCron, agent.timezone)}).</>} />
+      )}
+
+      <CheckboxField label="Check the connection when saving" name="validate" checked={v.validate}
+        onChange={(e) => set('validate', e.currentTarget.checked)}
+        hint={v.type === 's3' ? 'Lists one object of the bucket and prefix with the credentials.' : inbound ? 'Checks that the secret exists.' : 'Sends OPTIONS to the URL.'} />
+
+      <FormError error={formError} />
+      <div class="form-actions">
+        <button type="submit" class="btn btn-primary" disabled={busy}>{busy ? 'Saving…' : inbound ? 'Save source' : 'Save sink'}</button>
+        <button type="button" class="btn btn-ghost" onClick={onCancel}>Cancel</button>
+      </div>
+    </form>
+    {/* outside the form: a <form> inside a <form> would submit both */}
+      {newSecret && (
+        <NewSecretDialog type={newSecret.type}
+          onClose={() => setNewSecret(null)}
+          onCreated={(secret) => {
+            secrets.setData(cur => ({ items: [...(cur?.items ?? []), { id: secret.id, name: secret.name, type: secret.type, createdAt: secret.createdAt, redacted: secret.redacted }] }))
+            set(newSecret.field, secret.id)
+            void secrets.reload()
+          }} />
+      )}
+    </>
+  )
+}
+
+function SecretSelect ({ label, name, value, error, options, optional, hint, onChange, onNew }: {
+  label: string, name: string, value: string, error?: string, optional?: boolean, hint?: string
+  options: Array<{ value: string, label: string }>, onChange: (id: string) => void, onNew: () => void
+}) {
+  return (
+    <div class="field-with-action">
+      <SelectField label={label} name={name} value={value} error={error} optional={optional} hint={hint}
+        options={options} onChange={(e) => onChange(e.currentTarget.value)} />
+      <button type="button" class="btn btn-small" onClick={onNew}>New secret…</button>
+    </div>
+  )
+}
+
+/** Creates a secret of one type without leaving the source form; a generated one is shown once. */
+function NewSecretDialog ({ type, onCreated, onClose }: { type: SecretType, onCreated: (s: SecretCreated) => void, onClose: () => void }) {
+  const [generated, setGenerated] = useState<{ name: string, value: string } | null>(null)
+  return (
+    <Dialog title={`New ${SECRET_TYPE_LABELS[type].toLowerCase()}`} onClose={onClose}>
+      {generated
+        ? <GeneratedSecret name={generated.name} value={generated.value} onDone={onClose} />
+        : <SecretForm fixedType={type} onCancel={onClose} onCreated={(secret, value) => {
+          onCreated(secret)
+          if (value) setGenerated({ name: secret.name, value })
+          else onClose()
+        }} />}
+    </Dialog>
+  )
+}
