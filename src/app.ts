@@ -10,14 +10,20 @@ import { registerWeb, WEB_ROOT } from './plugins/web.js'
 import adminRoutes from './routes/api/admin/index.js'
 import agentRoutes from './routes/api/agents/index.js'
 import apiKeyRoutes from './routes/api/api-keys/index.js'
+import secretRoutes from './routes/api/secrets/index.js'
+import uploadRoutes from './routes/api/uploads/index.js'
+import sourceRoutes from './routes/api/sources/index.js'
+import multipart from '@fastify/multipart'
 import { ErrorResponse } from './schemas/common.js'
 import { Agent } from './schemas/agents.js'
+import { SecretSchema } from './schemas/secrets.js'
+import { Upload } from './schemas/uploads.js'
+import { Source as DataSource, Sync } from './schemas/sources.js'
 
 /** Builds the HTTP app: ops routes, OpenAPI, then the authenticated /api/v1 scope. */
 export async function buildApp (deps: Deps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    disableRequestLogging: false,
     // reject unknown fields instead of silently dropping them: a typo in a config must be seen
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
     bodyLimit: 1024 * 1024,
@@ -26,6 +32,10 @@ export async function buildApp (deps: Deps): Promise<FastifyInstance> {
 
   app.addSchema(ErrorResponse)
   app.addSchema(Agent)
+  app.addSchema(SecretSchema)
+  app.addSchema(Upload)
+  app.addSchema(DataSource)
+  app.addSchema(Sync)
   installErrorHandling(app)
 
   await app.register(swagger, {
@@ -43,13 +53,17 @@ export async function buildApp (deps: Deps): Promise<FastifyInstance> {
       reply.elapsedTime / 1000)
   })
 
+  await app.register(multipart, { limits: { files: 1, fileSize: deps.config.limits.maxFileBytes } })
   await app.register(opsRoutes, { deps })
   await registerWeb(app, { root: WEB_ROOT })
   await app.register(async (api) => {
     installAuth(api, deps.db)
     await api.register(adminRoutes, { deps })
     await api.register(apiKeyRoutes, { deps })
+    await api.register(secretRoutes, { deps })
     await api.register(agentRoutes, { deps })
+    await api.register(uploadRoutes, { deps })
+    await api.register(sourceRoutes, { deps })
   }, { prefix: '/api/v1' })
 
   return app

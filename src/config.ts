@@ -30,8 +30,8 @@ export interface Config {
   pullConcurrency: number
   /** files of one source downloaded at once during a pull */
   pullFileConcurrency: number
-  /** how far before lastSyncedAt a pull still looks at LastModified, ms */
-  pullLookbackMs: number
+  /** a pull's lease on its source; a dead worker's pull is taken over after this long */
+  pullLeaseSeconds: number
   /** outbound webhook retry schedule, ms after the first attempt's failure, one entry per retry */
   pushRetryScheduleMs: number[]
   /** results larger than this are refused by webhook sinks, bytes */
@@ -170,7 +170,7 @@ export function loadConfig (env: Env = process.env): Config {
     },
     pullConcurrency: integer(env, 'FERRY_PULL_CONCURRENCY', 4, 1, 256),
     pullFileConcurrency: integer(env, 'FERRY_PULL_FILE_CONCURRENCY', 4, 1, 64),
-    pullLookbackMs: integer(env, 'FERRY_PULL_LOOKBACK_MS', 24 * HOUR, 0),
+    pullLeaseSeconds: integer(env, 'FERRY_PULL_LEASE_SECONDS', 60, 1, 3600),
     pushRetryScheduleMs: retrySchedule(env),
     webhookInlineMaxBytes: integer(env, 'FERRY_WEBHOOK_INLINE_MAX_BYTES', 10 * MiB, 1),
     targetTimeoutMs: integer(env, 'FERRY_TARGET_TIMEOUT_MS', 30 * SECOND, 100),

@@ -3,6 +3,9 @@ import type { Config } from './config.js'
 import type { Db } from './db/client.js'
 import type { Logger } from './log.js'
 import type { Metrics } from './metrics.js'
+import type { Vault } from './vault/vault.js'
+import type { AddressPolicy } from './net/address-policy.js'
+import type { InventoryPipeline } from './pipeline/ingest.js'
 
 /**
  * What the composition root (src/runtime.ts) builds and hands to routes and jobs. Nothing reaches
@@ -14,6 +17,12 @@ export interface Deps {
   logger: Logger
   boss: PgBoss
   metrics: Metrics
+  /** encrypted secrets; decrypts only inside withSecret/resolve */
+  vault: Vault
+  /** which addresses customer-supplied targets may reach (FERRY_ALLOW_PRIVATE_NETWORKS) */
+  policy: AddressPolicy
+  /** the standard inventory pipeline every file goes through */
+  pipeline: InventoryPipeline
   /** set once the pg-boss schema exists and the queues are created */
   isReady(): Promise<boolean>
 }

@@ -10,6 +10,11 @@ import type { Logger } from './log.js'
 import { createMetrics } from './metrics.js'
 import { createBoss } from './queue/boss.js'
 import { JOBS } from './queue/jobs/index.js'
+import { loadMasterKey, masterKeyPath } from './vault/keyring.js'
+import { openVault } from './vault/vault.js'
+import { findSourcesUsingSecret } from './db/sql/sources.js'
+import { InventoryPipeline } from './pipeline/ingest.js'
+import { AddressPolicy } from './net/address-policy.js'
 
 export type Role = 'api' | 'worker' | 'all'
 
@@ -41,6 +46,9 @@ export async function startRuntime (config: Config, options: RuntimeOptions): Pr
   try {
     const { applied } = await migrate(db)
     if (applied.length) logger.info({ applied }, 'migrations applied')
+    // refuses to start (MASTER_KEY_MISMATCH) if the stored secrets need another master key
+    const vault = await openVault(db, await loadMasterKey(config, { logger }),
+      { logger, keySource: config.masterKey ? 'FERRY_MASTER_KEY' : masterKeyPath(config.dataDir), findSecretUsers: findSourcesUsingSecret })
     await bootstrapAdminKey(db, { bootstrapApiKey: config.bootstrapApiKey, dataDir: config.dataDir, logger, print: options.print })
 
     const works = role !== 'api'
@@ -51,7 +59,9 @@ export async function startRuntime (config: Config, options: RuntimeOptions): Pr
     for (const job of JOBS) await ensureQueue(boss, job.name, job.queue)
     bossReady = true
 
-    const deps: Deps = { config, db, logger, boss, metrics: createMetrics(), isReady: async () => bossReady }
+    const metrics = createMetrics()
+    const pipeline = new InventoryPipeline({ limits: config.limits, onRowsAccepted: n => metrics.rowsIngested.inc(n) })
+    const deps: Deps = { config, db, logger, vault, boss, metrics, pipeline, policy: new AddressPolicy(config.allowPrivateNetworks), isReady: async () => bossReady }
     if (works) {
       for (const job of JOBS) await boss.work(job.name, job.work ?? {}, job.handler(deps))
     }

@@ -1,4 +1,7 @@
 import foundation from './001_foundation.js'
+import vault from './002_vault.js'
+import inventory from './003_inventory.js'
+import sources from './004_sources.js'
 
 /**
  * The one migration set, applied in order on both backends. Append only: a shipped migration is
@@ -6,4 +9,7 @@ import foundation from './001_foundation.js'
  */
 export const MIGRATIONS: ReadonlyArray<{ id: number, name: string, sql: string }> = [
   { id: 1, name: 'foundation', sql: foundation },
+  { id: 2, name: 'vault', sql: vault },
+  { id: 3, name: 'inventory', sql: inventory },
+  { id: 4, name: 'sources', sql: sources },
 ]

@@ -1,5 +1,6 @@
 import type PgBoss from 'pg-boss'
 import type { Deps } from '../../deps.js'
+import { pullJob } from './pull.js'
 
 /**
  * A background job: one pg-boss queue and its handler. Payloads carry ids only — never a secret;
@@ -13,4 +14,4 @@ export interface JobDefinition {
 }
 
 /** Every job Ferry runs; later features add theirs here. */
-export const JOBS: JobDefinition[] = []
+export const JOBS: JobDefinition[] = [pullJob]

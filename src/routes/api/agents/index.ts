@@ -7,6 +7,7 @@ import { deleteAgent, getAgent, insertAgent, listAgents, updateAgent, type Agent
 import { AppError } from '../../../errors.js'
 import { AgentCreate, AgentPatch } from '../../../schemas/agents.js'
 import { newId } from '../../../util/ids.js'
+import { refreshNextPulls } from '../../../sources/service.js'
 import { IdParams, ListOf, Page, decodeCursor, errorResponses, page } from '../../../schemas/common.js'
 
 const present = (agent: Agent) => {
@@ -48,7 +49,9 @@ const agentRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { dep
     const updated = await db.transaction(async (tx) => {
       const current = await getAgent(tx, request.auth.orgId, request.params.id)
       if (!current) throw new AppError('NOT_FOUND', 'Agent not found.')
-      return updateAgent(tx, request.auth.orgId, current.id, resolveAgent(request.body, current))
+      const agent = await updateAgent(tx, request.auth.orgId, current.id, resolveAgent(request.body, current))
+      if (agent) await refreshNextPulls(tx, agent)
+      return agent
     })
     if (!updated) throw new AppError('NOT_FOUND', 'Agent not found.')
     return present(updated)

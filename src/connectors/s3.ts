@@ -1,0 +1,97 @@
+import type { Readable } from 'node:stream'
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3'
+import { Upload } from '@aws-sdk/lib-storage'
+import { diagnoseS3Error } from './s3-diagnostics.js'
+import type { RemoteFile } from './remote-file.js'
+
+export interface S3Location { bucket: string, prefix: string, region: string, endpoint?: string }
+
+/**
+ * The S3 transport: lists, opens and puts bytes, nothing else (parsing is the pipeline's, state is
+ * the ledger's). Every SDK failure leaves as an AppError from diagnoseS3Error.
+ */
+export class S3Transport {
+  constructor (private readonly client: S3Client, private readonly location: S3Location, private readonly accessKeyId?: string) {}
+
+  private diagnose (err: unknown, operation: string, key?: string) {
+    return diagnoseS3Error(err, { ...this.location, operation, key, accessKeyId: this.accessKeyId })
+  }
+
+  /** ListObjectsV2 MaxKeys=1: the save-time validation ping (needs s3:ListBucket, writes nothing). */
+  async ping (): Promise<{ keyCount: number }> {
+    try {
+      const res = await this.client.send(new ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: this.location.prefix, MaxKeys: 1 }))
+      return { keyCount: res.KeyCount ?? 0 }
+    } catch (err) {
+      throw this.diagnose(err, 'ListObjectsV2')
+    }
+  }
+
+  /** Every object under the prefix, one page (≤ 1000) at a time, following continuation tokens. */
+  async * listPages (signal?: AbortSignal): AsyncGenerator<RemoteFile[]> {
+    let token: string | undefined
+    do {
+      let res
+      try {
+        res = await this.client.send(new ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: this.location.prefix, ContinuationToken: token }), { abortSignal: signal })
+      } catch (err) {
+        throw this.diagnose(err, 'ListObjectsV2')
+      }
+      yield (res.Contents ?? []).filter(o => o.Key !== undefined).map(o => ({
+        key: o.Key!,
+        etag: o.ETag ?? '',
+        size: o.Size ?? 0,
+        lastModified: o.LastModified ?? null,
+      }))
+      token = res.IsTruncated ? res.NextContinuationToken : undefined
+    } while (token)
+  }
+
+  /**
+   * Streams one object. `If-Match` pins the version that was listed: if the key was overwritten
+   * since, S3 answers 412 and the new version is left for the next pull (under its own ETag).
+   */
+  async open (file: RemoteFile, signal?: AbortSignal): Promise<Readable> {
+    try {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.location.bucket, Key: file.key, ...(file.etag ? { IfMatch: file.etag } : {}) }), { abortSignal: signal })
+      return res.Body as Readable
+    } catch (err) {
+      throw this.diagnose(err, 'GetObject', file.key)
+    }
+  }
+
+  /** The first `bytes` of an object (Range GET): all the test endpoint downloads. */
+  async head (file: RemoteFile, bytes: number): Promise<Buffer> {
+    try {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.location.bucket, Key: file.key, Range: `bytes=0-${bytes - 1}` }))
+      const chunks: Buffer[] = []
+      let total = 0
+      for await (const chunk of res.Body as Readable) {
+        chunks.push(chunk as Buffer)
+        total += (chunk as Buffer).length
+        if (total >= bytes) break
+      }
+      ;(res.Body as Readable).destroy()
+      return Buffer.concat(chunks).subarray(0, bytes)
+    } catch (err) {
+      throw this.diagnose(err, 'GetObject', file.key)
+    }
+  }
+
+  /** Uploads a stream (multipart above 5 MiB, memory bounded by queueSize × partSize). */
+  async put (key: string, body: Readable, contentType: string): Promise<{ etag: string | null }> {
+    try {
+      const upload = new Upload({
+        client: this.client,
+        params: { Bucket: this.location.bucket, Key: key, Body: body, ContentType: contentType },
+        queueSize: 2,
+        partSize: 8 * 1024 * 1024,
+        leavePartsOnError: false,
+      })
+      const res = await upload.done()
+      return { etag: (res as { ETag?: string }).ETag ?? null }
+    } catch (err) {
+      throw this.diagnose(err, 'PutObject', key)
+    }
+  }
+}

@@ -1,0 +1,136 @@
+import type { Queryable } from '../client.js'
+import { iso, isoRequired, json } from './rows.js'
+
+export type SyncStatus = 'running' | 'succeeded' | 'partial' | 'failed'
+export type SyncTrigger = 'schedule' | 'manual' | 'webhook' | 'job_complete'
+
+export interface ManifestEntry {
+  key: string
+  etag: string | null
+  size: number | null
+  lastModified: string | null
+  format: string | null
+  status: 'ingested' | 'rejected' | 'skipped' | 'failed' | 'delivered'
+  rowsAccepted: number
+  rowsRejected: number
+  uploadId?: string | null
+  reason?: string
+  errors?: Array<{ row?: number, message: string }>
+  attempts?: Array<Record<string, unknown>>
+  [extra: string]: unknown
+}
+
+export interface Sync {
+  id: string
+  orgId: string
+  sourceId: string
+  direction: 'inbound' | 'outbound'
+  trigger: SyncTrigger
+  status: SyncStatus
+  startedAt: string
+  finishedAt: string | null
+  durationMs: number | null
+  filesCount: number
+  bytes: number
+  rowsAccepted: number
+  rowsRejected: number
+  error: { code: string, message: string, [k: string]: unknown } | null
+  progress: Record<string, unknown> | null
+  manifest: ManifestEntry[]
+  jobId: string | null
+}
+
+const toSync = (r: Record<string, unknown>): Sync => {
+  const startedAt = isoRequired(r.started_at)
+  const finishedAt = iso(r.finished_at)
+  return {
+    id: r.id as string,
+    orgId: r.org_id as string,
+    sourceId: r.source_id as string,
+    direction: r.direction as Sync['direction'],
+    trigger: r.trigger as SyncTrigger,
+    status: r.status as SyncStatus,
+    startedAt,
+    finishedAt,
+    durationMs: finishedAt ? Date.parse(finishedAt) - Date.parse(startedAt) : null,
+    filesCount: r.files_count as number,
+    bytes: r.bytes as number,
+    rowsAccepted: r.rows_accepted as number,
+    rowsRejected: r.rows_rejected as number,
+    error: (r.error as Sync['error']) ?? null,
+    progress: (r.progress as Sync['progress']) ?? null,
+    manifest: (r.manifest_json as ManifestEntry[] | undefined) ?? [],
+    jobId: (r.job_id as string | null) ?? null,
+  }
+}
+
+export async function insertSync (q: Queryable, s: { id: string, orgId: string, sourceId: string, direction: Sync['direction'], trigger: SyncTrigger, jobId?: string | null }): Promise<Sync> {
+  const { rows } = await q.query(
+    `INSERT INTO syncs (id, org_id, source_id, direction, trigger, status, job_id) VALUES ($1, $2, $3, $4, $5, 'running', $6) RETURNING *`,
+    [s.id, s.orgId, s.sourceId, s.direction, s.trigger, s.jobId ?? null])
+  return toSync(rows[0])
+}
+
+export async function getSync (q: Queryable, orgId: string, sourceId: string, id: string): Promise<Sync | null> {
+  const { rows } = await q.query('SELECT * FROM syncs WHERE org_id = $1 AND source_id = $2 AND id = $3', [orgId, sourceId, id])
+  return rows[0] ? toSync(rows[0]) : null
+}
+
+export async function getSyncById (q: Queryable, id: string): Promise<Sync | null> {
+  const { rows } = await q.query('SELECT * FROM syncs WHERE id = $1', [id])
+  return rows[0] ? toSync(rows[0]) : null
+}
+
+/** Newest first, without manifests (they can be large). */
+export async function listSyncs (q: Queryable, orgId: string, sourceId: string, limit: number): Promise<Sync[]> {
+  const { rows } = await q.query(
+    `SELECT id, org_id, source_id, direction, trigger, status, started_at, finished_at, files_count, bytes, rows_accepted, rows_rejected, error, progress, job_id
+     FROM syncs WHERE org_id = $1 AND source_id = $2 ORDER BY id DESC LIMIT $3`, [orgId, sourceId, limit])
+  return rows.map(toSync)
+}
+
+export async function lastSyncsOf (q: Queryable, sourceIds: string[]): Promise<Map<string, Pick<Sync, 'id' | 'status' | 'startedAt' | 'finishedAt'>>> {
+  if (sourceIds.length === 0) return new Map()
+  const { rows } = await q.query(
+    `SELECT DISTINCT ON (source_id) source_id, id, status, started_at, finished_at FROM syncs
+     WHERE source_id = ANY($1::uuid[]) ORDER BY source_id, id DESC`, [sourceIds])
+  return new Map(rows.map(r => [r.source_id as string, { id: r.id as string, status: r.status as SyncStatus, startedAt: isoRequired(r.started_at), finishedAt: iso(r.finished_at) }]))
+}
+
+export async function runningSyncOf (q: Queryable, sourceId: string): Promise<Sync | null> {
+  const { rows } = await q.query(`SELECT * FROM syncs WHERE source_id = $1 AND status = 'running' ORDER BY id DESC LIMIT 1`, [sourceId])
+  return rows[0] ? toSync(rows[0]) : null
+}
+
+export async function setSyncProgress (q: Queryable, id: string, progress: Record<string, unknown>): Promise<void> {
+  await q.query(`UPDATE syncs SET progress = $2::jsonb WHERE id = $1 AND status = 'running'`, [id, json(progress)])
+}
+
+/** Appends one file's outcome and its counts (in the file's own transaction). */
+export async function appendManifest (q: Queryable, id: string, entry: ManifestEntry): Promise<void> {
+  await q.query(
+    `UPDATE syncs SET manifest_json = manifest_json || $2::jsonb,
+       files_count = files_count + $3, bytes = bytes + $4, rows_accepted = rows_accepted + $5, rows_rejected = rows_rejected + $6
+     WHERE id = $1`,
+    [id, json([entry]), entry.status === 'skipped' ? 0 : 1, entry.status === 'skipped' ? 0 : entry.size ?? 0, entry.rowsAccepted, entry.rowsRejected])
+}
+
+export async function replaceManifest (q: Queryable, id: string, manifest: ManifestEntry[]): Promise<void> {
+  await q.query('UPDATE syncs SET manifest_json = $2::jsonb WHERE id = $1', [id, json(manifest)])
+}
+
+export async function finishSync (q: Queryable, id: string, outcome: { status: Exclude<SyncStatus, 'running'>, error?: Sync['error'] }): Promise<Sync | null> {
+  const { rows } = await q.query(
+    `UPDATE syncs SET status = $2, error = $3::jsonb, finished_at = now(), progress = NULL WHERE id = $1 AND status = 'running' RETURNING *`,
+    [id, outcome.status, outcome.error ? json(outcome.error) : null])
+  return rows[0] ? toSync(rows[0]) : null
+}
+
+/** Syncs left `running` by a worker that died (its lease expired): closed as failed. */
+export async function failOrphanedSyncs (q: Queryable, sourceId: string, except: string): Promise<number> {
+  const { rowCount } = await q.query(
+    `UPDATE syncs SET status = 'failed', finished_at = now(), progress = NULL,
+       error = '{"code":"LEASE_LOST","message":"The worker running this sync stopped; the next pull takes over."}'::jsonb
+     WHERE source_id = $1 AND status = 'running' AND id <> $2 AND direction = 'inbound' AND trigger <> 'webhook'`, [sourceId, except])
+  return rowCount
+}

@@ -1,0 +1,176 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import type { Deps } from '../../../deps.js'
+import { getAgent } from '../../../db/sql/agents.js'
+import { deleteSource, getSource, listSources, redactedSecretsByIds } from '../../../db/sql/sources.js'
+import { getSync, insertSync, lastSyncsOf, listSyncs, runningSyncOf, finishSync, getSyncById, type Sync } from '../../../db/sql/syncs.js'
+import { effectiveCron, type DataSource } from '../../../domain/source.js'
+import { AppError } from '../../../errors.js'
+import { enqueuePull } from '../../../queue/jobs/pull.js'
+import { IdParams, ListOf, errorResponses } from '../../../schemas/common.js'
+import { SourceCreate, SourceParams, SourcePatch, SyncParams, TestResult } from '../../../schemas/sources.js'
+import { createSource, updateSourceWith } from '../../../sources/service.js'
+import { testSource } from '../../../sync/availability.js'
+import { newId } from '../../../util/ids.js'
+
+/** How long `?wait=true` waits for a pull before answering 202 anyway. */
+const WAIT_LIMIT_MS = 10 * 60_000
+
+const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
+  const { db } = deps
+  const SourceRef = Type.Ref('DataSource')
+  const SyncRef = Type.Ref('Sync')
+
+  const agentOr404 = async (orgId: string, agentId: string) => {
+    const agent = await getAgent(db, orgId, agentId)
+    if (!agent) throw new AppError('NOT_FOUND', 'Agent not found.')
+    return agent
+  }
+  const sourceOr404 = async (orgId: string, agentId: string, sourceId: string) => {
+    const source = await getSource(db, orgId, agentId, sourceId)
+    if (!source) throw new AppError('NOT_FOUND', 'Data source not found.')
+    return source
+  }
+
+  const present = async (sources: DataSource[], agentCron: string, extra: Record<string, unknown> = {}) => {
+    const last = await lastSyncsOf(db, sources.map(s => s.id))
+    const secrets = await redactedSecretsByIds(db, sources[0]?.orgId ?? '', sources.flatMap(s => [
+      (s.config as { secretRef?: string }).secretRef, (s.config as { headerSecretRef?: string }).headerSecretRef,
+    ]).filter((id): id is string => Boolean(id)))
+    return sources.map(s => {
+      const { orgId, ...rest } = s
+      const c = s.config as { secretRef?: string, headerSecretRef?: string }
+      const redactedSecrets: Record<string, unknown> = {}
+      if (c.secretRef && secrets.has(c.secretRef)) redactedSecrets.secretRef = secrets.get(c.secretRef)
+      if (c.headerSecretRef && secrets.has(c.headerSecretRef)) redactedSecrets.headerSecretRef = secrets.get(c.headerSecretRef)
+      return {
+        ...rest,
+        effectiveScheduleCron: s.role === 'INVENTORY_SOURCE' && s.type === 's3' ? effectiveCron(s, { scheduleCron: agentCron }) : null,
+        lastSync: last.get(s.id) ?? null,
+        redactedSecrets,
+        ...(s.type === 'webhook' && s.role === 'INVENTORY_SOURCE' ? { receiveUrl: `/api/v1/inbound/${s.id}` } : {}),
+        ...extra,
+      }
+    })
+  }
+
+  app.post('/agents/:id/data-sources', {
+    schema: {
+      tags: ['data-sources'],
+      summary: 'Create a source or sink (validated at save time unless "validate": false)',
+      params: IdParams,
+      body: SourceCreate,
+      response: { 201: SourceRef, ...errorResponses(400, 404, 409, 422) },
+    },
+  }, async (request, reply) => {
+    const agent = await agentOr404(request.auth.orgId, request.params.id)
+    const { source, generatedSigningSecret } = await createSource(deps, request.auth.orgId, agent.id, request.body)
+    const [out] = await present([source], agent.scheduleCron, generatedSigningSecret ? { signingSecret: generatedSigningSecret } : {})
+    return reply.status(201).send(out)
+  })
+
+  app.get('/agents/:id/data-sources', {
+    schema: { tags: ['data-sources'], summary: 'List an agent\'s sources and sinks', params: IdParams, response: { 200: ListOf(SourceRef), ...errorResponses(404) } },
+  }, async (request) => {
+    const agent = await agentOr404(request.auth.orgId, request.params.id)
+    return { items: await present(await listSources(db, request.auth.orgId, agent.id), agent.scheduleCron) }
+  })
+
+  app.get('/agents/:id/data-sources/:sid', {
+    schema: { tags: ['data-sources'], summary: 'One source or sink', params: SourceParams, response: { 200: SourceRef, ...errorResponses(404) } },
+  }, async (request) => {
+    const agent = await agentOr404(request.auth.orgId, request.params.id)
+    const [out] = await present([await sourceOr404(request.auth.orgId, agent.id, request.params.sid)], agent.scheduleCron)
+    return out
+  })
+
+  app.patch('/agents/:id/data-sources/:sid', {
+    schema: { tags: ['data-sources'], summary: 'Update a source or sink (config changes are validated again)', params: SourceParams, body: SourcePatch, response: { 200: SourceRef, ...errorResponses(400, 404, 409, 422) } },
+  }, async (request) => {
+    const agent = await agentOr404(request.auth.orgId, request.params.id)
+    const updated = await updateSourceWith(deps, request.auth.orgId, agent.id, request.params.sid, request.body)
+    const [out] = await present([updated], agent.scheduleCron)
+    return out
+  })
+
+  app.delete('/agents/:id/data-sources/:sid', {
+    schema: { tags: ['data-sources'], summary: 'Delete a source or sink with its sync history and file ledger', params: SourceParams, response: { 204: Type.Null(), ...errorResponses(404) } },
+  }, async (request, reply) => {
+    if (!await deleteSource(db, request.auth.orgId, request.params.id, request.params.sid)) throw new AppError('NOT_FOUND', 'Data source not found.')
+    return reply.status(204).send(null)
+  })
+
+  app.post('/agents/:id/data-sources/:sid/test', {
+    schema: { tags: ['data-sources'], summary: 'Read-only smoke check: no data moved, no sync recorded', params: SourceParams, response: { 200: TestResult, ...errorResponses(404) } },
+  }, async (request) => {
+    const source = await sourceOr404(request.auth.orgId, request.params.id, request.params.sid)
+    return testSource(deps, source)
+  })
+
+  app.post('/agents/:id/data-sources/:sid/pull', {
+    schema: {
+      tags: ['data-sources'],
+      summary: 'Pull now: 202 { syncId }; with ?wait=true, 200 with the finished sync',
+      params: SourceParams,
+      querystring: Type.Object({ wait: Type.Optional(Type.Boolean()) }),
+      response: { 200: SyncRef, 202: Type.Object({ syncId: Type.String() }), ...errorResponses(404, 409) },
+    },
+  }, async (request, reply) => {
+    const source = await sourceOr404(request.auth.orgId, request.params.id, request.params.sid)
+    if (source.role !== 'INVENTORY_SOURCE' || source.type !== 's3') throw new AppError('CONFLICT', 'Only S3 inventory sources can be pulled.')
+    if (!source.enabled) throw new AppError('SOURCE_DISABLED', 'The data source is disabled; enable it to pull.')
+    const running = await runningSyncOf(db, source.id)
+    if (running) throw new AppError('PULL_IN_PROGRESS', 'A pull of this source is already running.', { details: { syncId: running.id } })
+    const sync = await insertSync(db, { id: newId(), orgId: source.orgId, sourceId: source.id, direction: 'inbound', trigger: 'manual' })
+    const jobId = await enqueuePull(deps.boss, { sourceId: source.id, trigger: 'manual', syncId: sync.id })
+    if (!jobId) {
+      await finishSync(db, sync.id, { status: 'failed', error: { code: 'PULL_IN_PROGRESS', message: 'A pull of this source was already queued.' } })
+      throw new AppError('PULL_IN_PROGRESS', 'A pull of this source is already queued.')
+    }
+    if (!request.query.wait) return reply.status(202).send({ syncId: sync.id })
+    const finished = await waitForSync(deps, sync.id, WAIT_LIMIT_MS)
+    if (!finished) return reply.status(202).send({ syncId: sync.id })
+    return reply.status(200).send(presentSync(finished))
+  })
+
+  app.get('/agents/:id/data-sources/:sid/syncs', {
+    schema: {
+      tags: ['data-sources'],
+      summary: 'The last N syncs, newest first (without manifests)',
+      params: SourceParams,
+      querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 20 })) }),
+      response: { 200: ListOf(SyncRef), ...errorResponses(404) },
+    },
+  }, async (request) => {
+    const source = await sourceOr404(request.auth.orgId, request.params.id, request.params.sid)
+    const syncs = await listSyncs(db, request.auth.orgId, source.id, request.query.limit ?? 20)
+    return { items: syncs.map(s => { const { manifest, ...rest } = presentSync(s); return rest }) }
+  })
+
+  app.get('/agents/:id/data-sources/:sid/syncs/:syncId', {
+    schema: { tags: ['data-sources'], summary: 'One sync with its full manifest', params: SyncParams, response: { 200: SyncRef, ...errorResponses(404) } },
+  }, async (request) => {
+    const source = await sourceOr404(request.auth.orgId, request.params.id, request.params.sid)
+    const sync = await getSync(db, request.auth.orgId, source.id, request.params.syncId)
+    if (!sync) throw new AppError('NOT_FOUND', 'Sync not found.')
+    return presentSync(sync)
+  })
+}
+
+export function presentSync (sync: Sync) {
+  const { orgId, jobId, ...rest } = sync
+  return rest
+}
+
+/** Polls the sync row until it leaves "running" (the pull may run in another process). */
+export async function waitForSync (deps: Pick<Deps, 'db'>, syncId: string, limitMs: number): Promise<Sync | null> {
+  const deadline = Date.now() + limitMs
+  while (Date.now() < deadline) {
+    const sync = await getSyncById(deps.db, syncId)
+    if (sync && sync.status !== 'running') return sync
+    await new Promise(resolve => setTimeout(resolve, 250))
+  }
+  return null
+}
+
+export default sourceRoutes

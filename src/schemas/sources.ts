@@ -1,0 +1,119 @@
+import { Type } from 'typebox'
+import { FILE_FORMATS } from '../formats/types.js'
+import { Timestamp, Uuid } from './common.js'
+
+const Format = Type.Union(FILE_FORMATS.map(f => Type.Literal(f)))
+const UuidPattern = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' })
+
+/** Config schemas per type and role; checked in the handler so the error names the right one. */
+export const S3Config = Type.Object({
+  bucket: Type.String({ minLength: 3, maxLength: 63, pattern: '^[a-z0-9][a-z0-9.-]*[a-z0-9]$', description: 'bucket name' }),
+  prefix: Type.Optional(Type.String({ maxLength: 1024, description: 'key prefix, e.g. "daily-uploads/"' })),
+  region: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9-]+$', description: 'default us-east-1' })),
+  secretRef: UuidPattern,
+  endpoint: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, pattern: '^https?://', description: 'S3-compatible endpoint; obeys the private-network rule' })),
+  forcePathStyle: Type.Optional(Type.Boolean()),
+  pattern: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'glob on the key below the prefix' })),
+  format: Type.Optional(Format),
+}, { additionalProperties: false })
+
+export const InboundWebhookConfig = Type.Object({
+  secretRef: Type.Optional(UuidPattern),
+  format: Type.Optional(Format),
+}, { additionalProperties: false })
+
+export const OutboundWebhookConfig = Type.Object({
+  url: Type.String({ minLength: 1, maxLength: 2048, pattern: '^https?://' }),
+  secretRef: Type.Optional(UuidPattern),
+  headerSecretRef: Type.Optional(UuidPattern),
+  format: Type.Optional(Format),
+}, { additionalProperties: false })
+
+const Role = Type.Union([Type.Literal('INVENTORY_SOURCE'), Type.Literal('RESULTS_SINK')])
+const SourceType = Type.Union([Type.Literal('s3'), Type.Literal('webhook')])
+
+export const SourceCreate = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  role: Role,
+  type: SourceType,
+  config: Type.Record(Type.String(), Type.Unknown()),
+  scheduleCron: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Null()])),
+  enabled: Type.Optional(Type.Boolean()),
+  autoPush: Type.Optional(Type.Boolean()),
+  validate: Type.Optional(Type.Boolean({ description: 'false skips the save-time validation ping (recorded on the source)' })),
+}, { additionalProperties: false })
+
+export const SourcePatch = Type.Object({
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  config: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  scheduleCron: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Null()])),
+  enabled: Type.Optional(Type.Boolean()),
+  autoPush: Type.Optional(Type.Boolean()),
+  validate: Type.Optional(Type.Boolean()),
+}, { additionalProperties: false })
+
+export const Source = Type.Object({
+  id: Uuid,
+  agentId: Uuid,
+  name: Type.String(),
+  role: Role,
+  type: SourceType,
+  config: Type.Record(Type.String(), Type.Unknown()),
+  scheduleCron: Type.Union([Type.String(), Type.Null()]),
+  effectiveScheduleCron: Type.Union([Type.String(), Type.Null()]),
+  enabled: Type.Boolean(),
+  autoPush: Type.Boolean(),
+  validatedAt: Type.Union([Timestamp, Type.Null()]),
+  validationSkipped: Type.Boolean(),
+  lastTestAt: Type.Union([Timestamp, Type.Null()]),
+  lastTestOk: Type.Union([Type.Boolean(), Type.Null()]),
+  lastSyncedAt: Type.Union([Timestamp, Type.Null()]),
+  nextPullAt: Type.Union([Timestamp, Type.Null()]),
+  lastSync: Type.Optional(Type.Union([Type.Object({ id: Uuid, status: Type.String(), startedAt: Timestamp, finishedAt: Type.Union([Timestamp, Type.Null()]) }), Type.Null()])),
+  redactedSecrets: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  receiveUrl: Type.Optional(Type.String()),
+  signingSecret: Type.Optional(Type.String({ description: 'a generated whsec_ secret, returned once at creation' })),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+}, { $id: 'DataSource' })
+
+export const ManifestEntry = Type.Object({
+  key: Type.String(),
+  etag: Type.Union([Type.String(), Type.Null()]),
+  size: Type.Union([Type.Integer(), Type.Null()]),
+  lastModified: Type.Union([Timestamp, Type.Null()]),
+  format: Type.Union([Type.String(), Type.Null()]),
+  status: Type.Union(['ingested', 'rejected', 'skipped', 'failed', 'delivered'].map(s => Type.Literal(s))),
+  rowsAccepted: Type.Integer(),
+  rowsRejected: Type.Integer(),
+  uploadId: Type.Optional(Type.Union([Uuid, Type.Null()])),
+  reason: Type.Optional(Type.String()),
+  errors: Type.Optional(Type.Array(Type.Object({ row: Type.Optional(Type.Integer()), message: Type.String() }))),
+  attempts: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Unknown()))),
+}, { additionalProperties: true })
+
+export const Sync = Type.Object({
+  id: Uuid,
+  sourceId: Uuid,
+  direction: Type.Union([Type.Literal('inbound'), Type.Literal('outbound')]),
+  trigger: Type.Union(['schedule', 'manual', 'webhook', 'job_complete'].map(s => Type.Literal(s))),
+  status: Type.Union(['running', 'succeeded', 'partial', 'failed'].map(s => Type.Literal(s))),
+  startedAt: Timestamp,
+  finishedAt: Type.Union([Timestamp, Type.Null()]),
+  durationMs: Type.Union([Type.Integer(), Type.Null()]),
+  filesCount: Type.Integer(),
+  bytes: Type.Integer(),
+  rowsAccepted: Type.Integer(),
+  rowsRejected: Type.Integer(),
+  error: Type.Optional(Type.Union([Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: true }), Type.Null()])),
+  progress: Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])),
+  manifest: Type.Optional(Type.Array(ManifestEntry)),
+}, { $id: 'Sync' })
+
+export const SourceParams = Type.Object({ id: Uuid, sid: Uuid })
+export const SyncParams = Type.Object({ id: Uuid, sid: Uuid, syncId: Uuid })
+
+export const TestResult = Type.Object({
+  ok: Type.Boolean(),
+  checks: Type.Array(Type.Object({ name: Type.String(), ok: Type.Boolean(), message: Type.String(), durationMs: Type.Integer() })),
+})

@@ -1,0 +1,254 @@
+import path from 'node:path'
+import type { RemoteFile } from '../connectors/remote-file.js'
+import type { S3Transport } from '../connectors/s3.js'
+import type { Deps } from '../deps.js'
+import { getAgent, type Agent } from '../db/sql/agents.js'
+import {
+  acquireLease, getSourceById, holdsLease, insertLedgerEntry, ledgerContains, ledgerId, releaseLease, renewLease, setLastSyncedAt,
+} from '../db/sql/sources.js'
+import {
+  appendManifest, failOrphanedSyncs, finishSync, getSyncById, insertSync, setSyncProgress, type ManifestEntry, type Sync, type SyncTrigger,
+} from '../db/sql/syncs.js'
+import { compilePattern, normalisePrefix, type DataSource, type S3Config } from '../domain/source.js'
+import { AppError, coerceError, isAppError } from '../errors.js'
+import { withS3Transport } from '../sources/s3-access.js'
+import { newId } from '../util/ids.js'
+
+export interface PullRequest {
+  sourceId: string
+  trigger: SyncTrigger
+  /** a sync row created by the caller (on-demand pulls answer with its id before the pull runs) */
+  syncId?: string
+  /** how long to wait for another pull of the source to finish before giving up (ms) */
+  leaseWaitMs?: number
+}
+
+/** Extensions the pipeline reads (optionally gzipped); other files are recorded once as skipped. */
+const SUPPORTED_EXTENSIONS = new Set(['.csv', '.tsv', '.txt', '.json', '.ndjson', '.jsonl', '.xlsx'])
+
+/**
+ * Why a listed object is not ingested, or null when it is a candidate.
+ * Folder markers, pattern misses, unsupported types and empty objects are recorded once as skipped.
+ */
+export function skipReason (file: RemoteFile, relativeKey: string, matches: (k: string) => boolean, configuredFormat: boolean): string | null {
+  if (file.key.endsWith('/')) return 'folder marker'
+  if (!matches(relativeKey)) return 'does not match the pattern'
+  if (file.size === 0) return 'empty file'
+  const name = file.key.toLowerCase().replace(/\.gz$/, '')
+  const ext = path.extname(name)
+  if (!configuredFormat && ext !== '' && !SUPPORTED_EXTENSIONS.has(ext)) return `unsupported file type "${ext}"`
+  return null
+}
+
+/**
+ * pull_inventory_from_source(sourceId), SPEC §3:
+ * 1. list the prefix (every page); 2. candidates are listed objects not yet in the file ledger under
+ *    (sourceId, key, etag) — the ledger is consulted for every listed object, which subsumes the
+ *    spec's LastModified lookback window (S3 stamps multipart uploads with their start time, so a
+ *    timestamp cursor alone misses files; the ledger never does);
+ * 3. each candidate is streamed through the inventory pipeline in one transaction with its ledger
+ *    row and manifest entry; 4. the sync records the outcome; lastSyncedAt = start of the last pull
+ *    whose listing succeeded.
+ *
+ * Mutual exclusion: a lease on the source row (renewed while the pull runs). Each file's
+ * transaction re-checks the lease under a row lock just before commit, so a pull that lost its lease
+ * (a stalled worker whose lease expired and was taken over) cannot commit anything.
+ */
+export async function pullSource (deps: Deps, request: PullRequest): Promise<Sync> {
+  const { db, logger, config } = deps
+  const source = await getSourceById(db, request.sourceId)
+  if (!source) throw new AppError('NOT_FOUND', 'Data source not found.')
+  if (source.role !== 'INVENTORY_SOURCE' || source.type !== 's3') throw new AppError('VALIDATION_FAILED', 'Only S3 inventory sources are pulled.')
+  const agent = await getAgent(db, source.orgId, source.agentId)
+  if (!agent) throw new AppError('NOT_FOUND', 'Agent not found.')
+
+  const token = newId()
+  await waitForLease(deps, source.id, token, request.leaseWaitMs ?? 0)
+  let syncId = request.syncId
+  const lease = new LeaseKeeper(deps, source.id, token)
+  try {
+    if (!syncId) syncId = (await insertSync(db, { id: newId(), orgId: source.orgId, sourceId: source.id, direction: 'inbound', trigger: request.trigger })).id
+    const closed = await failOrphanedSyncs(db, source.id, syncId)
+    if (closed) logger.warn({ sourceId: source.id, closed }, 'closed syncs left running by a stopped worker')
+    const sync = await runPull(deps, source, agent, syncId, lease)
+    deps.metrics.syncs.inc({ direction: 'inbound', trigger: request.trigger, status: sync.status })
+    return sync
+  } catch (err) {
+    // the sync must never stay "running": record the failure (if the lease is still ours)
+    if (syncId) {
+      const e = isAppError(err) ? err : new AppError('INTERNAL')
+      await finishSync(db, syncId, { status: 'failed', error: { code: e.code, message: e.failureType === 'system' ? 'The pull failed because of an internal error.' : e.message } }).catch(() => {})
+    }
+    throw err
+  } finally {
+    lease.stop()
+    await releaseLease(db, source.id, token).catch((err) => logger.warn({ err, sourceId: source.id }, 'could not release pull lease'))
+  }
+}
+
+async function waitForLease (deps: Deps, sourceId: string, token: string, waitMs: number): Promise<void> {
+  const deadline = Date.now() + waitMs
+  for (;;) {
+    if (await acquireLease(deps.db, sourceId, token, deps.config.pullLeaseSeconds)) return
+    if (Date.now() >= deadline) throw new AppError('PULL_IN_PROGRESS', 'Another pull of this source is running; this one will be retried.')
+    await new Promise(resolve => setTimeout(resolve, 500))
+  }
+}
+
+/** Renews the lease in the background; the pull checks `lost` and every commit re-checks the row. */
+class LeaseKeeper {
+  lost = false
+  readonly #timer: NodeJS.Timeout
+  constructor (private readonly deps: Deps, readonly sourceId: string, readonly token: string) {
+    const every = Math.max(200, (deps.config.pullLeaseSeconds * 1000) / 3)
+    this.#timer = setInterval(() => {
+      renewLease(deps.db, sourceId, token, deps.config.pullLeaseSeconds)
+        .then((ok) => { if (!ok) this.lost = true })
+        .catch((err) => deps.logger.warn({ err, sourceId }, 'could not renew pull lease'))
+    }, every)
+    this.#timer.unref()
+  }
+
+  stop (): void { clearInterval(this.#timer) }
+}
+
+async function runPull (deps: Deps, source: DataSource, agent: Agent, syncId: string, lease: LeaseKeeper): Promise<Sync> {
+  const { db } = deps
+  const config = source.config as S3Config
+  const prefix = normalisePrefix(config.prefix)
+  const matches = compilePattern(config.pattern)
+  const startedAt = new Date()
+  const progress = { filesListed: 0, filesDone: 0, filesTotal: 0, bytesDone: 0 }
+  let listingError: AppError | null = null
+  let problems = 0
+
+  await withS3Transport(deps, source.orgId, config, async (transport) => {
+    const pool = new FilePool(deps.config.pullFileConcurrency)
+    try {
+      for await (const page of transport.listPages()) {
+        if (lease.lost) throw new AppError('LEASE_LOST')
+        progress.filesListed += page.length
+        const known = await ledgerContains(db, source.id, page.map(f => ({ key: f.key, etag: f.etag })))
+        for (const file of page) {
+          if (known.has(ledgerId(file))) continue
+          const reason = skipReason(file, file.key.slice(prefix.length), matches, Boolean(config.format))
+          if (reason) {
+            await recordSkipped(deps, source, syncId, file, reason)
+            continue
+          }
+          progress.filesTotal++
+          await pool.run(async () => {
+            const entry = await ingestFile(deps, { source, agent, syncId, file, transport, lease })
+            if (entry.status === 'rejected' || entry.status === 'failed') problems++
+            progress.filesDone++
+            progress.bytesDone += file.size
+            await setSyncProgress(db, syncId, { ...progress }).catch(() => {})
+          })
+        }
+      }
+    } catch (err) {
+      // a listing failure ends the pull as failed/partial; anything else (database, lease) is thrown
+      if (!isAppError(err) || (err.code !== 'S3_ERROR' && err.code !== 'S3_CONFIG')) throw err
+      listingError = err
+    } finally {
+      await pool.drain()
+    }
+  })
+
+  if (lease.lost) throw new AppError('LEASE_LOST')
+  if (!listingError) await setLastSyncedAt(db, source.id, startedAt)
+  const current = await getSyncById(db, syncId)
+  const anyLanded = (current?.manifest ?? []).some(e => e.status === 'ingested' || e.status === 'rejected')
+  const failure = listingError as AppError | null
+  const status = failure ? (anyLanded ? 'partial' : 'failed') : problems > 0 ? 'partial' : 'succeeded'
+  const finished = await finishSync(db, syncId, {
+    status,
+    error: failure ? { code: failure.code, message: failure.message, ...(failure.details ? { details: failure.details } : {}) } : null,
+  })
+  return finished ?? (await getSyncById(db, syncId))!
+}
+
+async function recordSkipped (deps: Deps, source: DataSource, syncId: string, file: RemoteFile, reason: string): Promise<void> {
+  await deps.db.transaction(async (tx) => {
+    if (!await insertLedgerEntry(tx, { sourceId: source.id, key: file.key, etag: file.etag, size: file.size, lastModified: file.lastModified, status: 'skipped', syncId })) return
+    await appendManifest(tx, syncId, {
+      key: file.key, etag: file.etag, size: file.size, lastModified: file.lastModified?.toISOString() ?? null, format: null,
+      status: 'skipped', rowsAccepted: 0, rowsRejected: 0, reason,
+    })
+  })
+}
+
+/** Marks a commit that found the file already taken: roll back, report nothing. */
+class AlreadyIngested extends Error {}
+
+async function ingestFile (deps: Deps, ctx: { source: DataSource, agent: Agent, syncId: string, file: RemoteFile, transport: S3Transport, lease: LeaseKeeper }): Promise<ManifestEntry> {
+  const { source, agent, syncId, file, transport, lease } = ctx
+  const base = { key: file.key, etag: file.etag, size: file.size, lastModified: file.lastModified?.toISOString() ?? null }
+  const controller = new AbortController()
+  try {
+    return await deps.db.transaction(async (tx) => {
+      const body = await transport.open(file, controller.signal)
+      const { upload, rejected } = await deps.pipeline.ingest(tx, {
+        orgId: source.orgId,
+        agent,
+        stream: body,
+        fileName: path.posix.basename(file.key),
+        format: (source.config as S3Config).format,
+        sourceId: source.id,
+        syncId,
+      })
+      body.destroy()
+      const entry: ManifestEntry = {
+        ...base,
+        format: upload.format,
+        status: upload.status === 'rejected' ? 'rejected' : 'ingested',
+        rowsAccepted: upload.rowsAccepted,
+        rowsRejected: upload.rowsRejected,
+        uploadId: upload.id,
+        ...(upload.error ? { reason: `${upload.error.code}: ${upload.error.message}` } : {}),
+        ...(rejected.length ? { errors: rejected.map(r => ({ row: r.row, message: r.reason })) } : {}),
+      }
+      if (!await insertLedgerEntry(tx, { sourceId: source.id, key: file.key, etag: file.etag, size: file.size, lastModified: file.lastModified, status: entry.status as 'ingested' | 'rejected', uploadId: upload.id, syncId })) {
+        throw new AlreadyIngested()
+      }
+      // fencing: a pull that lost its lease commits nothing. Lock order is source row, then sync
+      // row, in every file transaction, so concurrent files of one pull cannot deadlock.
+      if (lease.lost || !await holdsLease(tx, source.id, lease.token)) throw new AppError('LEASE_LOST')
+      await appendManifest(tx, syncId, entry)
+      return entry
+    })
+  } catch (err) {
+    controller.abort()
+    if (err instanceof AlreadyIngested) return { ...base, format: null, status: 'skipped', rowsAccepted: 0, rowsRejected: 0, reason: 'already ingested' }
+    if (isAppError(err) && err.code === 'LEASE_LOST') throw err
+    const e = isAppError(err) ? err : coerceError(err)
+    deps.logger.warn({ sourceId: source.id, key: file.key, code: isAppError(e) ? e.code : undefined, err: isAppError(e) ? undefined : e }, 'file failed; it will be taken again by the next pull')
+    // not in the ledger: the next pull takes the file again
+    const entry: ManifestEntry = {
+      ...base, format: null, status: 'failed', rowsAccepted: 0, rowsRejected: 0,
+      reason: isAppError(e) && e.failureType !== 'system' ? e.message : 'The file could not be read; it will be retried by the next pull.',
+    }
+    await appendManifest(deps.db, syncId, entry)
+    return entry
+  }
+}
+
+/** Runs at most `size` file tasks at once; errors propagate from drain(). */
+class FilePool {
+  readonly #running = new Set<Promise<void>>()
+  #error: unknown
+  constructor (private readonly size: number) {}
+
+  async run (task: () => Promise<void>): Promise<void> {
+    if (this.#error) throw this.#error
+    while (this.#running.size >= this.size) await Promise.race(this.#running)
+    if (this.#error) throw this.#error
+    const p: Promise<void> = task().catch((err) => { this.#error ??= err }).finally(() => { this.#running.delete(p) })
+    this.#running.add(p)
+  }
+
+  async drain (): Promise<void> {
+    await Promise.all(this.#running)
+    if (this.#error) throw this.#error
+  }
+}
