@@ -29,4 +29,15 @@ program.command('migrate')
     }
   })
 
+program.command('vault').description('vault maintenance')
+  .command('rotate-master-key')
+  .description('re-wrap every data key under a new master key (stop every Ferry process first; see docs/security.md)')
+  .option('--new-key-file <file>', 'the new key (base64 of 32 bytes); default: FERRY_NEW_MASTER_KEY, else a generated key')
+  .option('--out <file>', 'with FERRY_MASTER_KEY set: a new file that receives the new key')
+  .action(async (options: { newKeyFile?: string, out?: string }) => {
+    const config = loadConfigOrExit()
+    const { runRotateMasterKey } = await import('./vault/cli.js')
+    process.exitCode = await runRotateMasterKey(config, options)
+  })
+
 await program.parseAsync(process.argv)
