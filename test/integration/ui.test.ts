@@ -164,6 +164,33 @@ describe.skipIf(onPostgres || !haveChromium)(title, () => {
       await page.setViewportSize({ width: 1280, height: 800 })
     })
 
+    it('creates secrets in the vault: the value never comes back, a generated whsec_ shows once', async () => {
+      await page.goto(`${base}/#/secrets`)
+      await page.getByRole('heading', { name: 'Secrets', level: 1 }).waitFor()
+      await page.getByText('No secrets yet.').waitFor()
+      await page.getByRole('button', { name: 'New secret' }).click()
+      await page.getByLabel('Name').fill('acme-s3')
+      await page.getByLabel('Access key ID').fill('AKIAIOSFODNN7EXAMPLE')
+      await page.getByLabel('Secret access key').fill('wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY')
+      await page.getByRole('button', { name: 'Save secret' }).click()
+      await page.getByRole('cell', { name: 'acme-s3', exact: true }).waitFor()
+      await page.getByText('mt_byo_****EKEY').waitFor()
+      expect(await page.content()).not.toContain('wJalrXUtnFEMI')
+
+      await page.getByRole('button', { name: 'New secret' }).click()
+      await page.getByLabel('Name').fill('partner-hook')
+      await page.getByLabel('Type').selectOption('webhook')
+      await page.getByRole('button', { name: 'Save secret' }).click()
+      const generated = await page.getByLabel('Generated signing secret').inputValue()
+      expect(generated).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/)
+      await browser.screenshot(page, 'secrets-generated-1280')
+      await page.getByRole('button', { name: /I have stored it/ }).click()
+      await page.getByRole('cell', { name: 'partner-hook', exact: true }).waitFor()
+      expect(await page.content()).not.toContain(generated)
+      const listed = await t.api('GET', '/api/v1/secrets')
+      expect(listed.json().items.map((s: { name: string }) => s.name).sort()).toEqual(['acme-s3', 'partner-hook'])
+    })
+
     it('is keyboard-usable: Tab reaches the sign-out button, which clears the session', async () => {
       await page.goto(`${base}/#/`)
       await page.getByRole('link', { name: 'acme' }).waitFor()
@@ -403,11 +430,11 @@ async function installStubs (page: Page, agentId: string): Promise<void> {
 
     if (url.pathname === '/api/v1/secrets' && m === 'GET') return json({ items: secrets })
     if (url.pathname === '/api/v1/secrets' && m === 'POST') {
-      const body = req.postDataJSON() as { name: string, type: string, value: Record<string, string> }
-      const redacted = Object.fromEntries(Object.entries(body.value).map(([k, v]) => [k, `mt_byo_****${v.slice(-4)}`]))
+      const body = req.postDataJSON() as { name: string, type: string, value?: Record<string, string> }
+      const redacted = Object.fromEntries(Object.entries(body.value ?? {}).map(([k, v]) => [k, `mt_byo_****${v.slice(-4)}`]))
       const created = { id: `01900000-0000-7000-8000-0000000000d${secrets.length}`, name: body.name, type: body.type, createdAt: new Date().toISOString(), rotatedAt: null, redacted }
       secrets.push(created)
-      if (body.type === 'webhook' && !body.value.signingSecret) return json({ ...created, redacted: { signingSecret: 'mt_byo_****ZXQ=' }, signingSecret: GENERATED_WHSEC }, 201)
+      if (body.type === 'webhook' && !body.value) return json({ ...created, redacted: { signingSecret: 'mt_byo_****ZXQ=' }, signingSecret: GENERATED_WHSEC }, 201)
       return json(created, 201)
     }
     if (p === '/data-sources' && m === 'GET') return json({ items: sources })
