@@ -11,8 +11,9 @@ import { createMetrics } from './metrics.js'
 import { createBoss } from './queue/boss.js'
 import { JOBS } from './queue/jobs/index.js'
 import { loadMasterKey, masterKeyPath } from './vault/keyring.js'
-import { openVault } from './vault/vault.js'
+import { openVault, type FindSecretUsers } from './vault/vault.js'
 import { findSourcesUsingSecret } from './db/sql/sources.js'
+import { findChannelsUsingSecret } from './db/sql/channels.js'
 import { InventoryPipeline } from './pipeline/ingest.js'
 import { AddressPolicy } from './net/address-policy.js'
 
@@ -48,7 +49,7 @@ export async function startRuntime (config: Config, options: RuntimeOptions): Pr
     if (applied.length) logger.info({ applied }, 'migrations applied')
     // refuses to start (MASTER_KEY_MISMATCH) if the stored secrets need another master key
     const vault = await openVault(db, await loadMasterKey(config, { logger }),
-      { logger, keySource: config.masterKey ? 'FERRY_MASTER_KEY' : masterKeyPath(config.dataDir), findSecretUsers: findSourcesUsingSecret })
+      { logger, keySource: config.masterKey ? 'FERRY_MASTER_KEY' : masterKeyPath(config.dataDir), findSecretUsers })
     await bootstrapAdminKey(db, { bootstrapApiKey: config.bootstrapApiKey, dataDir: config.dataDir, logger, print: options.print })
 
     const works = role !== 'api'
@@ -63,7 +64,10 @@ export async function startRuntime (config: Config, options: RuntimeOptions): Pr
     const pipeline = new InventoryPipeline({ limits: config.limits, onRowsAccepted: n => metrics.rowsIngested.inc(n) })
     const deps: Deps = { config, db, logger, vault, boss, metrics, pipeline, policy: new AddressPolicy(config.allowPrivateNetworks), isReady: async () => bossReady }
     if (works) {
-      for (const job of JOBS) await boss.work(job.name, job.work ?? {}, job.handler(deps))
+      for (const job of JOBS) {
+        const handler = job.handler(deps)
+        for (let i = 0; i < (job.workers?.(config) ?? 1); i++) await boss.work(job.name, job.work ?? {}, handler)
+      }
     }
     let app: FastifyInstance | undefined
     if (role !== 'worker') {
@@ -76,6 +80,12 @@ export async function startRuntime (config: Config, options: RuntimeOptions): Pr
     throw err
   }
 }
+
+/** Everything that refers to a vault entry: a secret in use cannot be deleted (409 SECRET_IN_USE). */
+const findSecretUsers: FindSecretUsers = async (q, orgId, secretId) => [
+  ...await findSourcesUsingSecret(q, orgId, secretId),
+  ...await findChannelsUsingSecret(q, orgId, secretId),
+]
 
 async function ensureQueue (boss: PgBoss, name: string, options?: Omit<PgBoss.Queue, 'name'>): Promise<void> {
   if (!await boss.getQueue(name)) await boss.createQueue(name, { name, ...options } as PgBoss.Queue)

@@ -2,6 +2,7 @@ import foundation from './001_foundation.js'
 import vault from './002_vault.js'
 import inventory from './003_inventory.js'
 import sources from './004_sources.js'
+import alerts from './005_alerts.js'
 
 /**
  * The one migration set, applied in order on both backends. Append only: a shipped migration is
@@ -12,4 +13,5 @@ export const MIGRATIONS: ReadonlyArray<{ id: number, name: string, sql: string }
   { id: 2, name: 'vault', sql: vault },
   { id: 3, name: 'inventory', sql: inventory },
   { id: 4, name: 'sources', sql: sources },
+  { id: 5, name: 'alerts', sql: alerts },
 ]

@@ -1,6 +1,8 @@
 import type PgBoss from 'pg-boss'
+import type { Config } from '../../config.js'
 import type { Deps } from '../../deps.js'
 import { pullJob } from './pull.js'
+import { notifyJob } from './notify.js'
 
 /**
  * A background job: one pg-boss queue and its handler. Payloads carry ids only — never a secret;
@@ -10,8 +12,10 @@ export interface JobDefinition {
   name: string
   queue?: Omit<PgBoss.Queue, 'name'>
   work?: PgBoss.WorkOptions
+  /** independent `boss.work` loops per worker process (pg-boss 10 runs one batch at a time per loop); default 1 */
+  workers?(config: Config): number
   handler(deps: Deps): (jobs: PgBoss.Job<any>[]) => Promise<unknown>
 }
 
 /** Every job Ferry runs; later features add theirs here. */
-export const JOBS: JobDefinition[] = [pullJob]
+export const JOBS: JobDefinition[] = [pullJob, notifyJob]
