@@ -54,10 +54,11 @@ export class InventoryPipeline {
     await tx.exec('SAVEPOINT ferry_file')
     let bytesRead = () => 0
     let detected: { format?: FileFormat, encoding?: string } = {}
-    const writer = createItemWriter(tx, uploadId)
+    let writer: ReturnType<typeof createItemWriter> | undefined
     try {
-      // the upload row comes first: the items reference it
-      await insertUpload(tx, { ...base, bytes: 0, rowsAccepted: 0, rowsRejected: 0, status: 'ingested', warnings: [] })
+      // the upload row comes first: the items carry its compact key
+      const started = await insertUpload(tx, { ...base, bytes: 0, rowsAccepted: 0, rowsRejected: 0, status: 'ingested', warnings: [] })
+      writer = createItemWriter(tx, started)
       const warnings: string[] = []
       const opened = await openInventoryStream(input.stream, {
         fileName: input.fileName,
@@ -101,7 +102,7 @@ export class InventoryPipeline {
       this.options.onRowsAccepted?.(accepted)
       return { upload, rejected: rejected.map(({ row, reason }) => ({ row, reason })) }
     } catch (err) {
-      await writer.abort()
+      await writer?.abort()
       if (!isAppError(err) || err.failureType !== 'config') throw err
       await tx.exec('ROLLBACK TO SAVEPOINT ferry_file')
       const upload = await insertUpload(tx, {

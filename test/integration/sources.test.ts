@@ -117,7 +117,7 @@ describe('S3 data sources', () => {
     expect(third).toMatchObject({ status: 'succeeded', filesCount: 1, rowsAccepted: 1 })
 
     const { rows } = await t.database.db.query<{ n: number }>(
-      'SELECT count(*) AS n FROM inventory_items i JOIN inventory_uploads u ON u.id = i.upload_id WHERE u.source_id = $1', [source.id])
+      'SELECT count(*) AS n FROM inventory_items i JOIN inventory_uploads u ON u.seq = i.upload_seq WHERE u.source_id = $1', [source.id])
     expect(rows[0].n).toBe(4)
 
     const history = (await t.api('GET', `/api/v1/agents/${agentId}/data-sources/${source.id}/syncs?limit=2`)).json()

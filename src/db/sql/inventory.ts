@@ -5,6 +5,8 @@ import { isoRequired, json } from './rows.js'
 
 export interface InventoryUpload {
   id: string
+  /** internal compact key of the upload's items (not shown in the API) */
+  seq: number
   agentId: string
   sourceId: string | null
   syncId: string | null
@@ -22,6 +24,7 @@ export interface InventoryUpload {
 
 const toUpload = (r: Record<string, unknown>): InventoryUpload => ({
   id: r.id as string,
+  seq: r.seq as number,
   agentId: r.agent_id as string,
   sourceId: (r.source_id as string | null) ?? null,
   syncId: (r.sync_id as string | null) ?? null,
@@ -78,10 +81,10 @@ export async function listUploads (q: Queryable, orgId: string, agentId: string,
 
 export interface StoredItem extends Omit<CanonicalItem, 'row'> { rowNumber: number }
 
-export async function listItems (q: Queryable, uploadId: string, page: { limit: number, afterRow?: number }): Promise<StoredItem[]> {
+export async function listItems (q: Queryable, upload: Pick<InventoryUpload, 'seq'>, page: { limit: number, afterRow?: number }): Promise<StoredItem[]> {
   const { rows } = await q.query(
     `SELECT row_number, sku, name, quantity, price, currency, location, attributes FROM inventory_items
-     WHERE upload_id = $1 AND row_number > $2 ORDER BY row_number LIMIT $3`, [uploadId, page.afterRow ?? 0, page.limit])
+     WHERE upload_seq = $1 AND row_number > $2 ORDER BY row_number LIMIT $3`, [upload.seq, page.afterRow ?? 0, page.limit])
   return rows.map(r => ({
     rowNumber: r.row_number as number,
     sku: r.sku as string,
@@ -122,21 +125,21 @@ export interface ItemWriter {
 
 const BATCH = 1000
 
-export function createItemWriter (tx: Transaction, uploadId: string): ItemWriter {
-  return tx.copyFrom ? copyWriter(tx, uploadId) : insertWriter(tx, uploadId)
+export function createItemWriter (tx: Transaction, upload: Pick<InventoryUpload, 'id' | 'seq'>): ItemWriter {
+  return tx.copyFrom ? copyWriter(tx, upload) : insertWriter(tx, upload)
 }
 
-function insertWriter (tx: Transaction, uploadId: string): ItemWriter {
+function insertWriter (tx: Transaction, upload: Pick<InventoryUpload, 'id' | 'seq'>): ItemWriter {
   let batch: CanonicalItem[] = []
   const flush = async () => {
     if (batch.length === 0) return
     const rows = batch
     batch = []
     await tx.query(
-      `INSERT INTO inventory_items (upload_id, row_number, sku, name, quantity, price, currency, location, attributes)
-       SELECT $1, r.row, r.sku, r.name, r.quantity, r.price, r.currency, r.location, coalesce(r.attributes, '{}')
-       FROM jsonb_to_recordset($2::jsonb) AS r(row integer, sku text, name text, quantity numeric, price numeric, currency text, location text, attributes jsonb)`,
-      [uploadId, json(rows)])
+      `INSERT INTO inventory_items (upload_seq, upload_id, row_number, sku, name, quantity, price, currency, location, attributes)
+       SELECT $1, $2, r.row, r.sku, r.name, r.quantity, r.price, r.currency, r.location, coalesce(r.attributes, '{}')
+       FROM jsonb_to_recordset($3::jsonb) AS r(row integer, sku text, name text, quantity numeric, price numeric, currency text, location text, attributes jsonb)`,
+      [upload.seq, upload.id, json(rows)])
   }
   return {
     async write (item) {
@@ -149,19 +152,25 @@ function insertWriter (tx: Transaction, uploadId: string): ItemWriter {
 }
 
 // COPY text format: backslash, newline, carriage return and tab are escaped; \N is NULL.
-const copyText = (value: string | number | null): string =>
-  value === null ? '\\N' : String(value).replace(/[\\\n\r\t]/g, c => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'))
+const COPY_SPECIAL = /[\\\n\r\t]/
+const copyText = (value: string | number | null): string => {
+  if (value === null) return '\\N'
+  const s = typeof value === 'number' ? String(value) : value
+  // most values need no escaping: test first, replace only when needed (this runs per cell)
+  return COPY_SPECIAL.test(s) ? s.replace(/[\\\n\r\t]/g, c => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t')) : s
+}
 
-function copyWriter (tx: Transaction, uploadId: string): ItemWriter {
+function copyWriter (tx: Transaction, upload: Pick<InventoryUpload, 'id' | 'seq'>): ItemWriter {
   // The COPY starts at the first item, not before: a pg connection runs one statement at a time,
   // so an open COPY would block every other query of the transaction (deadlock).
   let copy: Writable | undefined
   let chunk = ''
   let failed: Error | undefined
+  const prefix = `${upload.seq}\t${upload.id}\t`
   const open = (): Writable => {
     if (!copy) {
       copy = tx.copyFrom!(
-        'COPY inventory_items (upload_id, row_number, sku, name, quantity, price, currency, location, attributes) FROM STDIN') as unknown as Writable
+        'COPY inventory_items (upload_seq, upload_id, row_number, sku, name, quantity, price, currency, location, attributes) FROM STDIN') as unknown as Writable
       copy.on('error', (err?: Error) => { failed = err })
     }
     return copy
@@ -178,8 +187,8 @@ function copyWriter (tx: Transaction, uploadId: string): ItemWriter {
   }
   return {
     async write (item) {
-      chunk += [uploadId, item.row, item.sku, item.name, item.quantity, item.price, item.currency, item.location, JSON.stringify(item.attributes)]
-        .map(copyText).join('\t') + '\n'
+      chunk += prefix + item.row + '\t' + copyText(item.sku) + '\t' + copyText(item.name) + '\t' + copyText(item.quantity) + '\t' +
+        copyText(item.price) + '\t' + copyText(item.currency) + '\t' + copyText(item.location) + '\t' + copyText(JSON.stringify(item.attributes)) + '\n'
       if (chunk.length >= 64 * 1024) {
         const text = chunk
         chunk = ''

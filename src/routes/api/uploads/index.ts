@@ -50,7 +50,8 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
       const code = (result.upload.error?.code ?? 'PARSE_FAILED') as AppError['code']
       throw new AppError(code, result.upload.error?.message, { details: { uploadId: result.upload.id } })
     }
-    return reply.status(201).send({ ...result.upload, rejectedRows: result.rejected })
+    const { seq, ...shown } = result.upload
+    return reply.status(201).send({ ...shown, rejectedRows: result.rejected })
   })
 
   app.get('/agents/:id/inventory/uploads', {
@@ -59,7 +60,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
     await agentOr404(request.auth.orgId, request.params.id)
     const limit = request.query.limit ?? 50
     const uploads = await listUploads(db, request.auth.orgId, request.params.id, { limit, before: decodeCursor(request.query.cursor) })
-    return page(uploads, limit, u => u)
+    return page(uploads, limit, ({ seq, ...shown }) => shown)
   })
 
   app.get('/agents/:id/inventory/uploads/:uid', {
@@ -67,7 +68,8 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
   }, async (request) => {
     const upload = await getUpload(db, request.auth.orgId, request.params.id, request.params.uid)
     if (!upload) throw new AppError('NOT_FOUND', 'Upload not found.')
-    return { ...upload, rejectedRows: await listRejectedRows(db, upload.id) }
+    const { seq, ...shown } = upload
+    return { ...shown, rejectedRows: await listRejectedRows(db, upload.id) }
   })
 
   app.get('/agents/:id/inventory/uploads/:uid/items', {
@@ -82,7 +84,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
     const upload = await getUpload(db, request.auth.orgId, request.params.id, request.params.uid)
     if (!upload) throw new AppError('NOT_FOUND', 'Upload not found.')
     const limit = request.query.limit ?? 100
-    const items = await listItems(db, upload.id, { limit, afterRow: request.query.cursor ? Number(request.query.cursor) : undefined })
+    const items = await listItems(db, upload, { limit, afterRow: request.query.cursor ? Number(request.query.cursor) : undefined })
     return { items, nextCursor: items.length === limit ? String(items[items.length - 1].rowNumber) : null }
   })
 }
