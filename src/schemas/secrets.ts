@@ -33,6 +33,7 @@ export const SecretPatch = Type.Object({
     maxProperties: 8,
     description: 'a new value of the secret\'s type (replaces the whole value; stamps rotatedAt)',
   })),
+  validate: Type.Optional(Type.Boolean({ description: 'false skips the validation ping of the S3 sources that use the secret' })),
 }, { additionalProperties: false, minProperties: 1 })
 export type SecretPatch = Static<typeof SecretPatch>
 

@@ -3,7 +3,7 @@ import { Value } from 'typebox/value'
 import type { Deps } from '../deps.js'
 import type { Queryable } from '../db/client.js'
 import { getAgent, type Agent } from '../db/sql/agents.js'
-import { getSource, insertSource, listSourcesOfAgent, setNextPullAt, updateSource, type SourceFields } from '../db/sql/sources.js'
+import { findSourcesUsingSecret, getSource, getSourceById, insertSource, listSourcesOfAgent, setNextPullAt, updateSource, type SourceFields } from '../db/sql/sources.js'
 import {
   computeNextPullAt, normalisePrefix, secretRefsOf, validatePattern, validateSourceCron,
   type DataSource, type OutboundWebhookConfig, type S3Config, type SourceConfig, type SourceRole, type SourceType,
@@ -13,7 +13,8 @@ import { checkEndpoint } from '../connectors/s3-client.js'
 import { assertTargetUrl, guardedRequest } from '../net/guarded-http.js'
 import { InboundWebhookConfig, OutboundWebhookConfig as OutboundSchema, S3Config as S3Schema } from '../schemas/sources.js'
 import { newId } from '../util/ids.js'
-import { withS3Transport } from './s3-access.js'
+import { withCredentials, withS3Transport } from './s3-access.js'
+import { parseSecretValue } from '../vault/vault.js'
 
 /** A passing test of a sink within this window is required before auto-push is switched on. */
 export const AUTO_PUSH_TEST_WINDOW_MS = 24 * 3600 * 1000
@@ -77,6 +78,8 @@ function normaliseConfig (type: SourceType, role: SourceRole, config: SourceConf
   return config
 }
 
+const CREDENTIAL_REASONS = new Set(['unknown_key_id', 'signature_mismatch', 'expired_token', 'access_denied'])
+
 const S3_REASON_FIELD: Record<string, string> = {
   unknown_key_id: 'config.secretRef',
   signature_mismatch: 'config.secretRef',
@@ -95,15 +98,7 @@ const S3_REASON_FIELD: Record<string, string> = {
  */
 export async function validationPing (deps: Deps, orgId: string, type: SourceType, role: SourceRole, config: SourceConfig): Promise<void> {
   if (type === 's3') {
-    try {
-      await withS3Transport(deps, orgId, config as S3Config, t => t.ping())
-    } catch (err) {
-      if (!isAppError(err)) throw err
-      if (err.code === 'NOT_FOUND' || err.code === 'SECRET_TYPE_MISMATCH') throw err
-      const reason = (err.details?.reason as string | undefined) ?? 'unknown'
-      const field = S3_REASON_FIELD[reason] ?? ((config as S3Config).endpoint ? 'config.endpoint' : 'config.bucket')
-      throw new AppError('SOURCE_VALIDATION_FAILED', `Validation failed: ${err.message}`, { details: { ...err.details, field, reason } })
-    }
+    await pingS3(() => withS3Transport(deps, orgId, config as S3Config, t => t.ping()), config as S3Config)
     return
   }
   if (role === 'RESULTS_SINK') {
@@ -116,6 +111,45 @@ export async function validationPing (deps: Deps, orgId: string, type: SourceTyp
       if (isAppError(err) && err.code === 'SOURCE_VALIDATION_FAILED') throw err
       if (!isAppError(err)) throw err
       throw new AppError('SOURCE_VALIDATION_FAILED', `Validation failed: ${err.message}`, { details: { ...err.details, field: 'config.url', reason: err.details?.reason ?? err.code.toLowerCase() } })
+    }
+  }
+}
+
+/** Runs an S3 ping and turns its failure into a 422 naming the field a person should fix. */
+async function pingS3 (ping: () => Promise<unknown>, config: S3Config): Promise<void> {
+  try {
+    await ping()
+  } catch (err) {
+    if (!isAppError(err)) throw err
+    if (err.code === 'NOT_FOUND' || err.code === 'SECRET_TYPE_MISMATCH') throw err
+    const reason = (err.details?.reason as string | undefined) ?? 'unknown'
+    const field = S3_REASON_FIELD[reason] ?? (config.endpoint ? 'config.endpoint' : 'config.bucket')
+    throw new AppError('SOURCE_VALIDATION_FAILED', `Validation failed: ${err.message}`, { details: { ...err.details, field, reason } })
+  }
+}
+
+/**
+ * SPEC §3: a new value for a secret in use is validated before it is stored — every S3 source or
+ * sink that uses it is pinged with the new credentials. A failure names the source and answers 422.
+ */
+export async function validateSecretChange (deps: Deps, orgId: string, secretId: string, newValue: unknown): Promise<void> {
+  const secret = await deps.vault.get(orgId, secretId)
+  if (secret.type !== 'aws' || newValue === undefined) return
+  const credentials = parseSecretValue('aws', newValue)
+  for (const user of await findSourcesUsingSecret(deps.db, orgId, secretId)) {
+    const source = await getSourceById(deps.db, user.id)
+    if (!source || source.type !== 's3') continue
+    const config = source.config as S3Config
+    try {
+      await pingS3(() => withCredentials(deps, config, credentials, t => t.ping()), config)
+    } catch (err) {
+      if (!isAppError(err) || err.code !== 'SOURCE_VALIDATION_FAILED') throw err
+      // only the credentials are on trial: a source broken for another reason (its bucket is gone)
+      // must not block fixing a key
+      if (!CREDENTIAL_REASONS.has(err.details?.reason as string)) continue
+      throw new AppError('SOURCE_VALIDATION_FAILED', `The new value does not work for data source "${source.name}": ${err.message.replace(/^Validation failed: /, '')}`, {
+        details: { ...err.details, field: 'value', sourceId: source.id, sourceName: source.name },
+      })
     }
   }
 }

@@ -202,6 +202,21 @@ describe('S3 data sources', () => {
     expect(JSON.stringify(res.json().details)).toContain('daily drops')
   })
 
+  it('validates a new value of a secret in use against the sources that use it', async () => {
+    const bad = await t.api('PATCH', `/api/v1/secrets/${secretId}`, { body: { value: { accessKeyId: 'AKIAROTATEDWRONG', secretAccessKey: 'y'.repeat(40) } } })
+    expect(bad.statusCode).toBe(422)
+    expect(bad.json()).toMatchObject({ code: 'SOURCE_VALIDATION_FAILED', details: { field: 'value', reason: 'unknown_key_id', sourceName: expect.any(String) } })
+    expect(bad.body).not.toContain('y'.repeat(40))
+    // nothing was stored: the sources still pull with the old value
+    expect((await t.api('GET', `/api/v1/secrets/${secretId}`)).json().rotatedAt).toBeNull()
+    const ok = await t.api('PATCH', `/api/v1/secrets/${secretId}`, { body: { value: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } } })
+    expect(ok.statusCode, ok.body).toBe(200)
+    expect(ok.json().rotatedAt).toBeTruthy()
+    const skipped = await t.api('PATCH', `/api/v1/secrets/${secretId}`, { body: { value: { accessKeyId: 'AKIAROTATEDWRONG', secretAccessKey: 'y'.repeat(40) }, validate: false } })
+    expect(skipped.statusCode).toBe(200)
+    await t.api('PATCH', `/api/v1/secrets/${secretId}`, { body: { value: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } } })
+  })
+
   it('answers 404 for another organisation\'s agent, source and sync on every route', async () => {
     const other = await t.newOrg('other-org')
     const source = (await create({ name: 'mine', role: 'INVENTORY_SOURCE', type: 's3', config: s3Config({ prefix: 'mine/' }) })).json()

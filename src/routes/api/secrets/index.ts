@@ -4,6 +4,7 @@ import type { Deps } from '../../../deps.js'
 import { SecretCreate, SecretCreated, SecretPatch } from '../../../schemas/secrets.js'
 import { IdParams, ListOf, Page, decodeCursor, errorResponses, page } from '../../../schemas/common.js'
 import type { SecretRecord } from '../../../vault/vault.js'
+import { validateSecretChange } from '../../../sources/service.js'
 
 /** API form of a secret: metadata and the redacted value; never the value, never the org. */
 const present = ({ orgId, ...rest }: SecretRecord) => rest
@@ -45,9 +46,14 @@ const secretRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
       summary: 'Rename a secret and/or replace its value (a new value stamps rotatedAt)',
       params: IdParams,
       body: SecretPatch,
-      response: { 200: SecretRef, ...errorResponses(400, 404, 409) },
+      response: { 200: SecretRef, ...errorResponses(400, 404, 409, 422) },
     },
-  }, async (request) => present(await vault.update(request.auth.orgId, request.params.id, request.body)))
+  }, async (request) => {
+    const { validate, ...patch } = request.body
+    // a new value for a secret in use is pinged against every S3 source using it before it is stored
+    if (validate !== false && patch.value !== undefined) await validateSecretChange(deps, request.auth.orgId, request.params.id, patch.value)
+    return present(await vault.update(request.auth.orgId, request.params.id, patch))
+  })
 
   app.delete('/secrets/:id', {
     schema: {
