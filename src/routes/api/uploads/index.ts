@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Deps } from '../../../deps.js'
-import { getAgent } from '../../../db/sql/agents.js'
+import { agentOr404 } from '../lookups.js'
 import { getUpload, listItems, listRejectedRows, listUploads } from '../../../db/sql/inventory.js'
 import { AppError } from '../../../errors.js'
 import { IdParams, ListOf, Page, decodeCursor, errorResponses, page } from '../../../schemas/common.js'
@@ -12,11 +12,6 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
   const { db } = deps
   const UploadRef = Type.Ref('Upload')
 
-  const agentOr404 = async (orgId: string, agentId: string) => {
-    const agent = await getAgent(db, orgId, agentId)
-    if (!agent) throw new AppError('NOT_FOUND', 'Agent not found.')
-    return agent
-  }
 
   app.post('/agents/:id/inventory/uploads', {
     schema: {
@@ -29,7 +24,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
       response: { 201: UploadRef, ...errorResponses(400, 404, 413, 415, 422) },
     },
   }, async (request, reply) => {
-    const agent = await agentOr404(request.auth.orgId, request.params.id)
+    const agent = await agentOr404(db, request.auth.orgId, request.params.id)
     if (!request.isMultipart()) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the file as multipart/form-data in a field named "file".')
     const file = await request.file({ limits: { fileSize: deps.config.limits.maxFileBytes, files: 1 } })
     if (!file || file.fieldname !== 'file') throw new AppError('VALIDATION_FAILED', 'Send the file in a multipart field named "file".', { details: { field: 'file' } })
@@ -57,7 +52,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
   app.get('/agents/:id/inventory/uploads', {
     schema: { tags: ['inventory'], summary: 'List uploads, newest first', params: IdParams, querystring: Page, response: { 200: ListOf(UploadRef), ...errorResponses(404) } },
   }, async (request) => {
-    await agentOr404(request.auth.orgId, request.params.id)
+    await agentOr404(db, request.auth.orgId, request.params.id)
     const limit = request.query.limit ?? 50
     const uploads = await listUploads(db, request.auth.orgId, request.params.id, { limit, before: decodeCursor(request.query.cursor) })
     return page(uploads, limit, ({ seq, ...shown }) => shown)

@@ -1,0 +1,21 @@
+import type { Queryable } from '../../db/client.js'
+import { getAgent, type Agent } from '../../db/sql/agents.js'
+import { getSource } from '../../db/sql/sources.js'
+import type { DataSource } from '../../domain/source.js'
+import { AppError } from '../../errors.js'
+
+/**
+ * The organisation-scoped lookups every nested route starts with. Another organisation's id and a
+ * missing one answer the same 404.
+ */
+export async function agentOr404 (q: Queryable, orgId: string, agentId: string): Promise<Agent> {
+  const agent = await getAgent(q, orgId, agentId)
+  if (!agent) throw new AppError('NOT_FOUND', 'Agent not found.')
+  return agent
+}
+
+export async function sourceOr404 (q: Queryable, orgId: string, agentId: string, sourceId: string): Promise<DataSource> {
+  const source = await getSource(q, orgId, agentId, sourceId)
+  if (!source) throw new AppError('NOT_FOUND', 'Data source not found.')
+  return source
+}
