@@ -13,12 +13,16 @@ import apiKeyRoutes from './routes/api/api-keys/index.js'
 import secretRoutes from './routes/api/secrets/index.js'
 import uploadRoutes from './routes/api/uploads/index.js'
 import sourceRoutes from './routes/api/sources/index.js'
+import pendingItemRoutes from './routes/api/pending-items/index.js'
+import channelRoutes from './routes/api/channels/index.js'
 import multipart from '@fastify/multipart'
 import { ErrorResponse } from './schemas/common.js'
 import { Agent } from './schemas/agents.js'
 import { SecretSchema } from './schemas/secrets.js'
 import { Upload } from './schemas/uploads.js'
 import { Source as DataSource, Sync } from './schemas/sources.js'
+import { PendingItemSchema } from './schemas/pending-items.js'
+import { ChannelSchema } from './schemas/channels.js'
 
 /** Builds the HTTP app: ops routes, OpenAPI, then the authenticated /api/v1 scope. */
 export async function buildApp (deps: Deps): Promise<FastifyInstance> {
@@ -36,6 +40,8 @@ export async function buildApp (deps: Deps): Promise<FastifyInstance> {
   app.addSchema(Upload)
   app.addSchema(DataSource)
   app.addSchema(Sync)
+  app.addSchema(PendingItemSchema)
+  app.addSchema(ChannelSchema)
   installErrorHandling(app)
 
   await app.register(swagger, {
@@ -64,6 +70,8 @@ export async function buildApp (deps: Deps): Promise<FastifyInstance> {
     await api.register(agentRoutes, { deps })
     await api.register(uploadRoutes, { deps })
     await api.register(sourceRoutes, { deps })
+    await api.register(pendingItemRoutes, { deps })
+    await api.register(channelRoutes, { deps })
   }, { prefix: '/api/v1' })
 
   return app

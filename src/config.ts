@@ -28,6 +28,10 @@ export interface Config {
   limits: PipelineLimits
   /** pulls run at once by one worker process */
   pullConcurrency: number
+  /** pulls of one organisation run at once by one worker process while other organisations' pulls wait */
+  pullOrgConcurrency: number
+  /** how often each worker's scheduler looks for due sources, ms; 0 switches the scheduler off in this process */
+  schedulerIntervalMs: number
   /** files of one source downloaded at once during a pull */
   pullFileConcurrency: number
   /** a pull's lease on its source; a dead worker's pull is taken over after this long */
@@ -147,6 +151,7 @@ export function loadConfig (env: Env = process.env): Config {
   if (bootstrapApiKey !== undefined && bootstrapApiKey.length < 16) {
     throw new ConfigError('FERRY_BOOTSTRAP_API_KEY', 'must be at least 16 characters long')
   }
+  const pullConcurrency = integer(env, 'FERRY_PULL_CONCURRENCY', 4, 1, 256)
   return {
     port: integer(env, 'PORT', 8080, 0, 65535),
     host,
@@ -168,7 +173,9 @@ export function loadConfig (env: Env = process.env): Config {
       xlsxMaxUncompressedBytes: integer(env, 'FERRY_XLSX_MAX_UNCOMPRESSED_BYTES', 1024 * MiB, 1),
       xlsxMaxCompressionRatio: integer(env, 'FERRY_XLSX_MAX_COMPRESSION_RATIO', 200, 1),
     },
-    pullConcurrency: integer(env, 'FERRY_PULL_CONCURRENCY', 4, 1, 256),
+    pullConcurrency,
+    pullOrgConcurrency: integer(env, 'FERRY_PULL_ORG_CONCURRENCY', Math.ceil(pullConcurrency / 2), 1, 256),
+    schedulerIntervalMs: integer(env, 'FERRY_SCHEDULER_INTERVAL_MS', 1000, 0, 60_000),
     pullFileConcurrency: integer(env, 'FERRY_PULL_FILE_CONCURRENCY', 4, 1, 64),
     pullLeaseSeconds: integer(env, 'FERRY_PULL_LEASE_SECONDS', 60, 1, 3600),
     pushRetryScheduleMs: retrySchedule(env),

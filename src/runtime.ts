@@ -16,6 +16,7 @@ import { findSourcesUsingSecret } from './db/sql/sources.js'
 import { findChannelsUsingSecret } from './db/sql/channels.js'
 import { InventoryPipeline } from './pipeline/ingest.js'
 import { AddressPolicy } from './net/address-policy.js'
+import { SchedulerLoop } from './scheduler/scheduler.js'
 
 export type Role = 'api' | 'worker' | 'all'
 
@@ -67,6 +68,12 @@ export async function startRuntime (config: Config, options: RuntimeOptions): Pr
       for (const job of JOBS) {
         const handler = job.handler(deps)
         for (let i = 0; i < (job.workers?.(config) ?? 1); i++) await boss.work(job.name, job.work ?? {}, handler)
+      }
+      if (config.schedulerIntervalMs > 0) {
+        // every worker schedules; SKIP LOCKED splits the due sources between them (src/scheduler)
+        const scheduler = new SchedulerLoop(deps, { intervalMs: config.schedulerIntervalMs })
+        scheduler.start()
+        releasers.push(() => scheduler.stop())
       }
     }
     let app: FastifyInstance | undefined

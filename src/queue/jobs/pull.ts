@@ -1,7 +1,9 @@
 import type PgBoss from 'pg-boss'
 import type { Deps } from '../../deps.js'
-import type { SyncTrigger } from '../../db/sql/syncs.js'
-import { isAppError } from '../../errors.js'
+import type { Sync, SyncTrigger } from '../../db/sql/syncs.js'
+import { afterPull, afterPullError } from '../../alerts/pull-failures.js'
+import { AppError, isAppError } from '../../errors.js'
+import { PullFairShare } from '../../scheduler/fairness.js'
 import { pullSource } from '../../sync/pull.js'
 import type { JobDefinition } from './index.js'
 
@@ -19,19 +21,38 @@ export const pullJob: JobDefinition = {
   name: PULL_QUEUE,
   // `short`: at most one queued job per source (singletonKey); the pull lease keeps two from running
   queue: { policy: 'short', retryLimit: 2, retryDelay: 30, retryBackoff: true, expireInSeconds: 4 * 3600 },
-  work: { batchSize: 1, pollingIntervalSeconds: 1 },
-  handler: (deps: Deps) => async (jobs) => {
-    for (const job of jobs as PgBoss.Job<PullJobData>[]) {
-      try {
-        await pullSource(deps, { ...job.data, leaseWaitMs: 5 * 60_000 })
-      } catch (err) {
-        // config errors (missing secret, bad bucket) will not heal by retrying: record, don't retry
-        if (isAppError(err) && err.failureType === 'config') {
-          deps.logger.info({ sourceId: job.data.sourceId, code: err.code }, 'pull failed')
-          return
-        }
-        throw err
+  // one job per loop, FERRY_PULL_CONCURRENCY loops per process (pg-boss 10 has no per-worker concurrency)
+  work: { batchSize: 1, pollingIntervalSeconds: 1, includeMetadata: true },
+  workers: (config) => config.pullConcurrency,
+  handler: (deps: Deps) => {
+    // one per process: every loop shares it (src/scheduler/fairness.ts)
+    const fairShare = new PullFairShare(deps)
+    return async (jobs) => {
+      for (const job of jobs as PgBoss.JobWithMetadata<PullJobData>[]) {
+        await fairShare.run(job, () => runPullJob(deps, job))
       }
     }
   },
+}
+
+async function runPullJob (deps: Deps, job: PgBoss.JobWithMetadata<PullJobData>): Promise<void> {
+  const { sourceId, trigger } = job.data
+  const lastAttempt = job.retryCount >= job.retryLimit
+  let sync: Sync
+  try {
+    sync = await pullSource(deps, { ...job.data, leaseWaitMs: 5 * 60_000 })
+  } catch (err) {
+    // scheduled pulls that fail for a config reason file/bump the pending item (src/alerts/pull-failures.ts)
+    await afterPullError(deps, { sourceId, trigger, error: err, lastAttempt })
+    // config errors (missing secret, bad bucket) will not heal by retrying: record, don't retry
+    if (isAppError(err) && err.failureType === 'config') {
+      deps.logger.info({ sourceId, code: err.code }, 'pull failed')
+      return
+    }
+    throw err
+  }
+  // a transient listing failure of a scheduled pull is retried by pg-boss before an item is filed
+  if (await afterPull(deps, { sourceId, trigger, sync, lastAttempt }) === 'retry') {
+    throw new AppError('PULL_FAILED', `The scheduled pull failed (${sync.error?.code}); it will be retried.`)
+  }
 }

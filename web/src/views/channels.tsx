@@ -10,10 +10,10 @@ const TYPE_LABELS: Record<ChannelType, string> = { slack: 'Slack', webhook: 'Web
 
 /**
  * The config each channel type is created with (the UI's reading of SPEC §2, see docs/decisions-ui.md):
- * slack { webhookUrl }, webhook { url }, email { to: [addresses] }.
+ * slack { url }, webhook { url }, email { to: [addresses] } (the channels API, src/schemas/channels.ts).
  */
 function configFor (type: ChannelType, target: string): Record<string, unknown> {
-  if (type === 'slack') return { webhookUrl: target.trim() }
+  if (type === 'slack') return { url: target.trim() }
   if (type === 'webhook') return { url: target.trim() }
   return { to: target.split(/[,;\s]+/).map(s => s.trim()).filter(Boolean) }
 }

@@ -1,0 +1,111 @@
+import type { TSchema } from 'typebox'
+import { Value } from 'typebox/value'
+import type { Deps } from '../deps.js'
+import { getAgent } from '../db/sql/agents.js'
+import { insertChannel, type Channel, type ChannelConfig, type ChannelType, type WebhookChannelConfig } from '../db/sql/channels.js'
+import { redactedSecretsByIds } from '../db/sql/sources.js'
+import { AppError, isAppError } from '../errors.js'
+import { assertTargetUrl } from '../net/guarded-http.js'
+import { resolveAllowed } from '../net/guarded-lookup.js'
+import { EmailChannelConfig, SlackChannelConfig, WebhookChannelConfig as WebhookSchema } from '../schemas/channels.js'
+import { newId } from '../util/ids.js'
+import { REDACTED_PREFIX } from '../vault/secret.js'
+import { sendToChannel, testNotification, type SendResult } from './deliver.js'
+
+const SCHEMAS: Record<ChannelType, TSchema> = { slack: SlackChannelConfig, webhook: WebhookSchema, email: EmailChannelConfig }
+
+/**
+ * Creates a channel after the checks that need no message sent: the config's shape, the URL
+ * against the private-network rule (scheme, literal address, and what the host name resolves to
+ * now — it is checked again on every connection), the signing secret's existence and type, and
+ * for e-mail that this server has an SMTP server at all.
+ */
+export async function createChannel (deps: Deps, orgId: string, agentId: string, input: { type: ChannelType, config: Record<string, unknown> }): Promise<Channel> {
+  const config = checkConfig(input.type, input.config)
+  if (input.type === 'slack' || input.type === 'webhook') await checkUrl(deps, (config as { url: string }).url)
+  const secretRef = input.type === 'webhook' ? (config as unknown as WebhookChannelConfig).secretRef : undefined
+  if (secretRef) {
+    let type: string
+    try {
+      type = (await deps.vault.get(orgId, secretRef)).type
+    } catch (err) {
+      if (isAppError(err) && err.code === 'NOT_FOUND') throw new AppError('VALIDATION_FAILED', 'config.secretRef does not name a secret of this organisation.', { details: { field: 'config.secretRef' } })
+      throw err
+    }
+    if (type !== 'webhook') throw new AppError('SECRET_TYPE_MISMATCH', `config.secretRef must be a secret of type "webhook" (a signing secret), not "${type}".`, { details: { field: 'config.secretRef' } })
+  }
+  if (input.type === 'email') {
+    if (!deps.config.smtpUrl) throw new AppError('VALIDATION_FAILED', 'E-mail channels need an SMTP server, and this Ferry server has none (FERRY_SMTP_URL is not set); ask its operator, or use a Slack or webhook channel.', { details: { field: 'type' } })
+    const to = [...new Set((config as { to: string[] }).to.map(a => a.trim().toLowerCase()))]
+    config.to = to
+  }
+  return insertChannel(deps.db, { id: newId(), orgId, agentId, type: input.type, config: config as unknown as ChannelConfig })
+}
+
+function checkConfig (type: ChannelType, config: Record<string, unknown>): Record<string, unknown> & { to?: string[] } {
+  const schema = SCHEMAS[type]
+  if (!Value.Check(schema, config)) {
+    const errors = [...Value.Errors(schema, config)]
+    // an unknown field first: it is usually the misspelt name of the field reported missing
+    const first = errors.find(e => (e.params as { additionalProperties?: string[] } | undefined)?.additionalProperties?.length) ?? errors[0]
+    const missing = (first?.params as { requiredProperties?: string[] } | undefined)?.requiredProperties
+    const extra = (first?.params as { additionalProperties?: string[] } | undefined)?.additionalProperties
+    const where = first?.instancePath ? `config${first.instancePath.replace(/\//g, '.')}` : 'config'
+    const field = missing?.length ? `config.${missing[0]}` : extra?.length ? `config.${extra[0]}` : where
+    const message = extra?.length
+      ? `${field} is not a known field for a ${type} channel${type === 'slack' && extra[0] === 'webhookUrl' ? ' (the incoming-webhook URL goes in config.url)' : ''}.`
+      : `${field} ${first?.message ?? 'is not valid'}.`
+    throw new AppError('VALIDATION_FAILED', message, { details: { field } })
+  }
+  return { ...config }
+}
+
+async function checkUrl (deps: Deps, url: string): Promise<void> {
+  try {
+    const parsed = assertTargetUrl(url, deps.policy)
+    await resolveAllowed(parsed.hostname.replace(/^\[|\]$/g, ''), deps.policy).catch((err) => {
+      // a name that does not resolve right now is not refused (DNS may be down); the test says so
+      if (isAppError(err)) throw err
+    })
+  } catch (err) {
+    if (isAppError(err) && err.code === 'TARGET_NOT_ALLOWED') throw new AppError('TARGET_NOT_ALLOWED', err.message, { details: { ...err.details, field: 'config.url' } })
+    throw err
+  }
+}
+
+/** The API's view: a Slack URL is a credential (anyone holding it can post), so only its origin and last characters are shown. */
+export async function presentChannels (deps: Deps, orgId: string, channels: Channel[]) {
+  const refs = channels.map(c => (c.config as { secretRef?: string }).secretRef).filter((id): id is string => Boolean(id))
+  const secrets = await redactedSecretsByIds(deps.db, orgId, refs)
+  return channels.map(c => {
+    const config: Record<string, unknown> = { ...c.config }
+    if (c.type === 'slack') config.url = redactUrl(String(config.url))
+    const ref = config.secretRef as string | undefined
+    return {
+      id: c.id,
+      agentId: c.agentId,
+      type: c.type,
+      config,
+      ...(ref && secrets.has(ref) ? { redactedSecrets: { secretRef: secrets.get(ref) } } : {}),
+      createdAt: c.createdAt,
+    }
+  })
+}
+
+export function redactUrl (url: string): string {
+  try {
+    const u = new URL(url)
+    const rest = `${u.pathname}${u.search}`
+    return `${u.origin}/${REDACTED_PREFIX}${rest.length > 8 ? rest.slice(-4) : ''}`
+  } catch {
+    return REDACTED_PREFIX
+  }
+}
+
+/** `POST …/channels/{cid}/test`: one test message, sent now; the answer says how it went. */
+export async function testChannel (deps: Deps, channel: Channel): Promise<SendResult> {
+  const agent = await getAgent(deps.db, channel.orgId, channel.agentId)
+  const result = await sendToChannel(deps, channel, testNotification({ id: channel.agentId, name: agent?.name ?? channel.agentId }, newId()))
+  deps.logger.info({ channelId: channel.id, channelType: channel.type, ok: result.ok, status: result.status }, 'channel test sent')
+  return result
+}

@@ -1,0 +1,84 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import type { Deps } from '../../../deps.js'
+import { getAgent } from '../../../db/sql/agents.js'
+import { deleteChannel, getChannel, listChannels, listDeliveriesOfChannel } from '../../../db/sql/channels.js'
+import { AppError } from '../../../errors.js'
+import { createChannel, presentChannels, testChannel } from '../../../channels/service.js'
+import { IdParams, ListOf, errorResponses } from '../../../schemas/common.js'
+import { ChannelCreate, ChannelParams, ChannelTestResult, Delivery } from '../../../schemas/channels.js'
+
+/** SPEC §4: `POST/GET /agents/{id}/channels`, `DELETE …/{cid}`, `POST …/{cid}/test`. */
+const channelRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
+  const { db } = deps
+  const ChannelRef = Type.Ref('Channel')
+
+  const agentOr404 = async (orgId: string, agentId: string) => {
+    const agent = await getAgent(db, orgId, agentId)
+    if (!agent) throw new AppError('NOT_FOUND', 'Agent not found.')
+    return agent
+  }
+  const channelOr404 = async (orgId: string, agentId: string, channelId: string) => {
+    const channel = await getChannel(db, orgId, agentId, channelId)
+    if (!channel) throw new AppError('NOT_FOUND', 'Channel not found.')
+    return channel
+  }
+
+  app.post('/agents/:id/channels', {
+    schema: {
+      tags: ['channels'],
+      summary: 'Add a notification channel: slack { url }, webhook { url, secretRef? }, email { to: [addresses] }',
+      params: IdParams,
+      body: ChannelCreate,
+      response: { 201: ChannelRef, ...errorResponses(400, 404, 422) },
+    },
+  }, async (request, reply) => {
+    const agent = await agentOr404(request.auth.orgId, request.params.id)
+    const channel = await createChannel(deps, request.auth.orgId, agent.id, request.body)
+    const [out] = await presentChannels(deps, request.auth.orgId, [channel])
+    return reply.status(201).send(out)
+  })
+
+  app.get('/agents/:id/channels', {
+    schema: { tags: ['channels'], summary: 'An agent\'s channels', params: IdParams, response: { 200: ListOf(ChannelRef), ...errorResponses(404) } },
+  }, async (request) => {
+    const agent = await agentOr404(request.auth.orgId, request.params.id)
+    return { items: await presentChannels(deps, request.auth.orgId, await listChannels(db, request.auth.orgId, agent.id)) }
+  })
+
+  app.get('/agents/:id/channels/:cid/deliveries', {
+    schema: {
+      tags: ['channels'],
+      summary: 'The channel\'s last notifications (newest first): event, status, attempts, last error',
+      params: ChannelParams,
+      querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 20 })) }),
+      response: { 200: ListOf(Delivery), ...errorResponses(404) },
+    },
+  }, async (request) => {
+    const channel = await channelOr404(request.auth.orgId, request.params.id, request.params.cid)
+    const deliveries = await listDeliveriesOfChannel(db, channel.id, request.query.limit ?? 20)
+    return { items: deliveries.map(({ orgId, channelId, ...rest }) => rest) }
+  })
+
+  app.delete('/agents/:id/channels/:cid', {
+    schema: { tags: ['channels'], summary: 'Delete a channel (its pending notifications are dropped)', params: ChannelParams, response: { 204: Type.Null(), ...errorResponses(404) } },
+  }, async (request, reply) => {
+    if (!await deleteChannel(db, request.auth.orgId, request.params.id, request.params.cid)) throw new AppError('NOT_FOUND', 'Channel not found.')
+    return reply.status(204).send(null)
+  })
+
+  app.post('/agents/:id/channels/:cid/test', {
+    schema: {
+      tags: ['channels'],
+      summary: 'Send a test message now; { ok, status?, message } says how it went',
+      params: ChannelParams,
+      response: { 200: ChannelTestResult, ...errorResponses(404) },
+    },
+  }, async (request) => {
+    const channel = await channelOr404(request.auth.orgId, request.params.id, request.params.cid)
+    const { ok, status, message } = await testChannel(deps, channel)
+    return { ok, ...(status !== undefined ? { status } : {}), message }
+  })
+}
+
+export default channelRoutes

@@ -1,0 +1,56 @@
+import { Type } from 'typebox'
+import { Timestamp, Uuid } from './common.js'
+
+const UuidPattern = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' })
+const Url = Type.String({ minLength: 1, maxLength: 2048, pattern: '^https?://' })
+
+/** Config schemas per channel type; checked in the handler so the error names the field. */
+export const SlackChannelConfig = Type.Object({
+  url: Url,
+}, { additionalProperties: false, description: 'a Slack incoming-webhook URL' })
+
+export const WebhookChannelConfig = Type.Object({
+  url: Url,
+  secretRef: Type.Optional(UuidPattern),
+}, { additionalProperties: false, description: 'JSON POSTs, signed per Standard Webhooks with the secret (type webhook) when secretRef is set' })
+
+export const EmailChannelConfig = Type.Object({
+  to: Type.Array(Type.String({ minLength: 3, maxLength: 254, pattern: '^[^\\s@<>,;"]+@[^\\s@<>,;"]+\\.[^\\s@<>,;"]+$' }), { minItems: 1, maxItems: 20 }),
+}, { additionalProperties: false, description: 'recipients; sent through the server\'s FERRY_SMTP_URL' })
+
+const ChannelType = Type.Union([Type.Literal('slack'), Type.Literal('webhook'), Type.Literal('email')])
+
+export const ChannelCreate = Type.Object({
+  type: ChannelType,
+  config: Type.Record(Type.String(), Type.Unknown()),
+}, { additionalProperties: false })
+
+export const ChannelSchema = Type.Object({
+  id: Uuid,
+  agentId: Uuid,
+  type: ChannelType,
+  config: Type.Record(Type.String(), Type.Unknown(), { description: 'a Slack URL is shown redacted: it is a credential' }),
+  redactedSecrets: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  createdAt: Timestamp,
+}, { $id: 'Channel' })
+
+export const Delivery = Type.Object({
+  id: Uuid,
+  itemId: Uuid,
+  event: Type.Union([Type.Literal('opened'), Type.Literal('resolved')]),
+  status: Type.Union([Type.Literal('queued'), Type.Literal('delivered'), Type.Literal('failed')]),
+  attempts: Type.Integer(),
+  lastError: Type.Union([Type.String(), Type.Null()]),
+  lastStatus: Type.Union([Type.Integer(), Type.Null()]),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  deliveredAt: Type.Union([Timestamp, Type.Null()]),
+})
+
+export const ChannelParams = Type.Object({ id: Uuid, cid: Uuid })
+
+export const ChannelTestResult = Type.Object({
+  ok: Type.Boolean(),
+  status: Type.Optional(Type.Integer({ description: 'HTTP status (slack, webhook) or SMTP reply code (email)' })),
+  message: Type.String(),
+})
