@@ -13,6 +13,7 @@ import apiKeyRoutes from './routes/api/api-keys/index.js'
 import secretRoutes from './routes/api/secrets/index.js'
 import uploadRoutes from './routes/api/uploads/index.js'
 import sourceRoutes from './routes/api/sources/index.js'
+import inboundRoutes from './routes/api/inbound/index.js'
 import pendingItemRoutes from './routes/api/pending-items/index.js'
 import channelRoutes from './routes/api/channels/index.js'
 import multipart from '@fastify/multipart'
@@ -70,6 +71,7 @@ export async function buildApp (deps: Deps): Promise<FastifyInstance> {
     await api.register(agentRoutes, { deps })
     await api.register(uploadRoutes, { deps })
     await api.register(sourceRoutes, { deps })
+    await api.register(inboundRoutes, { deps })
     await api.register(pendingItemRoutes, { deps })
     await api.register(channelRoutes, { deps })
   }, { prefix: '/api/v1' })

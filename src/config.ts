@@ -24,6 +24,8 @@ export interface Config {
   smtpUrl?: string
   /** largest inbound webhook body, bytes */
   inboundMaxBytes: number
+  /** inbound webhook deliveries accepted per source per minute (per API process) */
+  inboundRateLimitPerMinute: number
   /** pipeline limits */
   limits: PipelineLimits
   /** pulls run at once by one worker process */
@@ -162,6 +164,7 @@ export function loadConfig (env: Env = process.env): Config {
     allowPrivateNetworks: cidrs(env),
     smtpUrl: smtpUrl(env),
     inboundMaxBytes: integer(env, 'FERRY_INBOUND_MAX_BYTES', 100 * MiB, 1),
+    inboundRateLimitPerMinute: integer(env, 'FERRY_INBOUND_RATE_LIMIT_PER_MINUTE', 60, 1, 1_000_000),
     limits: {
       maxFileBytes: integer(env, 'FERRY_MAX_FILE_BYTES', 2048 * MiB, 1),
       maxRows: integer(env, 'FERRY_MAX_ROWS', 10_000_000, 1),

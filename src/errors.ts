@@ -68,6 +68,7 @@ export const ERRORS = {
   S3_CONFIG: define(422, 'config', 'The S3 store refused the request.'),
   AUTO_PUSH_REQUIRES_TEST: define(409, 'config', 'Turning auto-push on requires a passing test of this sink within the last 24 hours.'),
   WEBHOOK_SIGNATURE_INVALID: define(401, 'config', 'The webhook signature is missing or invalid.'),
+  REQUEST_TIMEOUT: define(408, 'transient', 'The request body stopped arriving; send it again.'),
   RESULTS_TOO_LARGE: define(413, 'config', 'The results exceed the sink\'s inline limit; use an S3 sink for large results.'),
   DELIVERY_FAILED: define(502, 'transient', 'The delivery failed.'),
 } as const satisfies Record<string, ErrorDefinition>

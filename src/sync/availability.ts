@@ -8,6 +8,7 @@ import { resolveAllowed } from '../net/guarded-lookup.js'
 import { guardedRequest } from '../net/guarded-http.js'
 import { withS3Transport } from '../sources/s3-access.js'
 import type { RemoteFile } from '../connectors/remote-file.js'
+import { testInboundWebhook } from '../inbound/check.js'
 
 export interface Check { name: string, ok: boolean, message: string, durationMs: number }
 export interface TestResult { ok: boolean, checks: Check[] }
@@ -42,6 +43,7 @@ class Checklist {
 export async function testSource (deps: Deps, source: DataSource, extraChecks?: (list: Checklist) => Promise<void>): Promise<TestResult> {
   const list = new Checklist()
   if (source.type === 's3') await testS3(deps, source, list)
+  else if (source.role === 'INVENTORY_SOURCE') await testInboundWebhook(deps, source, list)
   else if (source.role === 'RESULTS_SINK') await testOutboundWebhook(deps, source, list)
   if (extraChecks) await extraChecks(list)
   const result = list.result()

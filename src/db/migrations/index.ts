@@ -3,6 +3,7 @@ import vault from './002_vault.js'
 import inventory from './003_inventory.js'
 import sources from './004_sources.js'
 import alerts from './005_alerts.js'
+import inbound from './006_inbound.js'
 
 /**
  * The one migration set, applied in order on both backends. Append only: a shipped migration is
@@ -14,4 +15,5 @@ export const MIGRATIONS: ReadonlyArray<{ id: number, name: string, sql: string }
   { id: 3, name: 'inventory', sql: inventory },
   { id: 4, name: 'sources', sql: sources },
   { id: 5, name: 'alerts', sql: alerts },
+  { id: 6, name: 'inbound', sql: inbound },
 ]

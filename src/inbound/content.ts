@@ -1,0 +1,73 @@
+import type { IncomingHttpHeaders } from 'node:http'
+import { AppError } from '../errors.js'
+
+/**
+ * What an inbound delivery may carry. The body is the file itself; its format is decided by the
+ * inventory pipeline (source's configured format, then X-File-Name's extension, then the content
+ * type, then the content). gzip is recognised by its magic bytes whatever the type says, so a
+ * compressed CSV may come as `application/gzip` or as `text/csv` with `Content-Encoding: gzip`.
+ */
+export const INBOUND_CONTENT_TYPES: Readonly<Record<string, { fallbackName: string }>> = {
+  'text/csv': { fallbackName: 'inbound.csv' },
+  'application/csv': { fallbackName: 'inbound.csv' },
+  'application/json': { fallbackName: 'inbound.json' },
+  'application/x-ndjson': { fallbackName: 'inbound.ndjson' },
+  'application/ndjson': { fallbackName: 'inbound.ndjson' },
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': { fallbackName: 'inbound.xlsx' },
+  // a compressed file of any supported format: the name (X-File-Name) or the content tells which
+  'application/gzip': { fallbackName: 'inbound.gz' },
+  'application/x-gzip': { fallbackName: 'inbound.gz' },
+  // "I do not know the type": the content is sniffed, as for an S3 object without an extension
+  'application/octet-stream': { fallbackName: 'inbound' },
+}
+
+const ACCEPTED = 'text/csv, application/json, application/x-ndjson, application/vnd.openxmlformats-officedocument.spreadsheetml.sheet, application/gzip or application/octet-stream'
+
+export interface InboundContent {
+  /** the media type without parameters, lower case */
+  mediaType: string
+  /** the header as sent (charset and all), for the pipeline's detection */
+  contentType: string
+  fallbackName: string
+}
+
+/** 415 UNSUPPORTED_MEDIA_TYPE unless the delivery declares one of the accepted types. */
+export function readContentType (headers: IncomingHttpHeaders): InboundContent {
+  const contentType = headers['content-type']
+  const mediaType = contentType?.split(';')[0].trim().toLowerCase()
+  const known = mediaType ? INBOUND_CONTENT_TYPES[mediaType] : undefined
+  if (!contentType || !mediaType || !known) {
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', `${contentType ? `Content-Type "${mediaType}" is not accepted` : 'The Content-Type header is missing'}; send the file as ${ACCEPTED}.`,
+      { details: { accepted: Object.keys(INBOUND_CONTENT_TYPES) } })
+  }
+  const encoding = headers['content-encoding']?.trim().toLowerCase()
+  if (encoding && encoding !== 'identity' && encoding !== 'gzip') {
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding "${encoding}" is not accepted; send the file as is or gzip-compressed.`)
+  }
+  return { mediaType, contentType, fallbackName: known.fallbackName }
+}
+
+const MAX_NAME_CHARS = 200
+// C0/C1 controls, and bidirectional overrides that make "evil\u202Ecsv.exe" display as "evilexe.csv"
+const UNSAFE_CHARS = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
+
+/**
+ * The file's name from the optional X-File-Name header: percent-decoded if it is percent-encoded
+ * UTF-8, reduced to its last path segment, without control or bidi characters, at most 200
+ * characters (the extension kept). Anything unusable falls back to a name from the content type.
+ */
+export function sanitiseFileName (raw: string | string[] | undefined, fallback: string): string {
+  let name = Array.isArray(raw) ? raw[0] : raw
+  if (!name) return fallback
+  if (/%[0-9a-f]{2}/i.test(name)) {
+    try { name = decodeURIComponent(name) } catch { /* not percent-encoding after all: keep as sent */ }
+  }
+  name = name.split(/[/\\]/).pop() ?? ''
+  name = name.replace(UNSAFE_CHARS, '').trim().replace(/^\.+/, '').trim()
+  if (name === '') return fallback
+  if (name.length > MAX_NAME_CHARS) {
+    const ext = /\.[A-Za-z0-9]{1,10}(\.gz)?$/.exec(name)?.[0] ?? ''
+    name = name.slice(0, MAX_NAME_CHARS - ext.length) + ext
+  }
+  return name
+}

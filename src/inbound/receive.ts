@@ -1,0 +1,211 @@
+import fs from 'node:fs'
+import type { IncomingHttpHeaders } from 'node:http'
+import { Readable } from 'node:stream'
+import type { Deps } from '../deps.js'
+import { getAgent, type Agent } from '../db/sql/agents.js'
+import { findDelivery, insertDelivery, purgeDeliveries } from '../db/sql/inbound.js'
+import { getSourceById, setLastSyncedAt } from '../db/sql/sources.js'
+import { appendManifest, finishSync, getSyncById, insertSync, type ManifestEntry, type Sync } from '../db/sql/syncs.js'
+import type { DataSource, InboundWebhookConfig } from '../domain/source.js'
+import { AppError, ERRORS, type ErrorCode } from '../errors.js'
+import { newId } from '../util/ids.js'
+import { readContentType, sanitiseFileName, type InboundContent } from './content.js'
+import { LIBRARY_CHECK_MAX_BYTES, SignatureVerifier, readSignatureHeaders, signingKey, verifyWithLibrary, type SignatureHeaders } from './signature.js'
+import { spoolBody, type Spooled } from './spool.js'
+
+/** webhook-ids are remembered at least this long (a sender's retries span ~3 days at most). */
+export const DELIVERY_RETENTION_DAYS = 7
+
+export interface InboundRequest {
+  sourceId: string
+  headers: IncomingHttpHeaders
+  /** the raw request body, not yet read */
+  body: Readable | undefined
+  /** the organisation of an API key sent along, if any: the source must then be one of its own */
+  callerOrgId?: string
+}
+
+/** The 2xx answer to a delivery (a new one or a replay of an accepted one). */
+export interface InboundAnswer {
+  syncId: string | null
+  status: Sync['status'] | null
+  duplicate: boolean
+  uploadId: string | null
+  fileName: string | null
+  format: string | null
+  bytes: number
+  rowsAccepted: number
+  rowsRejected: number
+  errors: Array<{ row?: number, message: string }>
+}
+
+/** The one refusal for every source that cannot receive: unknown, disabled, another org's, not an inbound webhook. */
+export const notFound = (): AppError => new AppError('NOT_FOUND')
+
+/**
+ * POST /api/v1/inbound/{sourceId} (SPEC §3 "Inbound webhook"). Checks run cheapest first and all
+ * but the last before any body byte is read:
+ *   413 by Content-Length → 415 content type → 401 signature headers and timestamp window →
+ *   404 source (unknown, disabled, another organisation's, not an inbound webhook: one answer) →
+ *   body streamed to a temp file while its HMAC is computed (413 as soon as it crosses the limit) →
+ *   401 signature → replayed webhook-id: the original sync → otherwise one transaction: the sync,
+ *   the webhook-id claim, the file through the inventory pipeline, the manifest entry.
+ */
+export async function receiveInbound (deps: Deps, request: InboundRequest): Promise<InboundAnswer> {
+  const { config, db } = deps
+  const declared = Number(request.headers['content-length'])
+  if (Number.isFinite(declared) && declared > config.inboundMaxBytes) {
+    throw new AppError('PAYLOAD_TOO_LARGE', `The body (${declared} bytes) exceeds the limit of ${config.inboundMaxBytes} bytes (FERRY_INBOUND_MAX_BYTES); split the file or send it through an S3 source.`,
+      { details: { limitBytes: config.inboundMaxBytes } })
+  }
+  const content = readContentType(request.headers)
+  const signature = readSignatureHeaders(request.headers)
+
+  const source = await getSourceById(db, request.sourceId)
+  if (!source || source.type !== 'webhook' || source.role !== 'INVENTORY_SOURCE' || !source.enabled ||
+    (request.callerOrgId !== undefined && source.orgId !== request.callerOrgId)) throw notFound()
+  const agent = await getAgent(db, source.orgId, source.agentId)
+  if (!agent) throw notFound()
+
+  const original = await findDelivery(db, source.id, signature.id)
+  // a replay is verified like any delivery (its answer names a sync), but its bytes are not kept
+  const spooled = await verifyBody(deps, source, signature, request.body ?? Readable.from([]), !original)
+  try {
+    if (original) return await answerReplay(deps, original.syncId)
+    const fileName = sanitiseFileName(request.headers['x-file-name'], content.fallbackName)
+    const { sync, duplicate } = await ingestDelivery(deps, { source, agent, signature, content, fileName, spooled })
+    if (duplicate) return await answerReplay(deps, sync?.id ?? null)
+    deps.metrics.syncs.inc({ direction: 'inbound', trigger: 'webhook', status: sync!.status })
+    deps.logger.info({ sourceId: source.id, webhookId: signature.id, syncId: sync!.id, status: sync!.status, bytes: spooled.bytes, rowsAccepted: sync!.rowsAccepted, rowsRejected: sync!.rowsRejected }, 'inbound delivery received')
+    purgeDeliveries(db, source.id, DELIVERY_RETENTION_DAYS)
+      .catch((err) => deps.logger.warn({ err, sourceId: source.id }, 'could not purge old inbound webhook-ids'))
+    return answerFor(sync!, false)
+  } finally {
+    await spooled.remove()
+  }
+}
+
+/**
+ * Streams the body past the HMAC (and to a temp file when `keep`), then compares signatures. The
+ * signing secret is decrypted for this call only; the HMAC key is wiped once the Hmac holds it.
+ */
+async function verifyBody (deps: Deps, source: DataSource, signature: SignatureHeaders, body: Readable, keep: boolean): Promise<Spooled> {
+  const secretRef = (source.config as InboundWebhookConfig).secretRef
+  return deps.vault.withSecret(deps.db, source.orgId, secretRef, 'webhook', async (secret) => {
+    const signingSecret = secret.reveal().signingSecret
+    const key = signingKey(signingSecret)
+    const verifier = new SignatureVerifier(key, signature)
+    key.fill(0)
+    const spooled = await spoolBody(body, {
+      maxBytes: deps.config.inboundMaxBytes,
+      onChunk: chunk => verifier.update(chunk),
+      toFile: keep,
+      keepUpTo: LIBRARY_CHECK_MAX_BYTES,
+    })
+    const matches = verifier.matches()
+    const library = verifyWithLibrary(signingSecret, spooled.kept, signature)
+    if (matches && library === false) {
+      // should not happen: the two implementations disagree. Refuse, and leave a trace to investigate.
+      deps.logger.warn({ sourceId: source.id, webhookId: signature.id }, 'inbound signature: the raw-byte HMAC matched but the standardwebhooks library refused')
+    }
+    if (!matches || library === false) {
+      await spooled.remove()
+      throw new AppError('WEBHOOK_SIGNATURE_INVALID', 'No signature in the webhook-signature header matches the body signed with this source\'s secret.')
+    }
+    return spooled
+  })
+}
+
+/** Thrown inside the delivery's transaction when its webhook-id turned out to be taken: roll back. */
+class DuplicateDelivery extends Error {}
+
+async function ingestDelivery (deps: Deps, d: { source: DataSource, agent: Agent, signature: SignatureHeaders, content: InboundContent, fileName: string, spooled: Spooled }): Promise<{ sync: Sync | null, duplicate: boolean }> {
+  const { source, agent, signature, content, fileName, spooled } = d
+  try {
+    const sync = await deps.db.transaction(async (tx) => {
+      const started = await insertSync(tx, { id: newId(), orgId: source.orgId, sourceId: source.id, direction: 'inbound', trigger: 'webhook' })
+      // claimed first, before the file is read: a concurrent duplicate waits here, not after the work
+      if (!await insertDelivery(tx, { sourceId: source.id, webhookId: signature.id, syncId: started.id })) throw new DuplicateDelivery()
+      const stream = fs.createReadStream(spooled.path!)
+      let result
+      try {
+        result = await deps.pipeline.ingest(tx, {
+          orgId: source.orgId,
+          agent,
+          stream,
+          fileName,
+          contentType: content.contentType,
+          format: (source.config as InboundWebhookConfig).format,
+          sourceId: source.id,
+          syncId: started.id,
+        })
+      } finally {
+        stream.destroy()
+      }
+      const { upload, rejected } = result
+      const entry: ManifestEntry = {
+        key: fileName,
+        etag: null,
+        size: spooled.bytes,
+        lastModified: null,
+        format: upload.format,
+        status: upload.status === 'rejected' ? 'rejected' : 'ingested',
+        rowsAccepted: upload.rowsAccepted,
+        rowsRejected: upload.rowsRejected,
+        uploadId: upload.id,
+        webhookId: signature.id,
+        contentType: content.mediaType,
+        ...(upload.error ? { reason: `${upload.error.code}: ${upload.error.message}` } : {}),
+        ...(rejected.length ? { errors: rejected.map(r => ({ row: r.row, message: r.reason })) } : {}),
+      }
+      await appendManifest(tx, started.id, entry)
+      // one file per sync: it landed (rejected rows are counted, as in a pull) or it was refused whole
+      const finished = await finishSync(tx, started.id, upload.status === 'rejected'
+        ? { status: 'failed', error: { code: upload.error?.code ?? 'PARSE_FAILED', message: upload.error?.message ?? 'The file was rejected.' } }
+        : { status: 'succeeded' })
+      if (upload.status !== 'rejected') await setLastSyncedAt(tx, source.id, new Date(started.startedAt))
+      return finished
+    })
+    return { sync, duplicate: false }
+  } catch (err) {
+    if (!(err instanceof DuplicateDelivery)) throw err
+    const taken = await findDelivery(deps.db, source.id, signature.id)
+    return { sync: taken?.syncId ? await getSyncById(deps.db, taken.syncId) : null, duplicate: true }
+  }
+}
+
+async function answerReplay (deps: Deps, syncId: string | null): Promise<InboundAnswer> {
+  const sync = syncId ? await getSyncById(deps.db, syncId) : null
+  if (!sync) {
+    // the webhook-id is known but its sync was deleted since: still nothing is ingested twice
+    return { syncId: null, status: null, duplicate: true, uploadId: null, fileName: null, format: null, bytes: 0, rowsAccepted: 0, rowsRejected: 0, errors: [] }
+  }
+  return answerFor(sync, true)
+}
+
+/**
+ * A delivery whose file landed answers 200 with its counts (rejected rows included); one whose
+ * file was refused whole answers with that refusal's code (422 mostly) and the sync's id. A replay
+ * answers as the original did, with `duplicate: true`.
+ */
+function answerFor (sync: Sync, duplicate: boolean): InboundAnswer {
+  const entry = sync.manifest[0]
+  if (sync.status === 'failed') {
+    const code = (sync.error?.code && sync.error.code in ERRORS ? sync.error.code : 'PARSE_FAILED') as ErrorCode
+    throw new AppError(code, sync.error?.message, {
+      details: { syncId: sync.id, uploadId: entry?.uploadId ?? null, status: sync.status, duplicate },
+    })
+  }
+  return {
+    syncId: sync.id,
+    status: sync.status,
+    duplicate,
+    uploadId: entry?.uploadId ?? null,
+    fileName: entry?.key ?? null,
+    format: entry?.format ?? null,
+    bytes: sync.bytes,
+    rowsAccepted: sync.rowsAccepted,
+    rowsRejected: sync.rowsRejected,
+    errors: entry?.errors ?? [],
+  }
+}

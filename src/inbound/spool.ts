@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import type { Readable } from 'node:stream'
+import { AppError } from '../errors.js'
+
+/** How long a request body may stall (no byte arrives) before the delivery is abandoned. */
+export const BODY_IDLE_TIMEOUT_MS = 60_000
+
+export interface SpoolOptions {
+  /** more bytes than this → 413 PAYLOAD_TOO_LARGE as soon as the limit is crossed */
+  maxBytes: number
+  /** sees every chunk in order (the signature's HMAC) */
+  onChunk: (chunk: Buffer) => void
+  /** write the bytes to a temp file; false only counts and hashes them (a replayed delivery) */
+  toFile: boolean
+  /** also keep the body in memory while it is at most this many bytes (the library check) */
+  keepUpTo: number
+  idleTimeoutMs?: number
+}
+
+export interface Spooled {
+  /** the temp file (mode 0600 under os.tmpdir()), or null when `toFile` was false */
+  path: string | null
+  bytes: number
+  /** the whole body if it had at most `keepUpTo` bytes, else null */
+  kept: Buffer | null
+  /** deletes the temp file; safe to call more than once */
+  remove (): Promise<void>
+}
+
+/**
+ * Reads a request body to its end without holding it: each chunk is handed to `onChunk` and
+ * written to a private temp file, with backpressure (the socket is paused while the disk catches
+ * up). The request stream itself is never destroyed: on a refusal (too large, stalled) it is only
+ * paused and detached, so the caller can still answer on the socket; the answer then closes the
+ * connection (see the route's onSend hook). The temp file is removed on every failure.
+ */
+export async function spoolBody (body: Readable, options: SpoolOptions): Promise<Spooled> {
+  const file = options.toFile ? path.join(os.tmpdir(), `ferry-inbound-${randomUUID()}`) : null
+  const out = file ? fs.createWriteStream(file, { flags: 'wx', mode: 0o600 }) : null
+  // a stream destroyed before its file was opened still creates it: wait for the close before removing
+  const closed = out ? new Promise<void>(resolve => out.once('close', () => resolve())) : Promise.resolve()
+  const remove = async (): Promise<void> => {
+    if (file) await fs.promises.rm(file, { force: true })
+  }
+  let bytes = 0
+  let kept: Buffer[] | null = []
+  let keptBytes = 0
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let settled = false
+      let timer: NodeJS.Timeout | undefined
+      const idle = options.idleTimeoutMs ?? BODY_IDLE_TIMEOUT_MS
+      const arm = () => {
+        clearTimeout(timer)
+        timer = setTimeout(() => finish(new AppError('REQUEST_TIMEOUT', `No part of the request body arrived for ${Math.round(idle / 1000)} s; the delivery was abandoned.`)), idle)
+        timer.unref()
+      }
+      const finish = (err?: unknown) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        body.off('data', onData)
+        body.off('end', onEnd)
+        body.off('error', onError)
+        body.off('close', onClose)
+        out?.off('drain', onDrain)
+        if (err) {
+          body.pause()
+          if (out) out.destroy()
+          reject(err)
+          return
+        }
+        if (!out) { resolve(); return }
+        out.end((e?: Error | null) => { if (e) reject(e); else resolve() })
+      }
+      const onData = (chunk: Buffer | string) => {
+        const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
+        bytes += buf.length
+        if (bytes > options.maxBytes) {
+          finish(new AppError('PAYLOAD_TOO_LARGE', `The body exceeds the limit of ${options.maxBytes} bytes (FERRY_INBOUND_MAX_BYTES).`, { details: { limitBytes: options.maxBytes } }))
+          return
+        }
+        arm()
+        options.onChunk(buf)
+        if (kept) {
+          keptBytes += buf.length
+          if (keptBytes > options.keepUpTo) kept = null
+          else kept.push(buf)
+        }
+        if (out && !out.write(buf)) body.pause()
+      }
+      const onDrain = () => { if (!settled) body.resume() }
+      const onEnd = () => finish()
+      const onError = (err: Error) => finish(new AppError('VALIDATION_FAILED', 'The request body could not be read to its end (the connection broke).', { cause: err }))
+      const onClose = () => { if (!body.readableEnded) onError(new Error('request closed before its end')) }
+      out?.on('error', (err) => finish(err))
+      out?.on('drain', onDrain)
+      body.on('data', onData)
+      body.on('end', onEnd)
+      body.on('error', onError)
+      body.on('close', onClose)
+      arm()
+      body.resume()
+    })
+  } catch (err) {
+    await closed
+    await remove()
+    throw err
+  }
+  return { path: file, bytes, kept: kept ? Buffer.concat(kept, keptBytes) : null, remove }
+}
