@@ -13,9 +13,10 @@ import apiKeyRoutes from './routes/api/api-keys/index.js'
 import secretRoutes from './routes/api/secrets/index.js'
 import uploadRoutes from './routes/api/uploads/index.js'
 import sourceRoutes from './routes/api/sources/index.js'
-import inboundRoutes from './routes/api/inbound/index.js'
+import jobRoutes from './routes/api/jobs/index.js'
 import pendingItemRoutes from './routes/api/pending-items/index.js'
 import channelRoutes from './routes/api/channels/index.js'
+import inboundRoutes from './routes/api/inbound/index.js'
 import multipart from '@fastify/multipart'
 import { ErrorResponse } from './schemas/common.js'
 import { Agent } from './schemas/agents.js'
@@ -71,9 +72,10 @@ export async function buildApp (deps: Deps): Promise<FastifyInstance> {
     await api.register(agentRoutes, { deps })
     await api.register(uploadRoutes, { deps })
     await api.register(sourceRoutes, { deps })
-    await api.register(inboundRoutes, { deps })
+    await api.register(jobRoutes, { deps })
     await api.register(pendingItemRoutes, { deps })
     await api.register(channelRoutes, { deps })
+    await api.register(inboundRoutes, { deps })
   }, { prefix: '/api/v1' })
 
   return app

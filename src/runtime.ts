@@ -15,6 +15,8 @@ import { openVault, type FindSecretUsers } from './vault/vault.js'
 import { findSourcesUsingSecret } from './db/sql/sources.js'
 import { findChannelsUsingSecret } from './db/sql/channels.js'
 import { InventoryPipeline } from './pipeline/ingest.js'
+import { autoMapHook } from './jobs/service.js'
+import { startDeliverySweeper } from './push/service.js'
 import { AddressPolicy } from './net/address-policy.js'
 import { SchedulerLoop } from './scheduler/scheduler.js'
 
@@ -62,13 +64,17 @@ export async function startRuntime (config: Config, options: RuntimeOptions): Pr
     bossReady = true
 
     const metrics = createMetrics()
-    const pipeline = new InventoryPipeline({ limits: config.limits, onRowsAccepted: n => metrics.rowsIngested.inc(n) })
+    // rules.autoMap: the mapping job is queued in the upload's own transaction
+    const pipeline = new InventoryPipeline({ limits: config.limits, onRowsAccepted: n => metrics.rowsIngested.inc(n), afterIngest: [autoMapHook(boss)] })
     const deps: Deps = { config, db, logger, vault, boss, metrics, pipeline, policy: new AddressPolicy(config.allowPrivateNetworks), isReady: async () => bossReady }
     if (works) {
       for (const job of JOBS) {
         const handler = job.handler(deps)
         for (let i = 0; i < (job.workers?.(config) ?? 1); i++) await boss.work(job.name, job.work ?? {}, handler)
       }
+      // pushes whose worker died mid-attempt (or whose queued attempt was lost) are queued again
+      const sweeper = startDeliverySweeper(deps)
+      releasers.push(() => sweeper.stop())
       if (config.schedulerIntervalMs > 0) {
         // every worker schedules; SKIP LOCKED splits the due sources between them (src/scheduler)
         const scheduler = new SchedulerLoop(deps, { intervalMs: config.schedulerIntervalMs })

@@ -4,6 +4,7 @@ import inventory from './003_inventory.js'
 import sources from './004_sources.js'
 import alerts from './005_alerts.js'
 import inbound from './006_inbound.js'
+import jobs from './007_jobs.js'
 
 /**
  * The one migration set, applied in order on both backends. Append only: a shipped migration is
@@ -16,4 +17,5 @@ export const MIGRATIONS: ReadonlyArray<{ id: number, name: string, sql: string }
   { id: 4, name: 'sources', sql: sources },
   { id: 5, name: 'alerts', sql: alerts },
   { id: 6, name: 'inbound', sql: inbound },
+  { id: 7, name: 'jobs', sql: jobs },
 ]

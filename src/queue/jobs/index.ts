@@ -3,6 +3,8 @@ import type { Config } from '../../config.js'
 import type { Deps } from '../../deps.js'
 import { pullJob } from './pull.js'
 import { notifyJob } from './notify.js'
+import { mapJob } from './map.js'
+import { pushJob } from './push.js'
 
 /**
  * A background job: one pg-boss queue and its handler. Payloads carry ids only — never a secret;
@@ -18,4 +20,4 @@ export interface JobDefinition {
 }
 
 /** Every job Ferry runs; later features add theirs here. */
-export const JOBS: JobDefinition[] = [pullJob, notifyJob]
+export const JOBS: JobDefinition[] = [pullJob, notifyJob, mapJob, pushJob]

@@ -1,17 +1,19 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Deps } from '../../../deps.js'
-import { getAgent } from '../../../db/sql/agents.js'
-import { deleteSource, getSource, listSources, redactedSecretsByIds } from '../../../db/sql/sources.js'
+import { agentOr404, sourceOr404 } from '../lookups.js'
+import { deleteSource, getSource, getSourceById, listSources, redactedSecretsByIds } from '../../../db/sql/sources.js'
 import { getSync, insertSync, lastSyncsOf, listSyncs, runningSyncOf, finishSync, getSyncById, type Sync } from '../../../db/sql/syncs.js'
 import { effectiveCron, type DataSource } from '../../../domain/source.js'
 import { AppError } from '../../../errors.js'
 import { enqueuePull } from '../../../queue/jobs/pull.js'
-import { IdParams, ListOf, errorResponses } from '../../../schemas/common.js'
+import { IdParams, ListOf, Uuid, errorResponses } from '../../../schemas/common.js'
 import { SourceCreate, SourceParams, SourcePatch, SyncParams, TestResult } from '../../../schemas/sources.js'
 import { createSource, updateSourceWith } from '../../../sources/service.js'
 import { testSource } from '../../../sync/availability.js'
 import { newId } from '../../../util/ids.js'
+import { requestPush } from '../../../push/service.js'
+import { PushBody } from '../../../schemas/jobs.js'
 
 /** How long `?wait=true` waits for a pull before answering 202 anyway. */
 const WAIT_LIMIT_MS = 10 * 60_000
@@ -21,16 +23,6 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
   const SourceRef = Type.Ref('DataSource')
   const SyncRef = Type.Ref('Sync')
 
-  const agentOr404 = async (orgId: string, agentId: string) => {
-    const agent = await getAgent(db, orgId, agentId)
-    if (!agent) throw new AppError('NOT_FOUND', 'Agent not found.')
-    return agent
-  }
-  const sourceOr404 = async (orgId: string, agentId: string, sourceId: string) => {
-    const source = await getSource(db, orgId, agentId, sourceId)
-    if (!source) throw new AppError('NOT_FOUND', 'Data source not found.')
-    return source
-  }
 
   const present = async (sources: DataSource[], agentCron: string, extra: Record<string, unknown> = {}) => {
     const last = await lastSyncsOf(db, sources.map(s => s.id))
@@ -63,7 +55,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
       response: { 201: SourceRef, ...errorResponses(400, 404, 409, 422) },
     },
   }, async (request, reply) => {
-    const agent = await agentOr404(request.auth.orgId, request.params.id)
+    const agent = await agentOr404(db, request.auth.orgId, request.params.id)
     const { source, generatedSigningSecret } = await createSource(deps, request.auth.orgId, agent.id, request.body)
     const [out] = await present([source], agent.scheduleCron, generatedSigningSecret ? { signingSecret: generatedSigningSecret } : {})
     return reply.status(201).send(out)
@@ -72,22 +64,33 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
   app.get('/agents/:id/data-sources', {
     schema: { tags: ['data-sources'], summary: 'List an agent\'s sources and sinks', params: IdParams, response: { 200: ListOf(SourceRef), ...errorResponses(404) } },
   }, async (request) => {
-    const agent = await agentOr404(request.auth.orgId, request.params.id)
+    const agent = await agentOr404(db, request.auth.orgId, request.params.id)
     return { items: await present(await listSources(db, request.auth.orgId, agent.id), agent.scheduleCron) }
   })
 
   app.get('/agents/:id/data-sources/:sid', {
     schema: { tags: ['data-sources'], summary: 'One source or sink', params: SourceParams, response: { 200: SourceRef, ...errorResponses(404) } },
   }, async (request) => {
-    const agent = await agentOr404(request.auth.orgId, request.params.id)
-    const [out] = await present([await sourceOr404(request.auth.orgId, agent.id, request.params.sid)], agent.scheduleCron)
+    const agent = await agentOr404(db, request.auth.orgId, request.params.id)
+    const [out] = await present([await sourceOr404(db, request.auth.orgId, agent.id, request.params.sid)], agent.scheduleCron)
+    return out
+  })
+
+  // by id alone, for clients that know only the source id (the CLI): answers with its agentId
+  app.get('/data-sources/:sid', {
+    schema: { tags: ['data-sources'], summary: 'One source or sink by id (includes its agentId)', params: Type.Object({ sid: Uuid }), response: { 200: SourceRef, ...errorResponses(404) } },
+  }, async (request) => {
+    const source = await getSourceById(db, request.params.sid)
+    if (!source || source.orgId !== request.auth.orgId) throw new AppError('NOT_FOUND', 'Data source not found.')
+    const agent = await agentOr404(db, request.auth.orgId, source.agentId)
+    const [out] = await present([source], agent.scheduleCron)
     return out
   })
 
   app.patch('/agents/:id/data-sources/:sid', {
     schema: { tags: ['data-sources'], summary: 'Update a source or sink (config changes are validated again)', params: SourceParams, body: SourcePatch, response: { 200: SourceRef, ...errorResponses(400, 404, 409, 422) } },
   }, async (request) => {
-    const agent = await agentOr404(request.auth.orgId, request.params.id)
+    const agent = await agentOr404(db, request.auth.orgId, request.params.id)
     const updated = await updateSourceWith(deps, request.auth.orgId, agent.id, request.params.sid, request.body)
     const [out] = await present([updated], agent.scheduleCron)
     return out
@@ -103,7 +106,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
   app.post('/agents/:id/data-sources/:sid/test', {
     schema: { tags: ['data-sources'], summary: 'Read-only smoke check: no data moved, no sync recorded', params: SourceParams, response: { 200: TestResult, ...errorResponses(404) } },
   }, async (request) => {
-    const source = await sourceOr404(request.auth.orgId, request.params.id, request.params.sid)
+    const source = await sourceOr404(db, request.auth.orgId, request.params.id, request.params.sid)
     return testSource(deps, source)
   })
 
@@ -116,7 +119,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
       response: { 200: SyncRef, 202: Type.Object({ syncId: Type.String() }), ...errorResponses(404, 409) },
     },
   }, async (request, reply) => {
-    const source = await sourceOr404(request.auth.orgId, request.params.id, request.params.sid)
+    const source = await sourceOr404(db, request.auth.orgId, request.params.id, request.params.sid)
     if (source.role !== 'INVENTORY_SOURCE' || source.type !== 's3') throw new AppError('CONFLICT', 'Only S3 inventory sources can be pulled.')
     if (!source.enabled) throw new AppError('SOURCE_DISABLED', 'The data source is disabled; enable it to pull.')
     const running = await runningSyncOf(db, source.id)
@@ -133,6 +136,24 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
     return reply.status(200).send(presentSync(finished))
   })
 
+  app.post('/agents/:id/data-sources/:sid/push', {
+    schema: {
+      tags: ['data-sources'],
+      summary: 'Push a succeeded job\'s results to this sink: 202 { syncId }; with ?wait=true, 200 with the finished sync',
+      description: 'Pushes are external side effects and cannot be undone. A webhook delivery that is being retried keeps its sync running (the manifest entry shows nextAttemptAt).',
+      params: SourceParams,
+      querystring: Type.Object({ wait: Type.Optional(Type.Boolean()) }),
+      body: PushBody,
+      response: { 200: SyncRef, 202: Type.Object({ syncId: Type.String() }), ...errorResponses(400, 404, 409) },
+    },
+  }, async (request, reply) => {
+    const sync = await requestPush(deps, request.auth.orgId, request.params.id, request.params.sid, request.body.jobId)
+    if (!request.query.wait) return reply.status(202).send({ syncId: sync.id })
+    const finished = await waitForSync(deps, sync.id, WAIT_LIMIT_MS)
+    if (!finished) return reply.status(202).send({ syncId: sync.id })
+    return reply.status(200).send(presentSync(finished))
+  })
+
   app.get('/agents/:id/data-sources/:sid/syncs', {
     schema: {
       tags: ['data-sources'],
@@ -142,7 +163,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
       response: { 200: ListOf(SyncRef), ...errorResponses(404) },
     },
   }, async (request) => {
-    const source = await sourceOr404(request.auth.orgId, request.params.id, request.params.sid)
+    const source = await sourceOr404(db, request.auth.orgId, request.params.id, request.params.sid)
     const syncs = await listSyncs(db, request.auth.orgId, source.id, request.query.limit ?? 20)
     return { items: syncs.map(s => { const { manifest, ...rest } = presentSync(s); return rest }) }
   })
@@ -150,7 +171,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
   app.get('/agents/:id/data-sources/:sid/syncs/:syncId', {
     schema: { tags: ['data-sources'], summary: 'One sync with its full manifest', params: SyncParams, response: { 200: SyncRef, ...errorResponses(404) } },
   }, async (request) => {
-    const source = await sourceOr404(request.auth.orgId, request.params.id, request.params.sid)
+    const source = await sourceOr404(db, request.auth.orgId, request.params.id, request.params.sid)
     const sync = await getSync(db, request.auth.orgId, source.id, request.params.syncId)
     if (!sync) throw new AppError('NOT_FOUND', 'Sync not found.')
     return presentSync(sync)

@@ -1,0 +1,91 @@
+import type { Queryable } from '../client.js'
+import type { OutputColumn } from '../../domain/agent.js'
+import { iso, isoRequired, json } from './rows.js'
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed'
+export type JobTrigger = 'manual' | 'auto_map'
+
+export interface MappingJob {
+  id: string
+  orgId: string
+  agentId: string
+  uploadId: string
+  status: JobStatus
+  trigger: JobTrigger
+  output: OutputColumn[]
+  rows: number
+  attempts: number
+  error: { code: string, message: string } | null
+  createdAt: string
+  startedAt: string | null
+  finishedAt: string | null
+}
+
+const toJob = (r: Record<string, unknown>): MappingJob => ({
+  id: r.id as string,
+  orgId: r.org_id as string,
+  agentId: r.agent_id as string,
+  uploadId: r.upload_id as string,
+  status: r.status as JobStatus,
+  trigger: r.trigger as JobTrigger,
+  output: r.output as OutputColumn[],
+  rows: r.rows as number,
+  attempts: r.attempts as number,
+  error: (r.error as MappingJob['error']) ?? null,
+  createdAt: isoRequired(r.created_at),
+  startedAt: iso(r.started_at),
+  finishedAt: iso(r.finished_at),
+})
+
+export async function insertJob (q: Queryable, j: { id: string, orgId: string, agentId: string, uploadId: string, trigger: JobTrigger, output: OutputColumn[] }): Promise<MappingJob> {
+  const { rows } = await q.query(
+    `INSERT INTO mapping_jobs (id, org_id, agent_id, upload_id, status, trigger, output) VALUES ($1, $2, $3, $4, 'queued', $5, $6::jsonb) RETURNING *`,
+    [j.id, j.orgId, j.agentId, j.uploadId, j.trigger, json(j.output)])
+  return toJob(rows[0])
+}
+
+export async function getJob (q: Queryable, orgId: string, agentId: string, id: string): Promise<MappingJob | null> {
+  const { rows } = await q.query('SELECT * FROM mapping_jobs WHERE org_id = $1 AND agent_id = $2 AND id = $3', [orgId, agentId, id])
+  return rows[0] ? toJob(rows[0]) : null
+}
+
+/** By id alone: for queue handlers, whose payload is only the id. */
+export async function getJobById (q: Queryable, id: string): Promise<MappingJob | null> {
+  const { rows } = await q.query('SELECT * FROM mapping_jobs WHERE id = $1', [id])
+  return rows[0] ? toJob(rows[0]) : null
+}
+
+/** Newest first (keyset on the time-ordered id). */
+export async function listJobs (q: Queryable, orgId: string, agentId: string, page: { limit: number, before?: string, uploadId?: string, status?: JobStatus }): Promise<MappingJob[]> {
+  const { rows } = await q.query(
+    `SELECT * FROM mapping_jobs WHERE org_id = $1 AND agent_id = $2 AND ($3::uuid IS NULL OR id < $3::uuid)
+       AND ($4::uuid IS NULL OR upload_id = $4::uuid) AND ($5::text IS NULL OR status = $5::text)
+     ORDER BY id DESC LIMIT $6`, [orgId, agentId, page.before ?? null, page.uploadId ?? null, page.status ?? null, page.limit])
+  return rows.map(toJob)
+}
+
+/** queued/running → running; counts the attempt. Null when the job is already finished. */
+export async function markJobRunning (q: Queryable, id: string): Promise<MappingJob | null> {
+  const { rows } = await q.query(
+    `UPDATE mapping_jobs SET status = 'running', started_at = coalesce(started_at, now()), attempts = attempts + 1
+     WHERE id = $1 AND status IN ('queued', 'running') RETURNING *`, [id])
+  return rows[0] ? toJob(rows[0]) : null
+}
+
+/**
+ * Inside the job's transaction: locks the job row until commit, so two copies of one job (a
+ * redelivered pg-boss job next to a stalled one) run one after the other, and the second sees the
+ * first's outcome.
+ */
+export async function lockJob (q: Queryable, id: string): Promise<MappingJob | null> {
+  const { rows } = await q.query('SELECT * FROM mapping_jobs WHERE id = $1 FOR UPDATE', [id])
+  return rows[0] ? toJob(rows[0]) : null
+}
+
+export async function finishJob (q: Queryable, id: string, outcome: { status: 'succeeded' | 'failed', rows?: number, error?: MappingJob['error'] }): Promise<MappingJob | null> {
+  const { rows } = await q.query(
+    `UPDATE mapping_jobs SET status = $2, rows = $3, error = $4::jsonb, finished_at = now()
+     WHERE id = $1 AND status IN ('queued', 'running') RETURNING *`,
+    [id, outcome.status, outcome.rows ?? 0, outcome.error ? json(outcome.error) : null])
+  return rows[0] ? toJob(rows[0]) : null
+}

@@ -1,0 +1,147 @@
+import { createHash } from 'node:crypto'
+import { PassThrough, Transform, pipeline, type Readable } from 'node:stream'
+import { Webhook } from 'standardwebhooks'
+import type { Deps } from '../deps.js'
+import type { MappingJob } from '../db/sql/jobs.js'
+import { normalisePrefix, type OutboundWebhookConfig, type S3Config } from '../domain/source.js'
+import { AppError } from '../errors.js'
+import { guardedRequest } from '../net/guarded-http.js'
+import { CONTENT_TYPES, type ResultFormat } from '../results/format.js'
+import { streamJobResults } from '../results/rows.js'
+import { withS3Transport } from '../sources/s3-access.js'
+import type { AttemptOutcome } from './delivery.js'
+
+/**
+ * One attempt against each kind of sink. Both return an AttemptOutcome for any answer or failure
+ * of the target; only a lost lease (`beforeSend` throws) and bugs escape.
+ */
+
+/** `{prefix}/job-{jobId}.{format}` with exactly one slash between prefix and name (none without a prefix). */
+export function resultKey (prefix: string | undefined, jobId: string, format: ResultFormat): string {
+  const p = normalisePrefix(prefix).replace(/\/+$/, '')
+  return `${p ? `${p}/` : ''}job-${jobId}.${format}`
+}
+
+/**
+ * The Standard Webhooks message id of a (job, sink) pair: the same on every attempt and every
+ * repeated push of that job to that sink, so a receiver can drop duplicates by it.
+ */
+export const webhookIdFor = (jobId: string, sinkId: string): string =>
+  `msg_${createHash('sha256').update(`${jobId}:${sinkId}`).digest('base64url').slice(0, 32)}`
+
+/** Counts the bytes that pass through. */
+class ByteCounter extends Transform {
+  bytes = 0
+  override _transform (chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void): void {
+    this.bytes += chunk.length
+    cb(null, chunk)
+  }
+}
+
+export async function attemptS3 (deps: Deps, sink: { orgId: string, config: S3Config }, job: MappingJob, beforeSend: () => Promise<void>): Promise<AttemptOutcome> {
+  const format = (sink.config.format ?? 'csv') as ResultFormat
+  const key = resultKey(sink.config.prefix, job.id, format)
+  const started = performance.now()
+  try {
+    return await withS3Transport(deps, sink.orgId, sink.config, async (transport) => {
+      await beforeSend()
+      const counter = new ByteCounter()
+      // pipeline: a database error while reading destroys the body, and the upload fails with it
+      const body: Readable = pipeline(streamJobResults(deps.db, job, format), counter, new PassThrough(), () => {})
+      const { etag } = await transport.put(key, body, CONTENT_TYPES[format])
+      return { kind: 'stored', key, etag, bytes: counter.bytes, durationMs: Math.round(performance.now() - started) }
+    })
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'LEASE_LOST') throw err
+    return { kind: 'error', error: err, durationMs: Math.round(performance.now() - started) }
+  }
+}
+
+/** Reads a stream into memory, refusing more than `max` bytes (webhook bodies are sent inline). */
+async function bufferCapped (stream: Readable, max: number): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let total = 0
+  for await (const chunk of stream) {
+    total += (chunk as Buffer).length
+    if (total > max) {
+      stream.destroy()
+      throw new AppError('RESULTS_TOO_LARGE',
+        `The results are larger than a webhook sink's inline limit of ${max} bytes (FERRY_WEBHOOK_INLINE_MAX_BYTES). Push large results to an S3 sink instead (type "s3", role "RESULTS_SINK").`,
+        { details: { limitBytes: max } })
+    }
+    chunks.push(chunk as Buffer)
+  }
+  return Buffer.concat(chunks, total)
+}
+
+/** Headers a header secret may not set: Ferry's own, and those that frame the request. */
+const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'host', 'transfer-encoding', 'connection', 'user-agent', 'webhook-id', 'webhook-timestamp', 'webhook-signature'])
+
+/**
+ * POST url, body = the results in the sink's format, signed per Standard Webhooks: `webhook-id`
+ * stable per (job, sink), `webhook-timestamp` of this attempt, `webhook-signature` with the sink's
+ * `webhook` secret (`standardwebhooks`), plus the optional `http_header` secret. Redirects are not
+ * followed (guardedRequest never does). Secrets are revealed inside the vault calls only, and
+ * scrubbed from the response excerpt (a receiver that echoes its request must not leak them).
+ */
+export async function attemptWebhook (deps: Deps, sink: { orgId: string, config: OutboundWebhookConfig }, job: MappingJob, webhookId: string, beforeSend: () => Promise<void>): Promise<AttemptOutcome> {
+  const { config } = sink
+  const format = (config.format ?? 'json') as ResultFormat
+  const started = performance.now()
+  const elapsed = () => Math.round(performance.now() - started)
+  try {
+    const body = await bufferCapped(streamJobResults(deps.db, job, format), deps.config.webhookInlineMaxBytes)
+    const secrets: string[] = []
+    const send = async (extra: Record<string, string>): Promise<AttemptOutcome> => {
+      const now = new Date()
+      const headers: Record<string, string> = {
+        ...extra,
+        'content-type': CONTENT_TYPES[format],
+        'user-agent': 'Ferry-Webhooks/1',
+        'webhook-id': webhookId,
+        'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+      }
+      if (config.secretRef) {
+        headers['webhook-signature'] = await deps.vault.withSecret(deps.db, sink.orgId, config.secretRef, 'webhook', async (secret) => {
+          const { signingSecret } = secret.reveal()
+          secrets.push(signingSecret)
+          return new Webhook(signingSecret).sign(webhookId, now, body)
+        })
+      }
+      await beforeSend()
+      const res = await guardedRequest(config.url, {
+        policy: deps.policy, method: 'POST', headers, body, timeoutMs: deps.config.targetTimeoutMs, maxResponseBytes: 4096,
+      })
+      return { kind: 'response', status: res.status, headers: res.headers, durationMs: elapsed(), bodyExcerpt: scrub(res.bodyExcerpt, secrets), bytes: body.length }
+    }
+    if (!config.headerSecretRef) return await send({})
+    return await deps.vault.withSecret(deps.db, sink.orgId, config.headerSecretRef, 'http_header', async (secret) => {
+      const { name, value } = secret.reveal()
+      secrets.push(value)
+      if (RESERVED_HEADERS.has(name.toLowerCase())) {
+        throw new AppError('VALIDATION_FAILED', `The header secret names "${name}", a header Ferry sets itself; use another header name.`, { details: { field: 'config.headerSecretRef' } })
+      }
+      return send({ [name.toLowerCase()]: value })
+    })
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'LEASE_LOST') throw err
+    return { kind: 'error', error: err, durationMs: elapsed() }
+  }
+}
+
+/** Removes every secret from an excerpt, including one cut off at the excerpt's end. */
+export function scrub (excerpt: string, secrets: string[]): string {
+  let out = excerpt
+  for (const s of secrets) {
+    if (s.length < 4) continue
+    out = out.split(s).join('[REDACTED]')
+    const tail = out.endsWith('…') ? out.slice(0, -1) : out
+    for (let k = Math.min(s.length - 1, tail.length); k >= 4; k--) {
+      if (tail.endsWith(s.slice(0, k))) {
+        out = tail.slice(0, tail.length - k) + '[REDACTED]'
+        break
+      }
+    }
+  }
+  return out
+}

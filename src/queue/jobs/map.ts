@@ -1,0 +1,20 @@
+import type PgBoss from 'pg-boss'
+import type { Deps } from '../../deps.js'
+import { MAP_QUEUE, type MapJobData } from '../../jobs/queue.js'
+import { runMappingJob } from '../../jobs/service.js'
+import type { JobDefinition } from './index.js'
+
+export { MAP_QUEUE, enqueueMap, type MapJobData } from '../../jobs/queue.js'
+
+export const mapJob: JobDefinition = {
+  name: MAP_QUEUE,
+  // a crashed worker's job is retried after expiry; the job row lock keeps two copies from overlapping
+  queue: { policy: 'standard', retryLimit: 2, retryDelay: 10, expireInSeconds: 15 * 60 },
+  work: { batchSize: 1, pollingIntervalSeconds: 1, includeMetadata: true },
+  workers: () => 2,
+  handler: (deps: Deps) => async (jobs) => {
+    for (const job of jobs as PgBoss.JobWithMetadata<MapJobData>[]) {
+      await runMappingJob(deps, job.data.jobId, { lastAttempt: job.retryCount >= job.retryLimit })
+    }
+  },
+}

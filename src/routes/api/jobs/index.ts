@@ -1,0 +1,93 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import type { Deps } from '../../../deps.js'
+import { getJob, listJobs, type MappingJob } from '../../../db/sql/jobs.js'
+import { AppError } from '../../../errors.js'
+import { requestJob } from '../../../jobs/service.js'
+import { CONTENT_TYPES, type ResultFormat } from '../../../results/format.js'
+import { streamJobResults } from '../../../results/rows.js'
+import { agentOr404 } from '../lookups.js'
+import { IdParams, ListOf, decodeCursor, errorResponses, page } from '../../../schemas/common.js'
+import { Job, JobCreate, JobListQuery, JobParams, ResultsQuery } from '../../../schemas/jobs.js'
+
+export function presentJob (job: MappingJob) {
+  return {
+    id: job.id,
+    agentId: job.agentId,
+    uploadId: job.uploadId,
+    status: job.status,
+    trigger: job.trigger,
+    rows: job.rows,
+    columns: job.output.map(c => c.column),
+    error: job.error,
+    createdAt: job.createdAt,
+    startedAt: job.startedAt,
+    finishedAt: job.finishedAt,
+  }
+}
+
+/** Mapping jobs: an upload's items projected through the agent's mapping.output (SPEC §2). */
+const jobRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
+  const { db } = deps
+
+  const jobOr404 = async (orgId: string, agentId: string, jobId: string) => {
+    const job = await getJob(db, orgId, agentId, jobId)
+    if (!job) throw new AppError('NOT_FOUND', 'Job not found.')
+    return job
+  }
+
+  app.post('/agents/:id/jobs', {
+    schema: {
+      tags: ['jobs'],
+      summary: 'Start a mapping job for one of the agent\'s uploads (201, status queued)',
+      description: 'The job projects the upload\'s items through agent.mapping.output (default: the canonical fields). On success every enabled RESULTS_SINK with autoPush receives the results.',
+      params: IdParams,
+      body: JobCreate,
+      response: { 201: Job, ...errorResponses(400, 404, 409) },
+    },
+  }, async (request, reply) => {
+    const job = await requestJob(deps, request.auth.orgId, request.params.id, request.body.uploadId)
+    return reply.status(201).send(presentJob(job))
+  })
+
+  app.get('/agents/:id/jobs', {
+    schema: { tags: ['jobs'], summary: 'The agent\'s mapping jobs, newest first', params: IdParams, querystring: JobListQuery, response: { 200: ListOf(Job), ...errorResponses(404) } },
+  }, async (request) => {
+    await agentOr404(db, request.auth.orgId, request.params.id)
+    const limit = request.query.limit ?? 50
+    const jobs = await listJobs(db, request.auth.orgId, request.params.id, {
+      limit, before: decodeCursor(request.query.cursor), uploadId: request.query.uploadId, status: request.query.status as MappingJob['status'] | undefined,
+    })
+    return page(jobs, limit, presentJob)
+  })
+
+  app.get('/agents/:id/jobs/:jobId', {
+    schema: { tags: ['jobs'], summary: 'One mapping job', params: JobParams, response: { 200: Job, ...errorResponses(404) } },
+  }, async (request) => presentJob(await jobOr404(request.auth.orgId, request.params.id, request.params.jobId)))
+
+  app.get('/agents/:id/jobs/:jobId/results', {
+    schema: {
+      tags: ['jobs'],
+      summary: 'A succeeded job\'s results, streamed as csv, json (an array of objects), ndjson or xlsx',
+      description: 'CSV cells that a spreadsheet would run as a formula (text starting with = + - @, tab or carriage return) are prefixed with an apostrophe; numbers never are.',
+      params: JobParams,
+      querystring: ResultsQuery,
+      produces: Object.values(CONTENT_TYPES).map(t => t.split(';')[0]),
+      response: { 200: Type.Unknown({ description: 'the results file (streamed)' }), ...errorResponses(404, 409) },
+    },
+  }, async (request, reply) => {
+    const job = await jobOr404(request.auth.orgId, request.params.id, request.params.jobId)
+    if (job.status !== 'succeeded') {
+      throw new AppError('CONFLICT', `The job has no results yet (it is ${job.status}).`, { details: { jobStatus: job.status } })
+    }
+    const format = (request.query.format ?? 'json') as ResultFormat
+    const stream = streamJobResults(db, job, format)
+    stream.on('error', (err) => request.log.error({ err, jobId: job.id }, 'results stream failed'))
+    return reply
+      .header('content-type', CONTENT_TYPES[format])
+      .header('content-disposition', `attachment; filename="job-${job.id}.${format}"`)
+      .send(stream)
+  })
+}
+
+export default jobRoutes
