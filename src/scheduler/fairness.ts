@@ -4,19 +4,21 @@ import { orgOfSource, otherOrgsPullsWaiting } from '../db/sql/schedule.js'
 import { BOSS_SCHEMA } from '../queue/boss.js'
 
 /**
- * Fair share of one worker process's pull slots across organisations (docs/scaling.md).
+ * Fair share of one worker process's pull slots across organisations (docs/scaling.md, "Fairness").
  *
- * A process runs `pullConcurrency` pulls at once (that many pg-boss work loops). Without more, an
- * organisation with many sources on a slow or throttled bucket would fill every slot and the
- * others' pulls would wait behind it. So, per process, an organisation may hold at most
- * `pullOrgConcurrency` slots *while another organisation's pull is waiting*; a scheduled pull over
- * that share is deferred: re-enqueued a few seconds later (a new job, hence behind the jobs that
- * were already waiting) and its slot goes to the next job. When nobody else waits, the share does
- * not apply (a lone organisation still gets every slot). On-demand pulls are never deferred: a
- * person is waiting for them.
+ * A process runs `pullConcurrency` (N) pulls at once: N pg-boss work loops of one job each. An
+ * organisation may hold `pullOrgConcurrency` (its share, default ⌈N/2⌉) of them. Beyond its share
+ * it may borrow an idle slot while no other organisation's pull is waiting — but never the last
+ * free one: with N ≥ 2 one slot always stays open for the others, so an organisation whose bucket
+ * is slow or throttled (pulls holding their slots for minutes) cannot starve the rest.
+ * A scheduled pull that may not run is deferred: re-enqueued a few seconds later with its priority
+ * (src/scheduler/scheduler.ts gives each organisation's jobs round-robin priorities, so the next
+ * fetch reaches the other organisations' jobs first). On-demand pulls are never deferred: a person
+ * is waiting for them.
  */
 export class PullFairShare {
   readonly #running = new Map<string, number>()
+  #total = 0
 
   constructor (private readonly deps: Pick<Deps, 'db' | 'boss' | 'config' | 'logger'>) {}
 
@@ -25,31 +27,40 @@ export class PullFairShare {
     return this.#running.get(orgId) ?? 0
   }
 
-  /**
-   * Runs `pull` within the organisation's share, or defers the job (answers 'deferred').
-   * The org is looked up from the source; an unknown source runs (and fails) as usual.
-   */
-  async run<T> (job: { name: string, data: { sourceId: string, trigger: string } }, pull: () => Promise<T>): Promise<{ deferred: true } | { deferred: false, result: T }> {
+  /** Runs `pull` if the organisation may take a slot now; otherwise defers the job. */
+  async run<T> (job: FairJob, pull: () => Promise<T>): Promise<{ deferred: true } | { deferred: false, result: T }> {
+    // an unknown source runs (and fails) as usual
     const orgId = await orgOfSource(this.deps.db, job.data.sourceId) ?? ''
-    if (this.running(orgId) >= this.deps.config.pullOrgConcurrency && job.data.trigger === 'schedule' &&
-        await otherOrgsPullsWaiting(this.deps.db, BOSS_SCHEMA, job.name, orgId)) {
+    if (job.data.trigger === 'schedule' && !await this.#mayRun(orgId, job.name)) {
       await this.#defer(job)
       return { deferred: true }
     }
     this.#running.set(orgId, this.running(orgId) + 1)
+    this.#total++
     try {
       return { deferred: false, result: await pull() }
     } finally {
+      this.#total--
       const left = this.running(orgId) - 1
       if (left > 0) this.#running.set(orgId, left)
       else this.#running.delete(orgId)
     }
   }
 
-  async #defer (job: { name: string, data: { sourceId: string, trigger: string } }): Promise<void> {
+  async #mayRun (orgId: string, queue: string): Promise<boolean> {
+    const { pullOrgConcurrency: share, pullConcurrency: slots } = this.deps.config
+    if (this.running(orgId) < share) return true
+    // borrowing: never the last free slot, and only while nobody else waits
+    if (this.#total >= slots - 1) return false
+    return !await otherOrgsPullsWaiting(this.deps.db, BOSS_SCHEMA, queue, orgId)
+  }
+
+  async #defer (job: FairJob): Promise<void> {
     const delaySeconds = 2 + Math.floor(Math.random() * 4)
     // singletonKey: if another pull of the source is already queued, that one will do the work
-    await this.deps.boss.send(job.name, job.data, { singletonKey: job.data.sourceId, startAfter: delaySeconds } as PgBoss.SendOptions)
-    this.deps.logger.debug({ sourceId: job.data.sourceId, delaySeconds }, 'pull deferred: its organisation has its share of this worker')
+    await this.deps.boss.send(job.name, job.data, { singletonKey: job.data.sourceId, startAfter: delaySeconds, priority: job.priority ?? 0 } as PgBoss.SendOptions)
+    this.deps.logger.debug({ sourceId: job.data.sourceId, delaySeconds }, 'pull deferred: its organisation has its share of this worker\'s slots')
   }
 }
+
+interface FairJob { name: string, priority?: number, data: { sourceId: string, trigger: string } }

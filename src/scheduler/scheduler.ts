@@ -15,7 +15,8 @@ import { PULL_QUEUE, type PullJobData } from '../queue/jobs/pull.js'
  * 2. compute each one's next run with croner strictly AFTER the database's NOW: a source that
  *    missed several runs while every worker was down is pulled once, not once per missed run;
  * 3. write the new next_pull_at values in one statement (jsonb_to_recordset);
- * 4. enqueue one pull job per source in one `boss.insert` statement, through the transaction.
+ * 4. enqueue one pull job per source in one `boss.insert` statement, through the transaction, with
+ *    round-robin priorities across organisations (src/scheduler/fairness.ts).
  *
  * Steps 3 and 4 commit together: a source whose next run moved on has its job, and a crash before
  * the commit leaves both as they were for the next tick. The pull queue's singletonKey (= source id)
@@ -24,6 +25,8 @@ import { PULL_QUEUE, type PullJobData } from '../queue/jobs/pull.js'
 
 /** Sources claimed per transaction; a tick repeats while it keeps finding full batches. */
 export const SCHEDULER_BATCH = 5000
+/** Round-robin priorities bottom out here (pg-boss priorities are integers; deeper ranks share it). */
+const MAX_RANK = 100_000
 /** A tick never claims more than this many batches before it yields (the next tick continues). */
 const MAX_BATCHES_PER_TICK = 20
 
@@ -54,6 +57,7 @@ async function scheduleBatch (deps: Pick<Deps, 'db' | 'boss' | 'logger'>, batchS
     const crons = new CronCache()
     const next: Array<{ id: string, at: Date | null }> = []
     const jobs: PgBoss.JobInsert<PullJobData>[] = []
+    const perOrg = new Map<string, number>()
     for (const s of sources) {
       if (!s.eligible) {
         // no longer scheduled (normally next_pull_at is cleared when that changes): stop matching it
@@ -63,7 +67,11 @@ async function scheduleBatch (deps: Pick<Deps, 'db' | 'boss' | 'logger'>, batchS
       const at = crons.nextAfter(s.cron, s.timezone, now)
       if (at === undefined) deps.logger.error({ sourceId: s.id, cron: s.cron, timezone: s.timezone }, 'schedule cannot be evaluated; the source is no longer pulled on a schedule')
       next.push({ id: s.id, at: at ?? null })
-      jobs.push({ name: PULL_QUEUE, data: { sourceId: s.id, trigger: 'schedule' }, singletonKey: s.id })
+      // round-robin across organisations: every org's 1st job, then every org's 2nd … (pg-boss
+      // fetches by priority first), so a large organisation's batch does not queue ahead of the others
+      const rank = perOrg.get(s.orgId) ?? 0
+      perOrg.set(s.orgId, rank + 1)
+      jobs.push({ name: PULL_QUEUE, data: { sourceId: s.id, trigger: 'schedule' }, singletonKey: s.id, priority: -Math.min(rank, MAX_RANK) })
     }
     await setNextPulls(tx, next)
     if (jobs.length > 0) await deps.boss.insert(jobs, { db: tx.bossAdapter() } as PgBoss.InsertOptions)
