@@ -65,10 +65,17 @@ async function * readSheet (
   warn: (message: string) => void,
 ): AsyncGenerator<ParsedRow> {
   // exceljs does not see errors of the stream it reads (it pipes without forwarding them), so each wait
-  // on it is raced against that stream failing
-  const failed = new Promise<never>((_resolve, reject) => workbook.once('error', reject))
-  failed.catch(() => { /* observed through race() */ })
-  const race = async <T>(p: Promise<T>): Promise<T> => await Promise.race([p, failed])
+  // on it is raced against that stream failing. Not Promise.race() against one long-lived promise:
+  // every call would leave a reaction on it that keeps that row reachable until the sheet ends
+  // (heap grew with the row count: 186 MiB for a 10 MiB workbook, bench/findings.md).
+  let failure: { error: unknown } | undefined
+  let rejectWait: ((err: unknown) => void) | undefined
+  workbook.once('error', (err) => { failure = { error: err }; rejectWait?.(err) })
+  const race = <T>(p: Promise<T>): Promise<T> => new Promise<T>((resolve, reject) => {
+    if (failure !== undefined) return reject(failure.error)
+    rejectWait = reject
+    p.then((value) => { rejectWait = undefined; resolve(value) }, (err) => { rejectWait = undefined; reject(err) })
+  })
 
   const reader = new ExcelJS.stream.xlsx.WorkbookReader(workbook, {
     sharedStrings: 'cache',
