@@ -1,8 +1,9 @@
 import { Command, InvalidArgumentError } from 'commander'
 import { migrate } from './db/migrate.js'
 import { openDb } from './db/client.js'
-import { loadConfigOrExit, serve } from './server.js'
 import type { Role } from './runtime.js'
+// the server's modules load only for the commands that need them: the client commands start fast
+import { registerClientCommands } from './cli/commands.js'
 
 const program = new Command()
   .name('ferry')
@@ -14,11 +15,15 @@ program.command('serve')
     if (!['api', 'worker', 'all'].includes(value)) throw new InvalidArgumentError('expected api, worker or all')
     return value
   }, 'all')
-  .action(async (options: { role: Role }) => { await serve(options.role) })
+  .action(async (options: { role: Role }) => {
+    const { serve } = await import('./server.js')
+    await serve(options.role)
+  })
 
 program.command('migrate')
   .description('apply database migrations and exit')
   .action(async () => {
+    const { loadConfigOrExit } = await import('./server.js')
     const config = loadConfigOrExit()
     const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
     try {
@@ -35,9 +40,12 @@ program.command('vault').description('vault maintenance')
   .option('--new-key-file <file>', 'the new key (base64 of 32 bytes); default: FERRY_NEW_MASTER_KEY, else a generated key')
   .option('--out <file>', 'with FERRY_MASTER_KEY set: a new file that receives the new key')
   .action(async (options: { newKeyFile?: string, out?: string }) => {
+    const { loadConfigOrExit } = await import('./server.js')
     const config = loadConfigOrExit()
     const { runRotateMasterKey } = await import('./vault/cli.js')
     process.exitCode = await runRotateMasterKey(config, options)
   })
+
+registerClientCommands(program)
 
 await program.parseAsync(process.argv)

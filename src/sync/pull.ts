@@ -118,7 +118,7 @@ async function runPull (deps: Deps, source: DataSource, agent: Agent, syncId: st
   const prefix = normalisePrefix(config.prefix)
   const matches = compilePattern(config.pattern)
   const startedAt = new Date()
-  const progress = { filesListed: 0, filesDone: 0, filesTotal: 0, bytesDone: 0 }
+  const progress = { filesListed: 0, filesDone: 0, filesTotal: 0, bytesDone: 0, bytesTotal: 0 }
   let listingError: AppError | null = null
   let problems = 0
 
@@ -137,6 +137,7 @@ async function runPull (deps: Deps, source: DataSource, agent: Agent, syncId: st
             continue
           }
           progress.filesTotal++
+          progress.bytesTotal += file.size
           await pool.run(async () => {
             const entry = await ingestFile(deps, { source, agent, syncId, file, transport, lease })
             if (entry.status === 'rejected' || entry.status === 'failed') problems++
@@ -145,6 +146,8 @@ async function runPull (deps: Deps, source: DataSource, agent: Agent, syncId: st
             await setSyncProgress(db, syncId, { ...progress }).catch(() => {})
           })
         }
+        // listing progress too, so a watcher sees more than nothing until the first file is done
+        await setSyncProgress(db, syncId, { ...progress }).catch(() => {})
       }
     } catch (err) {
       // a listing failure ends the pull as failed/partial; anything else (database, lease) is thrown
