@@ -70,7 +70,18 @@ export async function startRuntime (config: Config, options: RuntimeOptions): Pr
     if (works) {
       for (const job of JOBS) {
         const handler = job.handler(deps)
-        for (let i = 0; i < (job.workers?.(config) ?? 1); i++) await boss.work(job.name, job.work ?? {}, handler)
+        for (let i = 0; i < (job.workers?.(config) ?? 1); i++) {
+          if (!job.drain) {
+            await boss.work(job.name, job.work ?? {}, handler)
+            continue
+          }
+          let workerId = ''
+          workerId = await boss.work(job.name, job.work ?? {}, async (jobs) => {
+            const result = await handler(jobs)
+            if (!(result as { deferred?: unknown } | undefined)?.deferred) boss.notifyWorker(workerId)
+            return result
+          })
+        }
       }
       // pushes whose worker died mid-attempt (or whose queued attempt was lost) are queued again
       const sweeper = startDeliverySweeper(deps)

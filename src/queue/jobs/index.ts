@@ -16,6 +16,12 @@ export interface JobDefinition {
   work?: PgBoss.WorkOptions
   /** independent `boss.work` loops per worker process (pg-boss 10 runs one batch at a time per loop); default 1 */
   workers?(config: Config): number
+  /**
+   * Fetch the next job as soon as one is done instead of waiting out the polling interval
+   * (pg-boss 10 polls once per interval per loop: one job per second per loop otherwise).
+   * A handler that answers `{ deferred: true }` did no work, and its loop waits as usual.
+   */
+  drain?: boolean
   handler(deps: Deps): (jobs: PgBoss.Job<any>[]) => Promise<unknown>
 }
 

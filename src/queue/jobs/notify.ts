@@ -27,6 +27,7 @@ export const notifyJob: JobDefinition = {
   work: { batchSize: 1, pollingIntervalSeconds: 1, includeMetadata: true },
   // several independent loops: one slow channel (up to the target timeout) must not hold up the others
   workers: () => 4,
+  drain: true,
   handler: (deps: Deps) => async (jobs) => {
     for (const job of jobs as PgBoss.JobWithMetadata<NotifyJobData>[]) {
       const outcome = await deliverNotification(deps, job.data.deliveryId, { lastAttempt: job.retryCount >= job.retryLimit })

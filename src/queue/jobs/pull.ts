@@ -24,13 +24,17 @@ export const pullJob: JobDefinition = {
   // one job per loop, FERRY_PULL_CONCURRENCY loops per process (pg-boss 10 has no per-worker concurrency)
   work: { batchSize: 1, pollingIntervalSeconds: 1, includeMetadata: true },
   workers: (config) => config.pullConcurrency,
+  drain: true,
   handler: (deps: Deps) => {
     // one per process: every loop shares it (src/scheduler/fairness.ts)
     const fairShare = new PullFairShare(deps)
     return async (jobs) => {
+      let deferred = false
       for (const job of jobs as PgBoss.JobWithMetadata<PullJobData>[]) {
-        await fairShare.run(job, () => runPullJob(deps, job))
+        deferred = (await fairShare.run(job, () => runPullJob(deps, job))).deferred
       }
+      // a deferred job did no work: the loop waits its polling interval instead of fetching again at once
+      return { deferred }
     }
   },
 }
