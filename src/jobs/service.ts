@@ -2,8 +2,8 @@ import type PgBoss from 'pg-boss'
 import type { Deps } from '../deps.js'
 import type { Transaction } from '../db/client.js'
 import { getAgent, type Agent } from '../db/sql/agents.js'
-import { getUpload, listItems, type InventoryUpload } from '../db/sql/inventory.js'
-import { finishJob, insertJob, lockJob, markJobRunning, type JobTrigger, type MappingJob } from '../db/sql/jobs.js'
+import { getUpload, type InventoryUpload } from '../db/sql/inventory.js'
+import { closeItemCursor, fetchItems, finishJob, insertJob, lockJob, markJobRunning, openItemCursor, type JobTrigger, type MappingJob } from '../db/sql/jobs.js'
 import { deleteResults, insertResults } from '../db/sql/results.js'
 import { listSourcesOfAgent } from '../db/sql/sources.js'
 import { AppError, isAppError } from '../errors.js'
@@ -72,13 +72,13 @@ export async function runMappingJob (deps: Deps, jobId: string, options: { lastA
       if (!upload) throw new AppError('NOT_FOUND', 'The upload of this job no longer exists.')
       await deleteResults(tx, jobId)
       let n = 0
-      let afterRow = 0
+      await openItemCursor(tx, upload.seq)
       for (;;) {
-        const items = await listItems(tx, upload, { limit: BATCH, afterRow })
+        const items = await fetchItems(tx, BATCH)
         await insertResults(tx, jobId, items.map(item => ({ n: ++n, data: projection.project(item) })))
         if (items.length < BATCH) break
-        afterRow = items[items.length - 1].rowNumber
       }
+      await closeItemCursor(tx)
       const finished = await finishJob(tx, jobId, { status: 'succeeded', rows: n })
       if (!finished) return null
       for (const sink of autoPushSinks(await listSourcesOfAgent(tx, finished.agentId))) {

@@ -45,7 +45,8 @@ export function parseRetryAfter (value: string | string[] | undefined, now: Date
   const raw = (Array.isArray(value) ? value[0] : value)?.trim()
   if (!raw) return undefined
   if (/^\d+$/.test(raw)) return Math.min(Number(raw) * 1000, MAX_RETRY_AFTER_MS)
-  const at = Date.parse(raw)
+  // an HTTP date ("Wed, 21 Oct 2015 07:28:00 GMT"); Date.parse alone would also take "-5" as a year
+  const at = /^[A-Za-z]{3},/.test(raw) ? Date.parse(raw) : Number.NaN
   if (Number.isNaN(at)) return undefined
   return Math.min(Math.max(0, at - now.getTime()), MAX_RETRY_AFTER_MS)
 }

@@ -1,5 +1,6 @@
 import type { Queryable } from '../client.js'
 import type { OutputColumn } from '../../domain/agent.js'
+import type { StoredItem } from './inventory.js'
 import { iso, isoRequired, json } from './rows.js'
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed'
@@ -88,4 +89,36 @@ export async function finishJob (q: Queryable, id: string, outcome: { status: 's
      WHERE id = $1 AND status IN ('queued', 'running') RETURNING *`,
     [id, outcome.status, outcome.rows ?? 0, outcome.error ? json(outcome.error) : null])
   return rows[0] ? toJob(rows[0]) : null
+}
+
+/**
+ * A job reads its upload's items through a cursor in its transaction: one ordered scan, whatever
+ * the statistics say (paging with `row_number > $n … LIMIT` over a freshly loaded upload makes
+ * PostgreSQL sort everything after $n on every page: quadratic).
+ */
+const ITEM_CURSOR = 'ferry_job_items'
+
+export async function openItemCursor (tx: Queryable, uploadSeq: number): Promise<void> {
+  await tx.query(
+    `DECLARE ${ITEM_CURSOR} NO SCROLL CURSOR FOR
+     SELECT row_number, sku, name, quantity, price, currency, location, attributes FROM inventory_items
+     WHERE upload_seq = $1 ORDER BY row_number`, [uploadSeq])
+}
+
+export async function fetchItems (tx: Queryable, count: number): Promise<StoredItem[]> {
+  const { rows } = await tx.query(`FETCH FORWARD ${Math.floor(count)} FROM ${ITEM_CURSOR}`)
+  return rows.map(r => ({
+    rowNumber: r.row_number as number,
+    sku: r.sku as string,
+    name: r.name as string | null,
+    quantity: r.quantity as number | null,
+    price: r.price as number | null,
+    currency: r.currency as string | null,
+    location: r.location as string | null,
+    attributes: r.attributes as Record<string, unknown>,
+  }))
+}
+
+export async function closeItemCursor (tx: Queryable): Promise<void> {
+  await tx.query(`CLOSE ${ITEM_CURSOR}`)
 }

@@ -17,9 +17,14 @@ export async function insertResults (q: Queryable, jobId: string, rows: Array<{ 
     [jobId, json(rows)])
 }
 
-/** The next page of result rows after `afterRow`, in row order (keyset on the primary key). */
+/**
+ * The result rows afterRow+1 … afterRow+limit, in order. Row numbers are dense (1…N), so the page is
+ * a closed range: each page reads only its own rows whatever plan the database picks (an open
+ * `row_number > $2 … LIMIT` over a freshly written, not yet analysed table makes PostgreSQL scan and
+ * sort everything after $2 on every page).
+ */
 export async function readResults (q: Queryable, jobId: string, afterRow: number, limit: number): Promise<Array<{ n: number, data: ResultValues }>> {
   const { rows } = await q.query<{ row_number: number, data: ResultValues }>(
-    'SELECT row_number, data FROM job_results WHERE job_id = $1 AND row_number > $2 ORDER BY row_number LIMIT $3', [jobId, afterRow, limit])
+    'SELECT row_number, data FROM job_results WHERE job_id = $1 AND row_number > $2 AND row_number <= $2 + $3 ORDER BY row_number', [jobId, afterRow, limit])
   return rows.map(r => ({ n: r.row_number, data: r.data }))
 }
