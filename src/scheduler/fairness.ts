@@ -58,9 +58,10 @@ export class PullFairShare {
   async #defer (job: FairJob): Promise<void> {
     const delaySeconds = 2 + Math.floor(Math.random() * 4)
     // singletonKey: if another pull of the source is already queued, that one will do the work
-    await this.deps.boss.send(job.name, job.data, { singletonKey: job.data.sourceId, startAfter: delaySeconds, priority: job.priority ?? 0 } as PgBoss.SendOptions)
+    const data = { ...job.data, deferrals: (job.data.deferrals ?? 0) + 1 }
+    await this.deps.boss.send(job.name, data, { singletonKey: job.data.sourceId, startAfter: delaySeconds, priority: job.priority ?? 0 } as PgBoss.SendOptions)
     this.deps.logger.debug({ sourceId: job.data.sourceId, delaySeconds }, 'pull deferred: its organisation has its share of this worker\'s slots')
   }
 }
 
-interface FairJob { name: string, priority?: number, data: { sourceId: string, trigger: string } }
+interface FairJob { name: string, priority?: number, data: { sourceId: string, trigger: string, deferrals?: number } }

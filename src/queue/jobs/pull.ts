@@ -10,7 +10,13 @@ import type { JobDefinition } from './index.js'
 export const PULL_QUEUE = 'pull-source'
 
 /** The job payload: ids only, never a secret. */
-export interface PullJobData { sourceId: string, trigger: SyncTrigger, syncId?: string }
+export interface PullJobData {
+  sourceId: string
+  trigger: SyncTrigger
+  syncId?: string
+  /** set on a scheduled pull re-enqueued by the fair share (src/scheduler/fairness.ts): how often it waited */
+  deferrals?: number
+}
 
 /** Enqueues a pull; one queued pull per source at most (a second one would do the same work). */
 export async function enqueuePull (boss: PgBoss, data: PullJobData, options: { db?: { executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }> } } = {}): Promise<string | null> {
