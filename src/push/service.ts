@@ -32,8 +32,12 @@ import { attemptS3, attemptWebhook, resultKey, webhookIdFor } from './targets.js
  * deterministic, so a repeat overwrites the same object.
  */
 
-/** A claimed delivery is the worker's for this long without renewal; a dead worker's is taken over after it. */
-export const DELIVERY_LEASE_MS = 15_000
+/**
+ * A claimed delivery is the worker's for this long without renewal (renewed every 5 s); a dead
+ * worker's delivery is taken over after it. Long enough that a worker stalled by a busy database
+ * (an embedded PGlite runs one transaction at a time) keeps its delivery.
+ */
+export const DELIVERY_LEASE_MS = 30_000
 const RENEW_EVERY_MS = 5_000
 /** How often a worker process looks for deliveries nobody is working on. */
 export const SWEEP_EVERY_MS = 5_000
@@ -261,6 +265,8 @@ async function alert (deps: Deps, a: { sink: DataSource, job: MappingJob, sync: 
       return
     }
     if (decision.state !== 'failed' && decision.state !== 'disabled') return
+    // someone switched the sink off while a retry was pending: that is no failure to report
+    if (decision.code === 'SOURCE_DISABLED') return
     if (decision.state === 'disabled' || decision.exhausted || sync.trigger === 'job_complete') {
       await reportPushFailure(deps, sink, `Pushing the results of job ${job.id} to "${sink.name}" failed: ${decision.reason ?? 'unknown error'}`)
     }

@@ -74,8 +74,11 @@ async function bufferCapped (stream: Readable, max: number): Promise<Buffer> {
   return Buffer.concat(chunks, total)
 }
 
-/** Headers a header secret may not set: Ferry's own, and those that frame the request. */
-const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'host', 'transfer-encoding', 'connection', 'user-agent', 'webhook-id', 'webhook-timestamp', 'webhook-signature'])
+/**
+ * Headers a header secret may not set: Ferry's own, and those that frame the request. The vault
+ * refuses these names when the secret is saved; checked again here, where it matters.
+ */
+const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'host', 'transfer-encoding', 'connection', 'webhook-id', 'webhook-timestamp', 'webhook-signature'])
 
 /**
  * POST url, body = the results in the sink's format, signed per Standard Webhooks: `webhook-id`
@@ -95,9 +98,9 @@ export async function attemptWebhook (deps: Deps, sink: { orgId: string, config:
     const send = async (extra: Record<string, string>): Promise<AttemptOutcome> => {
       const now = new Date()
       const headers: Record<string, string> = {
+        'user-agent': 'Ferry-Webhooks/1',
         ...extra,
         'content-type': CONTENT_TYPES[format],
-        'user-agent': 'Ferry-Webhooks/1',
         'webhook-id': webhookId,
         'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
       }

@@ -201,6 +201,14 @@ describe('pushing results to webhook sinks', () => {
     expect((await openItems()).filter(i => i.sourceId === sink.id)).toEqual([])
   })
 
+  it('a header secret cannot replace one of Ferry\'s own headers', async () => {
+    for (const name of ['Webhook-Signature', 'webhook-id', 'Content-Type', 'Host']) {
+      const res = await t.api('POST', '/api/v1/secrets', { body: { name: `sneaky ${name}`, type: 'http_header', value: { name, value: 'v1,forged-signature-value' } } })
+      expect(res.statusCode, name).toBe(400)
+      expect(res.json().details.field).toBe('value.name')
+    }
+  })
+
   it('disables the sink on 410 Gone and files a pending item', async () => {
     const r = await receiver([{ status: 410 }])
     const sink = await webhookSink(r.url)
