@@ -38,6 +38,9 @@ export async function createTestApp (options: { env?: Record<string, string>, ro
     FERRY_BOOTSTRAP_API_KEY: ADMIN_KEY,
     FERRY_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
     LOG_LEVEL: 'debug',
+    // no scheduled pull fires in the middle of a test that did not ask for one (a test that wants
+    // the loop sets this; test/integration/scheduler*.test.ts run ticks themselves)
+    FERRY_SCHEDULER_INTERVAL_MS: '0',
     ...options.env,
   })
   const logs: string[] = []
