@@ -62,9 +62,17 @@ export async function pullSource (deps: Deps, request: PullRequest): Promise<Syn
   const agent = await getAgent(db, source.orgId, source.agentId)
   if (!agent) throw new AppError('NOT_FOUND', 'Agent not found.')
 
-  const token = newId()
-  await waitForLease(deps, source.id, token, request.leaseWaitMs ?? 0)
+  // A retried job (its previous attempt already closed the sync) records a sync of its own.
   let syncId = request.syncId
+  if (syncId && (await getSyncById(db, syncId))?.status !== 'running') syncId = undefined
+  const token = newId()
+  try {
+    await waitForLease(deps, source.id, token, request.leaseWaitMs ?? 0)
+  } catch (err) {
+    // the on-demand sync created by the API must not stay "running" while the job is retried
+    if (syncId) await finishSync(db, syncId, { status: 'failed', error: { code: 'PULL_IN_PROGRESS', message: 'Another pull of this source was running; this one was not started.' } })
+    throw err
+  }
   const lease = new LeaseKeeper(deps, source.id, token)
   try {
     if (!syncId) syncId = (await insertSync(db, { id: newId(), orgId: source.orgId, sourceId: source.id, direction: 'inbound', trigger: request.trigger })).id

@@ -143,6 +143,29 @@ describe('S3 data sources', () => {
     expect((await pull(source.id)).filesCount).toBe(0)
   })
 
+  it('takes over from a sync whose worker died instead of refusing the pull', async () => {
+    const source = (await create({ name: 'orphaned', role: 'INVENTORY_SOURCE', type: 's3', config: s3Config({ prefix: 'orphan/' }) })).json()
+    await put('orphan/x.csv', 'sku\nO1\n')
+    // a sync left running by a worker that was killed: no lease on the source, no queued job
+    const orphanId = '01a22500-0000-7000-8000-00000000dead'
+    await t.database.db.query(
+      `INSERT INTO syncs (id, org_id, source_id, direction, trigger, status) SELECT $1, org_id, id, 'inbound', 'schedule', 'running' FROM data_sources WHERE id = $2`,
+      [orphanId, source.id])
+    const sync = await pull(source.id)
+    expect(sync).toMatchObject({ status: 'succeeded', rowsAccepted: 1 })
+    const orphan = await syncWithManifest(source.id, orphanId)
+    expect(orphan).toMatchObject({ status: 'failed', error: { code: 'LEASE_LOST' } })
+    // a live lease still refuses a second pull
+    await t.database.db.query(`UPDATE data_sources SET lease_token = $2, lease_expires_at = now() + interval '1 minute' WHERE id = $1`, [source.id, orphanId])
+    await t.database.db.query(`INSERT INTO syncs (id, org_id, source_id, direction, trigger, status) SELECT $1, org_id, id, 'inbound', 'schedule', 'running' FROM data_sources WHERE id = $2`,
+      ['01a22500-0000-7000-8000-00000000beef', source.id])
+    const refused = await t.api('POST', `/api/v1/agents/${agentId}/data-sources/${source.id}/pull`)
+    expect(refused.statusCode).toBe(409)
+    expect(refused.json()).toMatchObject({ code: 'PULL_IN_PROGRESS', details: { syncId: '01a22500-0000-7000-8000-00000000beef' } })
+    await t.database.db.query(`UPDATE data_sources SET lease_token = NULL, lease_expires_at = NULL WHERE id = $1`, [source.id])
+    await t.database.db.query(`UPDATE syncs SET status = 'failed' WHERE id = $1`, ['01a22500-0000-7000-8000-00000000beef'])
+  })
+
   it('applies the pattern to the key below the prefix', async () => {
     await put('pat/keep.csv', 'sku\nP1\n')
     await put('pat/deep/keep.csv', 'sku\nP2\n')

@@ -126,6 +126,11 @@ export async function holdsLease (q: Queryable, sourceId: string, token: string)
   return rows[0]?.lease_token === token
 }
 
+export async function leaseActive (q: Queryable, sourceId: string): Promise<boolean> {
+  const { rows } = await q.query('SELECT 1 FROM data_sources WHERE id = $1 AND lease_token IS NOT NULL AND lease_expires_at > now()', [sourceId])
+  return rows.length > 0
+}
+
 export async function releaseLease (q: Queryable, sourceId: string, token: string): Promise<void> {
   await q.query('UPDATE data_sources SET lease_token = NULL, lease_expires_at = NULL WHERE id = $1 AND lease_token = $2', [sourceId, token])
 }

@@ -102,6 +102,10 @@ export async function runningSyncOf (q: Queryable, sourceId: string): Promise<Sy
   return rows[0] ? toSync(rows[0]) : null
 }
 
+export async function setSyncJob (q: Queryable, id: string, jobId: string): Promise<void> {
+  await q.query('UPDATE syncs SET job_id = $2 WHERE id = $1', [id, jobId])
+}
+
 export async function setSyncProgress (q: Queryable, id: string, progress: Record<string, unknown>): Promise<void> {
   await q.query(`UPDATE syncs SET progress = $2::jsonb WHERE id = $1 AND status = 'running'`, [id, json(progress)])
 }

@@ -2,11 +2,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Deps } from '../../../deps.js'
 import { agentOr404, sourceOr404 } from '../lookups.js'
-import { deleteSource, getSource, getSourceById, listSources, redactedSecretsByIds } from '../../../db/sql/sources.js'
-import { getSync, insertSync, lastSyncsOf, listSyncs, runningSyncOf, finishSync, getSyncById, type Sync } from '../../../db/sql/syncs.js'
+import { deleteSource, getSourceById, leaseActive, listSources, redactedSecretsByIds } from '../../../db/sql/sources.js'
+import { getSync, insertSync, lastSyncsOf, listSyncs, runningSyncOf, finishSync, getSyncById, setSyncJob, type Sync } from '../../../db/sql/syncs.js'
 import { effectiveCron, type DataSource } from '../../../domain/source.js'
 import { AppError } from '../../../errors.js'
-import { enqueuePull } from '../../../queue/jobs/pull.js'
+import { PULL_QUEUE, enqueuePull } from '../../../queue/jobs/pull.js'
 import { IdParams, ListOf, Uuid, errorResponses } from '../../../schemas/common.js'
 import { SourceCreate, SourceParams, SourcePatch, SyncParams, TestResult } from '../../../schemas/sources.js'
 import { createSource, updateSourceWith } from '../../../sources/service.js'
@@ -123,13 +123,17 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
     if (source.role !== 'INVENTORY_SOURCE' || source.type !== 's3') throw new AppError('CONFLICT', 'Only S3 inventory sources can be pulled.')
     if (!source.enabled) throw new AppError('SOURCE_DISABLED', 'The data source is disabled; enable it to pull.')
     const running = await runningSyncOf(db, source.id)
-    if (running) throw new AppError('PULL_IN_PROGRESS', 'A pull of this source is already running.', { details: { syncId: running.id } })
+    if (running && await pullIsAlive(deps, source.id, running)) {
+      throw new AppError('PULL_IN_PROGRESS', 'A pull of this source is already running.', { details: { syncId: running.id } })
+    }
+    if (running) await finishSync(db, running.id, { status: 'failed', error: { code: 'LEASE_LOST', message: 'The worker running this sync stopped; a new pull took over.' } })
     const sync = await insertSync(db, { id: newId(), orgId: source.orgId, sourceId: source.id, direction: 'inbound', trigger: 'manual' })
     const jobId = await enqueuePull(deps.boss, { sourceId: source.id, trigger: 'manual', syncId: sync.id })
     if (!jobId) {
       await finishSync(db, sync.id, { status: 'failed', error: { code: 'PULL_IN_PROGRESS', message: 'A pull of this source was already queued.' } })
       throw new AppError('PULL_IN_PROGRESS', 'A pull of this source is already queued.')
     }
+    await setSyncJob(db, sync.id, jobId)
     if (!request.query.wait) return reply.status(202).send({ syncId: sync.id })
     const finished = await waitForSync(deps, sync.id, WAIT_LIMIT_MS)
     if (!finished) return reply.status(202).send({ syncId: sync.id })
@@ -176,6 +180,17 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
     if (!sync) throw new AppError('NOT_FOUND', 'Sync not found.')
     return presentSync(sync)
   })
+}
+
+/**
+ * Whether a `running` sync still has a pull behind it: its job is queued, or a pull holds the
+ * source's lease. Otherwise the worker that ran it died, and a new pull may take over at once.
+ */
+async function pullIsAlive (deps: Deps, sourceId: string, sync: Sync): Promise<boolean> {
+  if (await leaseActive(deps.db, sourceId)) return true
+  if (!sync.jobId) return false
+  const job = await deps.boss.getJobById(PULL_QUEUE, sync.jobId)
+  return job !== null && (job.state === 'created' || job.state === 'retry')
 }
 
 export function presentSync (sync: Sync) {
