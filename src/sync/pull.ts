@@ -1,3 +1,4 @@
+import fs from 'node:fs'
 import path from 'node:path'
 import type { RemoteFile } from '../connectors/remote-file.js'
 import type { S3Transport } from '../connectors/s3.js'
@@ -12,6 +13,7 @@ import {
 import { compilePattern, normalisePrefix, type DataSource, type S3Config } from '../domain/source.js'
 import { AppError, coerceError, isAppError } from '../errors.js'
 import { withS3Transport } from '../sources/s3-access.js'
+import { spoolBody, type Spooled } from '../inbound/spool.js'
 import { newId } from '../util/ids.js'
 
 export interface PullRequest {
@@ -196,13 +198,21 @@ async function ingestFile (deps: Deps, ctx: { source: DataSource, agent: Agent, 
   const { source, agent, syncId, file, transport, lease } = ctx
   const base = { key: file.key, etag: file.etag, size: file.size, lastModified: file.lastModified?.toISOString() ?? null }
   const controller = new AbortController()
+  let spooled: Spooled | undefined
   try {
+    if (file.size > deps.config.limits.maxFileBytes) return await recordTooLarge(deps, ctx, base)
+    const body = await transport.open(file, controller.signal)
+    // PGlite is one connection: a transaction held open for a whole download would stall every
+    // other query (the API included) on a slow bucket. There the object is spooled to a private
+    // temp file first, and the transaction only parses and stores.
+    if (deps.db.kind === 'pglite') {
+      spooled = await spoolBody(body, { maxBytes: deps.config.limits.maxFileBytes, toFile: true, keepUpTo: 0, onChunk: () => {}, idleTimeoutMs: deps.config.targetTimeoutMs })
+    }
     return await deps.db.transaction(async (tx) => {
-      const body = await transport.open(file, controller.signal)
       const { upload, rejected } = await deps.pipeline.ingest(tx, {
         orgId: source.orgId,
         agent,
-        stream: body,
+        stream: spooled ? fs.createReadStream(spooled.path!) : body,
         fileName: path.posix.basename(file.key),
         format: (source.config as S3Config).format,
         sourceId: source.id,
@@ -227,9 +237,10 @@ async function ingestFile (deps: Deps, ctx: { source: DataSource, agent: Agent, 
       if (lease.lost || !await holdsLease(tx, source.id, lease.token)) throw new AppError('LEASE_LOST')
       await appendManifest(tx, syncId, entry)
       return entry
-    })
+    }).finally(() => spooled?.remove())
   } catch (err) {
     controller.abort()
+    await spooled?.remove()
     if (err instanceof AlreadyIngested) return { ...base, format: null, status: 'skipped', rowsAccepted: 0, rowsRejected: 0, reason: 'already ingested' }
     if (isAppError(err) && err.code === 'LEASE_LOST') throw err
     const e = isAppError(err) ? err : coerceError(err)
@@ -242,6 +253,19 @@ async function ingestFile (deps: Deps, ctx: { source: DataSource, agent: Agent, 
     await appendManifest(deps.db, syncId, entry)
     return entry
   }
+}
+
+/** An object over the size limit is refused without downloading it, once (it is ledgered). */
+async function recordTooLarge (deps: Deps, ctx: { source: DataSource, syncId: string, file: RemoteFile }, base: Pick<ManifestEntry, 'key' | 'etag' | 'size' | 'lastModified'>): Promise<ManifestEntry> {
+  const entry: ManifestEntry = {
+    ...base, format: null, status: 'rejected', rowsAccepted: 0, rowsRejected: 0,
+    reason: `FILE_TOO_LARGE: the object has ${ctx.file.size} bytes; the limit is ${deps.config.limits.maxFileBytes} (FERRY_MAX_FILE_BYTES).`,
+  }
+  await deps.db.transaction(async (tx) => {
+    if (!await insertLedgerEntry(tx, { sourceId: ctx.source.id, key: ctx.file.key, etag: ctx.file.etag, size: ctx.file.size, lastModified: ctx.file.lastModified, status: 'rejected', syncId: ctx.syncId })) return
+    await appendManifest(tx, ctx.syncId, entry)
+  })
+  return entry
 }
 
 /** Runs at most `size` file tasks at once; errors propagate from drain(). */

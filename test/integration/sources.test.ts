@@ -166,6 +166,22 @@ describe('S3 data sources', () => {
     await t.database.db.query(`UPDATE syncs SET status = 'failed' WHERE id = $1`, ['01a22500-0000-7000-8000-00000000beef'])
   })
 
+  it('refuses an object over the size limit once, without downloading it', async () => {
+    const source = (await create({ name: 'big', role: 'INVENTORY_SOURCE', type: 's3', config: s3Config({ prefix: 'big/' }) })).json()
+    await put('big/huge.csv', 'sku\n' + 'X\n'.repeat(100))
+    const limits = t.runtime.deps.config.limits
+    const before = limits.maxFileBytes
+    limits.maxFileBytes = 50
+    try {
+      const first = await pull(source.id)
+      expect(first.status).toBe('partial')
+      expect(first.manifest[0]).toMatchObject({ key: 'big/huge.csv', status: 'rejected', reason: expect.stringMatching(/FILE_TOO_LARGE/) })
+      expect((await pull(source.id)).manifest).toEqual([])
+    } finally {
+      limits.maxFileBytes = before
+    }
+  })
+
   it('applies the pattern to the key below the prefix', async () => {
     await put('pat/keep.csv', 'sku\nP1\n')
     await put('pat/deep/keep.csv', 'sku\nP2\n')
