@@ -46,6 +46,12 @@ export async function openPostgres (connectionString: string): Promise<Db> {
     async transaction<T> (fn: (tx: Transaction) => Promise<T>): Promise<T> {
       const client = await pool.connect()
       let broken: Error | undefined
+      // A checked-out client reports a lost connection (server restart, network) as an 'error'
+      // event; without a listener that event crashes the process (found by the chaos suite: a
+      // PostgreSQL restart during a COPY). The query that notices fails the transaction, and the
+      // client is handed back as broken so the pool drops it.
+      const onError = (err: Error) => { broken ??= err }
+      client.on('error', onError)
       try {
         await client.query('BEGIN')
         const tx: Transaction = {
@@ -62,6 +68,7 @@ export async function openPostgres (connectionString: string): Promise<Db> {
         await client.query('ROLLBACK').catch((rollbackErr: Error) => { broken = rollbackErr })
         throw err
       } finally {
+        client.removeListener('error', onError)
         client.release(broken)
       }
     },
