@@ -77,7 +77,8 @@ export async function receiveInbound (deps: Deps, request: InboundRequest): Prom
     if (duplicate) return await answerReplay(deps, sync?.id ?? null)
     deps.metrics.syncs.inc({ direction: 'inbound', trigger: 'webhook', status: sync!.status })
     deps.logger.info({ sourceId: source.id, webhookId: signature.id, syncId: sync!.id, status: sync!.status, bytes: spooled.bytes, rowsAccepted: sync!.rowsAccepted, rowsRejected: sync!.rowsRejected }, 'inbound delivery received')
-    purgeDeliveries(db, source.id, DELIVERY_RETENTION_DAYS)
+    // after the commit, in its own statement: the delivery is in either way; a failed purge is retried by the next one
+    await purgeDeliveries(db, source.id, DELIVERY_RETENTION_DAYS)
       .catch((err) => deps.logger.warn({ err, sourceId: source.id }, 'could not purge old inbound webhook-ids'))
     return answerFor(sync!, false)
   } finally {

@@ -325,7 +325,6 @@ describe('inbound webhook: idempotency', () => {
     await t.database.db.query(`UPDATE inbound_deliveries SET received_at = now() - interval '7 days 1 hour' WHERE webhook_id = $1`, [old])
     // any new delivery purges the source's expired ids
     await deliver(s, 'sku\nR3\n')
-    await new Promise(resolve => setTimeout(resolve, 200))
     const { rows } = await t.database.db.query<{ webhook_id: string }>('SELECT webhook_id FROM inbound_deliveries WHERE source_id = $1', [s.id])
     expect(rows.map(r => r.webhook_id)).toContain(recent)
     expect(rows.map(r => r.webhook_id)).not.toContain(old)
