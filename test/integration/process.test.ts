@@ -51,7 +51,7 @@ describe('the real process', () => {
     expect(second.output()).not.toContain('admin API key')
     second.child.kill('SIGTERM')
     expect(await second.exited).toBe(0)
-  })
+  }, 240_000)
 
   it('stops with one clear line on a bad configuration', async () => {
     const p = spawnFerry(['serve'], { PORT: 'eighty' })
