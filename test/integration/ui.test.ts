@@ -1,21 +1,34 @@
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Page } from 'playwright-core'
+import { PutObjectCommand } from '@aws-sdk/client-s3'
+import type { Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ADMIN_KEY, createTestApp, type TestApp } from '../helpers/app.js'
-import { chromiumAvailable, CHROMIUM_PATH, launchBrowser, type BrowserSession } from '../helpers/browser.js'
+import { chromiumAvailable, CHROMIUM_PATH, launchBrowser, SCREENSHOT_DIR, type BrowserSession } from '../helpers/browser.js'
+import { startS3rver, type S3rverHandle } from '../helpers/s3.js'
 
-// The web UI end to end: the real server (PGlite) on a random port, Debian's Chromium, the built
-// bundle from dist/web. Runs once, not per database backend: the UI does not care which one.
+// The web UI end to end: the real server (PGlite) on a random port with its workers and scheduler,
+// s3rver as the bucket, a local HTTP receiver as the webhook sink and channel target, Debian's
+// Chromium, the built bundle from dist/web. Nothing is stubbed: every click goes to the real API.
+// Runs once, not per database backend: the UI does not care which one.
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const onPostgres = process.env.FERRY_TEST_DB === 'postgres'
+const inCi = process.env.CI === 'true'
 const haveChromium = chromiumAvailable()
-if (!haveChromium && !onPostgres) {
-  console.warn(`[ui.test] SKIPPED: ${CHROMIUM_PATH} not found. Install it with "apt-get install -y chromium" (.ci/run does).`)
-}
-const title = haveChromium ? 'web UI in Chromium' : `web UI in Chromium — SKIPPED: ${CHROMIUM_PATH} not found (apt-get install -y chromium)`
+const missing = `${CHROMIUM_PATH} not found. Install it with "apt-get install -y chromium" (.ci/run does).`
+if (!haveChromium && !onPostgres && !inCi) console.warn(`[ui.test] SKIPPED: ${missing}`)
+
+/** The s3rver credentials: s3rver checks the key id only; the secret key is ours to recognise in the DOM. */
+const ACCESS_KEY_ID = 'S3RVER'
+const SECRET_ACCESS_KEY = 'fErRy/UiT3st+SecretAccessKey/NeverInTheDom0'
+const SLACK_PATH = '/services/T0FERRY/B0FERRY/xoxbNeverInTheDom'
+const GOOD_CSV = 'sku,name,quantity,price\nA-1,Anchor,10,4.5\nB-2,Buoy,3,12\nC-3,Cleat,40,1.25\n'
+/** the second data row has a quantity that is not a number */
+const BAD_CSV = 'sku,name,quantity,price\nD-4,Davit,2,300\nE-5,Epoxy,ten,9\nF-6,Fender,8,15\n'
 
 /** Builds the UI when dist/web is missing or older than a file under web/. */
 function ensureWebBuild (): void {
@@ -27,16 +40,49 @@ function ensureWebBuild (): void {
   execFileSync('npm', ['run', '--silent', 'build:web'], { cwd: root, stdio: 'pipe', timeout: 120_000 })
 }
 
-describe.skipIf(onPostgres || !haveChromium)(title, () => {
+// In CI a missing Chromium is a failure, never a silent skip.
+describe.runIf(!onPostgres && !haveChromium && inCi)('web UI in Chromium', () => {
+  it('needs Debian\'s Chromium in CI', () => {
+    throw new Error(missing)
+  })
+})
+
+describe.skipIf(onPostgres || !haveChromium)(haveChromium ? 'web UI in Chromium' : `web UI in Chromium — SKIPPED: ${missing}`, () => {
   let t: TestApp
+  let s3: S3rverHandle
+  let gate: GateProxy
+  let receiver: Receiver
   let browser: BrowserSession
   let page: Page
   let base: string
+  let agentId: string
   let agentUrl: string
+  let sourceId: string
+  let syncId: string
+  let brokenId: string
+  let sinkId: string
 
   beforeAll(async () => {
     ensureWebBuild()
-    t = await createTestApp()
+    // this run's screenshots only: a stale picture from an older run must not be mistaken for today's UI
+    for (const f of fs.existsSync(SCREENSHOT_DIR) ? fs.readdirSync(SCREENSHOT_DIR) : []) if (f.endsWith('.png')) fs.rmSync(path.join(SCREENSHOT_DIR, f))
+    s3 = await startS3rver({ buckets: ['acme-inventory'] })
+    const client = s3.client()
+    const put = (Key: string, Body: string) => client.send(new PutObjectCommand({ Bucket: 'acme-inventory', Key, Body }))
+    // the picture first: S3 times have one-second resolution, and Test looks at the newest file
+    await put('daily-uploads/photo.png', '\x89PNG not inventory')
+    await new Promise(resolve => setTimeout(resolve, 1100))
+    await put('daily-uploads/2025-11-28.csv', GOOD_CSV)
+    await put('daily-uploads/2025-11-29.csv', BAD_CSV)
+    gate = await startGateProxy(s3.endpoint)
+    receiver = await startReceiver()
+    t = await createTestApp({
+      env: {
+        FERRY_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8,::1/128',
+        // the real scheduler loop: the pending-item flow waits for it to take a due source
+        FERRY_SCHEDULER_INTERVAL_MS: '500',
+      },
+    })
     await t.app.listen({ port: 0, host: '127.0.0.1' })
     const address = t.app.server.address()
     if (!address || typeof address === 'string') throw new Error('server did not listen on a TCP port')
@@ -46,316 +92,512 @@ describe.skipIf(onPostgres || !haveChromium)(title, () => {
   })
 
   afterAll(async () => {
+    gate?.releaseAll()
     await browser?.close()
     await t?.close()
+    await gate?.close()
+    await receiver?.close()
+    await s3?.close()
   })
 
-  describe('against the real API', () => {
-    it('serves the UI with the right cache headers and keeps API 404s JSON', async () => {
-      const index = await fetch(`${base}/`)
-      expect(index.status).toBe(200)
-      expect(index.headers.get('cache-control')).toBe('no-cache')
-      const html = await index.text()
-      const asset = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1]
-      expect(asset).toBeTruthy()
-      const js = await fetch(`${base}${asset}`)
-      expect(js.status).toBe(200)
-      expect(js.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
+  /** No secret value is ever in the page beyond its redacted form. */
+  const expectNoSecretsInPage = async (p: Page = page) => {
+    const html = await p.content()
+    expect(html).not.toContain(SECRET_ACCESS_KEY)
+    expect(html).not.toContain(SLACK_PATH)
+    expect(html).not.toContain(ADMIN_KEY)
+    const values = await p.evaluate(() => [...document.querySelectorAll('input')].map(i => i.value).join('\n'))
+    expect(values).not.toContain(SECRET_ACCESS_KEY)
+  }
+  const noHorizontalScroll = async (width: number) =>
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width)
+  const tab = (name: string) => page.getByRole('navigation', { name: 'Agent sections' }).getByRole('link', { name, exact: true })
+  const card = (id: string): Locator => page.locator(`[data-source-id="${id}"]`)
+  const inbound = () => page.locator('section', { has: page.getByRole('heading', { name: 'Inbound', exact: true }) })
+  const outbound = () => page.locator('section', { has: page.getByRole('heading', { name: 'Outbound', exact: true }) })
+  const loaded = () => page.locator('.tab-panel .state-loading').waitFor({ state: 'detached' })
 
-      const deep = await fetch(`${base}/agents/123`, { headers: { accept: 'text/html' } })
-      expect(deep.status).toBe(200)
-      expect(await deep.text()).toBe(html)
-      const api = await fetch(`${base}/api/v1/nope`, { headers: { accept: 'text/html' } })
-      expect(api.status).toBe(404)
-      expect((await api.json()).code).toBe('NOT_FOUND')
-    })
+  it('serves the UI with the right cache headers and keeps API 404s JSON', async () => {
+    const index = await fetch(`${base}/`)
+    expect(index.status).toBe(200)
+    expect(index.headers.get('cache-control')).toBe('no-cache')
+    expect(index.headers.get('content-security-policy')).toContain("script-src 'self'")
+    const html = await index.text()
+    const asset = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1]
+    expect(asset).toBeTruthy()
+    const js = await fetch(`${base}${asset}`)
+    expect(js.status).toBe(200)
+    expect(js.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
 
-    it('refuses a bad API key with an error next to the field, and clears the input', async () => {
-      await page.goto(`${base}/`)
-      await page.getByRole('heading', { name: /Ferry/ }).waitFor()
-      const key = page.getByLabel('API key')
-      await key.fill('fy_not_a_real_key_000000000000')
-      await page.getByRole('button', { name: 'Sign in' }).click()
-      const error = page.locator('[data-error-for="apiKey"]')
-      await expect.poll(() => error.textContent()).toContain('not accepted')
-      expect(await key.inputValue()).toBe('')
-      expect(await key.getAttribute('aria-invalid')).toBe('true')
-      await browser.screenshot(page, 'signin-error-1280')
-    })
+    const deep = await fetch(`${base}/agents/123`, { headers: { accept: 'text/html' } })
+    expect(deep.status).toBe(200)
+    expect(await deep.text()).toBe(html)
+    const api = await fetch(`${base}/api/v1/nope`, { headers: { accept: 'text/html' } })
+    expect(api.status).toBe(404)
+    expect((await api.json()).code).toBe('NOT_FOUND')
+  })
 
-    it('signs in with the admin key and shows the empty agents list', async () => {
-      await page.getByLabel('API key').fill(ADMIN_KEY)
-      await page.getByRole('button', { name: 'Sign in' }).click()
-      await page.getByRole('heading', { name: 'Agents', level: 1 }).waitFor()
-      await page.getByText('No agents yet.').waitFor()
-      // the key is in sessionStorage only, never in the DOM or localStorage
-      expect(await page.evaluate(() => sessionStorage.getItem('ferry.apiKey'))).toBe(ADMIN_KEY)
-      expect(await page.evaluate(() => localStorage.length)).toBe(0)
-      expect(await page.content()).not.toContain(ADMIN_KEY)
-      await browser.screenshot(page, 'agents-empty-1280')
-    })
+  it('refuses a bad API key with an error next to the field, and clears the input', async () => {
+    await page.goto(`${base}/`)
+    await page.getByRole('heading', { name: /Ferry/ }).waitFor()
+    const key = page.getByLabel('API key')
+    await key.fill('fy_not_a_real_key_000000000000')
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    const error = page.locator('[data-error-for="apiKey"]')
+    await expect.poll(() => error.textContent()).toContain('not accepted')
+    expect(await key.inputValue()).toBe('')
+    expect(await key.getAttribute('aria-invalid')).toBe('true')
+    await browser.screenshot(page, 'signin-error-1280')
+  })
 
-    it('shows the server\'s cron error next to the field, then creates the agent', async () => {
-      await page.getByRole('link', { name: 'Create your first agent' }).click()
-      await page.getByRole('heading', { name: 'New agent' }).waitFor()
-      await page.getByLabel('Name').fill('acme')
-      const cron = page.getByLabel('Schedule (cron)')
-      await cron.fill('0 * * *')
-      await page.getByLabel('Timezone').fill('UTC')
-      await page.getByRole('button', { name: 'Create agent' }).click()
-      const error = page.locator('[data-error-for="scheduleCron"]')
-      await expect.poll(() => error.textContent()).toContain('five fields')
-      expect(await cron.getAttribute('aria-invalid')).toBe('true')
-      // the error is tied to its input for assistive technology
-      const describedBy = await cron.getAttribute('aria-describedby')
-      expect(describedBy).toContain(await error.getAttribute('id'))
-      await browser.screenshot(page, 'agent-create-error-1280')
+  it('signs in with the admin key and shows the empty agents list', async () => {
+    await page.getByLabel('API key').fill(ADMIN_KEY)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByRole('heading', { name: 'Agents', level: 1 }).waitFor()
+    await page.getByText('No agents yet.').waitFor()
+    // the key is in sessionStorage only, never in the DOM or localStorage
+    expect(await page.evaluate(() => sessionStorage.getItem('ferry.apiKey'))).toBe(ADMIN_KEY)
+    expect(await page.evaluate(() => localStorage.length)).toBe(0)
+    await expectNoSecretsInPage()
+    await browser.screenshot(page, 'agents-empty-1280')
+  })
 
-      await cron.fill('0 * * * *')
-      await expect.poll(() => error.count()).toBe(0)
-      await page.getByRole('button', { name: 'Create agent' }).click()
-      await page.getByRole('heading', { name: 'acme', level: 1 }).waitFor()
-      agentUrl = page.url()
-      expect(agentUrl).toMatch(/#\/agents\/[0-9a-f-]{36}$/)
-    })
+  it('shows the server\'s cron error next to the field, then creates the agent', async () => {
+    await page.getByRole('link', { name: 'Create your first agent' }).click()
+    await page.getByRole('heading', { name: 'New agent' }).waitFor()
+    await page.getByLabel('Name').fill('acme')
+    const cron = page.getByLabel('Schedule (cron)')
+    await cron.fill('0 * * *')
+    await page.getByLabel('Timezone').fill('UTC')
+    await page.getByRole('button', { name: 'Create agent' }).click()
+    const error = page.locator('[data-error-for="scheduleCron"]')
+    await expect.poll(() => error.textContent()).toContain('five fields')
+    expect(await cron.getAttribute('aria-invalid')).toBe('true')
+    // the error is tied to its input for assistive technology
+    expect(await cron.getAttribute('aria-describedby')).toContain(await error.getAttribute('id'))
+    await browser.screenshot(page, 'agent-create-error-1280')
 
-    it('shows the agent page: cron in words, next run, tabs', async () => {
-      await page.getByText('every hour at :00, UTC').waitFor()
-      const nextRun = await page.locator('.agent-header time').getAttribute('datetime')
-      expect(Date.parse(nextRun!)).toBeGreaterThan(Date.now())
-      const tabs = page.getByRole('navigation', { name: 'Agent sections' })
-      for (const tab of ['Data sources', 'Secrets', 'Pending items', 'Channels']) {
-        await tabs.getByRole('link', { name: tab }).waitFor()
-      }
-      // the Data sources tab renders its sections, or a clear state while the API lacks them
-      await page.locator('#INVENTORY_SOURCE-title, .state-error').first().waitFor()
-      await browser.screenshot(page, 'agent-page-1280')
-    })
+    await cron.fill('0 * * * *')
+    await expect.poll(() => error.count()).toBe(0)
+    await page.getByRole('button', { name: 'Create agent' }).click()
+    await page.getByRole('heading', { name: 'acme', level: 1 }).waitFor()
+    agentUrl = page.url()
+    expect(agentUrl).toMatch(/#\/agents\/[0-9a-f-]{36}$/)
+    agentId = /agents\/([0-9a-f-]{36})$/.exec(agentUrl)![1]!
+  })
 
-    it('renders every tab without crashing (data, empty or error state)', async () => {
-      for (const [tab, slug] of [['Secrets', 'secrets'], ['Pending items', 'pending'], ['Channels', 'channels'], ['Data sources', '']] as const) {
-        await page.getByRole('navigation', { name: 'Agent sections' }).getByRole('link', { name: tab, exact: true }).click()
-        await expect.poll(() => page.url()).toMatch(slug ? new RegExp(`/${slug}$`) : /[0-9a-f]$/)
-        await page.locator('.tab-panel .state, .tab-panel .card, .tab-panel table, .tab-panel .subsection').first().waitFor()
-        await page.locator('.tab-panel .state-loading').waitFor({ state: 'detached' })
-      }
-    })
+  it('shows the agent page: cron in words, next run, tabs, empty Inbound and Outbound', async () => {
+    await page.getByText('every hour at :00, UTC').waitFor()
+    const nextRun = await page.locator('.agent-header time').getAttribute('datetime')
+    expect(Date.parse(nextRun!)).toBeGreaterThan(Date.now())
+    for (const name of ['Data sources', 'Secrets', 'Pending items', 'Channels']) await tab(name).waitFor()
+    await page.getByText('No inbound sources yet.').waitFor()
+    await page.getByText('No outbound sinks yet.').waitFor()
+    await browser.screenshot(page, 'data-sources-empty-1280')
+  })
 
-    it('works at 390 px wide without horizontal scrolling', async () => {
-      await page.setViewportSize({ width: 390, height: 844 })
-      await page.goto(agentUrl)
-      await page.getByText('every hour at :00, UTC').waitFor()
-      await page.locator('.tab-panel .state-loading').waitFor({ state: 'detached' })
-      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
-      await browser.screenshot(page, 'agent-page-390')
+  it('shows the empty state of every tab', async () => {
+    await tab('Pending items').click()
+    await page.getByText('Nothing pending.').waitFor()
+    await tab('Channels').click()
+    await page.getByText('No channels yet.').waitFor()
+    await tab('Secrets').click()
+    await page.getByText('No secrets yet.').waitFor()
+    await tab('Data sources').click()
+    await page.getByText('No inbound sources yet.').waitFor()
+  })
 
-      await page.getByRole('link', { name: 'Agents', exact: true }).first().click()
-      await page.getByRole('link', { name: 'acme' }).waitFor()
-      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
-      await browser.screenshot(page, 'agents-list-390')
+  it('creates secrets in the vault: the value never comes back, a generated whsec_ shows once', async () => {
+    await page.goto(`${base}/#/secrets`)
+    await page.getByRole('heading', { name: 'Secrets', level: 1 }).waitFor()
+    await page.getByText('No secrets yet.').waitFor()
+    await page.getByRole('button', { name: 'New secret' }).click()
+    await page.getByLabel('Name').fill('s3rver')
+    await page.getByLabel('Access key ID').fill(ACCESS_KEY_ID)
+    await page.getByLabel('Secret access key').fill(SECRET_ACCESS_KEY)
+    await browser.screenshot(page, 'secret-form-1280')
+    await page.getByRole('button', { name: 'Save secret' }).click()
+    await page.getByRole('cell', { name: 's3rver', exact: true }).waitFor()
+    await page.getByText(`mt_byo_****${SECRET_ACCESS_KEY.slice(-4)}`).waitFor()
+    await expectNoSecretsInPage()
 
-      await page.getByRole('link', { name: 'New agent' }).click()
-      await page.getByLabel('Schedule (cron)').fill('bad')
-      await page.getByLabel('Name').fill('second')
-      await page.getByRole('button', { name: 'Create agent' }).click()
-      await page.locator('[data-error-for="scheduleCron"]').waitFor()
-      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
-      await browser.screenshot(page, 'agent-create-error-390')
-      await page.setViewportSize({ width: 1280, height: 800 })
-    })
+    await page.getByRole('button', { name: 'New secret' }).click()
+    await page.getByLabel('Name').fill('partner-hook')
+    await page.getByLabel('Type').selectOption('webhook')
+    await page.getByRole('button', { name: 'Save secret' }).click()
+    const generated = await page.getByLabel('Generated signing secret').inputValue()
+    expect(generated).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/)
+    await browser.screenshot(page, 'secrets-generated-1280')
+    await page.getByRole('button', { name: /I have stored it/ }).click()
+    await page.getByRole('cell', { name: 'partner-hook', exact: true }).waitFor()
+    expect(await page.content()).not.toContain(generated)
+    await browser.screenshot(page, 'secrets-1280')
+    const listed = await t.api('GET', '/api/v1/secrets')
+    expect(listed.json().items.map((s: { name: string }) => s.name).sort()).toEqual(['partner-hook', 's3rver'])
+  })
 
-    it('creates secrets in the vault: the value never comes back, a generated whsec_ shows once', async () => {
-      await page.goto(`${base}/#/secrets`)
-      await page.getByRole('heading', { name: 'Secrets', level: 1 }).waitFor()
-      await page.getByText('No secrets yet.').waitFor()
-      await page.getByRole('button', { name: 'New secret' }).click()
-      await page.getByLabel('Name').fill('acme-s3')
-      await page.getByLabel('Access key ID').fill('AKIAIOSFODNN7EXAMPLE')
-      await page.getByLabel('Secret access key').fill('wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY')
-      await page.getByRole('button', { name: 'Save secret' }).click()
-      await page.getByRole('cell', { name: 'acme-s3', exact: true }).waitFor()
-      await page.getByText('mt_byo_****EKEY').waitFor()
-      expect(await page.content()).not.toContain('wJalrXUtnFEMI')
+  it('adds an S3 source: a wrong bucket shows the save-time error next to Bucket, then it saves', async () => {
+    await page.goto(agentUrl)
+    await inbound().getByRole('button', { name: 'Add source' }).click()
+    const form = page.getByRole('form', { name: 'New inbound source' })
+    await form.getByLabel('Name', { exact: true }).fill('daily drops')
+    const bucket = form.getByRole('textbox', { name: 'Bucket' })
+    await bucket.fill('wrong-bucket')
+    await form.getByLabel('Prefix').fill('daily-uploads/')
+    await form.getByLabel('Credentials (AWS secret)').selectOption({ label: 's3rver' })
+    await form.getByLabel('Endpoint').fill(gate.endpoint)
+    await form.getByLabel(/Path-style addressing/).check()
+    // a schedule that does not come round during the test: pulls here are the ones the test starts
+    await form.getByLabel('Schedule (cron)').fill('0 6 1 1 *')
+    await form.getByText('on 1 January at 06:00, UTC').waitFor()
+    await form.getByRole('button', { name: 'Save source' }).click()
 
-      await page.getByRole('button', { name: 'New secret' }).click()
-      await page.getByLabel('Name').fill('partner-hook')
-      await page.getByLabel('Type').selectOption('webhook')
-      await page.getByRole('button', { name: 'Save secret' }).click()
-      const generated = await page.getByLabel('Generated signing secret').inputValue()
-      expect(generated).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/)
-      await browser.screenshot(page, 'secrets-generated-1280')
-      await page.getByRole('button', { name: /I have stored it/ }).click()
-      await page.getByRole('cell', { name: 'partner-hook', exact: true }).waitFor()
-      expect(await page.content()).not.toContain(generated)
-      const listed = await t.api('GET', '/api/v1/secrets')
-      expect(listed.json().items.map((s: { name: string }) => s.name).sort()).toEqual(['acme-s3', 'partner-hook'])
-    })
+    // the real save-time validation (ListObjectsV2 on s3rver) names the bucket field
+    const error = form.locator('[data-error-for="config.bucket"]')
+    await expect.poll(() => error.textContent()).toMatch(/wrong-bucket.{0,2} does not exist/)
+    expect(await bucket.getAttribute('aria-invalid')).toBe('true')
+    expect(await bucket.getAttribute('aria-describedby')).toContain(await error.getAttribute('id'))
+    expect(await page.evaluate(() => (document.activeElement as HTMLInputElement | null)?.name)).toBe('config.bucket')
+    expect(await form.locator('[data-error-for]').count()).toBe(1)
+    await browser.screenshot(page, 'source-form-error-1280')
 
-    it('is keyboard-usable: Tab reaches the sign-out button, which clears the session', async () => {
+    await bucket.fill('acme-inventory')
+    await expect.poll(() => error.count()).toBe(0)
+    await form.getByRole('button', { name: 'Save source' }).click()
+    await form.waitFor({ state: 'detached' })
+    await inbound().getByRole('heading', { name: 'daily drops' }).waitFor()
+    const sources = (await t.api('GET', `/api/v1/agents/${agentId}/data-sources`)).json().items as Array<{ id: string, name: string, config: Record<string, unknown> }>
+    expect(sources).toHaveLength(1)
+    expect(sources[0]!.config).toMatchObject({ bucket: 'acme-inventory', prefix: 'daily-uploads/', endpoint: gate.endpoint, forcePathStyle: true })
+    sourceId = sources[0]!.id
+
+    const c = card(sourceId)
+    await c.getByText('s3://acme-inventory/daily-uploads/').waitFor()
+    await c.getByText(`mt_byo_****${SECRET_ACCESS_KEY.slice(-4)}`).waitFor()
+    await c.getByText('on 1 January at 06:00, UTC').waitFor()
+    await c.getByText('Never synced').waitFor()
+    await c.getByText('No syncs yet.').waitFor()
+    await expectNoSecretsInPage()
+  })
+
+  it('runs Test: each check in order, with its message, pass or fail', async () => {
+    const c = card(sourceId)
+    await c.getByRole('button', { name: 'Test' }).click()
+    const results = c.locator('.test-results')
+    await results.getByText('Test passed').waitFor()
+    const rows = results.locator('.checks li')
+    expect(await rows.locator('.check-name').allTextContents()).toEqual(['Secret', 'Endpoint', 'Credentials', 'Bucket', 'Prefix', 'File format'])
+    expect(await rows.evaluateAll(lis => lis.map(li => li.className))).toEqual(Array(6).fill('check-ok'))
+    await rows.filter({ hasText: 'Prefix' }).getByText(/lists 3 objects, 3 matching, 3 new/).waitFor()
+    await rows.filter({ hasText: 'File format' }).getByText(/recognised as CSV/).waitFor()
+    // Test is read-only: no sync was recorded
+    expect((await t.api('GET', `/api/v1/agents/${agentId}/data-sources/${sourceId}/syncs`)).json().items).toEqual([])
+    await browser.screenshot(page, 'source-test-1280')
+  })
+
+  it('pulls now with live progress until the sync ends', async () => {
+    const c = card(sourceId)
+    const run = c.locator('.callout.run')
+    // the proxy lists one object per page and holds each next page: the pull is watched page by page
+    gate.holdListing()
+    try {
+      await c.getByRole('button', { name: 'Pull now' }).click()
+      await run.getByText('Pull running: 1 of 1 new file ingested').waitFor({ timeout: 20_000 })
+      await run.getByText('1 object listed so far').waitFor()
+      expect(await c.getByRole('button', { name: 'Pulling…' }).isDisabled()).toBe(true)
+      const bar = c.getByRole('progressbar', { name: 'Pull progress' })
+      expect([await bar.getAttribute('value'), await bar.getAttribute('max')]).toEqual(['1', '1'])
+      await browser.screenshot(page, 'pull-progress-1280')
+
+      await gate.releaseOne()
+      await run.getByText('Pull running: 2 of 2 new files ingested').waitFor({ timeout: 20_000 })
+      await run.getByText('2 objects listed so far').waitFor()
+    } finally {
+      gate.releaseAll()
+    }
+    await run.getByText(/^Pull succeeded: \d files?, 5 rows accepted, 1 rejected/).waitFor({ timeout: 20_000 })
+    await c.getByText(/Last sync: succeeded/).waitFor()
+    const history = c.locator('tr[data-sync-id]')
+    await expect.poll(() => history.count()).toBe(1)
+    syncId = (await history.first().getAttribute('data-sync-id'))!
+    await history.first().getByText('Manual').waitFor()
+    await browser.screenshot(page, 'data-sources-1280')
+  })
+
+  it('opens the sync: the manifest lists each file with size, status, rows and the first errors with row numbers', async () => {
+    await card(sourceId).locator(`tr[data-sync-id="${syncId}"] button`).click()
+    const dialog = page.getByRole('dialog', { name: 'Sync details' })
+    const entry = (key: string) => dialog.locator(`[data-manifest-key="daily-uploads/${key}"]`)
+    await entry('2025-11-28.csv').waitFor()
+    await entry('2025-11-28.csv').getByText('Ingested').waitFor()
+    await entry('2025-11-28.csv').getByText('3 rows accepted').waitFor()
+    await entry('2025-11-28.csv').getByText(`${GOOD_CSV.length} B`, { exact: true }).waitFor()
+    const bad = entry('2025-11-29.csv')
+    await bad.getByText('2 rows accepted').waitFor()
+    await bad.getByText('1 rejected').waitFor()
+    await bad.locator('.manifest-errors').getByText('Row 3:').waitFor()
+    expect(await bad.locator('.manifest-errors li').textContent()).toMatch(/Row 3:.*quantity/i)
+    await entry('photo.png').getByText('Skipped').waitFor()
+    await entry('photo.png').getByText(/unsupported file type ".png"/).waitFor()
+    await browser.screenshot(page, 'manifest-1280', { fullPage: false })
+
+    // the problem filter keeps the file with a rejected row and the skipped picture
+    await dialog.getByLabel(/Only files with problems \(2\)/).check()
+    expect(await dialog.locator('[data-manifest-key]').count()).toBe(2)
+    await page.keyboard.press('Escape')
+    await dialog.waitFor({ state: 'detached' })
+  })
+
+  it('adds channels: a Slack URL is never shown again, e-mail without SMTP is refused next to Type, Test sends', async () => {
+    await tab('Channels').click()
+    await page.getByRole('button', { name: 'Add channel' }).click()
+    const form = page.getByRole('form', { name: 'New channel' })
+    await form.getByLabel('Type').selectOption('email')
+    await form.getByLabel('E-mail addresses').fill('ops@example.com')
+    await form.getByRole('button', { name: 'Save channel' }).click()
+    await form.locator('[data-error-for="type"]').getByText(/no SMTP server|FERRY_SMTP_URL/).waitFor()
+
+    await form.getByLabel('Type').selectOption('slack')
+    await form.getByLabel('Slack incoming-webhook URL').fill(`${receiver.url}${SLACK_PATH}`)
+    await form.getByRole('button', { name: 'Save channel' }).click()
+    const slack = page.locator('.channel-item', { hasText: 'Slack' })
+    await slack.getByText(/mt_byo_\*\*\*\*/).waitFor()
+    await expectNoSecretsInPage()
+
+    await page.getByRole('button', { name: 'Add channel' }).click()
+    await form.getByLabel('Type').selectOption('webhook')
+    await form.getByLabel('Webhook URL').fill(`${receiver.url}/events`)
+    await form.getByLabel('Signing secret').selectOption({ label: 'partner-hook' })
+    await form.getByRole('button', { name: 'Save channel' }).click()
+    const hook = page.locator('.channel-item', { hasText: `${receiver.url}/events` })
+    await hook.getByText(/signed with partner-hook/).waitFor()
+
+    await hook.getByRole('button', { name: 'Test Webhook channel' }).click()
+    await hook.getByText(/Test sent: .*\(HTTP 200\)/).waitFor()
+    expect(receiver.requests.some(r => r.method === 'POST' && r.path === '/events' && r.headers['webhook-signature'])).toBe(true)
+    await browser.screenshot(page, 'channels-1280')
+  })
+
+  it('files a pending item after a failing scheduled pull, notifies the channels, and resolves it from the panel', async () => {
+    await tab('Data sources').click()
+    await inbound().getByRole('button', { name: 'Add source' }).click()
+    const form = page.getByRole('form', { name: 'New inbound source' })
+    await form.getByLabel('Name', { exact: true }).fill('old drops')
+    await form.getByRole('textbox', { name: 'Bucket' }).fill('gone-bucket')
+    await form.getByLabel('Credentials (AWS secret)').selectOption({ label: 's3rver' })
+    await form.getByLabel('Endpoint').fill(s3.endpoint)
+    await form.getByLabel(/Path-style addressing/).check()
+    await form.getByLabel('Check the connection when saving').uncheck()
+    await form.getByRole('button', { name: 'Save source' }).click()
+    await inbound().getByRole('heading', { name: 'old drops' }).waitFor()
+    const sources = (await t.api('GET', `/api/v1/agents/${agentId}/data-sources`)).json().items as Array<{ id: string, name: string }>
+    brokenId = sources.find(s => s.name === 'old drops')!.id
+    const broken = card(brokenId)
+    await broken.getByText('Not checked when saved').waitFor()
+    // the agent's schedule: every hour at :00
+    await broken.getByText('every hour at :00, UTC').waitFor()
+
+    // its Test fails at the bucket, with what to do about it
+    await broken.getByRole('button', { name: 'Test' }).click()
+    await broken.getByText('Test failed').waitFor()
+    const failed = broken.locator('.checks li.check-bad')
+    expect(await failed.count()).toBe(1)
+    expect(await failed.locator('.check-name').textContent()).toBe('Bucket')
+    await failed.getByText(/gone-bucket.{0,2} does not exist/).waitFor()
+    await browser.screenshot(page, 'source-test-failed-1280')
+
+    // the schedule comes round: the scheduler of the running server claims it and the pull fails
+    await t.database.db.query(`UPDATE data_sources SET next_pull_at = now() - interval '1 minute' WHERE id = $1`, [brokenId])
+    await expect.poll(async () => (await t.api('GET', `/api/v1/agents/${agentId}/pending-items?status=open`)).json().items.length, { timeout: 30_000 }).toBe(1)
+
+    await tab('Pending items').click()
+    const item = page.locator('[data-pending-id]').first()
+    await item.getByText('Pull failed').waitFor()
+    await item.getByRole('link', { name: 'old drops' }).waitFor()
+    await item.getByText(/The scheduled pull of "old drops" failed: .*gone-bucket/).waitFor()
+    await item.getByText(/1 occurrence/).waitFor()
+    await browser.screenshot(page, 'pending-1280')
+
+    // both channels heard of it once (delivered to the receiver)
+    await expect.poll(() => receiver.requests.filter(r => r.method === 'POST' && (r.path === '/events' || r.path === SLACK_PATH)).length, { timeout: 30_000 }).toBeGreaterThanOrEqual(3)
+
+    await item.getByRole('button', { name: /^Resolve/ }).click()
+    await page.getByText(/Resolved “Pull failed” of old drops/).waitFor()
+    await page.getByText('Nothing pending.').waitFor()
+    await page.getByRole('button', { name: 'All', exact: true }).click()
+    await page.locator('[data-pending-id]').first().getByText(/resolved by hand/).waitFor()
+    const resolved = (await t.api('GET', `/api/v1/agents/${agentId}/pending-items`)).json().items
+    expect(resolved).toMatchObject([{ status: 'resolved', resolution: 'manual', sourceId: brokenId }])
+
+    // the card shows the failed scheduled sync
+    await tab('Data sources').click()
+    await card(brokenId).getByText(/Last sync: failed/).waitFor()
+    await card(brokenId).locator('tr[data-sync-id]').first().getByText('Schedule').waitFor()
+
+    // the channel's notification history shows the opening (and the resolution) as delivered
+    await tab('Channels').click()
+    const hook = page.locator('.channel-item', { hasText: `${receiver.url}/events` })
+    await hook.getByRole('button', { name: 'Notifications' }).click()
+    await hook.locator('.channel-deliveries').getByText(/Item opened/).waitFor()
+  })
+
+  it('creates a webhook sink: auto-push is refused before a Test, with the message next to the switch; after a Test it switches on', async () => {
+    await tab('Data sources').click()
+    await outbound().getByRole('button', { name: 'Add sink' }).click()
+    const form = page.getByRole('form', { name: 'New outbound sink' })
+    await form.getByLabel('Name', { exact: true }).fill('ERP import')
+    await form.getByLabel('Type').selectOption('webhook')
+    await form.getByLabel('URL').fill(`${receiver.url}/hook`)
+    await form.getByRole('button', { name: 'Save sink' }).click()
+    await outbound().getByRole('heading', { name: 'ERP import' }).waitFor()
+    // save-time validation sent OPTIONS to the receiver
+    expect(receiver.requests.some(r => r.method === 'OPTIONS' && r.path === '/hook')).toBe(true)
+    const sinks = (await t.api('GET', `/api/v1/agents/${agentId}/data-sources`)).json().items as Array<{ id: string, name: string }>
+    sinkId = sinks.find(s => s.name === 'ERP import')!.id
+    const sink = card(sinkId)
+    await sink.getByText(`${receiver.url}/hook`).waitFor()
+    await sink.getByText('Never tested').waitFor()
+
+    // keyboard: the switch is a real button
+    const autoPush = sink.getByRole('switch', { name: 'Auto-push' })
+    await autoPush.focus()
+    await page.keyboard.press('Space')
+    const dialog = page.getByRole('dialog', { name: 'Turn on auto-push?' })
+    await dialog.getByText('Pushes cannot be undone.').waitFor()
+    await dialog.getByText(/only allows this after a passing/).waitFor()
+    await browser.screenshot(page, 'auto-push-confirm-1280', { fullPage: false })
+    await dialog.getByRole('button', { name: 'Turn on auto-push' }).click()
+    const refusal = sink.locator('[data-error-for="autoPush"]')
+    await refusal.getByText(/needs a passing Test of this sink/).waitFor()
+    expect(await autoPush.getAttribute('aria-checked')).toBe('false')
+    expect(await autoPush.getAttribute('aria-describedby')).toBe(await refusal.getAttribute('id'))
+    await browser.screenshot(page, 'auto-push-refused-1280')
+
+    await sink.getByRole('button', { name: 'Test' }).click()
+    const results = sink.locator('.test-results')
+    await results.getByText('Test passed').waitFor()
+    expect(await results.locator('.check-name').allTextContents()).toEqual(['DNS', 'Address allowed', 'OPTIONS request'])
+    await results.getByText(/answered 204/).waitFor()
+    await sink.getByText('Passed', { exact: true }).waitFor()
+
+    await autoPush.click()
+    await dialog.getByText('Pushes cannot be undone.').waitFor()
+    expect(await dialog.getByText(/only allows this after a passing/).count()).toBe(0)
+    await dialog.getByRole('button', { name: 'Turn on auto-push' }).click()
+    await expect.poll(() => autoPush.getAttribute('aria-checked')).toBe('true')
+    expect(await refusal.count()).toBe(0)
+    await sink.getByText('After every successful mapping job').waitFor()
+    expect((await t.api('GET', `/api/v1/agents/${agentId}/data-sources/${sinkId}`)).json().autoPush).toBe(true)
+  })
+
+  it('pushes a mapping job\'s results to the sink by hand and shows the delivery attempt', async () => {
+    const sink = card(sinkId)
+    const dialog = page.getByRole('dialog', { name: 'Push to “ERP import”' })
+    const jobsRoute = await t.api('GET', `/api/v1/agents/${agentId}/jobs?status=succeeded`)
+    if (jobsRoute.statusCode === 404) {
+      // the mapping-jobs API has not shipped on this server: the dialog says so instead of failing
+      await sink.getByRole('button', { name: 'Push' }).click()
+      await dialog.getByText('Mapping jobs is not available on this server yet.').waitFor()
+      await page.keyboard.press('Escape')
+      return
+    }
+    // the pull's two uploads were mapped automatically (rules.autoMap)
+    await expect.poll(async () => (await t.api('GET', `/api/v1/agents/${agentId}/jobs?status=succeeded`)).json().items.length, { timeout: 30_000 }).toBe(2)
+    await sink.getByRole('button', { name: 'Push' }).click()
+    await dialog.getByRole('radio').first().waitFor()
+    expect(await dialog.getByRole('radio').count()).toBe(2)
+    const before = receiver.requests.filter(r => r.method === 'POST' && r.path === '/hook').length
+    await dialog.getByRole('button', { name: 'Push results' }).click()
+    const run = sink.locator('.callout.run')
+    await run.getByText(/Push delivered: \d rows/).waitFor({ timeout: 30_000 })
+    const posts = receiver.requests.filter(r => r.method === 'POST' && r.path === '/hook')
+    expect(posts.length).toBe(before + 1)
+    expect(posts[posts.length - 1]!.headers['webhook-id']).toBeTruthy()
+    await run.getByRole('button', { name: 'Open' }).click()
+    const manifest = page.getByRole('dialog', { name: 'Sync details' })
+    await manifest.getByRole('region', { name: 'Delivery attempts' }).getByText('HTTP 200 · Delivered').waitFor()
+    await browser.screenshot(page, 'manifest-outbound-1280', { fullPage: false })
+    await page.keyboard.press('Escape')
+    await manifest.waitFor({ state: 'detached' })
+  })
+
+  it('works at 390 px: every main view without horizontal scrolling', async () => {
+    await page.setViewportSize({ width: 390, height: 844 })
+    try {
       await page.goto(`${base}/#/`)
       await page.getByRole('link', { name: 'acme' }).waitFor()
-      let focused = ''
-      for (let i = 0; i < 10 && focused !== 'Sign out'; i++) {
-        await page.keyboard.press('Tab')
-        focused = await page.evaluate(() => (document.activeElement as HTMLElement | null)?.innerText?.trim() ?? '')
-      }
-      expect(focused).toBe('Sign out')
-      await page.keyboard.press('Enter')
-      await page.getByRole('button', { name: 'Sign in' }).waitFor()
-      expect(await page.evaluate(() => sessionStorage.getItem('ferry.apiKey'))).toBeNull()
-      await page.getByText('You are signed out.').waitFor()
-    })
+      await noHorizontalScroll(390)
+      await browser.screenshot(page, 'agents-list-390')
 
+      await page.goto(agentUrl)
+      await card(sourceId).locator('tr[data-sync-id]').first().waitFor()
+      await loaded()
+      await noHorizontalScroll(390)
+      await browser.screenshot(page, 'data-sources-390')
+
+      await card(sourceId).getByRole('button', { name: 'Test' }).click()
+      await card(sourceId).getByText('Test passed').waitFor()
+      await noHorizontalScroll(390)
+      await browser.screenshot(page, 'source-test-390')
+
+      await card(sourceId).locator(`tr[data-sync-id="${syncId}"] button`).click()
+      await page.getByRole('dialog', { name: 'Sync details' }).getByText('Row 3:').waitFor()
+      await browser.screenshot(page, 'manifest-390', { fullPage: false })
+      await page.keyboard.press('Escape')
+
+      await outbound().getByRole('button', { name: 'Add sink' }).click()
+      const form = page.getByRole('form', { name: 'New outbound sink' })
+      await form.getByLabel('Name', { exact: true }).fill('results bucket')
+      await form.getByRole('textbox', { name: 'Bucket' }).fill('missing-results')
+      await form.getByLabel('Credentials (AWS secret)').selectOption({ label: 's3rver' })
+      await form.getByLabel('Endpoint').fill(s3.endpoint)
+      await form.getByLabel(/Path-style addressing/).check()
+      await form.getByRole('button', { name: 'Save sink' }).click()
+      await form.locator('[data-error-for="config.bucket"]').waitFor()
+      await noHorizontalScroll(390)
+      await browser.screenshot(page, 'source-form-error-390')
+      await form.getByRole('button', { name: 'Cancel' }).click()
+
+      await tab('Pending items').click()
+      await page.getByRole('button', { name: 'All', exact: true }).click()
+      await page.locator('[data-pending-id]').first().waitFor()
+      await noHorizontalScroll(390)
+      await browser.screenshot(page, 'pending-390')
+
+      await tab('Channels').click()
+      await page.locator('.channel-item').first().waitFor()
+      await noHorizontalScroll(390)
+      await browser.screenshot(page, 'channels-390')
+
+      await page.goto(`${base}/#/secrets`)
+      await page.getByRole('cell', { name: 's3rver', exact: true }).waitFor()
+      await noHorizontalScroll(390)
+      await browser.screenshot(page, 'secrets-390')
+      await expectNoSecretsInPage()
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 })
+    }
   })
 
-  describe('data-source views on SPEC-shaped data (endpoints stubbed in the browser)', () => {
-    // Sources, syncs, tests, pending items and channels land in later phases of the API; until then
-    // the browser answers those routes with SPEC §2/§4 shapes, so the views are driven and seen.
-    let agentId: string
-    let stub: Page
+  it('shows an error state, not a blank page, when a view cannot load', async () => {
+    await page.goto(`${base}/#/agents/01900000-0000-7000-8000-000000000000`)
+    await page.getByText('This agent was not found.').waitFor()
+    await browser.screenshot(page, 'agent-not-found-1280')
+  })
 
-    beforeAll(async () => {
-      const res = await t.api('POST', '/api/v1/agents', { body: { name: 'berlin-shop', scheduleCron: '30 6 * * 1-5', timezone: 'Europe/Berlin' } })
-      expect(res.statusCode).toBe(201)
-      agentId = res.json().id
-      stub = await browser.newPage({ width: 1280, height: 900 })
-      await installStubs(stub, agentId)
-      await stub.goto(`${base}/`)
-      await stub.getByLabel('API key').fill(ADMIN_KEY)
-      await stub.getByRole('button', { name: 'Sign in' }).click()
-      await stub.getByRole('heading', { name: 'Agents', level: 1 }).waitFor()
-      await stub.goto(`${base}/#/agents/${agentId}`)
-    })
-
-    it('lists Inbound and Outbound sources with target, redacted secret, schedule and last sync', async () => {
-      await stub.getByText('weekdays at 06:30, Europe/Berlin').first().waitFor()
-      const inbound = stub.locator('section', { has: stub.getByRole('heading', { name: 'Inbound' }) })
-      const outbound = stub.locator('section', { has: stub.getByRole('heading', { name: 'Outbound' }) })
-      await inbound.getByRole('heading', { name: 'daily drops' }).waitFor()
-      await inbound.getByRole('heading', { name: 'partner uploads' }).waitFor()
-      await outbound.getByRole('heading', { name: 'ERP import' }).waitFor()
-      const s3 = stub.locator(`[data-source-id="${SRC_S3}"]`)
-      await s3.getByText('s3://acme-inventory/daily-uploads/').waitFor()
-      await s3.getByText('mt_byo_****EKEY').waitFor()
-      await s3.getByText('Last sync: partial').waitFor()
-      await s3.locator('tr[data-sync-id]').first().waitFor()
-      expect(await s3.locator('tr[data-sync-id]').count()).toBe(2)
-      await stub.locator(`[data-source-id="${SRC_HOOK}"]`).getByText(`/api/v1/inbound/${SRC_HOOK}`).waitFor()
-      await browser.screenshot(stub, 'data-sources-1280')
-    })
-
-    it('runs Test and shows each check with its message', async () => {
-      const s3 = stub.locator(`[data-source-id="${SRC_S3}"]`)
-      await s3.getByRole('button', { name: 'Test' }).click()
-      await s3.getByText('Test failed').waitFor()
-      await s3.getByText('prefix lists 3 objects, 1 new').waitFor()
-      await s3.getByText('format of daily-2.xlsx not recognised').waitFor()
-    })
-
-    it('pulls now with live progress until the sync ends', async () => {
-      const s3 = stub.locator(`[data-source-id="${SRC_S3}"]`)
-      await s3.getByRole('button', { name: 'Pull now' }).click()
-      await s3.getByText(/Pull running: 1 of 2 files/).waitFor()
-      await s3.getByText(/Pull succeeded: 2 files, 120 rows accepted/).waitFor({ timeout: 10_000 })
-    })
-
-    it('opens a sync\'s manifest with per-file rows and the first errors', async () => {
-      const s3 = stub.locator(`[data-source-id="${SRC_S3}"]`)
-      await s3.locator(`tr[data-sync-id="${SYNC_PARTIAL}"] button`).click()
-      const dialog = stub.getByRole('dialog', { name: 'Sync details' })
-      await dialog.getByText('daily-uploads/2025-11-28.csv').waitFor()
-      await dialog.getByText('quantity "ten" is not a number').waitFor()
-      await dialog.getByText('Row 14:').waitFor()
-      await browser.screenshot(stub, 'manifest-1280', { fullPage: false })
-      await stub.keyboard.press('Escape')
-      await dialog.waitFor({ state: 'detached' })
-    })
-
-    it('warns before auto-push and shows the server\'s refusal without a recent test', async () => {
-      const sink = stub.locator(`[data-source-id="${SINK_HOOK}"]`)
-      await sink.getByRole('switch', { name: 'Auto-push' }).click()
-      const dialog = stub.getByRole('dialog', { name: 'Turn on auto-push?' })
-      await dialog.getByText('Pushes cannot be undone.').waitFor()
-      await dialog.getByRole('button', { name: 'Turn on auto-push' }).click()
-      await sink.locator('[data-error-for="autoPush"]').getByText(/passing Test/).waitFor()
-      expect(await sink.getByRole('switch', { name: 'Auto-push' }).getAttribute('aria-checked')).toBe('false')
-      // the webhook sink's outbound attempts show in its manifest
-      await sink.locator('tr[data-sync-id] button').first().click()
-      const manifest = stub.getByRole('dialog', { name: 'Sync details' })
-      await manifest.getByText('HTTP 503').first().waitFor()
-      await browser.screenshot(stub, 'manifest-outbound-1280', { fullPage: false })
-      await stub.keyboard.press('Escape')
-    })
-
-    it('adds an S3 source: a wrong bucket shows the save-time error next to the field, then saves', async () => {
-      const inbound = stub.locator('section', { has: stub.getByRole('heading', { name: 'Inbound' }) })
-      await inbound.getByRole('button', { name: 'Add source' }).click()
-      const form = stub.getByRole('form', { name: 'New inbound source' })
-      await form.getByLabel('Name').fill('weekly drops')
-      await form.getByLabel('Bucket').fill('wrong-bucket')
-      await form.getByLabel('Prefix').fill('weekly/')
-      await form.getByLabel('Credentials (AWS secret)').selectOption({ label: 'acme-s3' })
-      await form.getByRole('button', { name: 'Save source' }).click()
-      await form.locator('[data-error-for="config.bucket"]').getByText(/NoSuchBucket/).waitFor()
-      await browser.screenshot(stub, 'source-form-error-1280')
-      await form.getByLabel('Bucket').fill('acme-inventory')
-      await form.getByRole('button', { name: 'Save source' }).click()
-      await inbound.getByRole('heading', { name: 'weekly drops' }).waitFor()
-      await form.waitFor({ state: 'detached' })
-    })
-
-    it('creates a secret without keeping its value in the DOM', async () => {
-      await stub.getByRole('navigation', { name: 'Agent sections' }).getByRole('link', { name: 'Secrets' }).click()
-      await stub.getByRole('button', { name: 'New secret' }).click()
-      await stub.getByLabel('Name').fill('acme-s3-2')
-      await stub.getByLabel('Access key ID').fill('AKIAEXAMPLEEXAMPLE1')
-      await stub.getByLabel('Secret access key').fill('plaintext-secret-value-XYZW')
-      await browser.screenshot(stub, 'secret-form-1280')
-      await stub.getByRole('button', { name: 'Save secret' }).click()
-      await stub.getByRole('cell', { name: 'acme-s3-2', exact: true }).waitFor()
-      expect(await stub.content()).not.toContain('plaintext-secret-value-XYZW')
-      expect(await stub.evaluate(() => [...document.querySelectorAll('input')].map(i => i.value).join('|'))).not.toContain('plaintext-secret-value')
-      // a generated webhook signing secret is shown once, then gone
-      await stub.getByRole('button', { name: 'New secret' }).click()
-      await stub.getByLabel('Name').fill('partner-hook')
-      await stub.getByLabel('Type').selectOption('webhook')
-      await stub.getByRole('button', { name: 'Save secret' }).click()
-      await stub.getByText('Copy the signing secret').waitFor()
-      expect(await stub.getByLabel('Generated signing secret').inputValue()).toBe(GENERATED_WHSEC)
-      await stub.getByRole('button', { name: /I have stored it/ }).click()
-      expect(await stub.content()).not.toContain(GENERATED_WHSEC)
-    })
-
-    it('shows pending items open first with Resolve, and channels with Test', async () => {
-      await stub.getByRole('navigation', { name: 'Agent sections' }).getByRole('link', { name: 'Pending items' }).click()
-      await stub.getByRole('button', { name: 'All' }).click()
-      const items = stub.locator('[data-pending-id]')
-      await items.first().waitFor()
-      expect(await items.first().getAttribute('data-pending-id')).toBe(PENDING_OPEN)
-      await browser.screenshot(stub, 'pending-1280')
-      await items.first().getByRole('button', { name: 'Resolve' }).click()
-      await items.first().getByText(/resolved by hand/).waitFor()
-
-      await stub.getByRole('navigation', { name: 'Agent sections' }).getByRole('link', { name: 'Channels' }).click()
-      await stub.getByText('hooks.slack.com/…').waitFor()
-      expect(await stub.content()).not.toContain('T000/B000/XXXX')
-      await stub.getByRole('button', { name: 'Test' }).first().click()
-      await stub.getByText('Test notification sent.').waitFor()
-      await browser.screenshot(stub, 'channels-1280')
-    })
-
-    it('fits 390 px: data sources and manifest', async () => {
-      await stub.setViewportSize({ width: 390, height: 844 })
-      await stub.getByRole('navigation', { name: 'Agent sections' }).getByRole('link', { name: 'Data sources' }).click()
-      await stub.locator(`[data-source-id="${SRC_S3}"]`).waitFor()
-      await stub.locator(`[data-source-id="${SRC_S3}"] tr[data-sync-id]`).first().waitFor()
-      expect(await stub.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
-      await browser.screenshot(stub, 'data-sources-390')
-      await stub.locator(`tr[data-sync-id="${SYNC_PARTIAL}"] button`).click()
-      await stub.getByRole('dialog', { name: 'Sync details' }).getByText('Row 14:').waitFor()
-      await browser.screenshot(stub, 'manifest-390', { fullPage: false })
-      await stub.keyboard.press('Escape')
-    })
+  it('is keyboard-usable: Tab reaches the sign-out button, which clears the session', async () => {
+    await page.goto(`${base}/#/`)
+    await page.getByRole('link', { name: 'acme' }).waitFor()
+    let focused = ''
+    for (let i = 0; i < 10 && focused !== 'Sign out'; i++) {
+      await page.keyboard.press('Tab')
+      focused = await page.evaluate(() => (document.activeElement as HTMLElement | null)?.innerText?.trim() ?? '')
+    }
+    expect(focused).toBe('Sign out')
+    await page.keyboard.press('Enter')
+    await page.getByRole('button', { name: 'Sign in' }).waitFor()
+    expect(await page.evaluate(() => sessionStorage.getItem('ferry.apiKey'))).toBeNull()
+    await page.getByText('You are signed out.').waitFor()
   })
 
   it('logged no uncaught errors or CSP violations', () => {
@@ -363,146 +605,94 @@ describe.skipIf(onPostgres || !haveChromium)(title, () => {
   })
 })
 
-// ---- stubbed API (SPEC shapes) ------------------------------------------------------------
+// ---- test fixtures: a gate in front of s3rver, a webhook receiver ----------------------------
 
-const SRC_S3 = '01900000-0000-7000-8000-000000000001'
-const SRC_HOOK = '01900000-0000-7000-8000-000000000002'
-const SINK_HOOK = '01900000-0000-7000-8000-000000000003'
-const SINK_S3 = '01900000-0000-7000-8000-000000000004'
-const SEC_AWS = '01900000-0000-7000-8000-0000000000a1'
-const SEC_WH = '01900000-0000-7000-8000-0000000000a2'
-const SYNC_PARTIAL = '01900000-0000-7000-8000-0000000000b1'
-const SYNC_OK = '01900000-0000-7000-8000-0000000000b2'
-const SYNC_PULL = '01900000-0000-7000-8000-0000000000b3'
-const SYNC_PUSH = '01900000-0000-7000-8000-0000000000b4'
-const PENDING_OPEN = '01900000-0000-7000-8000-0000000000c1'
-const GENERATED_WHSEC = 'whsec_c3R1YmJlZC1nZW5lcmF0ZWQtc2lnbmluZy1zZWNyZXQ='
+interface GateProxy {
+  /** http://127.0.0.1:<port>, path-style in front of s3rver; listings come one object per page */
+  endpoint: string
+  /** from now on, listing requests for a next page wait until released */
+  holdListing (): void
+  /** lets the oldest waiting request through (waits until one is waiting) */
+  releaseOne (): Promise<void>
+  /** lets every waiting and later request through */
+  releaseAll (): void
+  close (): Promise<void>
+}
 
-async function installStubs (page: Page, agentId: string): Promise<void> {
-  const now = Date.now()
-  const ago = (min: number) => new Date(now - min * 60_000).toISOString()
-  const secrets: Array<{ id: string, name: string, type: string, createdAt: string, rotatedAt: null, redacted: Record<string, string> }> = [
-    { id: SEC_AWS, name: 'acme-s3', type: 'aws', createdAt: ago(600), rotatedAt: null, redacted: { accessKeyId: 'mt_byo_****MPLE', secretAccessKey: 'mt_byo_****EKEY' } },
-    { id: SEC_WH, name: 'partner-signing', type: 'webhook', createdAt: ago(500), rotatedAt: null, redacted: { signingSecret: 'mt_byo_****Q0=a' } },
-  ]
-  const source = (over: Record<string, unknown> & { id: string }): Record<string, unknown> & { id: string } => ({
-    agentId, scheduleCron: null, enabled: true, autoPush: false, lastSyncedAt: null, nextPullAt: null, createdAt: ago(900),
-    lastTestAt: null, lastTestOk: null, lastSync: null, redactedSecrets: {}, ...over,
+/**
+ * A forwarding proxy in front of s3rver that lists one object per page (max-keys=1) and can hold
+ * the request for a next page, so a pull can be watched between pages. (Holding a download instead
+ * would hold the file's ingest transaction, and PGlite — one connection — serves nothing meanwhile.)
+ */
+async function startGateProxy (target: string): Promise<GateProxy> {
+  const upstream = new URL(target)
+  let holding = false
+  const waiting: Array<() => void> = []
+  let onWaiting: (() => void) | null = null
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://proxy')
+    const listing = req.method === 'GET' && url.searchParams.get('list-type') === '2'
+    if (listing) url.searchParams.set('max-keys', '1')
+    const forward = () => {
+      const out = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: `${url.pathname}${url.search}`, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers)
+        answer.pipe(res)
+      })
+      out.on('error', () => { res.destroy() })
+      req.pipe(out)
+    }
+    if (holding && listing && url.searchParams.has('continuation-token')) {
+      waiting.push(forward)
+      onWaiting?.()
+    } else forward()
   })
-  const sources = [
-    source({ id: SRC_S3, name: 'daily drops', role: 'INVENTORY_SOURCE', type: 's3', config: { bucket: 'acme-inventory', prefix: 'daily-uploads/', region: 'eu-central-1', secretRef: SEC_AWS, pattern: '*.csv' }, effectiveScheduleCron: '30 6 * * 1-5', lastSyncedAt: ago(90), nextPullAt: new Date(now + 3_600_000).toISOString(), redactedSecrets: { secretRef: secrets[0] } }),
-    source({ id: SRC_HOOK, name: 'partner uploads', role: 'INVENTORY_SOURCE', type: 'webhook', config: { secretRef: SEC_WH }, receiveUrl: `/api/v1/inbound/${SRC_HOOK}`, redactedSecrets: { secretRef: secrets[1] } }),
-    source({ id: SINK_HOOK, name: 'ERP import', role: 'RESULTS_SINK', type: 'webhook', config: { url: 'https://erp.example.com/ferry/results', format: 'json' } }),
-    source({ id: SINK_S3, name: 'results bucket', role: 'RESULTS_SINK', type: 's3', config: { bucket: 'acme-results', prefix: 'ferry/', region: 'eu-central-1', secretRef: SEC_AWS, format: 'csv' }, autoPush: true, redactedSecrets: { secretRef: secrets[0] } }),
-  ]
-  const sync = (over: Record<string, unknown>) => ({
-    sourceId: SRC_S3, direction: 'inbound', trigger: 'schedule', status: 'succeeded', startedAt: ago(90), finishedAt: ago(89),
-    filesCount: 1, bytes: 48_213, rowsAccepted: 120, rowsRejected: 0, error: null, manifest: [], ...over,
-  })
-  const syncs: Record<string, ReturnType<typeof sync>> = {
-    [SYNC_PARTIAL]: sync({
-      id: SYNC_PARTIAL, status: 'partial', startedAt: ago(90), finishedAt: ago(89), filesCount: 2, bytes: 1_204_551, rowsAccepted: 4810, rowsRejected: 2,
-      manifest: [
-        { key: 'daily-uploads/2025-11-28.csv', etag: '"abc"', size: 1_156_338, lastModified: ago(95), format: 'csv', status: 'ingested', rowsAccepted: 4810, rowsRejected: 2, errors: [{ row: 14, message: 'quantity "ten" is not a number' }, { row: 230, message: 'sku is missing' }] },
-        { key: 'daily-uploads/readme.txt', etag: '"def"', size: 48_213, lastModified: ago(95), format: null, status: 'skipped', rowsAccepted: 0, rowsRejected: 0, reason: 'not a supported format (.txt)' },
-      ],
-    }),
-    [SYNC_OK]: sync({ id: SYNC_OK, trigger: 'manual', startedAt: ago(1500), finishedAt: ago(1499) }),
-    [SYNC_PUSH]: sync({
-      id: SYNC_PUSH, sourceId: SINK_HOOK, direction: 'outbound', trigger: 'job_complete', status: 'failed', startedAt: ago(30), finishedAt: ago(29), rowsAccepted: 0, bytes: 9000,
-      error: { code: 'DELIVERY_FAILED', message: 'The endpoint answered 503 on every attempt so far.' },
-      manifest: [{ key: 'job-0190.json', size: 9000, format: 'json', status: 'failed', rowsAccepted: 0, rowsRejected: 0, attempts: [
-        { attempt: 1, at: ago(30), statusCode: 503, error: 'Service Unavailable', nextAttemptAt: ago(29) },
-        { attempt: 2, at: ago(29), statusCode: 503, error: 'Service Unavailable', nextAttemptAt: new Date(now + 240_000).toISOString() },
-      ] }],
-    }),
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    holdListing () { holding = true },
+    async releaseOne () {
+      while (waiting.length === 0) await new Promise<void>(resolve => { onWaiting = resolve })
+      onWaiting = null
+      waiting.shift()!()
+    },
+    releaseAll () {
+      holding = false
+      for (const go of waiting.splice(0)) go()
+    },
+    async close () {
+      server.closeAllConnections()
+      await new Promise<void>(resolve => server.close(() => resolve()))
+    },
   }
-  let pullPolls = 0
-  let pendingResolved = false
-  const prefix = `/api/v1/agents/${agentId}`
+}
 
-  await page.route(url => url.pathname.startsWith('/api/v1/secrets') || (url.pathname.startsWith(prefix + '/') && !url.pathname.endsWith(agentId)), async route => {
-    const req = route.request()
-    const url = new URL(req.url())
-    const p = url.pathname.replace(prefix, '')
-    const json = (body: unknown, status = 200) => route.fulfill({ status, contentType: 'application/json', body: JSON.stringify(body) })
-    const m = req.method()
+interface Receiver {
+  url: string
+  requests: Array<{ method: string, path: string, headers: http.IncomingHttpHeaders, body: string }>
+  close (): Promise<void>
+}
 
-    if (url.pathname === '/api/v1/secrets' && m === 'GET') return json({ items: secrets })
-    if (url.pathname === '/api/v1/secrets' && m === 'POST') {
-      const body = req.postDataJSON() as { name: string, type: string, value?: Record<string, string> }
-      const redacted = Object.fromEntries(Object.entries(body.value ?? {}).map(([k, v]) => [k, `mt_byo_****${v.slice(-4)}`]))
-      const created = { id: `01900000-0000-7000-8000-0000000000d${secrets.length}`, name: body.name, type: body.type, createdAt: new Date().toISOString(), rotatedAt: null, redacted }
-      secrets.push(created)
-      if (body.type === 'webhook' && !body.value) return json({ ...created, redacted: { signingSecret: 'mt_byo_****ZXQ=' }, signingSecret: GENERATED_WHSEC }, 201)
-      return json(created, 201)
-    }
-    if (p === '/data-sources' && m === 'GET') return json({ items: sources })
-    if (p === '/data-sources' && m === 'POST') {
-      const body = req.postDataJSON() as { name: string, role: string, type: string, config: Record<string, unknown>, scheduleCron?: string | null }
-      if (body.config.bucket === 'wrong-bucket') {
-        return json({ code: 'SOURCE_VALIDATION_FAILED', message: 'Validation failed: NoSuchBucket — the bucket "wrong-bucket" does not exist in eu-central-1.', details: { field: 'config.bucket', reason: 'no_such_bucket' } }, 422)
-      }
-      const created = source({ id: '01900000-0000-7000-8000-000000000005', ...body, scheduleCron: body.scheduleCron ?? null, effectiveScheduleCron: body.scheduleCron ?? '30 6 * * 1-5', redactedSecrets: { secretRef: secrets[0] } })
-      sources.push(created)
-      return json(created, 201)
-    }
-    const one = /^\/data-sources\/([^/]+)(\/.*)?$/.exec(p)
-    if (one) {
-      const [, sid, rest = ''] = one
-      const src = sources.find(s => s.id === sid)
-      if (!src) return json({ code: 'NOT_FOUND', message: 'Data source not found.' }, 404)
-      if (rest === '' && m === 'GET') return json(src)
-      if (rest === '' && m === 'PATCH') {
-        const body = req.postDataJSON() as Record<string, unknown>
-        if (body.autoPush === true) return json({ code: 'AUTO_PUSH_REQUIRES_TEST', message: 'Turning auto-push on requires a passing test of this sink within the last 24 hours.', details: { field: 'autoPush' } }, 409)
-        Object.assign(src, body)
-        return json(src)
-      }
-      if (rest === '/syncs' && m === 'GET') {
-        return json({ items: Object.values(syncs).filter(s => s.sourceId === sid).sort((a, b) => b.startedAt.localeCompare(a.startedAt)) })
-      }
-      const syncOne = /^\/syncs\/([^/]+)$/.exec(rest)
-      if (syncOne && m === 'GET') {
-        if (syncOne[1] === SYNC_PULL) {
-          pullPolls++
-          if (pullPolls < 3) return json(sync({ id: SYNC_PULL, trigger: 'manual', status: 'running', startedAt: ago(0), finishedAt: null, filesCount: 1, progress: { filesListed: 3, filesDone: 1, filesTotal: 2, bytesDone: 1024 } }))
-          const done = sync({ id: SYNC_PULL, trigger: 'manual', status: 'succeeded', startedAt: ago(0), finishedAt: new Date().toISOString(), filesCount: 2 })
-          syncs[SYNC_PULL] = done
-          return json(done)
-        }
-        const found = syncs[syncOne[1]!]
-        return found ? json(found) : json({ code: 'NOT_FOUND', message: 'Sync not found.' }, 404)
-      }
-      if (rest === '/test' && m === 'POST') {
-        return json({ ok: false, checks: [
-          { name: 'secret resolves', ok: true, message: 'acme-s3 (aws) decrypted', durationMs: 2 },
-          { name: 'credentials accepted', ok: true, message: 'ListObjectsV2 authorised', durationMs: 140 },
-          { name: 'bucket reachable', ok: true, message: 'acme-inventory in eu-central-1', durationMs: 35 },
-          { name: 'prefix lists', ok: true, message: 'prefix lists 3 objects, 1 new', durationMs: 41 },
-          { name: 'newest file', ok: false, message: 'format of daily-2.xlsx not recognised: the file is not a ZIP archive', durationMs: 60 },
-        ] })
-      }
-      if (rest === '/pull' && m === 'POST') { pullPolls = 0; return json({ syncId: SYNC_PULL }, 202) }
-    }
-    if (p.startsWith('/pending-items') && m === 'GET') {
-      const items = [
-        { id: '01900000-0000-7000-8000-0000000000c2', agentId, sourceId: SINK_HOOK, type: 'DATA_SOURCE_PUSH_FAILED', status: 'resolved', message: 'Delivery to https://erp.example.com failed: 503', occurrences: 1, firstSeenAt: ago(3000), lastSeenAt: ago(3000), resolvedAt: ago(2000), resolution: 'auto' },
-        { id: PENDING_OPEN, agentId, sourceId: SRC_S3, type: 'DATA_SOURCE_PULL_FAILED', status: pendingResolved ? 'resolved' : 'open', message: 'Access Denied listing s3://acme-inventory/daily-uploads/: check the credentials in secret acme-s3.', occurrences: 3, firstSeenAt: ago(200), lastSeenAt: ago(20), ...(pendingResolved ? { resolvedAt: ago(0), resolution: 'manual' } : {}) },
-      ]
-      return json({ items: url.searchParams.get('status') === 'open' ? items.filter(i => i.status === 'open') : items })
-    }
-    if (p === `/pending-items/${PENDING_OPEN}/resolve` && m === 'POST') {
-      pendingResolved = true
-      return json({ id: PENDING_OPEN, agentId, sourceId: SRC_S3, type: 'DATA_SOURCE_PULL_FAILED', status: 'resolved', message: 'Access Denied', occurrences: 3, firstSeenAt: ago(200), lastSeenAt: ago(20), resolvedAt: ago(0), resolution: 'manual' })
-    }
-    if (p === '/channels' && m === 'GET') {
-      return json({ items: [
-        { id: '01900000-0000-7000-8000-0000000000e1', agentId, type: 'slack', config: { webhookUrl: 'https://hooks.slack.com/services/T000/B000/XXXX' } },
-        { id: '01900000-0000-7000-8000-0000000000e2', agentId, type: 'email', config: { to: ['ops@example.com', 'buyer@example.com'] } },
-      ] })
-    }
-    if (/^\/channels\/[^/]+\/test$/.test(p) && m === 'POST') return json({ ok: true })
-    return route.fallback()
+/** A webhook receiver: OPTIONS → 204 (the validation ping and Test), POST → 200. */
+async function startReceiver (): Promise<Receiver> {
+  const requests: Receiver['requests'] = []
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') })
+      if (req.method === 'OPTIONS') { res.writeHead(204, { allow: 'OPTIONS, POST' }).end(); return }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}')
+    })
   })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    async close () {
+      server.closeAllConnections()
+      await new Promise<void>(resolve => server.close(() => resolve()))
+    },
+  }
 }

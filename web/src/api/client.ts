@@ -1,5 +1,6 @@
-import type { ErrorBody } from './types'
-import { getApiKey } from '../lib/session'
+// `.js` extensions: the server-side typecheck (node16 resolution) reads this module through the unit tests
+import type { ErrorBody } from './types.js'
+import { getApiKey } from '../lib/session.js'
 
 /** An API answer other than 2xx, or a network failure (status 0). */
 export class ApiError extends Error {

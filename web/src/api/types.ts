@@ -1,5 +1,5 @@
-// The API's resources as SPEC §2/§4 describe them. Fields the UI only reads when present are
-// optional, so a view keeps working while an endpoint is still being built.
+// The API's resources, as the TypeBox schemas in src/schemas/*.ts define them (each interface names
+// its schema). Keep them in step: `npm run typecheck:web` then shows every view a change touches.
 
 export interface ListResponse<T> { items: T[], nextCursor?: string | null }
 
@@ -23,19 +23,19 @@ export interface Agent {
 
 export type SecretType = 'aws' | 'webhook' | 'http_header'
 
+/** `src/schemas/secrets.ts` Secret */
 export interface Secret {
   id: string
   name: string
   type: SecretType
   createdAt: string
-  rotatedAt?: string | null
-  /** each value as `mt_byo_****` + its last four characters */
+  rotatedAt: string | null
+  /** each value as `mt_byo_****` + its last four characters (an http_header's name in clear) */
   redacted: Record<string, string>
 }
 
 /** POST /secrets answer: a generated webhook signing secret is returned once, here. */
 export interface SecretCreated extends Secret {
-  value?: { signingSecret?: string }
   signingSecret?: string
 }
 
@@ -64,6 +64,10 @@ export interface WebhookConfig {
   format?: FileFormat
 }
 
+/** What `redactedSecrets` holds per config field: the secret's listing fields. */
+export type SecretSummary = Pick<Secret, 'id' | 'name' | 'type' | 'redacted'>
+
+/** `src/schemas/sources.ts` DataSource */
 export interface DataSource {
   id: string
   agentId: string
@@ -72,60 +76,78 @@ export interface DataSource {
   type: SourceType
   config: S3Config & WebhookConfig
   scheduleCron: string | null
+  /** scheduleCron ?? the agent's, for S3 inventory sources; null for everything not pulled on a schedule */
+  effectiveScheduleCron: string | null
   enabled: boolean
-  autoPush?: boolean
+  autoPush: boolean
+  validatedAt: string | null
+  /** created or changed with `validate: false` */
+  validationSkipped: boolean
+  lastTestAt: string | null
+  lastTestOk: boolean | null
   lastSyncedAt: string | null
   nextPullAt: string | null
-  createdAt: string
-  /** the last sync, if the API embeds it */
-  lastSync?: Pick<Sync, 'id' | 'status' | 'startedAt' | 'finishedAt'> | null
-  /** scheduleCron ?? the agent's (null for sources that are not pulled on a schedule) */
-  effectiveScheduleCron?: string | null
-  lastTestAt?: string | null
-  lastTestOk?: boolean | null
-  validationSkipped?: boolean
+  lastSync?: { id: string, status: SyncStatus, startedAt: string, finishedAt: string | null } | null
   /** the secrets the config refers to, by config field, redacted */
-  redactedSecrets?: Partial<Record<'secretRef' | 'headerSecretRef', Pick<Secret, 'id' | 'name' | 'type' | 'redacted'>>>
+  redactedSecrets?: Partial<Record<'secretRef' | 'headerSecretRef', SecretSummary>>
   /** inbound webhooks: the path senders POST files to */
   receiveUrl?: string
   /** only in the creation answer, when Ferry generated the inbound webhook's signing secret */
   signingSecret?: string
+  createdAt: string
+  updatedAt: string
 }
 
 export type SyncStatus = 'running' | 'succeeded' | 'partial' | 'failed'
 
+/** One delivery attempt of a push (`src/push/service.ts`), oldest first. */
 export interface ManifestAttempt {
-  attempt?: number
-  at?: string
-  startedAt?: string
-  status?: number | string
-  statusCode?: number
-  httpStatus?: number
-  ok?: boolean
-  error?: string
-  message?: string
+  attempt: number
+  /** null when the worker stopped before it recorded the attempt */
+  at: string | null
+  /** HTTP status of the answer (webhooks), null without one */
+  status: number | null
   durationMs?: number
-  nextAttemptAt?: string | null
+  outcome: 'delivered' | 'retrying' | 'failed' | 'disabled' | 'unknown' | string
+  error?: string
+  code?: string
+  retryAfterMs?: number
+  nextAttemptAt?: string
 }
 
+/** `src/schemas/sources.ts` ManifestEntry (+ the push fields of outbound syncs) */
 export interface ManifestEntry {
   key: string
-  etag?: string | null
-  size?: number | null
-  bytes?: number | null
-  lastModified?: string | null
-  format?: string | null
-  status: 'ingested' | 'rejected' | 'skipped' | 'failed' | 'delivered' | string
-  rowsAccepted?: number
-  rowsRejected?: number
-  uploadId?: string
+  etag: string | null
+  size: number | null
+  lastModified: string | null
+  format: string | null
+  status: 'ingested' | 'rejected' | 'skipped' | 'failed' | 'delivered'
+  rowsAccepted: number
+  rowsRejected: number
+  uploadId?: string | null
   /** why a file was skipped or failed */
   reason?: string
+  /** the first rejected rows (at most 100) */
   errors?: Array<{ row?: number, message: string }>
-  attempts?: number | ManifestAttempt[]
+  /** outbound: every delivery attempt */
+  attempts?: ManifestAttempt[]
+  /** outbound: when the next attempt is due while the push is retrying */
   nextAttemptAt?: string | null
+  /** outbound: delivery state (delivered, retrying, failed, disabled) */
+  state?: string
+  jobId?: string
 }
 
+export interface SyncProgress {
+  filesListed?: number
+  filesDone?: number
+  filesTotal?: number
+  bytesDone?: number
+  bytesTotal?: number
+}
+
+/** `src/schemas/sources.ts` Sync */
 export interface Sync {
   id: string
   sourceId: string
@@ -134,51 +156,75 @@ export interface Sync {
   status: SyncStatus
   startedAt: string
   finishedAt: string | null
+  durationMs: number | null
   filesCount: number
   bytes: number
   rowsAccepted: number
   rowsRejected: number
-  durationMs?: number | null
-  error?: string | { code?: string, message: string } | null
-  /** live counters of a running sync, if the API reports them */
-  progress?: Record<string, unknown> | null
+  error?: { code: string, message: string } | null
+  /** live counters of a running pull */
+  progress?: SyncProgress | null
+  /** only from GET …/syncs/{syncId} */
   manifest?: ManifestEntry[]
 }
 
-export interface TestCheck { name: string, ok: boolean, message: string, durationMs?: number }
+export interface TestCheck { name: string, ok: boolean, message: string, durationMs: number }
 export interface TestResult { ok: boolean, checks: TestCheck[] }
 
+/** `src/schemas/jobs.ts` Job */
 export interface MappingJob {
   id: string
   agentId: string
   uploadId: string
   status: 'queued' | 'running' | 'succeeded' | 'failed'
+  trigger: 'manual' | 'auto_map'
   rows: number
+  columns: string[]
+  error: { code: string, message: string } | null
   createdAt: string
+  startedAt: string | null
   finishedAt: string | null
 }
 
+/** `src/schemas/pending-items.ts` PendingItem */
 export interface PendingItem {
   id: string
   agentId: string
   sourceId: string
-  type: 'DATA_SOURCE_PULL_FAILED' | 'DATA_SOURCE_PUSH_FAILED' | string
+  type: 'DATA_SOURCE_PULL_FAILED' | 'DATA_SOURCE_PUSH_FAILED'
   status: 'open' | 'resolved'
   message: string
   occurrences: number
   firstSeenAt: string
   lastSeenAt: string
-  resolvedAt?: string | null
-  resolution?: 'manual' | 'auto' | null
+  resolvedAt: string | null
+  resolution: 'manual' | 'auto' | null
 }
 
 export type ChannelType = 'slack' | 'webhook' | 'email'
 
+/** `src/schemas/channels.ts` Channel: slack { url (redacted) }, webhook { url, secretRef? }, email { to } */
 export interface Channel {
   id: string
   agentId: string
   type: ChannelType
-  name?: string
-  config: Record<string, unknown>
-  createdAt?: string
+  config: { url?: string, secretRef?: string, to?: string[] } & Record<string, unknown>
+  redactedSecrets?: { secretRef?: SecretSummary }
+  createdAt: string
+}
+
+export interface ChannelTestResult { ok: boolean, status?: number, message: string }
+
+/** `GET …/channels/{cid}/deliveries` */
+export interface ChannelDelivery {
+  id: string
+  itemId: string
+  event: 'opened' | 'resolved'
+  status: 'queued' | 'delivered' | 'failed'
+  attempts: number
+  lastError: string | null
+  lastStatus: number | null
+  createdAt: string
+  updatedAt: string
+  deliveredAt: string | null
 }

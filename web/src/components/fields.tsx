@@ -79,8 +79,8 @@ export function CheckboxField ({ label, name, hint, ...input }: { label: string,
 }
 
 /** An on/off switch: a real button with role="switch", usable with Space/Enter. */
-export function Switch ({ label, checked, disabled, busy, onChange }: {
-  label: string, checked: boolean, disabled?: boolean, busy?: boolean, onChange: (next: boolean) => void
+export function Switch ({ label, checked, disabled, busy, describedBy, onChange }: {
+  label: string, checked: boolean, disabled?: boolean, busy?: boolean, describedBy?: string, onChange: (next: boolean) => void
 }) {
   return (
     <button
@@ -89,6 +89,7 @@ export function Switch ({ label, checked, disabled, busy, onChange }: {
       class="switch"
       aria-checked={checked ? 'true' : 'false'}
       aria-busy={busy ? 'true' : undefined}
+      aria-describedby={describedBy}
       disabled={disabled || busy}
       onClick={() => onChange(!checked)}
     >

@@ -10,11 +10,22 @@ export type RunState =
   | { phase: 'error', error: ApiError }
 
 const POLL_MS = 1000
+/** while a push waits minutes for its next attempt, there is no point asking every second */
+const SLOW_POLL_MS = 5000
+
+/** How long to wait before asking again about a running sync. */
+function pollDelay (sync: Sync | undefined): number {
+  const next = sync?.manifest?.[0]?.nextAttemptAt
+  return next && Date.parse(next) - Date.now() > 60_000 ? SLOW_POLL_MS : POLL_MS
+}
+
+const asApiError = (err: unknown) => err instanceof ApiError ? err : new ApiError(0, { message: (err as Error).message })
 
 /**
  * Starts a sync (pull or push) and follows it until it ends: the start request answers
- * `{ syncId }` (202) or the finished sync itself; then `GET …/syncs/{syncId}` is polled once a
- * second for live progress. Polling stops on unmount.
+ * `{ syncId }` (202) or the finished sync itself; then `GET …/syncs/{syncId}` is polled (once a
+ * second, every 5 s while a push waits for a later attempt) for live progress. A pull refused with
+ * PULL_IN_PROGRESS follows the sync that is already running. Polling stops on unmount.
  */
 export function useSyncRunner (syncsPath: string, onFinished: (sync: Sync) => void) {
   const [state, setState] = useState<RunState>({ phase: 'idle' })
@@ -25,23 +36,25 @@ export function useSyncRunner (syncsPath: string, onFinished: (sync: Sync) => vo
 
   const follow = useCallback(async (syncId: string) => {
     let misses = 0
+    let last: Sync | undefined
     while (alive.current) {
-      await new Promise(resolve => setTimeout(resolve, POLL_MS))
+      await new Promise(resolve => setTimeout(resolve, pollDelay(last)))
       if (!alive.current) return
       try {
         const sync = await api.get<Sync>(`${syncsPath}/${encodeURIComponent(syncId)}`)
         if (!alive.current) return
+        misses = 0
         if (sync.status !== 'running') {
           setState({ phase: 'done', sync })
           finished.current(sync)
           return
         }
+        last = sync
         setState({ phase: 'running', syncId, sync })
       } catch (err) {
-        // the sync row may appear a moment after the 202; give up after a few tries
-        if (err instanceof ApiError && err.status === 404 && ++misses < 5) continue
-        if (err instanceof ApiError && err.status >= 500 && ++misses < 10) continue
-        setState({ phase: 'error', error: err instanceof ApiError ? err : new ApiError(0, { message: (err as Error).message }) })
+        // a blip (restart, network) does not end the follow at once; a gone sync does
+        if (err instanceof ApiError && (err.status === 0 || err.status >= 500) && ++misses < 10) continue
+        setState({ phase: 'error', error: asApiError(err) })
         return
       }
     }
@@ -49,6 +62,7 @@ export function useSyncRunner (syncsPath: string, onFinished: (sync: Sync) => vo
 
   const start = useCallback(async (run: () => Promise<{ syncId?: string, id?: string, status?: Sync['status'] } | undefined>) => {
     setState({ phase: 'starting' })
+    let syncId: string | undefined
     try {
       const answer = await run()
       if (!alive.current) return
@@ -58,14 +72,18 @@ export function useSyncRunner (syncsPath: string, onFinished: (sync: Sync) => vo
         finished.current(sync)
         return
       }
-      const syncId = answer?.syncId ?? answer?.id
-      if (!syncId) { setState({ phase: 'idle' }); return }
-      setState({ phase: 'running', syncId })
-      await follow(syncId)
+      syncId = answer?.syncId ?? answer?.id
     } catch (err) {
       if (!alive.current) return
-      setState({ phase: 'error', error: err instanceof ApiError ? err : new ApiError(0, { message: (err as Error).message }) })
+      const e = asApiError(err)
+      // "already running": show that one instead of an error
+      const running = e.code === 'PULL_IN_PROGRESS' ? e.details?.syncId : undefined
+      if (typeof running !== 'string') { setState({ phase: 'error', error: e }); return }
+      syncId = running
     }
+    if (!syncId) { setState({ phase: 'idle' }); return }
+    setState({ phase: 'running', syncId })
+    await follow(syncId)
   }, [follow])
 
   const reset = useCallback(() => setState({ phase: 'idle' }), [])

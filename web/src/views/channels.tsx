@@ -1,33 +1,31 @@
 import { useState } from 'preact/hooks'
 import { api, ApiError, formErrors, seg } from '../api/client'
-import type { Agent, Channel, ChannelType, ListResponse } from '../api/types'
+import type { Agent, Channel, ChannelDelivery, ChannelTestResult, ChannelType, ListResponse, Secret } from '../api/types'
+import { StatusBadge } from '../components/badges'
 import { SelectField, TextField } from '../components/fields'
 import { Dialog } from '../components/dialog'
 import { Empty, ErrorState, FormError, Loading } from '../components/states'
+import { formatDateTime, formatRelative } from '../lib/format'
 import { useResource } from '../lib/resource'
+import { RedactedValues } from './secrets'
 
 const TYPE_LABELS: Record<ChannelType, string> = { slack: 'Slack', webhook: 'Webhook', email: 'E-mail' }
 
-/**
- * The config each channel type is created with (the UI's reading of SPEC §2, see docs/decisions-ui.md):
- * slack { url }, webhook { url }, email { to: [addresses] } (the channels API, src/schemas/channels.ts).
- */
-function configFor (type: ChannelType, target: string): Record<string, unknown> {
+/** The config each channel type is created with (`src/schemas/channels.ts`). */
+function configFor (type: ChannelType, target: string, secretRef: string): Record<string, unknown> {
   if (type === 'slack') return { url: target.trim() }
-  if (type === 'webhook') return { url: target.trim() }
+  if (type === 'webhook') return { url: target.trim(), ...(secretRef ? { secretRef } : {}) }
   return { to: target.split(/[,;\s]+/).map(s => s.trim()).filter(Boolean) }
 }
 
-/** A channel's target, shown without anything that could act as a credential (a Slack URL is one). */
+/**
+ * A channel's target in one line. The API already redacts a Slack URL (it is a credential:
+ * `https://hooks.slack.com/mt_byo_****abcd`); it is shown as the API sends it.
+ */
 function describeTarget (channel: Channel): string {
   const c = channel.config ?? {}
-  const to = c.to
-  if (Array.isArray(to)) return to.join(', ')
-  if (typeof to === 'string') return to
-  const url = (c.webhookUrl ?? c.url) as unknown
-  if (typeof url === 'string') {
-    try { const u = new URL(url); return channel.type === 'slack' ? `${u.host}/…` : `${u.origin}${u.pathname}` } catch { return url.startsWith('mt_byo_') ? url : '—' }
-  }
+  if (Array.isArray(c.to)) return c.to.join(', ')
+  if (typeof c.url === 'string') return c.url
   return '—'
 }
 
@@ -35,27 +33,29 @@ export function ChannelsTab ({ agent }: { agent: Agent }) {
   const path = `/agents/${seg(agent.id)}/channels`
   const channels = useResource<ListResponse<Channel>>(path)
   const [adding, setAdding] = useState(false)
-  const [results, setResults] = useState<Record<string, { ok: boolean, message: string } | 'busy'>>({})
+  const [results, setResults] = useState<Record<string, ChannelTestResult | 'busy'>>({})
   const [deleting, setDeleting] = useState<Channel | null>(null)
+  const [history, setHistory] = useState<string | null>(null)
 
   const test = async (channel: Channel) => {
     setResults(r => ({ ...r, [channel.id]: 'busy' }))
     try {
-      const answer = await api.post<{ ok?: boolean, message?: string } | undefined>(`${path}/${seg(channel.id)}/test`)
-      const ok = answer?.ok ?? true
-      setResults(r => ({ ...r, [channel.id]: { ok, message: answer?.message ?? (ok ? 'Test notification sent.' : 'The test notification failed.') } }))
+      const answer = await api.post<ChannelTestResult>(`${path}/${seg(channel.id)}/test`)
+      setResults(r => ({ ...r, [channel.id]: answer }))
     } catch (err) {
       const e = err as ApiError
       setResults(r => ({ ...r, [channel.id]: { ok: false, message: e.routeMissing ? 'Testing is not available on this server yet (404).' : e.message } }))
     }
   }
 
+  const notify = agent.rules?.onPullFailure?.notify
   return (
     <section class="panel" aria-labelledby="channels-title">
       <div class="section-header">
         <div>
           <h2 id="channels-title">Channels</h2>
-          <p class="muted">Notified when a pending item opens and when it is resolved — not on every repeat.</p>
+          <p class="muted">Notified when a pending item opens and when it is resolved — not on every repeat.
+            {Array.isArray(notify) && <> This agent's rules notify only {notify.length === 1 ? 'one chosen channel' : `${notify.length} chosen channels`} about failed pulls.</>}</p>
         </div>
         {!adding && channels.data && <button type="button" class="btn btn-primary" onClick={() => setAdding(true)}>Add channel</button>}
       </div>
@@ -74,17 +74,28 @@ export function ChannelsTab ({ agent }: { agent: Agent }) {
         <ul class="channel-list">
           {channels.data.items.map(c => {
             const result = results[c.id]
+            const label = TYPE_LABELS[c.type] ?? c.type
             return (
-              <li key={c.id} class="card channel-item">
+              <li key={c.id} class="card channel-item" data-channel-id={c.id}>
                 <div class="channel-main">
-                  <strong>{c.name ?? TYPE_LABELS[c.type] ?? c.type}</strong>
-                  <span class="muted">{c.name ? `${TYPE_LABELS[c.type] ?? c.type} · ` : ''}{describeTarget(c)}</span>
+                  <strong>{label}</strong>
+                  <code class="target channel-target">{describeTarget(c)}</code>
+                  {c.redactedSecrets?.secretRef && (
+                    <span class="small muted">signed with {c.redactedSecrets.secretRef.name} <RedactedValues redacted={c.redactedSecrets.secretRef.redacted} inline /></span>
+                  )}
+                  <span class="small muted">added {formatDateTime(c.createdAt, agent.timezone)}</span>
                 </div>
                 <div class="actions">
-                  <button type="button" class="btn btn-small" disabled={result === 'busy'} onClick={() => test(c)}>{result === 'busy' ? 'Testing…' : 'Test'}</button>
-                  <button type="button" class="btn btn-small btn-ghost" onClick={() => setDeleting(c)} aria-label={`Delete ${TYPE_LABELS[c.type] ?? c.type} channel`}>Delete</button>
+                  <button type="button" class="btn btn-small" disabled={result === 'busy'} onClick={() => test(c)} aria-label={`Test ${label} channel`}>{result === 'busy' ? 'Testing…' : 'Test'}</button>
+                  <button type="button" class="btn btn-small btn-ghost" aria-expanded={history === c.id} onClick={() => setHistory(h => h === c.id ? null : c.id)}>Notifications</button>
+                  <button type="button" class="btn btn-small btn-ghost" onClick={() => setDeleting(c)} aria-label={`Delete ${label} channel`}>Delete</button>
                 </div>
-                {result && result !== 'busy' && <p class={result.ok ? 'text-ok small' : 'field-error'} role="status">{result.message}</p>}
+                {result && result !== 'busy' && (
+                  <p class={`channel-result ${result.ok ? 'text-ok small' : 'field-error'}`} role="status">
+                    {result.ok ? 'Test sent: ' : 'Test failed: '}{result.message}{result.status != null && !result.message.includes(String(result.status)) ? ` (${c.type === 'email' ? 'SMTP' : 'HTTP'} ${result.status})` : ''}
+                  </p>
+                )}
+                {history === c.id && <Deliveries path={`${path}/${seg(c.id)}/deliveries?limit=10`} agent={agent} />}
               </li>
             )
           })}
@@ -100,13 +111,36 @@ export function ChannelsTab ({ agent }: { agent: Agent }) {
   )
 }
 
+/** The channel's last notifications: what was sent about which event, and whether it arrived. */
+function Deliveries ({ path, agent }: { path: string, agent: Agent }) {
+  const deliveries = useResource<ListResponse<ChannelDelivery>>(path)
+  if (deliveries.loading) return <Loading label="Loading notifications…" />
+  if (deliveries.error) return <ErrorState error={deliveries.error} what="The notification history" onRetry={deliveries.reload} compact />
+  const items = deliveries.data?.items ?? []
+  if (items.length === 0) return <p class="muted small channel-deliveries">No notifications sent yet (tests are not recorded).</p>
+  return (
+    <ul class="channel-deliveries small">
+      {items.map(d => (
+        <li key={d.id}>
+          <StatusBadge status={d.status === 'delivered' ? 'delivered' : d.status === 'queued' ? 'queued' : 'failed'} label={d.status === 'delivered' ? 'Delivered' : d.status === 'queued' ? 'Queued' : 'Failed'} />
+          {' '}{d.event === 'opened' ? 'Item opened' : 'Item resolved'} · {formatDateTime(d.createdAt, agent.timezone)} ({formatRelative(d.createdAt)})
+          {d.attempts > 1 && <> · {d.attempts} attempts</>}
+          {d.lastError && d.status !== 'delivered' && <span class="muted"> · {d.lastError}</span>}
+        </li>
+      ))}
+    </ul>
+  )
+}
+
 function ChannelForm ({ path, onCreated, onCancel }: { path: string, onCreated: (c: Channel) => void, onCancel: () => void }) {
   const [type, setType] = useState<ChannelType>('slack')
   const [target, setTarget] = useState('')
+  const [secretRef, setSecretRef] = useState('')
   const [errors, setErrors] = useState<Record<string, string>>({})
   const [formError, setFormError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
-  const targetField = type === 'slack' ? 'config.webhookUrl' : type === 'webhook' ? 'config.url' : 'config.to'
+  const secrets = useResource<ListResponse<Secret>>(type === 'webhook' ? '/secrets' : null)
+  const targetField = type === 'email' ? 'config.to' : 'config.url'
 
   const submit = async (e: Event) => {
     e.preventDefault()
@@ -114,16 +148,20 @@ function ChannelForm ({ path, onCreated, onCancel }: { path: string, onCreated: 
     setErrors({})
     setFormError(null)
     try {
-      const channel = await api.post<Channel>(path, { type, config: configFor(type, target) })
+      const channel = await api.post<Channel>(path, { type, config: configFor(type, target, secretRef) })
       // a Slack URL is a credential: don't keep it in the input once saved
       setTarget('')
       onCreated(channel)
     } catch (err) {
-      const { fields, form } = formErrors(err, ['type', 'config', targetField])
-      if (fields.config && !fields[targetField]) { fields[targetField] = fields.config }
+      const { fields, form } = formErrors(err, ['type', 'config', targetField, 'config.secretRef'])
+      // "config.to.1" (one address of several) and "config" (the whole config) belong to the target input
+      if (err instanceof ApiError && !fields[targetField]) {
+        const named = Object.entries(err.fieldErrors()).find(([k]) => k === 'config' || k.startsWith(`${targetField}.`))
+        if (named) fields[targetField] = named[1]
+      }
       delete fields.config
       setErrors(fields)
-      setFormError(form)
+      setFormError(Object.keys(fields).length ? null : form)
       setBusy(false)
     }
   }
@@ -132,7 +170,7 @@ function ChannelForm ({ path, onCreated, onCancel }: { path: string, onCreated: 
     <form class="card form" onSubmit={submit} noValidate aria-label="New channel">
       <h3>New channel</h3>
       <SelectField label="Type" name="type" value={type} error={errors.type}
-        onChange={(e) => { setType(e.currentTarget.value as ChannelType); setErrors({}) }}
+        onChange={(e) => { setType(e.currentTarget.value as ChannelType); setErrors({}); setFormError(null) }}
         options={(Object.keys(TYPE_LABELS) as ChannelType[]).map(t => ({ value: t, label: TYPE_LABELS[t] }))} />
       <TextField
         label={type === 'slack' ? 'Slack incoming-webhook URL' : type === 'webhook' ? 'Webhook URL' : 'E-mail addresses'}
@@ -140,7 +178,13 @@ function ChannelForm ({ path, onCreated, onCancel }: { path: string, onCreated: 
         type={type === 'slack' ? 'password' : type === 'email' ? 'text' : 'url'}
         onInput={(e) => setTarget(e.currentTarget.value)} error={errors[targetField]}
         hint={type === 'slack' ? 'https://hooks.slack.com/services/… — it works as a password, so it is not shown again.'
-          : type === 'webhook' ? 'https://… — Ferry POSTs a JSON event here.' : 'Separate several addresses with commas.'} />
+          : type === 'webhook' ? 'https://… — Ferry POSTs a JSON event here.' : 'Up to 20 addresses, separated by commas. Sent through the server\'s SMTP server.'} />
+      {type === 'webhook' && (
+        <SelectField label="Signing secret" name="config.secretRef" value={secretRef} optional error={errors['config.secretRef']}
+          onChange={(e) => setSecretRef(e.currentTarget.value)}
+          hint={secrets.error ? 'The secrets could not be loaded.' : 'Events are signed per Standard Webhooks with a webhook secret (create one under Secrets).'}
+          options={[{ value: '', label: '— unsigned —' }, ...(secrets.data?.items ?? []).filter(s => s.type === 'webhook').map(s => ({ value: s.id, label: s.name }))]} />
+      )}
       <FormError error={formError} />
       <div class="form-actions">
         <button type="submit" class="btn btn-primary" disabled={busy}>{busy ? 'Saving…' : 'Save channel'}</button>

@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'preact/hooks'
+import { useEffect, useMemo, useState } from 'preact/hooks'
 import { api, ApiError, seg } from '../api/client'
 import { sourcesPath } from '../api/paths'
 import type { Agent, DataSource, ListResponse, MappingJob, Secret, SourceRole, Sync, TestResult } from '../api/types'
@@ -11,9 +11,10 @@ import { describeCron } from '../lib/cron'
 import { formatBytes, formatDateTime, formatDuration, formatNumber, formatRelative, shortId } from '../lib/format'
 import { useResource } from '../lib/resource'
 import { useSyncRunner, type RunState } from '../lib/sync-runner'
+import { checkLabel } from '../lib/checks'
 import { GeneratedSecret, RedactedValues } from './secrets'
 import { SourceForm } from './source-form'
-import { ManifestDialog, SyncHistory, syncErrorText } from './syncs'
+import { ManifestDialog, SyncHistory } from './syncs'
 
 const HISTORY_LIMIT = 20
 
@@ -131,10 +132,9 @@ function SecretRef ({ field, source, secretsById, label }: {
 
 function lastSyncOf (source: DataSource, history: Sync[] | undefined): { status: string, at: string | null } | null {
   const latest = history?.[0] ?? source.lastSync
-  if (latest) return { status: latest.status, at: latest.finishedAt ?? latest.startedAt }
-  if (source.lastSyncedAt) return { status: 'succeeded', at: source.lastSyncedAt }
-  return null
+  return latest ? { status: latest.status, at: latest.finishedAt ?? latest.startedAt } : null
 }
+
 
 function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
   agent: Agent, source: DataSource, secretsById: Map<string, Secret>, onChanged: (s: DataSource) => void, onDeleted: () => void
@@ -144,7 +144,7 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
   const syncs = useResource<ListResponse<Sync>>(`${base}/syncs?limit=${HISTORY_LIMIT}`)
   const [openSync, setOpenSync] = useState<string | null>(null)
   const [test, setTest] = useState<{ busy: boolean, result?: TestResult, error?: ApiError, at?: number }>({ busy: false })
-  const [switchError, setSwitchError] = useState<string | null>(null)
+  const [switchError, setSwitchError] = useState<{ field: 'enabled' | 'autoPush', message: string } | null>(null)
   const [switchBusy, setSwitchBusy] = useState<'enabled' | 'autoPush' | null>(null)
   const [confirmAutoPush, setConfirmAutoPush] = useState(false)
   const [pushing, setPushing] = useState(false)
@@ -155,6 +155,15 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
     try { onChanged(await api.get<DataSource>(base)) } catch { /* the card keeps what it has */ }
   }
   const runner = useSyncRunner(`${base}/syncs`, () => { void refresh() })
+
+  // a sync started elsewhere (the schedule, a webhook, a push retry) is followed in the history too
+  const latestRunning = syncs.data?.items[0]?.status === 'running'
+  const idle = runner.state.phase === 'idle' || runner.state.phase === 'done' || runner.state.phase === 'error'
+  useEffect(() => {
+    if (!latestRunning || !idle) return
+    const timer = setInterval(() => { void refresh() }, 3000)
+    return () => clearInterval(timer)
+  }, [latestRunning, idle])
 
   const runTest = async () => {
     setTest({ busy: true })
@@ -174,15 +183,26 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
       onChanged(await api.patch<DataSource>(base, { [field]: value }))
     } catch (err) {
       const e = err as ApiError
-      setSwitchError(e.code === 'AUTO_PUSH_REQUIRES_TEST'
-        ? 'Auto-push needs a passing Test of this sink within the last 24 hours. Run Test, then switch it on.'
-        : e.routeMissing ? 'The server cannot change sources yet (404).' : e.message)
+      setSwitchError({
+        field,
+        message: e.code === 'AUTO_PUSH_REQUIRES_TEST'
+          ? 'Auto-push was not switched on: it needs a passing Test of this sink within the last 24 hours. Run Test, then switch it on.'
+          : e.routeMissing ? 'The server cannot change sources yet (404).' : e.message,
+      })
     } finally {
       setSwitchBusy(null)
     }
   }
 
-  const last = lastSyncOf(source, syncs.data?.items)
+  // the sync this card is following is shown live at the top of the history
+  const live = runner.state.phase === 'running' ? runner.state.sync : undefined
+  const history = useMemo(() => {
+    const items = syncs.data?.items
+    if (!live || !items) return items
+    return [live, ...items.filter(s => s.id !== live.id)]
+  }, [syncs.data, live])
+  const last = lastSyncOf(source, history)
+  const latestError = history?.[0]?.status !== 'running' ? history?.[0]?.error : undefined
   const cron = source.effectiveScheduleCron ?? source.scheduleCron ?? agent.scheduleCron
   const running = runner.state.phase === 'starting' || runner.state.phase === 'running'
   const pullable = inbound && source.type === 's3'
@@ -196,8 +216,12 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
           <p class="muted small">{source.type === 's3' ? 'S3' : 'Webhook'} {inbound ? 'source' : 'sink'}</p>
         </div>
         <div class="source-badge">
+          {source.validationSkipped && <Pill tone="warn">Not checked when saved</Pill>}
+          {!source.enabled && <Pill>Disabled</Pill>}
           {last
-            ? <StatusBadge status={last.status} label={`Last sync: ${last.status}${last.at ? `, ${formatRelative(last.at)}` : ''}`} />
+            ? <StatusBadge status={last.status} label={last.status === 'running'
+              ? `Sync running${last.at ? `, started ${formatRelative(last.at)}` : ''}`
+              : `Last sync: ${last.status}${last.at ? `, ${formatRelative(last.at)}` : ''}`} />
             : <Pill>Never synced</Pill>}
         </div>
       </header>
@@ -233,16 +257,32 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
         {!inbound && (
           <div><dt>Delivery</dt><dd>{source.autoPush ? 'After every successful mapping job' : 'Manual pushes only'}</dd></div>
         )}
+        {(source.lastTestAt || !inbound) && (
+          <div>
+            <dt>Last test</dt>
+            <dd>{source.lastTestAt
+              ? <><span class={source.lastTestOk ? 'text-ok' : 'text-bad'}>{source.lastTestOk ? 'Passed' : 'Failed'}</span> <span class="muted">{formatRelative(source.lastTestAt)}</span></>
+              : <span class="muted">Never tested</span>}</dd>
+          </div>
+        )}
         {source.config.pattern && <div><dt>Pattern</dt><dd><code>{source.config.pattern}</code></dd></div>}
         {source.config.format && <div><dt>Format</dt><dd>{source.config.format.toUpperCase()}</dd></div>}
       </dl>
 
+      {latestError && (
+        <p class="callout callout-bad last-error" data-last-error>
+          <strong>Last sync {history?.[0]?.status === 'partial' ? 'stopped' : 'failed'}:</strong> {latestError.message}
+        </p>
+      )}
+
       <div class="source-controls">
         <div class="switches">
-          <Switch label="Enabled" checked={source.enabled} busy={switchBusy === 'enabled'} onChange={(v) => patch('enabled', v)} />
+          <Switch label="Enabled" checked={source.enabled} busy={switchBusy === 'enabled'} onChange={(v) => patch('enabled', v)}
+            describedBy={switchError?.field === 'enabled' ? `${source.id}-switch-error` : undefined} />
           {!inbound && (
-            <Switch label="Auto-push" checked={!!source.autoPush} busy={switchBusy === 'autoPush'}
-              onChange={(v) => v ? setConfirmAutoPush(true) : patch('autoPush', false)} />
+            <Switch label="Auto-push" checked={source.autoPush} busy={switchBusy === 'autoPush'}
+              describedBy={switchError?.field === 'autoPush' ? `${source.id}-switch-error` : undefined}
+              onChange={(v) => { setSwitchError(null); if (v) setConfirmAutoPush(true); else void patch('autoPush', false) }} />
           )}
         </div>
         <div class="actions">
@@ -262,14 +302,14 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
           <button type="button" class="btn btn-ghost" onClick={() => setDeleting(true)} aria-label={`Delete ${source.name}`}>Delete</button>
         </div>
       </div>
-      {switchError && <p class="field-error" role="alert" data-error-for="autoPush">{switchError}</p>}
+      {switchError && <p class="field-error switch-error" role="alert" id={`${source.id}-switch-error`} data-error-for={switchError.field}>{switchError.message}</p>}
 
-      <RunProgress state={runner.state} verb={inbound ? 'Pull' : 'Push'} onOpen={(id) => setOpenSync(id)} onDismiss={runner.reset} />
+      <RunProgress state={runner.state} verb={inbound ? 'Pull' : 'Push'} agent={agent} onOpen={(id) => setOpenSync(id)} onDismiss={runner.reset} />
       {(test.result || test.error) && <TestResults test={test} onDismiss={() => setTest({ busy: false })} />}
 
       <div class="history">
         <h4>Sync history <span class="muted small">last {HISTORY_LIMIT}, times in {agent.timezone}</span></h4>
-        <SyncHistory agent={agent} syncs={syncs} onOpen={setOpenSync} limit={HISTORY_LIMIT} />
+        <SyncHistory agent={agent} syncs={syncs} items={history} onOpen={setOpenSync} limit={HISTORY_LIMIT} />
       </div>
 
       {openSync && <ManifestDialog agent={agent} sourcePath={base} syncId={openSync} onClose={() => setOpenSync(null)} />}
@@ -292,7 +332,7 @@ const recentPass = (source: DataSource) =>
   !!source.lastTestOk && !!source.lastTestAt && Date.now() - Date.parse(source.lastTestAt) < 24 * 3600 * 1000
 
 /** Live progress of a pull/push until the sync ends, then its outcome. */
-function RunProgress ({ state, verb, onOpen, onDismiss }: { state: RunState, verb: string, onOpen: (id: string) => void, onDismiss: () => void }) {
+function RunProgress ({ state, verb, agent, onOpen, onDismiss }: { state: RunState, verb: 'Pull' | 'Push', agent: Agent, onOpen: (id: string) => void, onDismiss: () => void }) {
   if (state.phase === 'idle') return null
   if (state.phase === 'error') {
     const e = state.error
@@ -301,19 +341,21 @@ function RunProgress ({ state, verb, onOpen, onDismiss }: { state: RunState, ver
         : e.routeMissing ? `${verb} is not available on this server yet (404).` : e.message
     return (
       <div class="callout callout-bad run" role="alert">
-        <span>{verb} failed to start: {text}</span>
+        <span>{verb} failed: {text}</span>
         <button type="button" class="btn btn-small btn-ghost" onClick={onDismiss}>Dismiss</button>
       </div>
     )
   }
   if (state.phase === 'done') {
     const s = state.sync
+    const files = `${formatNumber(s.filesCount)} file${s.filesCount === 1 ? '' : 's'}`
     return (
-      <div class={`callout run callout-${s.status === 'succeeded' ? 'ok' : s.status === 'partial' ? 'warn' : 'bad'}`} role="status">
+      <div class={`callout run callout-${s.status === 'succeeded' ? 'ok' : s.status === 'partial' ? 'warn' : 'bad'}`} role="status" data-run-status={s.status}>
         <span>
-          {verb} {s.status}: {formatNumber(s.filesCount)} file{s.filesCount === 1 ? '' : 's'}, {formatNumber(s.rowsAccepted)} rows accepted,
-          {' '}{formatNumber(s.rowsRejected)} rejected, {formatBytes(s.bytes)}.
-          {syncErrorText(s.error) && <> {syncErrorText(s.error)}</>}
+          {verb === 'Pull'
+            ? <>Pull {s.status}: {files}, {formatNumber(s.rowsAccepted)} rows accepted, {formatNumber(s.rowsRejected)} rejected, {formatBytes(s.bytes)}.</>
+            : <>Push {s.status === 'succeeded' ? 'delivered' : s.status}: {formatNumber(s.rowsAccepted)} rows, {formatBytes(s.bytes)}.</>}
+          {s.error && <> {s.error.message}</>}
         </span>
         <span class="run-actions">
           <button type="button" class="btn btn-small" onClick={() => onOpen(s.id)}>Open</button>
@@ -323,20 +365,30 @@ function RunProgress ({ state, verb, onOpen, onDismiss }: { state: RunState, ver
     )
   }
   const s = state.phase === 'running' ? state.sync : undefined
-  const p = (s?.progress ?? {}) as { filesListed?: number, filesDone?: number, filesTotal?: number, bytesDone?: number }
+  const p = s?.progress ?? {}
   const counted = typeof p.filesTotal === 'number' && p.filesTotal > 0
+  const push = s?.manifest?.[0]
+  const lastAttempt = push?.attempts?.[push.attempts.length - 1]
+  let text: string
+  if (state.phase === 'starting') text = `Starting ${verb.toLowerCase()}…`
+  else if (!s) text = `${verb} queued…`
+  else if (verb === 'Push') {
+    text = push?.nextAttemptAt && lastAttempt
+      ? `Attempt ${lastAttempt.attempt} ${lastAttempt.status != null ? `answered HTTP ${lastAttempt.status}` : 'failed'}${lastAttempt.error ? ` (${lastAttempt.error})` : ''}; next attempt ${formatDateTime(push.nextAttemptAt, agent.timezone)} (${formatRelative(push.nextAttemptAt)}).`
+      : 'Push running: delivering the results…'
+  } else if (counted) {
+    // the listing may still be going: "of N" is what was found so far, not a promise
+    const listed = p.filesListed ?? 0
+    text = `Pull running: ${formatNumber(p.filesDone ?? 0)} of ${formatNumber(p.filesTotal!)} new file${p.filesTotal === 1 ? '' : 's'} ingested, ${formatBytes(p.bytesDone ?? 0)} — ${formatNumber(listed)} object${listed === 1 ? '' : 's'} listed so far.`
+  } else if (typeof p.filesListed === 'number') {
+    text = `Pull running: ${formatNumber(p.filesListed)} object${p.filesListed === 1 ? '' : 's'} listed so far, nothing new yet…`
+  } else text = 'Pull started: listing the bucket…'
   return (
-    <div class="callout callout-info run" role="status" aria-live="polite">
+    <div class="callout callout-info run" role="status" aria-live="polite" data-run-status="running">
       {counted
         ? <progress aria-label={`${verb} progress`} value={p.filesDone ?? 0} max={p.filesTotal} />
         : <progress aria-label={`${verb} in progress`} />}
-      <span>
-        {state.phase === 'starting' ? `Starting ${verb.toLowerCase()}…`
-          : counted ? `${verb} running: ${formatNumber(p.filesDone ?? 0)} of ${formatNumber(p.filesTotal!)} files, ${formatBytes(p.bytesDone ?? 0)}.`
-            : typeof p.filesListed === 'number' ? `${verb} running: ${formatNumber(p.filesListed)} objects listed…`
-              : s ? `${verb} running: ${formatNumber(s.filesCount)} files, ${formatNumber(s.rowsAccepted)} rows so far.`
-                : `${verb} queued…`}
-      </span>
+      <span>{text}</span>
     </div>
   )
 }
@@ -362,7 +414,7 @@ function TestResults ({ test, onDismiss }: { test: { result?: TestResult, error?
         {result.checks.map((c, i) => (
           <li key={i} class={c.ok ? 'check-ok' : 'check-bad'}>
             <span class="check-icon" aria-hidden="true">{c.ok ? <CheckIcon /> : <CrossIcon />}</span>
-            <span class="check-name">{c.name}</span>
+            <span class="check-name">{checkLabel(c.name)}</span>
             <span class="sr-only">{c.ok ? 'passed' : 'failed'}</span>
             <span class="check-message">{c.message}</span>
             {c.durationMs != null && <span class="muted small">{formatDuration(c.durationMs)}</span>}
@@ -388,7 +440,7 @@ function AutoPushConfirm ({ source, testedOk, onConfirm, onCancel }: { source: D
 }
 
 function PushDialog ({ agent, source, onPush, onCancel }: { agent: Agent, source: DataSource, onPush: (jobId: string) => void, onCancel: () => void }) {
-  const jobs = useResource<ListResponse<MappingJob>>(`/agents/${seg(agent.id)}/jobs`)
+  const jobs = useResource<ListResponse<MappingJob>>(`/agents/${seg(agent.id)}/jobs?status=succeeded&limit=20`)
   const done = (jobs.data?.items ?? []).filter(j => j.status === 'succeeded')
   const [jobId, setJobId] = useState<string | null>(null)
   const selected = jobId ?? done[0]?.id ?? null
@@ -397,7 +449,7 @@ function PushDialog ({ agent, source, onPush, onCancel }: { agent: Agent, source
       <p>Choose the mapping job whose results go to <code class="target">{targetOf(source)}</code>. Pushes cannot be undone.</p>
       {jobs.loading && <Loading label="Loading mapping jobs…" />}
       {jobs.error && <ErrorState error={jobs.error} what="Mapping jobs" onRetry={jobs.reload} compact />}
-      {jobs.data && done.length === 0 && <Empty title="No finished mapping jobs yet." />}
+      {jobs.data && done.length === 0 && <Empty title="No finished mapping jobs yet."><p>A mapping job runs after each upload when the agent's rules have auto-map on.</p></Empty>}
       {done.length > 0 && (
         <fieldset class="fieldset">
           <legend>Mapping job</legend>
@@ -405,7 +457,7 @@ function PushDialog ({ agent, source, onPush, onCancel }: { agent: Agent, source
             {done.map(job => (
               <label key={job.id} class="radio">
                 <input type="radio" name="jobId" value={job.id} checked={selected === job.id} onChange={() => setJobId(job.id)} />
-                <span>Job …{shortId(job.id)} · {formatNumber(job.rows)} rows · {formatDateTime(job.finishedAt ?? job.createdAt, agent.timezone)}</span>
+                <span>Job …{shortId(job.id)} · {formatNumber(job.rows)} rows · {job.columns.length} columns · {job.trigger === 'auto_map' ? 'after an upload' : 'started by hand'} · {formatDateTime(job.finishedAt ?? job.createdAt, agent.timezone)}</span>
               </label>
             ))}
           </div>

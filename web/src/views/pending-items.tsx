@@ -6,6 +6,7 @@ import { StatusBadge } from '../components/badges'
 import { Empty, ErrorState, Loading } from '../components/states'
 import { formatDateTime, formatNumber, formatRelative } from '../lib/format'
 import { useResource } from '../lib/resource'
+import { links } from '../lib/router'
 
 const TYPE_LABELS: Record<string, string> = {
   DATA_SOURCE_PULL_FAILED: 'Pull failed',
@@ -22,6 +23,7 @@ export function PendingItemsTab ({ agent }: { agent: Agent }) {
   const sourceNames = useMemo(() => new Map((sources.data?.items ?? []).map(s => [s.id, s.name])), [sources.data])
   const [resolving, setResolving] = useState<string | null>(null)
   const [error, setError] = useState<string | null>(null)
+  const [notice, setNotice] = useState<string | null>(null)
 
   const sorted = useMemo(() => [...(items.data?.items ?? [])].sort((a, b) =>
     (a.status === b.status ? 0 : a.status === 'open' ? -1 : 1) || Date.parse(b.lastSeenAt) - Date.parse(a.lastSeenAt)), [items.data])
@@ -29,14 +31,14 @@ export function PendingItemsTab ({ agent }: { agent: Agent }) {
   const resolve = async (item: PendingItem) => {
     setResolving(item.id)
     setError(null)
+    setNotice(null)
     try {
-      const updated = await api.post<PendingItem | undefined>(`/agents/${seg(agent.id)}/pending-items/${seg(item.id)}/resolve`)
+      const updated = await api.post<PendingItem>(`/agents/${seg(agent.id)}/pending-items/${seg(item.id)}/resolve`)
       items.setData(cur => cur && {
         ...cur,
-        items: filter === 'open'
-          ? cur.items.filter(i => i.id !== item.id)
-          : cur.items.map(i => i.id === item.id ? (updated ?? { ...i, status: 'resolved', resolution: 'manual', resolvedAt: new Date().toISOString() }) : i),
+        items: filter === 'open' ? cur.items.filter(i => i.id !== item.id) : cur.items.map(i => i.id === item.id ? updated : i),
       })
+      setNotice(`Resolved “${TYPE_LABELS[item.type] ?? item.type}” of ${sourceNames.get(item.sourceId) ?? 'the data source'}. If it fails again, a new item opens.`)
     } catch (err) {
       setError(err instanceof ApiError && err.routeMissing ? 'Resolving is not available on this server yet (404).' : (err as Error).message)
     } finally {
@@ -57,6 +59,7 @@ export function PendingItemsTab ({ agent }: { agent: Agent }) {
         </div>
       </div>
       {error && <p class="form-error" role="alert">{error}</p>}
+      {notice && <p class="callout callout-ok" role="status">{notice}</p>}
       {items.loading && <Loading label="Loading pending items…" />}
       {items.error && !items.data && <ErrorState error={items.error} what="Pending items" onRetry={items.reload} />}
       {items.data && sorted.length === 0 && (
@@ -71,7 +74,7 @@ export function PendingItemsTab ({ agent }: { agent: Agent }) {
               <div class="pending-head">
                 <StatusBadge status={item.status} />
                 <strong>{TYPE_LABELS[item.type] ?? item.type}</strong>
-                <span class="muted">{sourceNames.get(item.sourceId) ?? 'a data source'}</span>
+                <a href={links.agent(agent.id)} class="pending-source">{sourceNames.get(item.sourceId) ?? (sources.data ? 'a deleted data source' : 'data source')}</a>
               </div>
               <p class="pending-message">{item.message}</p>
               <p class="muted small">
@@ -80,7 +83,8 @@ export function PendingItemsTab ({ agent }: { agent: Agent }) {
                 {item.status === 'resolved' && <> · resolved {item.resolution === 'auto' ? 'automatically' : 'by hand'}{item.resolvedAt ? ` ${formatRelative(item.resolvedAt)}` : ''}</>}
               </p>
               {item.status === 'open' && (
-                <button type="button" class="btn btn-small" disabled={resolving === item.id} onClick={() => resolve(item)}>
+                <button type="button" class="btn btn-small" disabled={resolving === item.id} onClick={() => resolve(item)}
+                  aria-label={`Resolve: ${TYPE_LABELS[item.type] ?? item.type}, ${sourceNames.get(item.sourceId) ?? 'data source'}`}>
                   {resolving === item.id ? 'Resolving…' : 'Resolve'}
                 </button>
               )}

@@ -48,7 +48,7 @@ export function SourceForm ({ agent, role, secrets, onCreated, onCancel }: {
   onCancel: () => void
 }) {
   const inbound = role === 'INVENTORY_SOURCE'
-  const [v, setV] = useState<Values>({ ...EMPTY, format: inbound ? '' : 'csv' })
+  const [v, setV] = useState<Values>({ ...EMPTY })
   const [errors, setErrors] = useState<Record<string, string>>({})
   const [formError, setFormError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
@@ -132,7 +132,7 @@ export function SourceForm ({ agent, role, secrets, onCreated, onCancel }: {
           </div>
           <TextField label="Prefix" name="config.prefix" value={v.prefix} autoComplete="off" spellcheck={false}
             onInput={(e) => set('prefix', e.currentTarget.value)} error={errors['config.prefix']}
-            hint={inbound ? 'The "folder" Ferry lists, e.g. daily-uploads/' : 'Results are written as {prefix}/job-{jobId}.{format}'} />
+            hint={inbound ? 'The "folder" Ferry lists, e.g. daily-uploads/' : 'Each job\'s results are written under it as job-<job id>.<format>, e.g. ferry-results/'} />
           <SecretSelect label="Credentials (AWS secret)" name="config.secretRef" value={v.secretRef} error={errors['config.secretRef']}
             options={secretOptions('aws', false)} onChange={(id) => set('secretRef', id)} onNew={() => setNewSecret({ field: 'secretRef', type: 'aws' })} />
           <TextField label="Endpoint" name="config.endpoint" value={v.endpoint} optional autoComplete="off" spellcheck={false} type="url"
@@ -170,8 +170,10 @@ export function SourceForm ({ agent, role, secrets, onCreated, onCancel }: {
       {(v.type === 's3' || !inbound) && (
         <SelectField label="Format" name="config.format" value={v.format} error={errors['config.format']}
           onChange={(e) => set('format', e.currentTarget.value)}
+          hint={inbound ? 'Detection uses the file extension, then the content.' : undefined}
           options={[
-            ...(inbound ? [{ value: '', label: 'Detect from each file' }] : []),
+            // the server's defaults: detect per file (sources), CSV for S3 sinks, JSON for webhook sinks
+            { value: '', label: inbound ? 'Detect from each file' : v.type === 's3' ? 'CSV (default)' : 'JSON (default)' },
             { value: 'csv', label: 'CSV' }, { value: 'json', label: 'JSON' }, { value: 'ndjson', label: 'NDJSON' }, { value: 'xlsx', label: 'XLSX' },
           ]} />
       )}
@@ -183,9 +185,13 @@ export function SourceForm ({ agent, role, secrets, onCreated, onCancel }: {
           hint={cron ? (cronInWords(cron, agent.timezone) ? <>Reads as: <strong>{cronInWords(cron, agent.timezone)}</strong>.</> : 'Five fields: minute hour day-of-month month day-of-week.') : <>Empty: the agent's schedule ({describeCron(agent.scheduleCron, agent.timezone)}).</>} />
       )}
 
-      <CheckboxField label="Check the connection when saving" name="validate" checked={v.validate}
-        onChange={(e) => set('validate', e.currentTarget.checked)}
-        hint={v.type === 's3' ? 'Lists one object of the bucket and prefix with the credentials.' : inbound ? 'Checks that the secret exists.' : 'Sends OPTIONS to the URL.'} />
+      {(v.type === 's3' || !inbound) && (
+        <CheckboxField label="Check the connection when saving" name="validate" checked={v.validate}
+          onChange={(e) => set('validate', e.currentTarget.checked)}
+          hint={v.type === 's3'
+            ? 'Lists one object of the bucket and prefix with the credentials. Unchecked, the source is saved as it is and marked as not checked.'
+            : 'Sends OPTIONS to the URL; it must not answer with a redirect or a 5xx.'} />
+      )}
 
       <FormError error={formError} />
       <div class="form-actions">
@@ -198,7 +204,7 @@ export function SourceForm ({ agent, role, secrets, onCreated, onCancel }: {
         <NewSecretDialog type={newSecret.type}
           onClose={() => setNewSecret(null)}
           onCreated={(secret) => {
-            secrets.setData(cur => ({ items: [...(cur?.items ?? []), { id: secret.id, name: secret.name, type: secret.type, createdAt: secret.createdAt, redacted: secret.redacted }] }))
+            secrets.setData(cur => ({ items: [...(cur?.items ?? []), { id: secret.id, name: secret.name, type: secret.type, createdAt: secret.createdAt, rotatedAt: secret.rotatedAt, redacted: secret.redacted }] }))
             set(newSecret.field, secret.id)
             void secrets.reload()
           }} />

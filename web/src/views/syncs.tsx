@@ -1,29 +1,33 @@
+import { useState } from 'preact/hooks'
 import type { Agent, ListResponse, ManifestAttempt, ManifestEntry, Sync } from '../api/types'
 import { seg } from '../api/client'
 import { StatusBadge } from '../components/badges'
 import { Dialog } from '../components/dialog'
 import { Empty, ErrorState, Loading } from '../components/states'
-import { formatBytes, formatDateTime, formatDuration, formatNumber, formatRelative, syncDuration } from '../lib/format'
+import { formatBytes, formatDateTime, formatDuration, formatNumber, formatRelative, shortId, syncDuration } from '../lib/format'
 import { useResource, type Resource } from '../lib/resource'
 
 export const TRIGGER_LABELS: Record<string, string> = {
   schedule: 'Schedule', manual: 'Manual', webhook: 'Webhook', job_complete: 'Job complete',
 }
 
-export const syncErrorText = (error: Sync['error']) =>
-  !error ? null : typeof error === 'string' ? error : error.message
 
 /** The last N syncs of one source, newest first; a row opens its manifest. */
-export function SyncHistory ({ agent, syncs, onOpen, limit }: {
-  agent: Agent, syncs: Resource<ListResponse<Sync>>, onOpen: (syncId: string) => void, limit: number
+export function SyncHistory ({ agent, syncs, items: shown, onOpen, limit }: {
+  agent: Agent
+  syncs: Resource<ListResponse<Sync>>
+  /** what to list, when it is not exactly the loaded page (a live sync merged in) */
+  items?: Sync[]
+  onOpen: (syncId: string) => void
+  limit: number
 }) {
   if (syncs.loading) return <Loading label="Loading sync history…" />
   if (syncs.error && !syncs.data) return <ErrorState error={syncs.error} what="Sync history" onRetry={syncs.reload} compact />
-  const items = syncs.data?.items ?? []
+  const items = (shown ?? syncs.data?.items ?? []).slice(0, limit)
   if (items.length === 0) return <Empty title="No syncs yet." />
   return (
     <div class="table-wrap" tabIndex={0} role="region" aria-label={`Last ${limit} syncs`}>
-      <table class="table table-syncs">
+      <table class="table table-syncs table-stack">
         <caption class="sr-only">Last {limit} syncs, newest first. Times in {agent.timezone}.</caption>
         <thead>
           <tr>
@@ -39,7 +43,7 @@ export function SyncHistory ({ agent, syncs, onOpen, limit }: {
         <tbody>
           {items.map(sync => (
             <tr key={sync.id} class="clickable" onClick={() => onOpen(sync.id)} data-sync-id={sync.id}>
-              <td>
+              <td class="stack-title">
                 <button type="button" class="link" onClick={(e) => { e.stopPropagation(); onOpen(sync.id) }}
                   aria-label={`Open sync of ${formatDateTime(sync.startedAt, agent.timezone)}`}>
                   {formatDateTime(sync.startedAt, agent.timezone)}
@@ -59,85 +63,141 @@ export function SyncHistory ({ agent, syncs, onOpen, limit }: {
   )
 }
 
+/** Manifest entries rendered at first; a sync of thousands of files shows the rest on request. */
+const MANIFEST_PAGE = 200
+
 /** One sync with its full manifest: per file key, size, status, rows, first errors; outbound attempts. */
 export function ManifestDialog ({ agent, sourcePath, syncId, onClose }: { agent: Agent, sourcePath: string, syncId: string, onClose: () => void }) {
   const sync = useResource<Sync>(`${sourcePath}/syncs/${seg(syncId)}`)
+  const [problemsOnly, setProblemsOnly] = useState(false)
+  const [shown, setShown] = useState(MANIFEST_PAGE)
   const s = sync.data
+  const manifest = s?.manifest ?? []
+  const problems = manifest.filter(e => e.status !== 'ingested' && e.status !== 'delivered' || e.rowsRejected > 0)
+  const entries = problemsOnly ? problems : manifest
+  const outbound = s?.direction === 'outbound'
   return (
     <Dialog title="Sync details" onClose={onClose} wide>
       {sync.loading && <Loading label="Loading the manifest…" />}
-      {sync.error && <ErrorState error={sync.error} what="This sync" onRetry={sync.reload} />}
+      {sync.error && !s && <ErrorState error={sync.error} what="This sync" onRetry={sync.reload} />}
       {s && (
         <>
           <dl class="facts facts-grid">
             <div><dt>Status</dt><dd><StatusBadge status={s.status} /></dd></div>
             <div><dt>Trigger</dt><dd>{TRIGGER_LABELS[s.trigger] ?? s.trigger} <span class="muted">({s.direction})</span></dd></div>
             <div><dt>Started</dt><dd>{formatDateTime(s.startedAt, agent.timezone)}</dd></div>
-            <div><dt>Duration</dt><dd>{syncDuration(s.startedAt, s.finishedAt)}</dd></div>
+            <div><dt>Duration</dt><dd>{s.status === 'running' ? 'running' : s.durationMs != null ? formatDuration(s.durationMs) : syncDuration(s.startedAt, s.finishedAt)}</dd></div>
             <div><dt>Files</dt><dd>{formatNumber(s.filesCount)}</dd></div>
-            <div><dt>Rows</dt><dd>{formatNumber(s.rowsAccepted)} accepted, {formatNumber(s.rowsRejected)} rejected</dd></div>
+            <div><dt>Rows</dt><dd>{outbound ? formatNumber(s.rowsAccepted) : <>{formatNumber(s.rowsAccepted)} accepted, {formatNumber(s.rowsRejected)} rejected</>}</dd></div>
             <div><dt>Bytes</dt><dd>{formatBytes(s.bytes)}</dd></div>
           </dl>
-          {syncErrorText(s.error) && <p class="callout callout-bad" role="note"><strong>Error:</strong> {syncErrorText(s.error)}</p>}
-          <h3>Files</h3>
-          {(s.manifest ?? []).length === 0
-            ? <Empty title="No files in this sync." />
-            : <ul class="manifest">{(s.manifest ?? []).map((entry, i) => <ManifestItem key={`${entry.key}:${i}`} entry={entry} agent={agent} />)}</ul>}
+          {s.error && <p class="callout callout-bad" role="note"><strong>{s.status === 'partial' ? 'Listing stopped:' : 'Error:'}</strong> {s.error.message} <code class="muted small">{s.error.code}</code></p>}
+          <div class="manifest-header">
+            <h3>{outbound ? 'Delivery' : 'Files'}</h3>
+            {!outbound && manifest.length > 0 && (
+              <CheckboxToggle label={`Only files with problems (${formatNumber(problems.length)})`} checked={problemsOnly} onChange={setProblemsOnly} />
+            )}
+          </div>
+          {manifest.length === 0
+            ? <Empty title={s.status === 'running' ? 'No file finished yet.' : outbound ? 'Nothing was delivered.' : 'No files in this sync.'}>
+              {!outbound && s.status !== 'running' && !s.error && <p>Nothing new under the prefix since the last pull.</p>}
+            </Empty>
+            : entries.length === 0
+              ? <Empty title="Every file went through without a problem." />
+              : (
+                <>
+                  <ul class="manifest">{entries.slice(0, shown).map((entry, i) => <ManifestItem key={`${entry.key}:${i}`} entry={entry} agent={agent} />)}</ul>
+                  {entries.length > shown && (
+                    <button type="button" class="btn btn-small manifest-more" onClick={() => setShown(entries.length)}>
+                      Show all {formatNumber(entries.length)} files
+                    </button>
+                  )}
+                </>
+              )}
         </>
       )}
     </Dialog>
   )
 }
 
-function ManifestItem ({ entry, agent }: { entry: ManifestEntry, agent: Agent }) {
-  const size = entry.size ?? entry.bytes
-  const attempts = Array.isArray(entry.attempts) ? entry.attempts : null
+function CheckboxToggle ({ label, checked, onChange }: { label: string, checked: boolean, onChange: (v: boolean) => void }) {
   return (
-    <li class="manifest-item">
+    <label class="toggle small">
+      <input type="checkbox" checked={checked} onChange={(e) => onChange(e.currentTarget.checked)} /> {label}
+    </label>
+  )
+}
+
+const ATTEMPT_OUTCOMES: Record<string, { status: string, label: string }> = {
+  delivered: { status: 'succeeded', label: 'Delivered' },
+  retrying: { status: 'partial', label: 'Will retry' },
+  failed: { status: 'failed', label: 'Failed' },
+  disabled: { status: 'failed', label: 'Sink disabled' },
+  unknown: { status: 'skipped', label: 'Outcome unknown' },
+}
+
+const MAX_ERRORS_SHOWN = 100
+
+function ManifestItem ({ entry, agent }: { entry: ManifestEntry, agent: Agent }) {
+  const attempts = entry.attempts ?? []
+  const outbound = attempts.length > 0 || entry.status === 'delivered' || entry.jobId !== undefined
+  const retrying = entry.state === 'retrying' && entry.nextAttemptAt
+  return (
+    <li class="manifest-item" data-manifest-key={entry.key}>
       <div class="manifest-head">
         <code class="manifest-key">{entry.key}</code>
-        <StatusBadge status={entry.status} />
+        {retrying ? <StatusBadge status="running" label="Retrying" /> : <StatusBadge status={entry.status} />}
       </div>
       <p class="manifest-meta muted">
-        {size != null && <span>{formatBytes(size)}</span>}
+        {entry.size != null && <span>{formatBytes(entry.size)}</span>}
         {entry.format && <span>{entry.format.toUpperCase()}</span>}
-        {entry.rowsAccepted != null && <span>{formatNumber(entry.rowsAccepted)} rows accepted</span>}
-        {entry.rowsRejected != null && <span class={entry.rowsRejected ? 'text-warn' : ''}>{formatNumber(entry.rowsRejected)} rejected</span>}
-        {typeof entry.attempts === 'number' && <span>{entry.attempts} attempt{entry.attempts === 1 ? '' : 's'}</span>}
-        {entry.nextAttemptAt && <span>next attempt {formatDateTime(entry.nextAttemptAt, agent.timezone)} ({formatRelative(entry.nextAttemptAt)})</span>}
+        {outbound
+          ? <span>{formatNumber(entry.rowsAccepted)} rows</span>
+          : entry.status !== 'skipped' && <>
+            <span>{formatNumber(entry.rowsAccepted)} rows accepted</span>
+            <span class={entry.rowsRejected ? 'text-warn' : ''}>{formatNumber(entry.rowsRejected)} rejected</span>
+          </>}
+        {entry.jobId && <span>mapping job …{shortId(entry.jobId)}</span>}
+        {entry.lastModified && <span>modified {formatDateTime(entry.lastModified, agent.timezone)}</span>}
+        {attempts.length > 0 && <span>{attempts.length} attempt{attempts.length === 1 ? '' : 's'}</span>}
+        {retrying && <span>next attempt {formatDateTime(entry.nextAttemptAt, agent.timezone)} ({formatRelative(entry.nextAttemptAt)})</span>}
       </p>
-      {entry.reason && <p class="small">{entry.reason}</p>}
+      {entry.reason && <p class="small manifest-reason">{entry.reason}</p>}
       {entry.errors && entry.errors.length > 0 && (
         <div class="manifest-errors">
-          <p class="small">First errors{entry.errors.length >= 100 ? ' (first 100)' : ''}:</p>
+          <p class="small">
+            {entry.rowsRejected > entry.errors.length
+              ? `The first ${formatNumber(entry.errors.length)} of ${formatNumber(entry.rowsRejected)} rejected rows:`
+              : entry.errors.length === 1 ? 'Rejected row:' : 'Rejected rows:'}
+          </p>
           <ul>
-            {entry.errors.slice(0, 100).map((e, i) => (
+            {entry.errors.slice(0, MAX_ERRORS_SHOWN).map((e, i) => (
               <li key={i}>{e.row != null ? <strong>Row {e.row}:</strong> : null} {e.message}</li>
             ))}
           </ul>
         </div>
       )}
-      {attempts && attempts.length > 0 && <Attempts attempts={attempts} agent={agent} />}
+      {attempts.length > 0 && <Attempts attempts={attempts} agent={agent} />}
     </li>
   )
 }
 
 function Attempts ({ attempts, agent }: { attempts: ManifestAttempt[], agent: Agent }) {
   return (
-    <div class="table-wrap" tabIndex={0} role="region" aria-label="Delivery attempts">
+    <div class="table-wrap attempts" tabIndex={0} role="region" aria-label="Delivery attempts">
       <table class="table table-compact">
         <thead><tr><th scope="col">#</th><th scope="col">Time</th><th scope="col">Result</th><th scope="col">Next attempt</th></tr></thead>
         <tbody>
           {attempts.map((a, i) => {
-            const code = a.statusCode ?? a.httpStatus ?? (typeof a.status === 'number' ? a.status : undefined)
-            const ok = a.ok ?? (code !== undefined ? code >= 200 && code < 300 : a.status === 'delivered' || a.status === 'succeeded')
+            const outcome = ATTEMPT_OUTCOMES[a.outcome] ?? { status: 'skipped', label: a.outcome }
             return (
               <tr key={i}>
                 <td>{a.attempt ?? i + 1}</td>
-                <td>{formatDateTime(a.at ?? a.startedAt, agent.timezone)}</td>
-                <td>
-                  <StatusBadge status={ok ? 'succeeded' : 'failed'} label={code !== undefined ? `HTTP ${code}` : String(a.status ?? (ok ? 'ok' : 'failed'))} />
-                  {(a.error ?? a.message) && <span class="muted"> {a.error ?? a.message}</span>}
+                <td>{a.at ? formatDateTime(a.at, agent.timezone) : '—'}</td>
+                <td class="wrap">
+                  <StatusBadge status={outcome.status} label={a.status != null ? `HTTP ${a.status} · ${outcome.label}` : outcome.label} />
+                  {a.durationMs != null && <span class="muted"> {formatDuration(a.durationMs)}</span>}
+                  {a.error && <div class="small">{a.error}</div>}
                 </td>
                 <td>{a.nextAttemptAt ? formatDateTime(a.nextAttemptAt, agent.timezone) : '—'}</td>
               </tr>
