@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process'
+import { createHmac } from 'node:crypto'
 import fs from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -348,6 +349,58 @@ describe.skipIf(onPostgres || !haveChromium)(haveChromium ? 'web UI in Chromium'
     await dialog.waitFor({ state: 'detached' })
   })
 
+  it('adds an inbound webhook source: the generated signing secret shows once, a signed POST becomes a sync', async () => {
+    await inbound().getByRole('button', { name: 'Add source' }).click()
+    const form = page.getByRole('form', { name: 'New inbound source' })
+    await form.getByLabel('Name', { exact: true }).fill('partner uploads')
+    await form.getByLabel('Type').selectOption('webhook')
+    expect(await form.getByLabel(/Signing secret/).inputValue()).toBe('') // "generate a new one"
+    await form.getByRole('button', { name: 'Save source' }).click()
+    await page.getByText('Copy the signing secret of “partner uploads” now.').waitFor()
+    const secret = await page.getByLabel('Generated signing secret').inputValue()
+    expect(secret).toMatch(/^whsec_/)
+    await page.getByRole('button', { name: /I have stored it/ }).click()
+    expect(await page.content()).not.toContain(secret)
+
+    const sources = (await t.api('GET', `/api/v1/agents/${agentId}/data-sources`)).json().items as Array<{ id: string, name: string }>
+    const hookId = sources.find(s => s.name === 'partner uploads')!.id
+    const hook = card(hookId)
+    const receiveUrl = `${base}/api/v1/inbound/${hookId}`
+    await hook.getByText(receiveUrl).waitFor()
+    await hook.getByRole('button', { name: 'Copy receive URL' }).waitFor()
+    await hook.getByText('On receipt: each signed POST is a sync.').waitFor()
+    expect(await hook.getByRole('button', { name: 'Pull now' }).count()).toBe(0)
+
+    // a sender posts a file, signed per Standard Webhooks with the secret it was shown
+    const body = 'sku,name,quantity\nW-1,Winch,2\nW-2,Warp,\n'
+    const id = `msg_${Date.now()}`
+    const timestamp = Math.floor(Date.now() / 1000)
+    const signature = 'v1,' + createHmac('sha256', Buffer.from(secret.slice('whsec_'.length), 'base64')).update(`${id}.${timestamp}.${body}`).digest('base64')
+    const delivered = await fetch(receiveUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv', 'x-file-name': 'partner-stock.csv', 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signature },
+      body,
+    })
+    expect(delivered.status).toBe(200)
+
+    await page.reload()
+    const row = hook.locator('tr[data-sync-id]').first()
+    await row.getByText('Webhook').waitFor()
+    await row.getByText('Succeeded').waitFor()
+    await row.getByRole('button').click()
+    const dialog = page.getByRole('dialog', { name: 'Sync details' })
+    await dialog.getByText('partner-stock.csv').waitFor()
+    await dialog.getByText('2 rows accepted').waitFor()
+    await page.keyboard.press('Escape')
+
+    await hook.getByRole('button', { name: 'Test' }).click()
+    const results = hook.locator('.test-results')
+    await results.getByText('Test passed').waitFor()
+    expect(await results.locator('.check-name').allTextContents()).toEqual(['Signing secret', 'Accepting deliveries', 'Last delivery'])
+    await results.getByText(new RegExp(`webhook-id ${id}`)).waitFor()
+    await browser.screenshot(page, 'inbound-webhook-1280')
+  })
+
   it('adds channels: a Slack URL is never shown again, e-mail without SMTP is refused next to Type, Test sends', async () => {
     await tab('Channels').click()
     await page.getByRole('button', { name: 'Add channel' }).click()
@@ -501,11 +554,11 @@ describe.skipIf(onPostgres || !haveChromium)(haveChromium ? 'web UI in Chromium'
       await page.keyboard.press('Escape')
       return
     }
-    // the pull's two uploads were mapped automatically (rules.autoMap)
-    await expect.poll(async () => (await t.api('GET', `/api/v1/agents/${agentId}/jobs?status=succeeded`)).json().items.length, { timeout: 30_000 }).toBe(2)
+    // the pull's two uploads and the webhook's one were mapped automatically (rules.autoMap)
+    await expect.poll(async () => (await t.api('GET', `/api/v1/agents/${agentId}/jobs?status=succeeded`)).json().items.length, { timeout: 30_000 }).toBe(3)
     await sink.getByRole('button', { name: 'Push' }).click()
     await dialog.getByRole('radio').first().waitFor()
-    expect(await dialog.getByRole('radio').count()).toBe(2)
+    expect(await dialog.getByRole('radio').count()).toBe(3)
     const before = receiver.requests.filter(r => r.method === 'POST' && r.path === '/hook').length
     await dialog.getByRole('button', { name: 'Push results' }).click()
     const run = sink.locator('.callout.run')
@@ -621,8 +674,8 @@ interface GateProxy {
 
 /**
  * A forwarding proxy in front of s3rver that lists one object per page (max-keys=1) and can hold
- * the request for a next page, so a pull can be watched between pages. (Holding a download instead
- * would hold the file's ingest transaction, and PGlite — one connection — serves nothing meanwhile.)
+ * the request for a next page, so a pull can be watched between pages: nothing else is in flight
+ * then, and the progress the UI shows is settled.
  */
 async function startGateProxy (target: string): Promise<GateProxy> {
   const upstream = new URL(target)

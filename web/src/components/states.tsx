@@ -40,7 +40,7 @@ export function ErrorState ({ error, what, onRetry, compact }: { error: ApiError
     <div class={`state state-error${compact ? ' compact' : ''}`} role="alert" data-error-code={error.code} data-status={error.status}>
       <p class="state-title">{title}</p>
       <p class="state-body">{body}</p>
-      {onRetry && !error.routeMissing && <button type="button" class="btn" onClick={onRetry}>Try again</button>}
+      {onRetry && !error.routeMissing && error.status !== 404 && <button type="button" class="btn" onClick={onRetry}>Try again</button>}
     </div>
   )
 }

@@ -25,7 +25,12 @@ export function AgentPage ({ id, tab }: { id: string, tab: AgentTab }) {
     <section class="agent-page">
       <nav class="breadcrumb" aria-label="Breadcrumb"><a href={links.agents()}>Agents</a> <span aria-hidden="true">/</span></nav>
       {agent.loading && <Loading label="Loading agent…" />}
-      {agent.error && !agent.data && <ErrorState error={agent.error} what="This agent" onRetry={agent.reload} />}
+      {agent.error && !agent.data && (
+        <>
+          <ErrorState error={agent.error} what="This agent" onRetry={agent.reload} />
+          {agent.error.status === 404 && <p><a href={links.agents()}>Back to the agents list</a></p>}
+        </>
+      )}
       {agent.data && (
         <>
           <AgentHeader agent={agent.data} />
