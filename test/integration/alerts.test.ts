@@ -1,6 +1,9 @@
 import { DeleteBucketCommand } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runSchedulerTick } from '../../src/scheduler/scheduler.js'
+import { afterPull, afterPullError } from '../../src/alerts/pull-failures.js'
+import type { Sync } from '../../src/db/sql/syncs.js'
+import { AppError } from '../../src/errors.js'
 import { createTestApp, type TestApp } from '../helpers/app.js'
 import { eventually, startHttpReceiver, startMailReceiver, type HttpReceiver, type MailReceiver } from '../helpers/channels-receivers.js'
 import { startS3rver, type S3rverHandle } from '../helpers/s3.js'
@@ -288,6 +291,35 @@ describe('scheduled pull failures: pending items and channels', () => {
     expect(http.on('/not-chosen')).toHaveLength(0)
     expect(http.on('/quiet')).toHaveLength(0)
     expect((await deliveries(item.id)).map(d => d.channel_id).sort()).toEqual([chosen.id, broken.id].sort())
+  })
+
+  it('a transient failure is retried first and filed on the last attempt; failures that are not the source\'s fault file nothing', async () => {
+    const agent = (await api('POST', '/agents', { name: 'retries' })).json()
+    const source = (await s3Source('retried', agent.id)).json()
+    const deps = t.runtime.deps
+    const failed = (code: string, message: string) => ({ id: '0', sourceId: source.id, trigger: 'schedule', status: 'failed', error: { code, message }, manifest: [] }) as unknown as Sync
+    const throttled = failed('S3_ERROR', 'The S3 endpoint is throttling requests (SlowDown). This is temporary; the request will be retried with back-off.')
+    expect(await afterPull(deps, { sourceId: source.id, trigger: 'schedule', sync: throttled, lastAttempt: false })).toBe('retry')
+    expect(await items('', agent.id)).toEqual([])
+    expect(await afterPull(deps, { sourceId: source.id, trigger: 'schedule', sync: throttled, lastAttempt: true })).toBe('done')
+    const [item] = await items('', agent.id)
+    expect(item).toMatchObject({ status: 'open', occurrences: 1 })
+    expect(item.message).toContain('SlowDown')
+    expect(item.message).toMatch(/retried/)
+    // a config failure is filed at once, even with retries left
+    expect(await afterPull(deps, { sourceId: source.id, trigger: 'schedule', sync: failed('S3_CONFIG', 'Bucket late-bucket does not exist.'), lastAttempt: false })).toBe('done')
+    expect((await items('', agent.id))[0]).toMatchObject({ id: item.id, occurrences: 2 })
+    // thrown errors: a secret of the wrong type is the source's problem; another pull holding it is not
+    await afterPullError(deps, { sourceId: source.id, trigger: 'schedule', error: new AppError('SECRET_TYPE_MISMATCH', 'The secret has the wrong type.'), lastAttempt: false })
+    expect((await items('', agent.id))[0].occurrences).toBe(3)
+    await afterPullError(deps, { sourceId: source.id, trigger: 'schedule', error: new AppError('PULL_IN_PROGRESS'), lastAttempt: true })
+    await afterPullError(deps, { sourceId: source.id, trigger: 'schedule', error: new AppError('INTERNAL'), lastAttempt: true })
+    await afterPullError(deps, { sourceId: source.id, trigger: 'manual', error: new AppError('SECRET_TYPE_MISMATCH'), lastAttempt: true })
+    expect((await items('', agent.id))[0].occurrences).toBe(3)
+    // a listing that worked resolves it, even when files were rejected
+    const partial = { ...failed('x', 'x'), status: 'partial', error: null } as unknown as Sync
+    expect(await afterPull(deps, { sourceId: source.id, trigger: 'manual', sync: partial, lastAttempt: true })).toBe('ok')
+    expect((await items('', agent.id))[0]).toMatchObject({ status: 'resolved', resolution: 'auto' })
   })
 
   it('the test endpoint sends now and answers how it went, without echoing the receiver', async () => {
