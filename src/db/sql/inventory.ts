@@ -207,6 +207,14 @@ function copyWriter (tx: Transaction, upload: Pick<InventoryUpload, 'id' | 'seq'
       chunk = ''
       const w = copy
       if (!w || w.writableFinished || w.destroyed) return
+      // The stream already failed (the connection broke, or the server ended the COPY): there is no
+      // connection to hand back, and waiting for 'close' could wait forever — pg-copy-streams only
+      // completes a destroy once the server answers, which a dead connection never does (found by
+      // the chaos suite: a pull hung after a PostgreSQL restart).
+      if (failed) {
+        w.destroy()
+        return
+      }
       // destroying the stream sends CopyFail; wait until the driver has the connection back
       await new Promise<void>(resolve => { w.once('close', () => resolve()); w.destroy(new Error('ingest aborted')) })
     },
