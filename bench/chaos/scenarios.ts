@@ -128,7 +128,7 @@ export async function s3FaultScenario (options: {
   try {
     // a short idle timeout so stalls are noticed quickly; the SDK retries 500/503/resets itself
     Object.assign(st, await stage({ ...options, env: { FERRY_TARGET_TIMEOUT_MS: '1500', LOG_LEVEL: 'error' } }))
-    proxy = await new FaultProxy({ target: st.s3!.endpoint, rate: options.rate, seed: options.seed, faults: options.faults, stallMs: 30_000 }).listen()
+    proxy = await new FaultProxy({ target: st.s3!.endpoint, rate: options.rate, seed: options.seed, faults: options.faults }).listen()
     const source = await st.ferry!.addS3Source({ endpoint: proxy.url, bucket: 'chaos', prefix: 'in/', validate: false })
     const pulls = { total: 0, succeeded: 0, partial: 0, failed: 0, threw: 0 }
     const current = new Map(st.files!.map(f => [f.key, f]))
@@ -141,11 +141,14 @@ export async function s3FaultScenario (options: {
         // new work for every pull: files that appear, and keys overwritten with new content
         version++
         const s3Dir = path.join(st.dir!, 's3')
+        // only keys whose current version is already taken are rewritten: a version that failed and was
+        // replaced before the next pull is legitimately never ingested, and would blur the invariants
+        const taken = new Set((await st.ferry!.deps.db.query<{ key: string, etag: string }>('SELECT key, etag FROM source_files WHERE source_id = $1', [source.id])).rows.map(r => `${r.key}\u0000${r.etag}`))
+        const keys = [...current.values()].filter(f => f.key.includes('/small-') && taken.has(`${f.key}\u0000${f.etag}`)).map(f => f.key)
         for (let n = 0; n < (options.newFilesPerPull ?? 0); n++, nextFile++) {
           const f = await placeCsv(s3Dir, keyOf('in/', nextFile, false), nextFile, 1, smallRows(nextFile))
           current.set(f.key, f)
         }
-        const keys = [...current.keys()].filter(k => k.includes('/small-'))
         for (let n = 0; n < (options.rewritesPerPull ?? 0) && keys.length; n++) {
           const key = keys.splice(Math.floor(random() * keys.length), 1)[0]
           const file = Number(/(\d+)\.csv$/.exec(key)![1])
