@@ -1,5 +1,6 @@
 import type PgBoss from 'pg-boss'
 import type { Deps } from '../deps.js'
+import { agentOr404 } from '../db/lookups.js'
 import type { Transaction } from '../db/client.js'
 import { getAgent, type Agent } from '../db/sql/agents.js'
 import { getUpload, type InventoryUpload } from '../db/sql/inventory.js'
@@ -28,8 +29,7 @@ export async function createJob (boss: PgBoss, tx: Transaction, j: { orgId: stri
 
 /** POST /agents/{id}/jobs { uploadId }: a job for one of the agent's uploads. */
 export async function requestJob (deps: Deps, orgId: string, agentId: string, uploadId: string): Promise<MappingJob> {
-  const agent = await getAgent(deps.db, orgId, agentId)
-  if (!agent) throw new AppError('NOT_FOUND', 'Agent not found.')
+  const agent = await agentOr404(deps.db, orgId, agentId)
   const upload = await getUpload(deps.db, orgId, agentId, uploadId)
   if (!upload) throw new AppError('NOT_FOUND', 'Upload not found.', { details: { field: 'uploadId' } })
   if (upload.status !== 'ingested') {

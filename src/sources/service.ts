@@ -2,7 +2,8 @@ import type { TSchema } from 'typebox'
 import { Value } from 'typebox/value'
 import type { Deps } from '../deps.js'
 import type { Queryable } from '../db/client.js'
-import { getAgent, type Agent } from '../db/sql/agents.js'
+import type { Agent } from '../db/sql/agents.js'
+import { agentOr404 } from '../db/lookups.js'
 import { findSourcesUsingSecret, getSource, getSourceById, insertSource, listSourcesOfAgent, setNextPullAt, updateSource, type SourceFields } from '../db/sql/sources.js'
 import {
   computeNextPullAt, normalisePrefix, secretRefsOf, validatePattern, validateSourceCron,
@@ -164,12 +165,6 @@ async function checkSecretRefs (deps: Deps, q: Queryable, orgId: string, source:
       throw err
     }
   }
-}
-
-async function agentOr404 (q: Queryable, orgId: string, agentId: string): Promise<Agent> {
-  const agent = await getAgent(q, orgId, agentId)
-  if (!agent) throw new AppError('NOT_FOUND', 'Agent not found.')
-  return agent
 }
 
 function checkScheduleAllowed (type: SourceType, role: SourceRole, cron: string | null | undefined): void {

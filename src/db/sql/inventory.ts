@@ -85,17 +85,19 @@ export async function listItems (q: Queryable, upload: Pick<InventoryUpload, 'se
   const { rows } = await q.query(
     `SELECT row_number, sku, name, quantity, price, currency, location, attributes FROM inventory_items
      WHERE upload_seq = $1 AND row_number > $2 ORDER BY row_number LIMIT $3`, [upload.seq, page.afterRow ?? 0, page.limit])
-  return rows.map(r => ({
-    rowNumber: r.row_number as number,
-    sku: r.sku as string,
-    name: r.name as string | null,
-    quantity: r.quantity as number | null,
-    price: r.price as number | null,
-    currency: r.currency as string | null,
-    location: r.location as string | null,
-    attributes: r.attributes as Record<string, unknown>,
-  }))
+  return rows.map(toStoredItem)
 }
+
+export const toStoredItem = (r: Record<string, unknown>): StoredItem => ({
+  rowNumber: r.row_number as number,
+  sku: r.sku as string,
+  name: r.name as string | null,
+  quantity: r.quantity as number | null,
+  price: r.price as number | null,
+  currency: r.currency as string | null,
+  location: r.location as string | null,
+  attributes: r.attributes as Record<string, unknown>,
+})
 
 export interface RejectedRow { row: number, reason: string, raw?: Record<string, unknown> }
 

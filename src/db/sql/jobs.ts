@@ -1,6 +1,6 @@
 import type { Queryable } from '../client.js'
 import type { OutputColumn } from '../../domain/agent.js'
-import type { StoredItem } from './inventory.js'
+import { toStoredItem, type StoredItem } from './inventory.js'
 import { iso, isoRequired, json } from './rows.js'
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed'
@@ -107,16 +107,7 @@ export async function openItemCursor (tx: Queryable, uploadSeq: number): Promise
 
 export async function fetchItems (tx: Queryable, count: number): Promise<StoredItem[]> {
   const { rows } = await tx.query(`FETCH FORWARD ${Math.floor(count)} FROM ${ITEM_CURSOR}`)
-  return rows.map(r => ({
-    rowNumber: r.row_number as number,
-    sku: r.sku as string,
-    name: r.name as string | null,
-    quantity: r.quantity as number | null,
-    price: r.price as number | null,
-    currency: r.currency as string | null,
-    location: r.location as string | null,
-    attributes: r.attributes as Record<string, unknown>,
-  }))
+  return rows.map(toStoredItem)
 }
 
 export async function closeItemCursor (tx: Queryable): Promise<void> {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Deps } from '../../../deps.js'
-import { getAgent } from '../../../db/sql/agents.js'
+import { agentOr404 } from '../../../db/lookups.js'
 import { deleteChannel, getChannel, listChannels, listDeliveriesOfChannel } from '../../../db/sql/channels.js'
 import { AppError } from '../../../errors.js'
 import { createChannel, presentChannels, testChannel } from '../../../channels/service.js'
@@ -13,11 +13,6 @@ const channelRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { d
   const { db } = deps
   const ChannelRef = Type.Ref('Channel')
 
-  const agentOr404 = async (orgId: string, agentId: string) => {
-    const agent = await getAgent(db, orgId, agentId)
-    if (!agent) throw new AppError('NOT_FOUND', 'Agent not found.')
-    return agent
-  }
   const channelOr404 = async (orgId: string, agentId: string, channelId: string) => {
     const channel = await getChannel(db, orgId, agentId, channelId)
     if (!channel) throw new AppError('NOT_FOUND', 'Channel not found.')
@@ -33,7 +28,7 @@ const channelRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { d
       response: { 201: ChannelRef, ...errorResponses(400, 404, 422) },
     },
   }, async (request, reply) => {
-    const agent = await agentOr404(request.auth.orgId, request.params.id)
+    const agent = await agentOr404(db, request.auth.orgId, request.params.id)
     const channel = await createChannel(deps, request.auth.orgId, agent.id, request.body)
     const [out] = await presentChannels(deps, request.auth.orgId, [channel])
     return reply.status(201).send(out)
@@ -42,7 +37,7 @@ const channelRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { d
   app.get('/agents/:id/channels', {
     schema: { tags: ['channels'], summary: 'An agent\'s channels', params: IdParams, response: { 200: ListOf(ChannelRef), ...errorResponses(404) } },
   }, async (request) => {
-    const agent = await agentOr404(request.auth.orgId, request.params.id)
+    const agent = await agentOr404(db, request.auth.orgId, request.params.id)
     return { items: await presentChannels(deps, request.auth.orgId, await listChannels(db, request.auth.orgId, agent.id)) }
   })
 

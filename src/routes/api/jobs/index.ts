@@ -6,7 +6,7 @@ import { AppError } from '../../../errors.js'
 import { requestJob } from '../../../jobs/service.js'
 import { CONTENT_TYPES, type ResultFormat } from '../../../results/format.js'
 import { streamJobResults } from '../../../results/rows.js'
-import { agentOr404 } from '../lookups.js'
+import { agentOr404 } from '../../../db/lookups.js'
 import { IdParams, ListOf, decodeCursor, errorResponses, page } from '../../../schemas/common.js'
 import { Job, JobCreate, JobListQuery, JobParams, ResultsQuery } from '../../../schemas/jobs.js'
 

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Deps } from '../../../deps.js'
-import { getAgent } from '../../../db/sql/agents.js'
+import { agentOr404 } from '../../../db/lookups.js'
 import { getItem, listItems } from '../../../db/sql/pending-items.js'
 import { AppError } from '../../../errors.js'
 import { resolveManually } from '../../../alerts/pending-items.js'
@@ -14,11 +14,6 @@ const pendingItemRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app,
   const { db } = deps
   const ItemRef = Type.Ref('PendingItem')
 
-  const agentOr404 = async (orgId: string, agentId: string) => {
-    const agent = await getAgent(db, orgId, agentId)
-    if (!agent) throw new AppError('NOT_FOUND', 'Agent not found.')
-    return agent
-  }
 
   app.get('/agents/:id/pending-items', {
     schema: {
@@ -29,7 +24,7 @@ const pendingItemRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app,
       response: { 200: ListOf(ItemRef), ...errorResponses(400, 404) },
     },
   }, async (request) => {
-    const agent = await agentOr404(request.auth.orgId, request.params.id)
+    const agent = await agentOr404(db, request.auth.orgId, request.params.id)
     const items = await listItems(db, request.auth.orgId, agent.id, { status: request.query.status, limit: request.query.limit ?? 50 })
     return { items: items.map(presentItem) }
   })
@@ -43,7 +38,7 @@ const pendingItemRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app,
     },
   }, async (request) => {
     const { orgId } = request.auth
-    const agent = await agentOr404(orgId, request.params.id)
+    const agent = await agentOr404(db, orgId, request.params.id)
     const resolved = await resolveManually(deps, { orgId, agentId: agent.id, itemId: request.params.pid })
     if (resolved) return presentItem(resolved)
     const item = await getItem(db, orgId, agent.id, request.params.pid)

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Deps } from '../../../deps.js'
-import { agentOr404 } from '../lookups.js'
+import { agentOr404 } from '../../../db/lookups.js'
 import { getUpload, listItems, listRejectedRows, listUploads } from '../../../db/sql/inventory.js'
 import { AppError } from '../../../errors.js'
 import { IdParams, ListOf, Page, decodeCursor, errorResponses, page } from '../../../schemas/common.js'

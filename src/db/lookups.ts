@@ -1,8 +1,8 @@
-import type { Queryable } from '../../db/client.js'
-import { getAgent, type Agent } from '../../db/sql/agents.js'
-import { getSource } from '../../db/sql/sources.js'
-import type { DataSource } from '../../domain/source.js'
-import { AppError } from '../../errors.js'
+import type { Queryable } from './client.js'
+import { getAgent, type Agent } from './sql/agents.js'
+import { getSource } from './sql/sources.js'
+import type { DataSource } from '../domain/source.js'
+import { AppError } from '../errors.js'
 
 /**
  * The organisation-scoped lookups every nested route starts with. Another organisation's id and a
