@@ -29,7 +29,7 @@ async function md5Of (file: string): Promise<string> {
 }
 
 /** An XLSX of about `targetBytes` (random text, so it compresses like real data, not like zeros). */
-async function cachedXlsx (ctx: BenchContext, targetBytes: number): Promise<{ file: string, bytes: number, rows: number, md5: string }> {
+export async function cachedXlsx (ctx: BenchContext, targetBytes: number): Promise<{ file: string, bytes: number, rows: number, md5: string }> {
   const file = path.join(ctx.cacheDir, `memory-${Math.round(targetBytes / MB)}mb.xlsx`)
   const meta = `${file}.json`
   if (await exists(meta)) return JSON.parse(await fs.readFile(meta, 'utf8'))

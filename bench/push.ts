@@ -11,14 +11,13 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { Readable } from 'node:stream'
 import { Pool } from 'undici'
 import { createPostgresDatabase } from '../test/helpers/db.js'
 import { freePort, waitForHttp } from '../test/helpers/process.js'
 import { startFerry } from './lib/ferry.js'
+import { preparePushes, queuePushes } from './lib/push-setup.js'
 import { ROOT } from './lib/proc.js'
 import { compare, measure } from './lib/stats.js'
-import { createSource } from '../src/sources/service.js'
 import { requestPush, runPush } from '../src/push/service.js'
 import type { Benchmark, BenchOutcome } from './lib/types.js'
 
@@ -64,36 +63,13 @@ export const pushBenchmark: Benchmark = {
     try {
       await waitForHttp(`${base}/stats`, 30_000, () => receiver.exitCode === null)
       // setup (not timed): an upload whose auto-map job produces the result, and one sink per push
-      const setup = await startFerry({ database: keep, role: 'all' })
-      const { orgId, agent, deps } = setup
-      const { secret } = await deps.vault.create(orgId, { name: 'signing', type: 'webhook' })
-      const csv = ['sku,name,quantity,price,currency,location']
-      for (let i = 1; i <= ROWS; i++) csv.push(`SKU-${i},Widget number ${i} (blue),${i % 500},${(i % 1000) / 10},EUR,WH-${i % 7}`)
-      await deps.db.transaction(tx => deps.pipeline.ingest(tx, { orgId, agent, stream: Readable.from([csv.join('\n') + '\n']), fileName: 'result-source.csv' }))
-      let jobId: string | undefined
-      for (let i = 0; i < 600 && !jobId; i++) {
-        const { rows } = await deps.db.query<{ id: string, status: string }>('SELECT id, status FROM mapping_jobs WHERE agent_id = $1', [agent.id])
-        if (rows[0]?.status === 'failed') throw new Error('the mapping job failed')
-        if (rows[0]?.status === 'succeeded') jobId = rows[0].id
-        else await new Promise(resolve => setTimeout(resolve, 100))
-      }
-      if (!jobId) throw new Error('the mapping job did not finish within 60 s')
-      const sinks: string[] = []
-      for (let i = 0; i < pushes; i++) {
-        const { source } = await createSource(deps, orgId, agent.id, {
-          name: `receiver ${i}`, role: 'RESULTS_SINK', type: 'webhook', validate: false,
-          config: { url: `${base}/hook/${i}`, format: 'json', secretRef: secret.id },
-        })
-        sinks.push(source.id)
-      }
-      await setup.runtime.stop()
+      const fixture = await preparePushes(database.url, base, { rows: ROWS, sinks: pushes })
+      const { orgId, agentId, jobId, sinks } = fixture
+      const agent = { id: agentId }
 
       for (let run = 0; run < ctx.runs; run++) {
         // queue the pushes (an API process's work, not timed)
-        const api = await startFerry({ database: keep, role: 'api' })
-        const syncIds: string[] = []
-        for (const sinkId of sinks) syncIds.push((await requestPush(api.deps, orgId, agent.id, sinkId, jobId)).id)
-        await api.runtime.stop()
+        const syncIds = await queuePushes(database.url, fixture)
         await fetch(`${base}/reset`, { method: 'POST' })
         // a worker drains them
         const worker = await startFerry({ database: keep, role: 'worker' })
@@ -161,7 +137,8 @@ export const pushBenchmark: Benchmark = {
       measures: [mFerry, mEngine, mRaw],
       comparisons: [
         compare('Ferry deliveries/s ÷ raw undici POSTs/s', mFerry, mRaw, { text: '≥ 0.7×', test: r => r >= 0.7 }),
-        compare('(diagnostic) runPush without the queue ÷ raw undici', mEngine, mRaw, { text: '≥ 0.7×', test: r => r >= 0.7 }),
+        // not a target: shows how much of the gap is the queue's polling cadence (bench/findings.md)
+        { ...compare('(diagnostic) runPush without the queue ÷ raw undici', mEngine, mRaw, { text: '–', test: () => true }), pass: null },
       ],
       notes: ['Each Ferry delivery claims its delivery row (lease), loads sink, job and sync, streams the stored result rows as JSON, signs them, sends them through the guarded HTTP path, and records the attempt in the manifest — several PostgreSQL round trips and commits per push; the baseline sends bytes only. The receiver counted one delivery per webhook-id: no duplicate successful delivery.'],
     }

@@ -92,7 +92,7 @@ const reportPath = quick ? path.join(quickDir, 'benchmarks.md') : path.join(ROOT
 await fs.writeFile(reportPath, renderReport(results, findings))
 log(`wrote ${path.relative(ROOT, resultsPath)} and ${path.relative(ROOT, reportPath)} (${totalSeconds} s)`)
 for (const o of merged) {
-  for (const c of o.comparisons) log(`${o.id}: ${c.label}: ${c.ratio ? c.ratio.median.toFixed(2) + '×' : ''} target ${c.target} → ${c.pass === null ? 'n/a' : c.pass ? 'PASS' : 'MISS'}`)
+  for (const c of o.comparisons) log(`${o.id}: ${c.label}: ${c.ratio ? c.ratio.median.toPrecision(2) + '×' : ''} target ${c.target} → ${c.pass === null ? 'n/a' : c.pass ? 'PASS' : 'MISS'}`)
   if (o.status !== 'ok') log(`${o.id}: ${o.status}`)
 }
 process.exit(outcomes.some(o => o.status === 'error') ? 1 : 0)

@@ -330,3 +330,102 @@ export async function postgresRestartScenario (options: { files: number, bigFile
     await server.close()
   }
 }
+
+/**
+ * Pushes under SIGKILL: `pushes` webhook deliveries of one result (one sink each) are queued, and
+ * worker processes (`ferry serve --role worker`, the real CLI) draining them are SIGKILLed at random
+ * points, round after round; then one worker is left alone until every delivery is final.
+ *
+ * Checked: every delivery `delivered` and its sync `succeeded` with exactly one manifest entry
+ * reporting `delivered` and exactly one attempt with that outcome; no sync left `running`; the
+ * receiver saw every webhook-id; a webhook-id it saw twice is only allowed where Ferry recorded an
+ * attempt whose outcome it could not know (a worker killed between sending and recording — the
+ * receiver dedupes by webhook-id, as Standard Webhooks intends). A second send after a recorded
+ * success would be a duplicate successful delivery: an anomaly.
+ */
+export async function pushKillScenario (options: { pushes: number, rounds: number, workers: number, maxKillDelayMs: number, seed: number, log?: Log }): Promise<ScenarioReport> {
+  const started = Date.now()
+  const random = dice(options.seed)
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-chaos-push-'))
+  const { createPostgresDatabase } = await import('../../test/helpers/db.js')
+  const { startReceiver, preparePushes, queuePushes } = await import('../lib/push-setup.js')
+  const { spawnFerry } = await import('../../test/helpers/process.js')
+  const { ferryEnv } = await import('../lib/ferry.js')
+  const database = await createPostgresDatabase()
+  const receiver = await startReceiver(path.join(dir, 'body.json'))
+  const pg = (await import('pg')).default
+  const db = new pg.Pool({ connectionString: database.url, max: 2 })
+  const live = new Set<ReturnType<typeof spawnFerry>>()
+  try {
+    const fixture = await preparePushes(database.url, receiver.base, { rows: 200, sinks: options.pushes })
+    const syncIds = await queuePushes(database.url, fixture)
+    const env = ferryEnv(database.url, path.join(dir, 'ferry'), { LOG_LEVEL: 'error' })
+    const delivered = async () => Number((await db.query(`SELECT count(*) AS n FROM push_deliveries WHERE sync_id = ANY($1::uuid[]) AND state = 'delivered'`, [syncIds])).rows[0].n)
+    const faults = { sigkill: 0 }
+    for (let round = 0; round < options.rounds; round++) {
+      const workers = Array.from({ length: options.workers }, () => spawnFerry(['serve', '--role', 'worker'], env))
+      for (const w of workers) live.add(w)
+      const before = await delivered()
+      // a random point: once a random number of further deliveries is done, or after a random delay
+      const target = before + 1 + Math.floor(random() * Math.max(1, (options.pushes - before) * 0.3))
+      const deadline = Date.now() + 3000 + Math.floor(random() * options.maxKillDelayMs)
+      while (Date.now() < deadline && await delivered() < target) await new Promise(resolve => setTimeout(resolve, 25))
+      for (const w of workers) {
+        if (w.child.exitCode === null) { w.child.kill('SIGKILL'); faults.sigkill++ }
+        await w.exited
+        live.delete(w)
+      }
+      options.log?.(`round ${round + 1}: ${faults.sigkill} kills so far, ${await delivered()}/${options.pushes} delivered`)
+    }
+    // settle: one worker, left alone (a killed attempt's lease must expire before it is taken over)
+    const last = spawnFerry(['serve', '--role', 'worker'], env)
+    live.add(last)
+    const settleBy = Date.now() + 180_000
+    while (Date.now() < settleBy && await delivered() < options.pushes) await new Promise(resolve => setTimeout(resolve, 250))
+    last.child.kill('SIGTERM')
+    await last.exited
+    live.delete(last)
+    options.log?.(`settled: ${await delivered()}/${options.pushes} delivered`)
+
+    const anomalies: string[] = []
+    const rows = (await db.query(
+      `SELECT d.state, d.webhook_id, s.status, s.manifest_json FROM push_deliveries d JOIN syncs s ON s.id = d.sync_id WHERE d.sync_id = ANY($1::uuid[])`, [syncIds])).rows as Array<{
+      state: string, webhook_id: string, status: string, manifest_json: Array<{ status: string, attempts?: Array<{ outcome: string }> }>
+    }>
+    let unknownAttempts = 0
+    for (const r of rows) {
+      if (r.state !== 'delivered') anomalies.push(`delivery ${r.webhook_id} ended ${r.state}`)
+      if (r.status !== 'succeeded') anomalies.push(`push sync of ${r.webhook_id} is ${r.status}`)
+      const reported = r.manifest_json.filter(e => e.status === 'delivered').length
+      if (reported !== 1) anomalies.push(`push ${r.webhook_id}: ${reported} manifest entries report delivered (expected 1)`)
+      const attempts = r.manifest_json.flatMap(e => e.attempts ?? [])
+      const successes = attempts.filter(a => a.outcome === 'delivered').length
+      if (successes !== 1) anomalies.push(`push ${r.webhook_id}: ${successes} attempts recorded as delivered (expected 1)`)
+      unknownAttempts += attempts.filter(a => a.outcome === 'unknown').length
+    }
+    if (rows.length !== options.pushes) anomalies.push(`${rows.length} deliveries for ${options.pushes} pushes`)
+    const seen = await receiver.stats()
+    if (seen.unique !== options.pushes) anomalies.push(`the receiver saw ${seen.unique} distinct webhook-ids, expected ${options.pushes}`)
+    const resent = seen.count - seen.unique
+    if (resent > unknownAttempts) anomalies.push(`the receiver got ${resent} repeated webhook-ids but only ${unknownAttempts} attempts had an unknown outcome: a delivery was sent again after it was recorded`)
+    options.log?.(`receiver: ${seen.count} requests, ${seen.unique} webhook-ids; ${unknownAttempts} attempts cut off by a kill`)
+    return {
+      scenario: 'push-sigkill',
+      description: `${options.pushes} webhook pushes drained by worker processes (ferry serve --role worker) SIGKILLed at random points, ${options.rounds} rounds of ${options.workers}, then one worker alone; receiver-side webhook-id count checked (${resent} repeats after ${unknownAttempts} unrecorded attempts)`,
+      rounds: options.rounds,
+      faults,
+      faultsInjected: faults.sigkill,
+      pulls: { total: 0, succeeded: 0, partial: 0, failed: 0, threw: 0 },
+      filesChecked: rows.length,
+      rowsChecked: 0,
+      anomalies,
+      seconds: (Date.now() - started) / 1000,
+    }
+  } finally {
+    for (const w of live) w.child.kill('SIGKILL')
+    await db.end()
+    receiver.close()
+    await database.drop().catch(() => {})
+    await fs.rm(dir, { recursive: true, force: true })
+  }
+}

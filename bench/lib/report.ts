@@ -5,13 +5,13 @@ export interface Results { machine: MachineInfo, quick: boolean, runs: number, t
 
 function fmt (value: number, unit: string): string {
   if (!Number.isFinite(value)) return '–'
-  if (unit === 'bytes') return `${(value / 2 ** 20).toFixed(1)} MiB`
+  if (unit === 'bytes') return `${(value / 1e6).toFixed(1)} MB`
   if (unit === 'ms') return value >= 10_000 ? `${(value / 1000).toFixed(1)} s` : `${value.toFixed(value < 10 ? 2 : 0)} ms`
   const digits = Math.abs(value) >= 1000 ? 0 : Math.abs(value) >= 10 ? 1 : 2
   return value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 })
 }
 
-const unitLabel = (unit: string) => (unit === 'bytes' || unit === 'ms' ? '' : ` ${unit}`)
+const unitLabel = (unit: string) => (unit === 'bytes' || unit === 'ms' || unit === 'count' ? '' : ` ${unit}`)
 
 function measureRow (m: Measure): string {
   const s = m.summary
@@ -22,8 +22,10 @@ function verdict (c: Comparison): string {
   return c.pass === null ? 'n/a' : c.pass ? '**PASS**' : '**MISS**'
 }
 
+const ratio = (r: number) => (r >= 0.1 ? r.toFixed(2) : r.toPrecision(2))
+
 function comparisonValue (c: Comparison, o: BenchOutcome): string {
-  if (c.ratio) return `${c.ratio.median.toFixed(2)}× (${c.ratio.min.toFixed(2)}–${c.ratio.max.toFixed(2)})`
+  if (c.ratio) return `${ratio(c.ratio.median)}× (${ratio(c.ratio.min)}–${ratio(c.ratio.max)})`
   const m = o.measures.find(x => x.id === c.ferry)
   return m ? `${fmt(m.summary.median, m.unit)}${unitLabel(m.unit)} (${fmt(m.summary.min, m.unit)} – ${fmt(m.summary.max, m.unit)})` : '–'
 }
