@@ -1,4 +1,6 @@
 import { CliError, type Connection } from './connection.js'
+import type { Sync } from '../db/sql/syncs.js'
+import type { Check, TestResult } from '../sync/availability.js'
 
 /**
  * A small typed client for the parts of the Ferry API the CLI uses. Every failure becomes a
@@ -33,26 +35,15 @@ export interface ManifestItem {
   errors?: Array<{ row?: number, message: string }>
 }
 
-export interface SyncInfo {
-  id: string
-  sourceId: string
-  direction: string
-  trigger: string
-  status: 'running' | 'succeeded' | 'partial' | 'failed'
-  startedAt: string
-  finishedAt: string | null
-  durationMs: number | null
-  filesCount: number
-  bytes: number
-  rowsAccepted: number
-  rowsRejected: number
-  error?: { code: string, message: string } | null
+/** A sync as the API shows it (the server's own type, less its internal columns). */
+export type SyncInfo = Omit<Sync, 'orgId' | 'jobId' | 'error' | 'progress' | 'manifest'> & {
+  error?: Sync['error']
   progress?: SyncProgress | null
   manifest?: ManifestItem[]
 }
 
-export interface TestCheck { name: string, ok: boolean, message: string, durationMs: number }
-export interface TestOutcome { ok: boolean, checks: TestCheck[] }
+export type TestCheck = Check
+export type TestOutcome = TestResult
 
 export class ApiError extends CliError {
   constructor (readonly status: number, readonly code: string, message: string, readonly details?: Record<string, unknown>) {
