@@ -197,9 +197,15 @@ describe('pulls against a faulty S3', () => {
 
     await Promise.race([stall.reached(), exited.then(() => { throw new Error(`pull child exited early:\n${output}`) })])
     // the child's file transaction is open (it began before the download) …
-    const { rows: open } = await t.database.db.query<{ n: number }>(
-      `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'ferry-pull-child' AND xact_start IS NOT NULL`)
-    expect(Number(open[0].n)).toBeGreaterThan(0)
+    // (the body's first bytes can reach the stall point while the child is still opening it, so poll)
+    let openTx = 0
+    for (let i = 0; i < 100 && openTx === 0; i++) {
+      const { rows: open } = await t.database.db.query<{ n: number }>(
+        `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'ferry-pull-child' AND xact_start IS NOT NULL`)
+      openTx = Number(open[0].n)
+      if (openTx === 0) await new Promise(resolve => setTimeout(resolve, 100))
+    }
+    expect(openTx).toBeGreaterThan(0)
     // … and the file before it is committed
     expect(await ledgerKeys(sourceId)).toEqual(['kill/1-first.csv'])
     const { rows: running } = await t.database.db.query<{ id: string }>(`SELECT id FROM syncs WHERE source_id = $1 AND status = 'running'`, [sourceId])

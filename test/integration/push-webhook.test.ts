@@ -236,7 +236,12 @@ describe('pushing results to webhook sinks', () => {
     for (const a of attempts) expect(a).toMatchObject({ status: null, code: 'TARGET_TIMEOUT' })
     expect(attempts.at(-1).error).toMatch(/Gave up after 4 attempts/)
     expect(r.posts()).toHaveLength(4)
-    const items = (await openItems()).filter(i => i.sourceId === sink.id)
+    // the item is filed right after the sync is closed, in its own transaction: wait for it
+    let items: Array<{ sourceId: string, type: string, occurrences: number }> = []
+    for (let i = 0; i < 100 && items.length === 0; i++) {
+      items = (await openItems()).filter(i => i.sourceId === sink.id)
+      if (items.length === 0) await new Promise(resolve => setTimeout(resolve, 100))
+    }
     expect(items).toMatchObject([{ type: 'DATA_SOURCE_PUSH_FAILED', occurrences: 1 }])
   })
 
