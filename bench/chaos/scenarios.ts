@@ -12,7 +12,7 @@ import path from 'node:path'
 import { startFerry, type FerryInstance } from '../lib/ferry.js'
 import { placeObject, startS3rverProcess, type S3rverProcess } from '../lib/s3.js'
 import { ROOT } from '../lib/proc.js'
-import type { Sync } from '../../src/db/sql/syncs.js'
+import { getSyncById, type Sync } from '../../src/db/sql/syncs.js'
 import { pullSource } from '../../src/sync/pull.js'
 import { FAULTS, FaultProxy, type Fault } from './proxy.js'
 import { checkInvariants, type ExpectedFile } from './invariants.js'
@@ -246,7 +246,6 @@ export async function killScenario (options: { files: number, bigFiles: number, 
       const w = startWorker(source.id, env, 30_000)
       const code = await w.exited
       if (code !== 0) throw new Error(`settling worker exited ${code}: ${w.output().slice(-400)}`)
-      const { getSyncById } = await import('../../src/db/sql/syncs.js')
       const last = (await st.ferry!.deps.db.query<{ id: string }>('SELECT id FROM syncs WHERE source_id = $1 ORDER BY id DESC LIMIT 1', [source.id])).rows[0]
       return (await getSyncById(st.ferry!.deps.db, last.id))!
     }
