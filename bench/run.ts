@@ -4,7 +4,7 @@
  * docs/benchmarks.md (machine, date, each figure as the median of the runs with min–max, the ratio
  * to its baseline, the target and PASS/MISS).
  *
- *   npm run bench                     full sizes (≈ 25 min on 2 cores)
+ *   npm run bench                     full sizes (≈ 18 min on 2 cores once the fixtures are cached)
  *   npm run bench -- --quick          small sizes, same code paths (a smoke run; writes test-output/bench-quick/)
  *   npm run bench -- --only=ingest,api --runs=5
  *   npm run bench -- --only=api --profile=bench/tmp/prof   (--cpu-prof of the Ferry processes; summarise with

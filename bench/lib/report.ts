@@ -38,6 +38,9 @@ export function renderReport (r: Results, findings: string): string {
     `Every figure is the **median of ${r.runs} runs** with the min–max range; a ratio is the median of the per-run ratios (each Ferry run is paired with the baseline run right after it). ` +
     'Raw samples: `bench/results.json`. How each benchmark works, and how to run it: `bench/README.md`.', '')
   if (r.quick) out.push('> **QUICK RUN** — small sizes to check the harness, not the published figures.', '')
+  if (m.loadAverage[0] > m.cpus / 2) {
+    out.push(`> **Noisy machine**: the load average was ${m.loadAverage[0]} on ${m.cpus} CPUs when the run started (other work was running), so the ranges are wide and the ratios indicative; rerun \`npm run bench\` on a quiet machine for the published figures.`, '')
+  }
   out.push('## Machine', '')
   out.push('| | |', '|---|---|')
   out.push(`| CPUs (nproc) | ${m.cpus} × ${m.cpuModel} |`)
