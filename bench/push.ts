@@ -84,7 +84,7 @@ export const pushBenchmark: Benchmark = {
             await new Promise(resolve => setTimeout(resolve, 50))
           }
         } finally {
-          await worker.runtime.stop()
+          await worker.close()
         }
         const f = await stats(base)
         if (f.count !== pushes || f.unique !== pushes) throw new Error(`the receiver got ${f.count} deliveries with ${f.unique} distinct webhook-ids, expected ${pushes}`)
@@ -109,7 +109,7 @@ export const pushBenchmark: Benchmark = {
             if (e.count !== pushes || e.unique !== pushes) throw new Error(`direct runPush: the receiver got ${e.count} deliveries (${e.unique} distinct)`)
             engineMs.push(e.lastAt - e.firstAt)
           } finally {
-            await api.runtime.stop()
+            await api.close()
           }
         }
 

@@ -56,7 +56,7 @@ export async function preparePushes (url: string, receiverBase: string, options:
     }
     return { orgId, agentId: agent.id, jobId, sinks }
   } finally {
-    await setup.runtime.stop()
+    await setup.close()
   }
 }
 
@@ -68,6 +68,6 @@ export async function queuePushes (url: string, f: PushFixture): Promise<string[
     for (const sinkId of f.sinks) syncIds.push((await requestPush(api.deps, f.orgId, f.agentId, sinkId, f.jobId)).id)
     return syncIds
   } finally {
-    await api.runtime.stop()
+    await api.close()
   }
 }
