@@ -4,6 +4,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Deps } from './deps.js'
 import { installAuth } from './plugins/auth.js'
+import { ApiKeyCache } from './auth/api-key-cache.js'
 import { installErrorHandling } from './plugins/errors.js'
 import opsRoutes from './routes/ops.js'
 import { registerWeb, WEB_ROOT } from './plugins/web.js'
@@ -65,9 +66,10 @@ export async function buildApp (deps: Deps): Promise<FastifyInstance> {
   await app.register(opsRoutes, { deps })
   await registerWeb(app, { root: WEB_ROOT })
   await app.register(async (api) => {
-    installAuth(api, deps.db)
+    const apiKeyCache = new ApiKeyCache(deps.config.apiKeyCacheMs)
+    installAuth(api, deps.db, apiKeyCache)
     await api.register(adminRoutes, { deps })
-    await api.register(apiKeyRoutes, { deps })
+    await api.register(apiKeyRoutes, { deps, apiKeyCache })
     await api.register(secretRoutes, { deps })
     await api.register(agentRoutes, { deps })
     await api.register(uploadRoutes, { deps })

@@ -44,6 +44,8 @@ export interface Config {
   webhookInlineMaxBytes: number
   /** per-request timeout for customer targets, ms */
   targetTimeoutMs: number
+  /** how long an API process trusts a key it verified before looking it up again (revocation latency elsewhere), ms */
+  apiKeyCacheMs: number
   logLevel: string
 }
 
@@ -184,6 +186,7 @@ export function loadConfig (env: Env = process.env): Config {
     pushRetryScheduleMs: retrySchedule(env),
     webhookInlineMaxBytes: integer(env, 'FERRY_WEBHOOK_INLINE_MAX_BYTES', 10 * MiB, 1),
     targetTimeoutMs: integer(env, 'FERRY_TARGET_TIMEOUT_MS', 30 * SECOND, 100),
+    apiKeyCacheMs: integer(env, 'FERRY_API_KEY_CACHE_SECONDS', 5, 0, 300) * SECOND,
     logLevel,
   }
 }

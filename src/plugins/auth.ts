@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { ApiKeyCache } from '../auth/api-key-cache.js'
 import { hashApiKey } from '../auth/api-keys.js'
 import type { Db } from '../db/client.js'
 import { findApiKeyByHash, touchApiKey } from '../db/sql/api-keys.js'
@@ -15,25 +16,22 @@ declare module 'fastify' {
 }
 
 /** Bearer API keys on every route of this scope, except routes marked `config: { public: true }`. */
-export function installAuth (app: FastifyInstance, db: Db): void {
+export function installAuth (app: FastifyInstance, db: Db, cache: ApiKeyCache): void {
   app.decorateRequest('auth', null as unknown as AuthContext)
-  // last_used_at has minute resolution (touchApiKey writes at most once a minute), so a key this
-  // process touched less than a minute ago skips the round trip (bench/findings.md, API benchmark)
-  const touched = new Map<string, number>()
   app.addHook('onRequest', async (request: FastifyRequest) => {
     if (request.routeOptions.config?.public) return
     const header = request.headers.authorization
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null
     if (!match) throw new AppError('UNAUTHORIZED')
-    const key = await findApiKeyByHash(db, hashApiKey(match[1]))
-    if (!key) throw new AppError('UNAUTHORIZED', 'The API key is not valid.')
-    request.auth = { orgId: key.orgId, keyId: key.id, isInstanceAdmin: key.isInstanceAdmin }
-    const now = Date.now()
-    if ((touched.get(key.id) ?? 0) <= now - 60_000) {
-      if (touched.size > 10_000) touched.clear()
-      touched.set(key.id, now)
-      await touchApiKey(db, key.id)
+    const hash = hashApiKey(match[1])
+    let key = cache.get(hash)
+    if (!key) {
+      const found = await findApiKeyByHash(db, hash)
+      if (!found) throw new AppError('UNAUTHORIZED', 'The API key is not valid.')
+      key = found
+      if (cache.verified(hash, key)) await touchApiKey(db, key.id)
     }
+    request.auth = { orgId: key.orgId, keyId: key.id, isInstanceAdmin: key.isInstanceAdmin }
   })
 }
 

@@ -58,6 +58,39 @@ describe('authentication and organisations', () => {
   })
 })
 
+describe('API keys revoked by another process (FERRY_API_KEY_CACHE_SECONDS)', () => {
+  // the row deleted behind this process's back stands for a revocation through another API process
+  async function revokeElsewhere (app: TestApp, apiKey: string): Promise<void> {
+    const { hashApiKey } = await import('../../src/auth/api-keys.js')
+    await app.database.db.query('DELETE FROM api_keys WHERE key_hash = $1', [hashApiKey(apiKey)])
+  }
+
+  it('keeps accepting a verified key for at most the cache time', async () => {
+    const short = await createTestApp({ env: { FERRY_API_KEY_CACHE_SECONDS: '1' } })
+    try {
+      const key = await short.newOrg('cached')
+      expect((await short.api('GET', '/api/v1/agents', { key })).statusCode).toBe(200)
+      await revokeElsewhere(short, key)
+      expect((await short.api('GET', '/api/v1/agents', { key })).statusCode).toBe(200)
+      await new Promise(resolve => setTimeout(resolve, 1_100))
+      expect((await short.api('GET', '/api/v1/agents', { key })).statusCode).toBe(401)
+    } finally { await short.close() }
+  })
+
+  it('refuses on the next request with the cache switched off', async () => {
+    const uncached = await createTestApp({ env: { FERRY_API_KEY_CACHE_SECONDS: '0' } })
+    try {
+      const key = await uncached.newOrg('uncached')
+      expect((await uncached.api('GET', '/api/v1/agents', { key })).statusCode).toBe(200)
+      await revokeElsewhere(uncached, key)
+      expect((await uncached.api('GET', '/api/v1/agents', { key })).statusCode).toBe(401)
+      // last_used_at is still written at most once a minute
+      const { rows } = await uncached.database.db.query<{ n: number }>('SELECT count(*)::int AS n FROM api_keys WHERE last_used_at IS NOT NULL')
+      expect(rows[0].n).toBeGreaterThanOrEqual(1)
+    } finally { await uncached.close() }
+  })
+})
+
 describe('ops and errors', () => {
   it('answers /healthz, /readyz, /metrics, /docs/json', async () => {
     expect((await t.api('GET', '/healthz', { key: null })).json()).toEqual({ status: 'ok' })

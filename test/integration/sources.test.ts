@@ -270,6 +270,10 @@ describe('S3 data sources', () => {
       const res = await t.api(method, url, { key: other, body })
       expect(res.statusCode, `${method} ${url}`).toBe(404)
     }
+    // the same organisation's source under another of its agents is not found either
+    const sibling = (await t.api('POST', '/api/v1/agents', { body: { name: 'sibling' } })).json()
+    expect((await t.api('GET', `/api/v1/agents/${sibling.id}/data-sources/${source.id}/syncs`)).statusCode).toBe(404)
+    expect((await t.api('GET', `${base}/${source.id}/syncs`)).json().items.map((s: { id: string }) => s.id)).toEqual([sync.id])
   })
 })
 

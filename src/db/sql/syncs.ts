@@ -81,12 +81,20 @@ export async function getSyncById (q: Queryable, id: string): Promise<Sync | nul
   return rows[0] ? toSync(rows[0]) : null
 }
 
-/** Newest first, without manifests (they can be large). */
-export async function listSyncs (q: Queryable, orgId: string, sourceId: string, limit: number): Promise<Sync[]> {
+/**
+ * A source's last `limit` syncs, newest first, without manifests (they can be large); null when the
+ * organisation has no such source under that agent. One round trip for the check and the list: the
+ * history is the API's most polled route (the UI and `ferry pull --wait` watch it).
+ */
+export async function listSyncsOfSource (q: Queryable, orgId: string, agentId: string, sourceId: string, limit: number): Promise<Sync[] | null> {
   const { rows } = await q.query(
-    `SELECT id, org_id, source_id, direction, trigger, status, started_at, finished_at, files_count, bytes, rows_accepted, rows_rejected, error, progress, job_id
-     FROM syncs WHERE org_id = $1 AND source_id = $2 ORDER BY id DESC LIMIT $3`, [orgId, sourceId, limit])
-  return rows.map(toSync)
+    `SELECT s.* FROM data_sources ds
+     LEFT JOIN LATERAL (
+       SELECT id, org_id, source_id, direction, trigger, status, started_at, finished_at, files_count, bytes, rows_accepted, rows_rejected, error, progress, job_id
+       FROM syncs WHERE org_id = ds.org_id AND source_id = ds.id ORDER BY id DESC LIMIT $4) s ON true
+     WHERE ds.org_id = $1 AND ds.agent_id = $2 AND ds.id = $3`, [orgId, agentId, sourceId, limit])
+  if (rows.length === 0) return null
+  return rows.filter(r => r.id !== null).map(toSync)
 }
 
 export async function lastSyncsOf (q: Queryable, sourceIds: string[]): Promise<Map<string, Pick<Sync, 'id' | 'status' | 'startedAt' | 'finishedAt'>>> {

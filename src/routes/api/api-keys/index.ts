@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import type { ApiKeyCache } from '../../../auth/api-key-cache.js'
 import { createApiKey } from '../../../auth/api-keys.js'
 import type { Deps } from '../../../deps.js'
 import { deleteApiKey, listApiKeys } from '../../../db/sql/api-keys.js'
@@ -15,7 +16,7 @@ const ApiKey = Type.Object({
   lastUsedAt: Type.Union([Timestamp, Type.Null()]),
 })
 
-const apiKeyRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
+const apiKeyRoutes: FastifyPluginAsyncTypebox<{ deps: Deps, apiKeyCache: ApiKeyCache }> = async (app, { deps, apiKeyCache }) => {
   const { db } = deps
 
   app.post('/api-keys', {
@@ -39,6 +40,7 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
   }, async (request, reply) => {
     if (request.params.id === request.auth.keyId) throw new AppError('CONFLICT', 'An API key cannot revoke itself; use another key.')
     if (!await deleteApiKey(db, request.auth.orgId, request.params.id)) throw new AppError('NOT_FOUND', 'API key not found.')
+    apiKeyCache.forget(request.params.id)
     return reply.status(204).send(null)
   })
 }

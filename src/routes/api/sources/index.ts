@@ -3,7 +3,7 @@ import { Type } from 'typebox'
 import type { Deps } from '../../../deps.js'
 import { agentOr404, sourceOr404 } from '../../../db/lookups.js'
 import { deleteSource, getSourceById, leaseActive, listSources, redactedSecretsByIds } from '../../../db/sql/sources.js'
-import { getSync, insertSync, lastSyncsOf, listSyncs, runningSyncOf, finishSync, getSyncById, setSyncJob, type Sync } from '../../../db/sql/syncs.js'
+import { getSync, insertSync, lastSyncsOf, listSyncsOfSource, runningSyncOf, finishSync, getSyncById, setSyncJob, type Sync } from '../../../db/sql/syncs.js'
 import { effectiveCron, type DataSource } from '../../../domain/source.js'
 import { AppError } from '../../../errors.js'
 import { PULL_QUEUE, enqueuePull } from '../../../queue/jobs/pull.js'
@@ -167,8 +167,8 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
       response: { 200: ListOf(SyncRef), ...errorResponses(404) },
     },
   }, async (request) => {
-    const source = await sourceOr404(db, request.auth.orgId, request.params.id, request.params.sid)
-    const syncs = await listSyncs(db, request.auth.orgId, source.id, request.query.limit ?? 20)
+    const syncs = await listSyncsOfSource(db, request.auth.orgId, request.params.id, request.params.sid, request.query.limit ?? 20)
+    if (!syncs) throw new AppError('NOT_FOUND', 'Data source not found.')
     return { items: syncs.map(s => { const { manifest, ...rest } = presentSync(s); return rest }) }
   })
 
