@@ -2,14 +2,13 @@ import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import type { AddressInfo } from 'node:net'
-import { PutObjectCommand } from '@aws-sdk/client-s3'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { waitForSync } from '../../src/routes/api/sources/index.js'
-import { createTestApp, ADMIN_KEY, type TestApp } from '../helpers/app.js'
+import { ADMIN_KEY, type TestApp } from '../helpers/app.js'
 import { backend } from '../helpers/db.js'
-import { s3 as match, startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js'
+import { s3 as match, type FaultProxy } from '../helpers/fault-proxy.js'
 import { freePort, spawnFerry } from '../helpers/process.js'
-import { startS3rver, type S3rverHandle } from '../helpers/s3.js'
+import { startS3World, type S3World } from '../helpers/s3-world.js'
 
 /**
  * `ferry pull | test | syncs`, run as real processes against a real server (the test runtime,
@@ -19,40 +18,23 @@ import { startS3rver, type S3rverHandle } from '../helpers/s3.js'
 const BUCKET = 'cli-inventory'
 const UUID_LINE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\n$/
 
+let w: S3World
 let t: TestApp
-let store: S3rverHandle
 let proxy: FaultProxy
 let base: string
 let agentId: string
-let secretId: string
-const cleanups: Array<() => Promise<unknown>> = []
 
 beforeAll(async () => {
-  store = await startS3rver({ buckets: [BUCKET] })
-  proxy = await startFaultProxy(store.endpoint)
-  t = await createTestApp({ env: { FERRY_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8,::1/128', FERRY_TARGET_TIMEOUT_MS: '60000' } })
+  w = await startS3World({ bucket: BUCKET, name: 'cli', env: { FERRY_TARGET_TIMEOUT_MS: '60000' } })
+  ;({ t, proxy, agentId } = w)
   await t.app.listen({ port: 0, host: '127.0.0.1' })
   base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`
-  agentId = (await t.api('POST', '/api/v1/agents', { body: { name: 'cli', rules: { autoPull: false } } })).json().id
-  secretId = (await t.api('POST', '/api/v1/secrets', { body: { name: 's3rver', type: 'aws', value: { accessKeyId: store.accessKeyId, secretAccessKey: store.secretAccessKey } } })).json().id
 })
 afterEach(() => { proxy.clear() })
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => {})
-  await t?.close()
-  await proxy?.close()
-  await store?.close()
-})
+afterAll(async () => { await w?.close() })
 
-const put = (key: string, body: string) => store.client().send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }))
-
-async function newSource (prefix: string, extra: Record<string, unknown> = {}, config: Record<string, unknown> = {}): Promise<string> {
-  const res = await t.api('POST', `/api/v1/agents/${agentId}/data-sources`, {
-    body: { name: `cli ${prefix}`, role: 'INVENTORY_SOURCE', type: 's3', config: { bucket: BUCKET, prefix, region: 'us-east-1', secretRef: secretId, endpoint: proxy.endpoint, forcePathStyle: true, ...config }, ...extra },
-  })
-  expect(res.statusCode, res.body).toBe(201)
-  return res.json().id
-}
+const put = (key: string, body: string) => w.put(key, body)
+const newSource = (prefix: string, extra: Record<string, unknown> = {}, config: Record<string, unknown> = {}) => w.newSource(prefix, { extra, config })
 
 interface CliRun { code: number | null, stdout: string, stderr: string }
 interface CliProcess { done: Promise<CliRun>, stderr: () => string }
@@ -63,7 +45,7 @@ function startCli (args: string[], env: Record<string, string> = {}): CliProcess
   let stderr = ''
   p.child.stdout!.on('data', (d) => { stdout += d })
   p.child.stderr!.on('data', (d) => { stderr += d })
-  cleanups.push(async () => { p.child.kill('SIGKILL') })
+  w.cleanup(async () => { p.child.kill('SIGKILL') })
   return { done: p.exited.then(code => ({ code, stdout, stderr })), stderr: () => stderr }
 }
 const cli = (args: string[], env?: Record<string, string>) => startCli(args, env).done
@@ -83,7 +65,7 @@ describe('GET /api/v1/data-sources/:sid (the CLI\'s lookup by id)', () => {
     expect(res.statusCode).toBe(200)
     expect(res.json()).toMatchObject({ id: sourceId, agentId, type: 's3', role: 'INVENTORY_SOURCE', redactedSecrets: { secretRef: { type: 'aws' } } })
     expect(res.json()).not.toHaveProperty('orgId')
-    expect(res.body).not.toContain(store.secretAccessKey + '"')
+    expect(res.body).not.toContain(w.store.secretAccessKey + '"')
 
     const other = await t.newOrg('cli-other')
     expect((await t.api('GET', `/api/v1/data-sources/${sourceId}`, { key: other })).statusCode).toBe(404)
@@ -208,7 +190,7 @@ describe('the CLI\'s connection and argument errors', () => {
     const sourceId = await newSource('errors/')
     const other = await t.newOrg('cli-errors-other')
     const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-cli-'))
-    cleanups.push(() => fs.rm(dataDir, { recursive: true, force: true }))
+    w.cleanup(() => fs.rm(dataDir, { recursive: true, force: true }))
     await fs.writeFile(path.join(dataDir, 'admin-api-key'), `${ADMIN_KEY}\n`, { mode: 0o600 })
     const closedPort = await freePort()
 

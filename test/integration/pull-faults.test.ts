@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { PutObjectCommand } from '@aws-sdk/client-s3'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Deps } from '../../src/deps.js'
 import { getSourceById } from '../../src/db/sql/sources.js'
@@ -12,10 +11,11 @@ import { AddressPolicy } from '../../src/net/address-policy.js'
 import { createSource } from '../../src/sources/service.js'
 import { testSource } from '../../src/sync/availability.js'
 import { pullSource } from '../../src/sync/pull.js'
-import { createTestApp, type TestApp } from '../helpers/app.js'
+import type { TestApp } from '../helpers/app.js'
 import { backend } from '../helpers/db.js'
-import { s3 as match, startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js'
-import { startS3rver, type S3rverHandle } from '../helpers/s3.js'
+import { s3 as match, type FaultProxy } from '../helpers/fault-proxy.js'
+import type { S3rverHandle } from '../helpers/s3.js'
+import { startS3World, type S3World } from '../helpers/s3-world.js'
 
 /**
  * Pulls against a misbehaving S3: a fault-injecting proxy in front of s3rver answers 500/503,
@@ -29,41 +29,25 @@ const BUCKET = 'faulty-inventory'
 const ROOT = path.resolve(import.meta.dirname, '../..')
 const MASTER_KEY = Buffer.alloc(32, 7).toString('base64') // the key createTestApp uses
 
+let w: S3World
 let t: TestApp
 let store: S3rverHandle
 let proxy: FaultProxy
 let agentId: string
 let secretId: string
-const cleanups: Array<() => Promise<unknown>> = []
 
 beforeAll(async () => {
-  store = await startS3rver({ buckets: [BUCKET] })
-  proxy = await startFaultProxy(store.endpoint)
   // a short target timeout: it is also the idle timeout of a response body (the stall test)
-  t = await createTestApp({ env: { FERRY_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8,::1/128', FERRY_TARGET_TIMEOUT_MS: '2500' } })
-  agentId = (await t.api('POST', '/api/v1/agents', { body: { name: 'faults', rules: { autoPull: false } } })).json().id
-  const secret = await t.api('POST', '/api/v1/secrets', { body: { name: 's3rver', type: 'aws', value: { accessKeyId: store.accessKeyId, secretAccessKey: store.secretAccessKey } } })
-  expect(secret.statusCode, secret.body).toBe(201)
-  secretId = secret.json().id
+  w = await startS3World({ bucket: BUCKET, name: 'faults', env: { FERRY_TARGET_TIMEOUT_MS: '2500' } })
+  ;({ t, store, proxy, agentId, secretId } = w)
 })
 afterEach(() => { proxy.clear() })
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => {})
-  await t?.close()
-  await proxy?.close()
-  await store?.close()
-})
+afterAll(async () => { await w?.close() })
 
-const put = (key: string, body: string) => store.client().send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }))
+const put = (key: string, body: string) => w.put(key, body)
 const csv = (prefix: string, rows: number) => 'sku,name,quantity\n' + Array.from({ length: rows }, (_, i) => `${prefix}-${i + 1},item number ${i + 1} of ${rows},${i}\n`).join('')
 
-async function newSource (prefix: string, endpoint = proxy.endpoint, extra: Record<string, unknown> = {}): Promise<string> {
-  const res = await t.api('POST', `/api/v1/agents/${agentId}/data-sources`, {
-    body: { name: `faults ${prefix}`, role: 'INVENTORY_SOURCE', type: 's3', config: { bucket: BUCKET, prefix, region: 'us-east-1', secretRef: secretId, endpoint, forcePathStyle: true }, ...extra },
-  })
-  expect(res.statusCode, res.body).toBe(201)
-  return res.json().id
-}
+const newSource = (prefix: string, endpoint?: string) => w.newSource(prefix, { endpoint })
 
 const pull = (sourceId: string, options: { deps?: Deps, leaseWaitMs?: number } = {}) =>
   pullSource(options.deps ?? t.runtime.deps, { sourceId, trigger: 'manual', leaseWaitMs: options.leaseWaitMs })
@@ -171,7 +155,7 @@ describe('pulls against a faulty S3', () => {
     const stall = proxy.plan(match.getObject(BUCKET, 'kill/2-big.csv'), { kind: 'stall', afterBytes: 32 * 1024 })
 
     const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-pull-child-'))
-    cleanups.push(() => fs.rm(dataDir, { recursive: true, force: true }))
+    w.cleanup(() => fs.rm(dataDir, { recursive: true, force: true }))
     const url = new URL(t.database.url!)
     url.searchParams.set('application_name', 'ferry-pull-child')
     const child = spawn(process.execPath, ['--import', 'tsx', '--openssl-legacy-provider', path.join(ROOT, 'test/helpers/pull-child.ts'), sourceId], {
@@ -193,7 +177,7 @@ describe('pulls against a faulty S3', () => {
     child.stdout.on('data', (d) => { output += d })
     child.stderr.on('data', (d) => { output += d })
     const exited = new Promise<NodeJS.Signals | number | null>(resolve => child.on('exit', (code, signal) => resolve(signal ?? code)))
-    cleanups.push(async () => { child.kill('SIGKILL') })
+    w.cleanup(async () => { child.kill('SIGKILL') })
 
     await Promise.race([stall.reached(), exited.then(() => { throw new Error(`pull child exited early:\n${output}`) })])
     // the child's file transaction is open (it began before the download) …

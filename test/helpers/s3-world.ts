@@ -1,0 +1,57 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3'
+import { expect } from 'vitest'
+import { createTestApp, type TestApp } from './app.js'
+import { startFaultProxy, type FaultProxy } from './fault-proxy.js'
+import { startS3rver, type S3rverHandle } from './s3.js'
+
+/**
+ * What the pull tests that need a misbehaving S3 share: s3rver with one bucket behind a fault
+ * proxy, a test runtime that may reach loopback, an agent without auto-pull and an aws secret for
+ * s3rver. `cleanup` runs a test's own teardown (killed processes, temp dirs) before the rest.
+ */
+export interface S3World {
+  t: TestApp
+  store: S3rverHandle
+  proxy: FaultProxy
+  agentId: string
+  secretId: string
+  put(key: string, body: string): Promise<unknown>
+  /** an S3 inventory source on `prefix`, through the proxy unless `endpoint` says otherwise */
+  newSource(prefix: string, options?: { endpoint?: string, config?: Record<string, unknown>, extra?: Record<string, unknown> }): Promise<string>
+  cleanup(fn: () => Promise<unknown>): void
+  close(): Promise<void>
+}
+
+export async function startS3World (options: { bucket: string, name: string, env?: Record<string, string> }): Promise<S3World> {
+  const { bucket, name } = options
+  const store = await startS3rver({ buckets: [bucket] })
+  const proxy = await startFaultProxy(store.endpoint)
+  const t = await createTestApp({ env: { FERRY_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8,::1/128', ...options.env } })
+  const agentId = (await t.api('POST', '/api/v1/agents', { body: { name, rules: { autoPull: false } } })).json().id as string
+  const secret = await t.api('POST', '/api/v1/secrets', { body: { name: 's3rver', type: 'aws', value: { accessKeyId: store.accessKeyId, secretAccessKey: store.secretAccessKey } } })
+  expect(secret.statusCode, secret.body).toBe(201)
+  const secretId = secret.json().id as string
+  const cleanups: Array<() => Promise<unknown>> = []
+  return {
+    t,
+    store,
+    proxy,
+    agentId,
+    secretId,
+    put: (key, body) => store.client().send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body })),
+    async newSource (prefix, { endpoint = proxy.endpoint, config = {}, extra = {} } = {}) {
+      const res = await t.api('POST', `/api/v1/agents/${agentId}/data-sources`, {
+        body: { name: `${name} ${prefix}`, role: 'INVENTORY_SOURCE', type: 's3', config: { bucket, prefix, region: 'us-east-1', secretRef: secretId, endpoint, forcePathStyle: true, ...config }, ...extra },
+      })
+      expect(res.statusCode, res.body).toBe(201)
+      return res.json().id as string
+    },
+    cleanup: fn => { cleanups.push(fn) },
+    async close () {
+      for (const c of cleanups.reverse()) await c().catch(() => {})
+      await t.close()
+      await proxy.close()
+      await store.close()
+    },
+  }
+}
