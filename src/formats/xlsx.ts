@@ -4,7 +4,7 @@ import { AppError, isAppError } from '../errors.js'
 import type { PipelineLimits } from '../config.js'
 import { cellTooLong, columnLetters, headerKeys, onceWarner, tooManyRows } from './columns.js'
 import { guardXlsx, mapZipError, spoolToTempFile, type GuardedXlsx, type XlsxSheet } from './xlsx-guard.js'
-import type { FormatParser, ParseOptions, ParsedRow } from './types.js'
+import { ROW_BATCH, type FormatParser, type ParseOptions, type ParsedRow } from './types.js'
 
 /**
  * XLSX workbooks, read with exceljs' streaming reader behind the guard of xlsx-guard.ts.
@@ -22,7 +22,7 @@ export const xlsxParser: FormatParser = {
   parse: parseXlsx,
 }
 
-async function * parseXlsx (input: Readable, options: ParseOptions): AsyncGenerator<ParsedRow> {
+async function * parseXlsx (input: Readable, options: ParseOptions): AsyncGenerator<ParsedRow[]> {
   const { limits } = options
   const spooled = await spoolToTempFile(input, limits.maxFileBytes)
   let guarded: GuardedXlsx | undefined
@@ -63,7 +63,7 @@ async function * readSheet (
   sheet: XlsxSheet,
   limits: PipelineLimits,
   warn: (message: string) => void,
-): AsyncGenerator<ParsedRow> {
+): AsyncGenerator<ParsedRow[]> {
   // exceljs does not see errors of the stream it reads (it pipes without forwarding them), so each wait
   // on it is raced against that stream failing. Not Promise.race() against one long-lived promise:
   // every call would leave a reaction on it that keeps that row reachable until the sheet ends
@@ -92,6 +92,7 @@ async function * readSheet (
 
   let keys: Array<string | undefined> | undefined
   let rows = 0
+  let batch: ParsedRow[] = []
   try {
     for (;;) {
       const next = await race(rowsOf.next())
@@ -131,8 +132,13 @@ async function * readSheet (
         warn(`Some rows have values in columns without a header; they were kept as "column_<letter>".`)
         values[key] = cells[i]
       }
-      yield { row: row.number, values }
+      batch.push({ row: row.number, values })
+      if (batch.length === ROW_BATCH) {
+        yield batch
+        batch = []
+      }
     }
+    if (batch.length > 0) yield batch
   } finally {
     // not awaited: after a failed stream a pending next() may never settle, and return() queues behind it
     rowsOf.return?.()?.catch(() => {})

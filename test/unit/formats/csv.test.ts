@@ -5,7 +5,7 @@ import { LIMITS, chunked } from '../../fixtures/formats/corpus.js'
 
 async function parse (text: string, chunkSize: number): Promise<ParsedRow[]> {
   const rows: ParsedRow[] = []
-  for await (const row of parsers.csv.parse(Readable.from(chunked(Buffer.from(text), chunkSize)), { limits: LIMITS })) rows.push(row)
+  for await (const batch of parsers.csv.parse(Readable.from(chunked(Buffer.from(text), chunkSize)), { limits: LIMITS })) rows.push(...batch)
   return rows
 }
 

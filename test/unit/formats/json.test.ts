@@ -6,7 +6,7 @@ import { LIMITS, chunked, collect, errorCode } from '../../fixtures/formats/corp
 async function parse (format: 'json' | 'ndjson', text: string, chunkSize = 1): Promise<ParsedRow[]> {
   const rows: ParsedRow[] = []
   const warnings: string[] = []
-  for await (const row of parsers[format].parse(Readable.from(chunked(Buffer.from(text), chunkSize)), { limits: LIMITS, onWarning: w => warnings.push(w) })) rows.push(row)
+  for await (const batch of parsers[format].parse(Readable.from(chunked(Buffer.from(text), chunkSize)), { limits: LIMITS, onWarning: w => warnings.push(w) })) rows.push(...batch)
   return rows
 }
 

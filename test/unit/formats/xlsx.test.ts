@@ -167,7 +167,7 @@ describe('xlsx: reading', () => {
 
   it('parser used directly on a byte stream', async () => {
     const rows = []
-    for await (const row of parsers.xlsx.parse(Readable.from([handMade()]), { limits: LIMITS })) rows.push(row)
+    for await (const batch of parsers.xlsx.parse(Readable.from([handMade()]), { limits: LIMITS })) rows.push(...batch)
     expect(rows).toEqual([{ row: 2, values: { sku: 'A1' } }])
   })
 })
