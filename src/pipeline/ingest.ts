@@ -84,14 +84,14 @@ export class InventoryPipeline {
           if (accepted + rejectedCount >= this.options.limits.maxRows) {
             throw new AppError('TOO_MANY_ROWS', `The file has more than ${this.options.limits.maxRows} rows.`)
           }
-          const outcome = isRowProblem(parsed) ? { ok: false as const, row: parsed.row, reason: parsed.error } : mapper.map(parsed.row, parsed.values)
-          if (outcome.ok) {
+          const outcome = isRowProblem(parsed) ? parsed.error : mapper.map(parsed.row, parsed.values)
+          if (typeof outcome !== 'string') {
             accepted++
-            items.push(outcome.item)
+            items.push(outcome)
           } else {
             rejectedCount++
             if (rejected.length < REJECTED_ROWS_KEPT) {
-              rejected.push({ row: outcome.row, reason: outcome.reason, ...(isRowProblem(parsed) ? {} : { raw: parsed.values }) })
+              rejected.push({ row: parsed.row, reason: outcome, ...(isRowProblem(parsed) ? {} : { raw: parsed.values }) })
             }
           }
         }
