@@ -1,4 +1,5 @@
-import { Writable } from 'node:stream'
+import { once } from 'node:events'
+import type { Writable } from 'node:stream'
 import type { Queryable, Transaction } from '../client.js'
 import type { CanonicalItem } from '../../pipeline/canonical.js'
 import { isoRequired, json } from './rows.js'
@@ -192,12 +193,8 @@ function copyWriter (tx: Transaction, upload: Pick<InventoryUpload, 'id' | 'seq'
           copyNumber(item.price) + '\t' + copyText(item.currency) + '\t' + copyText(item.location) + '\t' + copyText(JSON.stringify(item.attributes)) + '\n'
       }
       const w = open()
-      if (!w.write(text)) {
-        await new Promise<void>((resolve, reject) => {
-          w.once('drain', resolve)
-          w.once('error', reject)
-        })
-      }
+      // events.once removes both listeners when either fires (a once('error') per drain would pile up)
+      if (!w.write(text)) await once(w, 'drain')
     },
     async finish () {
       if (!copy) return
