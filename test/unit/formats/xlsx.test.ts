@@ -5,8 +5,8 @@ import { PassThrough, Readable } from 'node:stream'
 import zlib from 'node:zlib'
 import ExcelJS from 'exceljs'
 import { checkXmlProlog, listSheets } from '../../../src/formats/xlsx-guard.js'
-import { parsers } from '../../../src/formats/index.js'
-import { LIMITS, collect, errorCode } from '../../fixtures/formats/corpus.js'
+import { ROW_BATCH, parsers } from '../../../src/formats/index.js'
+import { LIMITS, collect, errorCode, parseBatches } from '../../fixtures/formats/corpus.js'
 import { makeZip, patchZip, readZip } from '../../fixtures/formats/zip.js'
 
 /** Builds an xlsx with exceljs' streaming WorkbookWriter (the same library family the reader uses). */
@@ -163,6 +163,18 @@ describe('xlsx: reading', () => {
     parts['xl/_rels/workbook.xml.rels'] = parts['xl/_rels/workbook.xml.rels'].replace('worksheets/sheet1.xml', '/xl/worksheets/Data Sheet.xml')
     const got = await collect(handMade(parts), { fileName: 'x.xlsx' })
     expect(got.records).toEqual([{ row: 2, values: { sku: 'A1' } }])
+  })
+
+  it('yields full batches of ROW_BATCH rows, sheet row numbers kept across them', async () => {
+    const wb = new ExcelJS.Workbook()
+    const ws = wb.addWorksheet('Stock')
+    ws.getCell('A1').value = 'sku'
+    // sheet rows 2…2 × ROW_BATCH + 1, but row ROW_BATCH + 2 (the first of the second batch) is left empty: skipped, its number not reused
+    for (let r = 2; r <= 2 * ROW_BATCH + 1; r++) if (r !== ROW_BATCH + 2) ws.getCell(`A${r}`).value = `A${r}`
+    const batches = await parseBatches('xlsx', Buffer.from(await wb.xlsx.writeBuffer()))
+    expect(batches.map(b => b.length)).toEqual([ROW_BATCH, ROW_BATCH - 1])
+    expect(batches[0].at(-1)?.row).toBe(ROW_BATCH + 1)
+    expect(batches[1][0]?.row).toBe(ROW_BATCH + 3)
   })
 
   it('parser used directly on a byte stream', async () => {
