@@ -62,7 +62,7 @@ export interface ParseOptions {
  *   are read as UTF-8. XLSX expects the raw bytes.
  * - Rows are yielded in batches: non-empty arrays of at most ROW_BATCH rows, in file order. The text
  *   parsers yield what they have once a batch is full or an input chunk is used up, so memory holds
- *   at most one input chunk's worth of rows; XLSX yields full batches (its rows come from exceljs).
+ *   at most one input chunk's worth of rows; XLSX yields full batches of 100 (see xlsx.ts).
  * - Per-record problems are `RowProblem`s, in file order with the records.
  * - Whole-file failures (limits, syntax that makes the rest unreadable, unsafe XLSX) throw an `AppError`;
  *   records already yielded must then be discarded by the caller (it rolls the file back).

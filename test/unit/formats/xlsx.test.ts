@@ -165,16 +165,20 @@ describe('xlsx: reading', () => {
     expect(got.records).toEqual([{ row: 2, values: { sku: 'A1' } }])
   })
 
-  it('yields full batches of ROW_BATCH rows, sheet row numbers kept across them', async () => {
+  it('yields batches of at most ROW_BATCH rows, sheet row numbers kept across them', async () => {
     const wb = new ExcelJS.Workbook()
     const ws = wb.addWorksheet('Stock')
     ws.getCell('A1').value = 'sku'
     // sheet rows 2…2 × ROW_BATCH + 1, but row ROW_BATCH + 2 (the first of the second batch) is left empty: skipped, its number not reused
     for (let r = 2; r <= 2 * ROW_BATCH + 1; r++) if (r !== ROW_BATCH + 2) ws.getCell(`A${r}`).value = `A${r}`
     const batches = await parseBatches('xlsx', Buffer.from(await wb.xlsx.writeBuffer()))
-    expect(batches.map(b => b.length)).toEqual([ROW_BATCH, ROW_BATCH - 1])
-    expect(batches[0].at(-1)?.row).toBe(ROW_BATCH + 1)
-    expect(batches[1][0]?.row).toBe(ROW_BATCH + 3)
+    expect(batches.length).toBeGreaterThan(1)
+    for (const batch of batches) expect(batch.length).toBeGreaterThan(0)
+    for (const batch of batches) expect(batch.length).toBeLessThanOrEqual(ROW_BATCH)
+    const rows = batches.flat().map(r => r.row)
+    expect(rows).toHaveLength(2 * ROW_BATCH - 1)
+    expect(rows.slice(ROW_BATCH - 2, ROW_BATCH + 1)).toEqual([ROW_BATCH, ROW_BATCH + 1, ROW_BATCH + 3])
+    expect(rows.at(-1)).toBe(2 * ROW_BATCH + 1)
   })
 
   it('parser used directly on a byte stream', async () => {
