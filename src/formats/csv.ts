@@ -1,9 +1,10 @@
-import { Readable, pipeline } from 'node:stream'
+import type { Readable } from 'node:stream'
+import { finished } from 'node:stream/promises'
 import { parse as csvParse, CsvError } from 'csv-parse'
 import { AppError, isAppError } from '../errors.js'
 import { cellTooLong, headerKeys, onceWarner, tooManyRows } from './columns.js'
 import { peekText, textChunks } from './stream-utils.js'
-import type { FormatParser, ParseOptions, ParsedRow } from './types.js'
+import { ROW_BATCH, type FormatParser, type ParseOptions, type ParsedRow } from './types.js'
 
 /** Delimiters the sniffer chooses from, in order of preference on a tie. */
 export const CSV_DELIMITERS = [',', ';', '\t', '|'] as const
@@ -29,7 +30,7 @@ export const csvParser: FormatParser = {
   parse: parseCsv,
 }
 
-async function * parseCsv (input: Readable, options: ParseOptions): AsyncGenerator<ParsedRow> {
+async function * parseCsv (input: Readable, options: ParseOptions): AsyncGenerator<ParsedRow[]> {
   const { limits } = options
   const warn = onceWarner(options.onWarning)
   const { head, complete, all } = await peekText(textChunks(input), SNIFF_CHARS)
@@ -43,51 +44,82 @@ async function * parseCsv (input: Readable, options: ParseOptions): AsyncGenerat
     relax_quotes: true,
     max_record_size: Math.min(limits.maxCellChars * limits.maxColumns, MAX_RECORD_CHARS_CAP),
   })
-  const source = Readable.from(all)
-  pipeline(source, parser, () => { /* errors surface through the iteration below */ })
+  // Driven by hand instead of piped and async-iterated: write() parses the chunk synchronously and the
+  // 'data' listener receives each record during that call, so the records of a chunk are collected
+  // without a promise per record. A parse error is read from `parser.errored` after the write.
+  let records: string[][] = []
+  parser.on('data', (record: string[]) => { records.push(record) })
+  parser.on('error', () => { /* surfaces through parser.errored and finished() below */ })
 
   let nextLine = 1
   let keys: Array<string | undefined> | undefined
   let width = 0
   let rows = 0
+  let batch: ParsedRow[] = []
+  const take = (): string[][] => {
+    const taken = records
+    records = []
+    return taken
+  }
   try {
-    for await (const record of parser as AsyncIterable<string[]>) {
-      const row = nextLine
-      nextLine += 1 + lineBreaksIn(record)
-      if (isBlankRecord(record)) continue
-      if (keys === undefined) {
-        keys = headerKeys(record, i => String(i + 1), limits, warn)
-        width = keys.length
-        continue
+    let ended = false
+    while (!ended) {
+      const next = await all.next()
+      if (next.done === true) {
+        parser.end()
+        // the last record (no line break after it) is parsed when the parser is flushed
+        await finished(parser, { cleanup: true })
+        ended = true
+      } else {
+        parser.write(next.value)
       }
-      if (++rows > limits.maxRows) throw tooManyRows(limits, row)
-      if (record.length > limits.maxColumns) {
-        throw new AppError('TOO_MANY_COLUMNS', `The row on line ${row} has ${record.length} fields; the limit is ${limits.maxColumns}.`, {
-          details: { row, columns: record.length, limit: limits.maxColumns },
-        })
-      }
-      for (let i = 0; i < record.length; i++) {
-        if (record[i].length > limits.maxCellChars) throw cellTooLong(limits, row, record[i].length, `Field ${i + 1}`)
-      }
-      if (record.length !== width) {
-        const problem = raggedProblem(record, width)
-        if (problem !== undefined) {
-          yield { row, error: problem }
+      const chunk = take()
+      for (let r = 0; r < chunk.length; r++) {
+        const record = chunk[r]
+        const row = nextLine
+        nextLine += 1 + lineBreaksIn(record)
+        if (isBlankRecord(record)) continue
+        if (keys === undefined) {
+          keys = headerKeys(record, i => String(i + 1), limits, warn)
+          width = keys.length
           continue
         }
+        if (++rows > limits.maxRows) throw tooManyRows(limits, row)
+        if (record.length > limits.maxColumns) {
+          throw new AppError('TOO_MANY_COLUMNS', `The row on line ${row} has ${record.length} fields; the limit is ${limits.maxColumns}.`, {
+            details: { row, columns: record.length, limit: limits.maxColumns },
+          })
+        }
+        for (let i = 0; i < record.length; i++) {
+          if (record[i].length > limits.maxCellChars) throw cellTooLong(limits, row, record[i].length, `Field ${i + 1}`)
+        }
+        const problem = record.length === width ? undefined : raggedProblem(record, width)
+        if (problem !== undefined) {
+          batch.push({ row, error: problem })
+        } else {
+          const values: Record<string, unknown> = {}
+          for (let i = 0; i < width; i++) {
+            const key = keys[i]
+            if (key !== undefined) values[key] = record[i]
+          }
+          batch.push({ row, values })
+        }
+        if (batch.length === ROW_BATCH) {
+          yield batch
+          batch = []
+        }
       }
-      const values: Record<string, unknown> = {}
-      for (let i = 0; i < width; i++) {
-        const key = keys[i]
-        if (key !== undefined) values[key] = record[i]
+      if (parser.errored !== null) throw parser.errored
+      if (batch.length > 0) {
+        yield batch
+        batch = []
       }
-      yield { row, values }
     }
   } catch (err) {
     throw csvFailure(err, nextLine)
   } finally {
-    source.destroy()
     parser.destroy()
+    await all.return(undefined)
   }
   if (keys === undefined) throw new AppError('EMPTY_FILE', 'The file has no header and no rows.')
 }

@@ -15,7 +15,7 @@ import type { FileFormat, ParsedRow, TextEncoding } from './types.js'
  *     ├─ xlsx: the bytes go to the xlsx parser (guard, then exceljs)
  *     └─ text: decode (BOM / UTF-8 / windows-1252) ─ csv | json | ndjson parser
  *
- * Nothing is read before the caller iterates `rows`, except the first 64 KiB used to detect the format.
+ * Nothing is read before the caller iterates `batches`, except the first 64 KiB used to detect the format.
  */
 
 export interface OpenInventoryOptions {
@@ -35,15 +35,18 @@ export interface OpenedInventory {
   /** the bytes were gzip (detected by magic bytes, whatever the name) */
   compressed: boolean
   /**
-   * The text encoding. Final only once `rows` has been read to the end: a file that is ASCII in its
+   * The text encoding. Final only once `batches` has been read to the end: a file that is ASCII in its
    * first chunks and has a windows-1252 byte later switches from 'utf-8' to 'windows-1252' then.
    * Always 'utf-8' for XLSX (its XML parts must be UTF-8).
    */
   readonly encoding: TextEncoding
-  /** For the person who uploaded the file (encoding guessed, duplicate header renamed, …). Grows while reading `rows`. */
+  /** For the person who uploaded the file (encoding guessed, duplicate header renamed, …). Grows while reading `batches`. */
   warnings: string[]
-  /** The records. Iterate once. Throws AppError on whole-file failures (limits, syntax, unsafe XLSX). */
-  rows: AsyncIterable<ParsedRow>
+  /**
+   * The records, in batches of at most ROW_BATCH (see FormatParser). Iterate once. Throws AppError on
+   * whole-file failures (limits, syntax, unsafe XLSX).
+   */
+  batches: AsyncIterable<ParsedRow[]>
   /** bytes read from `input` so far (compressed bytes for gzip) */
   bytesRead (): number
   /** bytes after decompression so far (= bytesRead() when not compressed) */
@@ -113,16 +116,16 @@ export async function openInventoryStream (input: Readable, options: OpenInvento
   const state: DecodeState = { encoding: 'utf-8', warn: onWarning }
   const parseOptions = { limits, sheetName: options.sheetName, onWarning }
 
-  let rows: AsyncIterable<ParsedRow>
+  let batches: AsyncIterable<ParsedRow[]>
   if (format === 'xlsx') {
-    rows = parsers.xlsx.parse(Readable.from(plain, { objectMode: false }), parseOptions)
+    batches = parsers.xlsx.parse(Readable.from(plain, { objectMode: false }), parseOptions)
   } else {
     if (plain.ended && isBlankText(headText(head))) {
       await plain.close()
       throw new AppError('EMPTY_FILE', 'The file contains only whitespace.')
     }
     const text = Readable.from(decodeText(plain, head, state))
-    rows = parsers[format].parse(text, parseOptions)
+    batches = parsers[format].parse(text, parseOptions)
   }
 
   return {
@@ -130,7 +133,7 @@ export async function openInventoryStream (input: Readable, options: OpenInvento
     compressed,
     get encoding () { return state.encoding },
     warnings,
-    rows,
+    batches,
     bytesRead: () => rawBytes,
     uncompressedBytesRead: () => compressed ? plainBytes : rawBytes,
   }

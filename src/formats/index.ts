@@ -8,5 +8,5 @@ export { openInventoryStream, detectFormat, formatFromFileName, formatFromConten
 export type { OpenInventoryOptions, OpenedInventory, DetectInput } from './detect.js'
 export { sniffDelimiter, CSV_DELIMITERS } from './csv.js'
 export { FORBIDDEN_KEYS } from './columns.js'
-export { FILE_FORMATS, isRowProblem } from './types.js'
+export { FILE_FORMATS, ROW_BATCH, isRowProblem } from './types.js'
 export type { FileFormat, FormatParser, ParseOptions, ParsedRow, RawRecord, RowProblem, TextEncoding } from './types.js'

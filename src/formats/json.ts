@@ -3,7 +3,7 @@ import { jsonParser } from 'stream-json/core/parser.js'
 import { AppError } from '../errors.js'
 import type { PipelineLimits } from '../config.js'
 import { FORBIDDEN_KEYS, onceWarner, tooManyRows } from './columns.js'
-import { isBlankText, textChunks } from './stream-utils.js'
+import { inBatches, isBlankText, textChunks } from './stream-utils.js'
 import type { FormatParser, ParseOptions, ParsedRow } from './types.js'
 
 /**
@@ -47,7 +47,7 @@ interface Frame {
   keys?: number
 }
 
-async function * parseJson (input: Readable, options: ParseOptions): AsyncGenerator<ParsedRow> {
+async function * parseJson (input: Readable, options: ParseOptions): AsyncGenerator<ParsedRow[]> {
   const assembler = new RecordAssembler(options.limits, onceWarner(options.onWarning))
   const tokenize = jsonParser({ packValues: false, streamValues: true }) as unknown as Tokenizer
   let sawText = false
@@ -59,17 +59,13 @@ async function * parseJson (input: Readable, options: ParseOptions): AsyncGenera
     }
     if (!sawText) sawText = !isBlankText(chunk)
     assembler.feed(run(tokenize, chunk, assembler))
-    if (assembler.out.length > 0) {
-      yield * assembler.out
-      assembler.out = []
-    }
+    yield * inBatches(assembler.take())
   }
   if (!sawText) throw new AppError('EMPTY_FILE', 'The JSON file is empty.')
   assembler.feed(run(tokenize, NONE, assembler))
   assembler.finish()
-  yield * assembler.out
+  yield * inBatches(assembler.take())
 }
-
 
 function run (tokenize: Tokenizer, chunk: string | symbol, assembler: RecordAssembler): Token[] {
   let result: unknown
@@ -86,8 +82,8 @@ function run (tokenize: Tokenizer, chunk: string | symbol, assembler: RecordAsse
 }
 
 class RecordAssembler {
-  out: ParsedRow[] = []
   elementIndex = 0
+  private out: ParsedRow[] = []
   private readonly stack: Frame[] = []
   private rows = 0
   private recordChars = 0
@@ -99,6 +95,13 @@ class RecordAssembler {
   private textKept = false
 
   constructor (private readonly limits: PipelineLimits, private readonly warn: (message: string) => void) {}
+
+  /** the rows completed since the last call */
+  take (): ParsedRow[] {
+    const rows = this.out
+    this.out = []
+    return rows
+  }
 
   where (): string {
     return this.elementIndex > 0 ? ` near element ${this.elementIndex}` : ''

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream'
 import { AppError } from '../errors.js'
 import type { PipelineLimits } from '../config.js'
 import { FORBIDDEN_KEYS, onceWarner, tooManyRows } from './columns.js'
-import { textChunks } from './stream-utils.js'
+import { inBatches, textChunks } from './stream-utils.js'
 import type { FormatParser, ParseOptions, ParsedRow } from './types.js'
 
 /**
@@ -20,7 +20,7 @@ export const ndjsonParser: FormatParser = {
   parse: parseNdjson,
 }
 
-async function * parseNdjson (input: Readable, options: ParseOptions): AsyncGenerator<ParsedRow> {
+async function * parseNdjson (input: Readable, options: ParseOptions): AsyncGenerator<ParsedRow[]> {
   const { limits } = options
   const warn = onceWarner(options.onWarning)
   let line = 0
@@ -78,11 +78,11 @@ async function * parseNdjson (input: Readable, options: ParseOptions): AsyncGene
       if (pendingChars > limits.maxLineBytes) throw lineTooLong(line + 1, limits)
       pending.push(rest)
     }
-    if (out.length > 0) yield * out
+    yield * inBatches(out)
   }
   if (pending.length > 0) {
     const row = handle(pending.join(''))
-    if (row !== undefined) yield row
+    if (row !== undefined) yield [row]
   }
   if (!sawContent) throw new AppError('EMPTY_FILE', 'The NDJSON file has no lines.')
 }

@@ -1,5 +1,6 @@
 import { StringDecoder } from 'node:string_decoder'
 import { AppError } from '../errors.js'
+import { ROW_BATCH } from './types.js'
 
 /**
  * Small async-iteration helpers shared by the detector and the parsers. Everything here works chunk by
@@ -167,3 +168,12 @@ export async function peekText (
 
 /** Whitespace as JSON and CSV see it (BOM included, it is stripped anyway). */
 export const isBlankText = (text: string): boolean => /^[\s\uFEFF]*$/.test(text)
+
+/** The rows read from one input chunk, as batches of at most ROW_BATCH (none when there are no rows). */
+export function * inBatches<T> (rows: T[]): Generator<T[]> {
+  if (rows.length <= ROW_BATCH) {
+    if (rows.length > 0) yield rows
+    return
+  }
+  for (let i = 0; i < rows.length; i += ROW_BATCH) yield rows.slice(i, i + ROW_BATCH)
+}

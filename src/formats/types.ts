@@ -37,6 +37,13 @@ export type ParsedRow = RawRecord | RowProblem
 
 export const isRowProblem = (row: ParsedRow): row is RowProblem => 'error' in row
 
+/**
+ * The most rows a parser puts in one batch. Rows travel from the parsers to the pipeline in arrays:
+ * one promise per row (parser iterator → format generator → writer) cost more CPU than the parsing
+ * itself (bench/findings.md, "1. Ingest").
+ */
+export const ROW_BATCH = 1000
+
 export interface ParseOptions {
   limits: PipelineLimits
   /** XLSX only: the sheet to read; default the first visible sheet */
@@ -53,12 +60,15 @@ export interface ParseOptions {
  * - `parse` reads `input` incrementally; memory stays bounded by the limits, not by the file size.
  *   Text formats expect decoded text (string chunks, as `openInventoryStream` produces); Buffer chunks
  *   are read as UTF-8. XLSX expects the raw bytes.
- * - Per-record problems are yielded as `RowProblem`s, in file order with the records.
+ * - Rows are yielded in batches: non-empty arrays of at most ROW_BATCH rows, in file order. The text
+ *   parsers yield what they have once a batch is full or an input chunk is used up, so memory holds
+ *   at most one input chunk's worth of rows; XLSX yields full batches of 100 (see xlsx.ts).
+ * - Per-record problems are `RowProblem`s, in file order with the records.
  * - Whole-file failures (limits, syntax that makes the rest unreadable, unsafe XLSX) throw an `AppError`;
  *   records already yielded must then be discarded by the caller (it rolls the file back).
  * - Breaking out of the iteration releases everything (streams destroyed, temp files removed).
  */
 export interface FormatParser {
   format: FileFormat
-  parse (input: Readable, options: ParseOptions): AsyncIterable<ParsedRow>
+  parse (input: Readable, options: ParseOptions): AsyncIterable<ParsedRow[]>
 }

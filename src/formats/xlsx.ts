@@ -22,7 +22,7 @@ export const xlsxParser: FormatParser = {
   parse: parseXlsx,
 }
 
-async function * parseXlsx (input: Readable, options: ParseOptions): AsyncGenerator<ParsedRow> {
+async function * parseXlsx (input: Readable, options: ParseOptions): AsyncGenerator<ParsedRow[]> {
   const { limits } = options
   const spooled = await spoolToTempFile(input, limits.maxFileBytes)
   let guarded: GuardedXlsx | undefined
@@ -55,6 +55,13 @@ export function selectSheet (sheets: XlsxSheet[], sheetName?: string): XlsxSheet
   return sheet
 }
 
+/**
+ * Rows per batch, below ROW_BATCH: a batch fills while exceljs parses the XML between its rows, and
+ * rows held that long survive into V8's old space — 1,000 per batch raised the peak RSS of parsing the
+ * 100 MiB benchmark workbook from 160 to 225 MiB, 100 keeps it at 160 (bench/findings.md, "1. Ingest").
+ */
+const XLSX_BATCH = 100
+
 type CellLike = { value: unknown, numFmt?: unknown }
 type RowLike = { number: number, eachCell: (options: { includeEmpty: boolean }, fn: (cell: CellLike, col: number) => void) => void }
 
@@ -63,7 +70,7 @@ async function * readSheet (
   sheet: XlsxSheet,
   limits: PipelineLimits,
   warn: (message: string) => void,
-): AsyncGenerator<ParsedRow> {
+): AsyncGenerator<ParsedRow[]> {
   // exceljs does not see errors of the stream it reads (it pipes without forwarding them), so each wait
   // on it is raced against that stream failing. Not Promise.race() against one long-lived promise:
   // every call would leave a reaction on it that keeps that row reachable until the sheet ends
@@ -92,6 +99,7 @@ async function * readSheet (
 
   let keys: Array<string | undefined> | undefined
   let rows = 0
+  let batch: ParsedRow[] = []
   try {
     for (;;) {
       const next = await race(rowsOf.next())
@@ -131,8 +139,13 @@ async function * readSheet (
         warn(`Some rows have values in columns without a header; they were kept as "column_<letter>".`)
         values[key] = cells[i]
       }
-      yield { row: row.number, values }
+      batch.push({ row: row.number, values })
+      if (batch.length === XLSX_BATCH) {
+        yield batch
+        batch = []
+      }
     }
+    if (batch.length > 0) yield batch
   } finally {
     // not awaited: after a failed stream a pending next() may never settle, and return() queues behind it
     rowsOf.return?.()?.catch(() => {})

@@ -12,20 +12,25 @@ export interface CanonicalItem {
   attributes: Record<string, unknown>
 }
 
-export type RowOutcome = { ok: true, item: CanonicalItem } | { ok: false, row: number, reason: string }
-
 /** Header normalisation of SPEC §2: case-insensitive, ignoring spaces, `_` and `-`. */
 export const normaliseHeader = (header: string): string => header.toLowerCase().replace(/[\s_-]+/g, '')
 
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/
 
+/** A header that is not a canonical field: its values go to the item's attributes. */
+const ATTRIBUTE = -1
+
 /**
  * Maps one file's records onto canonical items. A header's meaning is decided once per distinct
- * header name (files have few distinct headers and many rows).
+ * header name (files have few distinct headers and many rows); per row, each value then costs one
+ * map lookup, with no intermediate object per row.
  */
 export class CanonicalMapper {
-  readonly #fieldByHeader = new Map<string, CanonicalField | null>()
+  /** header as written → index in CANONICAL_FIELDS, or ATTRIBUTE */
+  readonly #slotByHeader = new Map<string, number>()
   readonly #explicit = new Map<string, CanonicalField>()
+  /** the canonical values of the row being mapped, by CANONICAL_FIELDS index (one array per mapper, reset per row) */
+  readonly #picked: unknown[] = CANONICAL_FIELDS.map(() => undefined)
 
   constructor (mapping: Pick<AgentMapping, 'fieldMap'>) {
     // fieldMap wins over the automatic match: { sku: "Item No" } maps that column, exactly or normalised
@@ -34,41 +39,46 @@ export class CanonicalMapper {
     }
   }
 
-  fieldFor (header: string): CanonicalField | null {
-    let field = this.#fieldByHeader.get(header)
-    if (field === undefined) {
-      const norm = normaliseHeader(header)
-      field = this.#explicit.get(norm) ?? null
-      if (field === null && this.#explicit.size > 0) {
-        // a canonical name taken over by an explicit mapping is no longer matched automatically
-        const claimed = new Set(this.#explicit.values())
-        field = (CANONICAL_FIELDS as readonly string[]).includes(norm) && !claimed.has(norm as CanonicalField) ? norm as CanonicalField : null
-      } else if (field === null) {
-        field = (CANONICAL_FIELDS as readonly string[]).includes(norm) ? norm as CanonicalField : null
-      }
-      this.#fieldByHeader.set(header, field)
-    }
-    return field
+  #fieldFor (header: string): CanonicalField | null {
+    const norm = normaliseHeader(header)
+    const field = this.#explicit.get(norm)
+    if (field !== undefined) return field
+    if (!(CANONICAL_FIELDS as readonly string[]).includes(norm)) return null
+    // a canonical name taken over by an explicit mapping is no longer matched automatically
+    for (const claimed of this.#explicit.values()) if (claimed === norm) return null
+    return norm as CanonicalField
   }
 
-  map (row: number, values: Record<string, unknown>): RowOutcome {
-    const canonical: Partial<Record<CanonicalField, unknown>> = {}
+  #slotFor (header: string): number {
+    let slot = this.#slotByHeader.get(header)
+    if (slot === undefined) {
+      const field = this.#fieldFor(header)
+      slot = field === null ? ATTRIBUTE : CANONICAL_FIELDS.indexOf(field)
+      this.#slotByHeader.set(header, slot)
+    }
+    return slot
+  }
+
+  /** The item, or the reason the row is rejected. The first column of a field wins; the others are attributes. */
+  map (row: number, values: Record<string, unknown>): CanonicalItem | string {
+    const picked = this.#picked
+    picked.fill(undefined)
     const attributes: Record<string, unknown> = {}
-    for (const [header, value] of Object.entries(values)) {
-      const field = this.fieldFor(header)
-      if (field && canonical[field] === undefined) canonical[field] = value
+    // records are plain objects (own, enumerable keys only), so for…in visits what Object.entries would, without its arrays
+    for (const header in values) {
+      const value = values[header]
+      const slot = this.#slotFor(header)
+      if (slot !== ATTRIBUTE && picked[slot] === undefined) picked[slot] = value
       else if (value !== undefined) attributes[header] = value
     }
-    const sku = text(canonical.sku)
-    if (sku === null) return { ok: false, row, reason: 'sku is missing' }
-    const quantity = numeric(canonical.quantity)
-    if (quantity === false) return { ok: false, row, reason: `quantity ${JSON.stringify(String(canonical.quantity))} is not a number` }
-    const price = numeric(canonical.price)
-    if (price === false) return { ok: false, row, reason: `price ${JSON.stringify(String(canonical.price))} is not a number` }
-    return {
-      ok: true,
-      item: { row, sku, name: text(canonical.name), quantity, price, currency: text(canonical.currency), location: text(canonical.location), attributes },
-    }
+    const [skuValue, nameValue, quantityValue, priceValue, currencyValue, locationValue] = picked
+    const sku = text(skuValue)
+    if (sku === null) return 'sku is missing'
+    const quantity = numeric(quantityValue)
+    if (quantity === false) return `quantity ${JSON.stringify(String(quantityValue))} is not a number`
+    const price = numeric(priceValue)
+    if (price === false) return `price ${JSON.stringify(String(priceValue))} is not a number`
+    return { row, sku, name: text(nameValue), quantity, price, currency: text(currencyValue), location: text(locationValue), attributes }
   }
 }
 

@@ -7,7 +7,7 @@ import { AppError, isAppError } from '../errors.js'
 import { openInventoryStream } from '../formats/detect.js'
 import { isRowProblem, type FileFormat } from '../formats/types.js'
 import { newId } from '../util/ids.js'
-import { CanonicalMapper } from './canonical.js'
+import { CanonicalMapper, type CanonicalItem } from './canonical.js'
 
 /** Rejected rows kept in full per upload; all of them are counted. */
 export const REJECTED_ROWS_KEPT = 100
@@ -76,20 +76,27 @@ export class InventoryPipeline {
       const rejected: RejectedRow[] = []
       let accepted = 0
       let rejectedCount = 0
-      for await (const parsed of opened.rows) {
-        if (accepted + rejectedCount >= this.options.limits.maxRows) {
-          throw new AppError('TOO_MANY_ROWS', `The file has more than ${this.options.limits.maxRows} rows.`)
-        }
-        const outcome = isRowProblem(parsed) ? { ok: false as const, row: parsed.row, reason: parsed.error } : mapper.map(parsed.row, parsed.values)
-        if (outcome.ok) {
-          accepted++
-          await writer.write(outcome.item)
-        } else {
-          rejectedCount++
-          if (rejected.length < REJECTED_ROWS_KEPT) {
-            rejected.push({ row: outcome.row, reason: outcome.reason, ...(isRowProblem(parsed) ? {} : { raw: parsed.values }) })
+      // a batch's items are mapped without awaiting and written in one call
+      const items: CanonicalItem[] = []
+      for await (const batch of opened.batches) {
+        for (let i = 0; i < batch.length; i++) {
+          const parsed = batch[i]
+          if (accepted + rejectedCount >= this.options.limits.maxRows) {
+            throw new AppError('TOO_MANY_ROWS', `The file has more than ${this.options.limits.maxRows} rows.`)
+          }
+          const outcome = isRowProblem(parsed) ? parsed.error : mapper.map(parsed.row, parsed.values)
+          if (typeof outcome !== 'string') {
+            accepted++
+            items.push(outcome)
+          } else {
+            rejectedCount++
+            if (rejected.length < REJECTED_ROWS_KEPT) {
+              rejected.push({ row: parsed.row, reason: outcome, ...(isRowProblem(parsed) ? {} : { raw: parsed.values }) })
+            }
           }
         }
+        await writer.write(items)
+        items.length = 0
       }
       await writer.finish()
       await insertRejectedRows(tx, uploadId, rejected)

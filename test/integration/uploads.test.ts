@@ -1,6 +1,7 @@
 import { gzipSync } from 'node:zlib'
 import ExcelJS from 'exceljs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ROW_BATCH } from '../../src/formats/index.js'
 import { createTestApp, type TestApp } from '../helpers/app.js'
 import { multipartFile } from '../helpers/multipart.js'
 
@@ -72,6 +73,31 @@ describe('inventory uploads', () => {
     expect(res.json()).toMatchObject({ format: 'xlsx', rowsAccepted: 2, rowsRejected: 0 })
     const items = await itemsOf(res.json().id)
     expect(items.map((i: { quantity: number }) => i.quantity)).toEqual([4, 7])
+  })
+
+  it('rows rejected at a batch boundary keep their row numbers; a file of exactly 2 × ROW_BATCH rows lands whole', async () => {
+    // header on line 1: the first batch holds lines 2…ROW_BATCH + 1
+    const boundary = ROW_BATCH + 1
+    const lines = ['Item No,quantity']
+    for (let line = 2; line <= 2 * ROW_BATCH + 1; line++) {
+      lines.push(line === boundary ? ',1' : line === boundary + 1 ? 'B,1,extra' : line === 2 * ROW_BATCH + 1 ? `L${line},many` : `L${line},1`)
+    }
+    const res = await upload(lines.join('\n') + '\n')
+    expect(res.statusCode, res.body).toBe(201)
+    expect(res.json()).toMatchObject({ status: 'ingested', rowsAccepted: 2 * ROW_BATCH - 3, rowsRejected: 3 })
+    expect(res.json().rejectedRows).toEqual([
+      { row: boundary, reason: 'sku is missing' },
+      { row: boundary + 1, reason: 'The row has 3 fields; the header has 2.' },
+      { row: 2 * ROW_BATCH + 1, reason: 'quantity "many" is not a number' },
+    ])
+    const around = await t.api('GET', `/api/v1/agents/${agentId}/inventory/uploads/${res.json().id}/items?limit=3&cursor=${boundary - 2}`)
+    expect(around.json().items.map((i: { rowNumber: number, sku: string }) => [i.rowNumber, i.sku]))
+      .toEqual([[boundary - 1, `L${boundary - 1}`], [boundary + 2, `L${boundary + 2}`], [boundary + 3, `L${boundary + 3}`]])
+
+    const exact = await upload(Buffer.from(['Item No', ...Array.from({ length: 2 * ROW_BATCH }, (_, i) => `E${i}`)].join('\n') + '\n'))
+    expect(exact.json()).toMatchObject({ status: 'ingested', rowsAccepted: 2 * ROW_BATCH, rowsRejected: 0 })
+    const tail = await t.api('GET', `/api/v1/agents/${agentId}/inventory/uploads/${exact.json().id}/items?limit=5&cursor=${2 * ROW_BATCH - 1}`)
+    expect(tail.json().items.map((i: { rowNumber: number }) => i.rowNumber)).toEqual([2 * ROW_BATCH, 2 * ROW_BATCH + 1])
   })
 
   it('rejects a file that cannot be read at all with a clear code, keeps none of its rows, and records it', async () => {

@@ -1,4 +1,5 @@
-import { Writable } from 'node:stream'
+import { once } from 'node:events'
+import type { Writable } from 'node:stream'
 import type { Queryable, Transaction } from '../client.js'
 import type { CanonicalItem } from '../../pipeline/canonical.js'
 import { isoRequired, json } from './rows.js'
@@ -119,13 +120,15 @@ export async function listRejectedRows (q: Queryable, uploadId: string): Promise
  * server has), multi-row INSERTs from a JSON batch on PGlite. Memory holds one batch at a time.
  */
 export interface ItemWriter {
-  write(item: CanonicalItem): Promise<void>
+  /** writes a batch of items (the caller's array is not kept) */
+  write(items: readonly CanonicalItem[]): Promise<void>
   finish(): Promise<void>
   /** stops a COPY that will not be finished (the file is being rolled back) */
   abort(): Promise<void>
 }
 
-const BATCH = 1000
+/** Items per INSERT on PGlite: one statement per batch, whatever size the parser's batches have. */
+const INSERT_BATCH = 1000
 
 export function createItemWriter (tx: Transaction, upload: Pick<InventoryUpload, 'id' | 'seq'>): ItemWriter {
   return tx.copyFrom ? copyWriter(tx, upload) : insertWriter(tx, upload)
@@ -144,9 +147,9 @@ function insertWriter (tx: Transaction, upload: Pick<InventoryUpload, 'id' | 'se
       [upload.seq, upload.id, json(rows)])
   }
   return {
-    async write (item) {
-      batch.push(item)
-      if (batch.length >= BATCH) await flush()
+    async write (items) {
+      for (const item of items) batch.push(item)
+      if (batch.length >= INSERT_BATCH) await flush()
     },
     finish: flush,
     async abort () { batch = [] },
@@ -155,18 +158,19 @@ function insertWriter (tx: Transaction, upload: Pick<InventoryUpload, 'id' | 'se
 
 // COPY text format: backslash, newline, carriage return and tab are escaped; \N is NULL.
 const COPY_SPECIAL = /[\\\n\r\t]/
-const copyText = (value: string | number | null): string => {
+const COPY_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' }
+const copyText = (value: string | null): string => {
   if (value === null) return '\\N'
-  const s = typeof value === 'number' ? String(value) : value
   // most values need no escaping: test first, replace only when needed (this runs per cell)
-  return COPY_SPECIAL.test(s) ? s.replace(/[\\\n\r\t]/g, c => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t')) : s
+  return COPY_SPECIAL.test(value) ? value.replace(/[\\\n\r\t]/g, c => COPY_ESCAPES[c]) : value
 }
+// a number's text never needs escaping
+const copyNumber = (value: number | null): string => value === null ? '\\N' : String(value)
 
 function copyWriter (tx: Transaction, upload: Pick<InventoryUpload, 'id' | 'seq'>): ItemWriter {
   // The COPY starts at the first item, not before: a pg connection runs one statement at a time,
   // so an open COPY would block every other query of the transaction (deadlock).
   let copy: Writable | undefined
-  let chunk = ''
   let failed: Error | undefined
   const prefix = `${upload.seq}\t${upload.id}\t`
   const open = (): Writable => {
@@ -177,36 +181,28 @@ function copyWriter (tx: Transaction, upload: Pick<InventoryUpload, 'id' | 'seq'
     }
     return copy
   }
-  const push = async (text: string) => {
-    if (failed) throw failed
-    const w = open()
-    if (!w.write(text)) {
-      await new Promise<void>((resolve, reject) => {
-        w.once('drain', resolve)
-        w.once('error', reject)
-      })
-    }
-  }
   return {
-    async write (item) {
-      chunk += prefix + item.row + '\t' + copyText(item.sku) + '\t' + copyText(item.name) + '\t' + copyText(item.quantity) + '\t' +
-        copyText(item.price) + '\t' + copyText(item.currency) + '\t' + copyText(item.location) + '\t' + copyText(JSON.stringify(item.attributes)) + '\n'
-      if (chunk.length >= 64 * 1024) {
-        const text = chunk
-        chunk = ''
-        await push(text)
+    async write (items) {
+      if (items.length === 0) return
+      if (failed) throw failed
+      // one string and one write per batch
+      let text = ''
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i]
+        text += prefix + item.row + '\t' + copyText(item.sku) + '\t' + copyText(item.name) + '\t' + copyNumber(item.quantity) + '\t' +
+          copyNumber(item.price) + '\t' + copyText(item.currency) + '\t' + copyText(item.location) + '\t' + copyText(JSON.stringify(item.attributes)) + '\n'
       }
+      const w = open()
+      // events.once removes both listeners when either fires (a once('error') per drain would pile up)
+      if (!w.write(text)) await once(w, 'drain')
     },
     async finish () {
-      if (chunk) await push(chunk)
-      chunk = ''
       if (!copy) return
       const done = pipelineEnd(copy)
       copy.end()
       await done
     },
     async abort () {
-      chunk = ''
       const w = copy
       if (!w || w.writableFinished || w.destroyed) return
       // The stream already failed (the connection broke, or the server ended the COPY): there is no

@@ -1,11 +1,11 @@
 import { describe, it, expect } from 'vitest'
 import { Readable } from 'node:stream'
-import { parsers, sniffDelimiter, type ParsedRow } from '../../../src/formats/index.js'
-import { LIMITS, chunked } from '../../fixtures/formats/corpus.js'
+import { ROW_BATCH, parsers, sniffDelimiter, type ParsedRow } from '../../../src/formats/index.js'
+import { LIMITS, chunked, parseBatches } from '../../fixtures/formats/corpus.js'
 
 async function parse (text: string, chunkSize: number): Promise<ParsedRow[]> {
   const rows: ParsedRow[] = []
-  for await (const row of parsers.csv.parse(Readable.from(chunked(Buffer.from(text), chunkSize)), { limits: LIMITS })) rows.push(row)
+  for await (const batch of parsers.csv.parse(Readable.from(chunked(Buffer.from(text), chunkSize)), { limits: LIMITS })) rows.push(...batch)
   return rows
 }
 
@@ -41,5 +41,43 @@ describe('csv: streaming', () => {
     expect(await parse(text, 1)).toEqual(expected)
     expect(await parse(text, 13)).toEqual(expected)
     expect(await parse(text, 1 << 20)).toEqual(expected)
+  })
+})
+
+describe('csv: batches', () => {
+  /** `sku,qty` then `rows` rows on lines 2…; `lines` replaces the row on that line */
+  const csv = (rows: number, lines: Record<number, string> = {}): Buffer => {
+    const out = ['sku,qty']
+    for (let line = 2; line <= rows + 1; line++) out.push(lines[line] ?? `A${line},1`)
+    return Buffer.from(out.join('\n') + '\n')
+  }
+
+  it('a file of exactly 2 × ROW_BATCH rows read in one chunk: full batches, every row once, line numbers continuing', async () => {
+    const batches = await parseBatches('csv', csv(2 * ROW_BATCH))
+    // csv-parse hands over a chunk's last record only once it sees what follows (a CRLF could be
+    // split), here at the end of the input: that record comes as a batch of its own
+    expect(batches.map(b => b.length)).toEqual([ROW_BATCH, ROW_BATCH - 1, 1])
+    expect(batches.flat().map(r => r.row)).toEqual(Array.from({ length: 2 * ROW_BATCH }, (_, i) => i + 2))
+  })
+
+  it('ragged rows on both sides of a batch boundary keep their line numbers, whatever the chunking', async () => {
+    const last = ROW_BATCH + 1 // the line of the last row of the first batch (the header is line 1)
+    const bytes = csv(2 * ROW_BATCH + 1, { [last]: 'short', [last + 1]: 'A,1,extra', [2 * ROW_BATCH + 2]: 'end' })
+    for (const chunkSize of [bytes.length, 7919, 3]) {
+      const batches = await parseBatches('csv', bytes, chunkSize)
+      for (const batch of batches) expect(batch.length).toBeLessThanOrEqual(ROW_BATCH)
+      const rows = batches.flat()
+      expect(rows).toHaveLength(2 * ROW_BATCH + 1)
+      expect(rows.filter(r => 'error' in r).map(r => r.row)).toEqual([last, last + 1, 2 * ROW_BATCH + 2])
+      expect(rows.at(-2)).toEqual({ row: 2 * ROW_BATCH + 1, values: { sku: `A${2 * ROW_BATCH + 1}`, qty: '1' } })
+    }
+  })
+
+  it('a quoted line break in the last row of a batch moves the next batch\'s line numbers', async () => {
+    const last = ROW_BATCH + 1
+    const batches = await parseBatches('csv', csv(ROW_BATCH + 1, { [last]: '"two\nlines",1' }))
+    expect(batches.map(b => b.length)).toEqual([ROW_BATCH, 1])
+    expect(batches[0].at(-1)).toEqual({ row: last, values: { sku: 'two\nlines', qty: '1' } })
+    expect(batches[1][0]).toEqual({ row: last + 2, values: { sku: `A${last + 1}`, qty: '1' } })
   })
 })

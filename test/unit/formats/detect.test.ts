@@ -96,7 +96,7 @@ describe('openInventoryStream', () => {
     const opened = await openInventoryStream(Readable.from(source()), { fileName: 'x.csv', limits: LIMITS, onWarning: w => seen.push(w) })
     expect(pulled).toBeLessThan(100_000) // the 64 KiB sniffed head (plus the stream read-ahead), not the 220 KB file
     let rows = 0
-    for await (const row of opened.rows) if (!('error' in row)) rows++
+    for await (const batch of opened.batches) for (const row of batch) if (!('error' in row)) rows++
     expect(rows).toBe(20_000)
     expect(opened.encoding).toBe('windows-1252')
     expect(opened.bytesRead()).toBe(pulled)
@@ -119,7 +119,7 @@ describe('openInventoryStream', () => {
     }
     const opened = await openInventoryStream(Readable.from(endless()), { fileName: 'x.csv', limits: LIMITS })
     let n = 0
-    for await (const _ of opened.rows) if (++n === 10) break
+    for await (const batch of opened.batches) if ((n += batch.length) >= 10) break
     const after = pulled
     await new Promise(resolve => setTimeout(resolve, 50))
     expect(pulled).toBe(after)

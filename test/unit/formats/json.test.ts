@@ -1,12 +1,12 @@
 import { describe, it, expect } from 'vitest'
 import { Readable } from 'node:stream'
-import { parsers, type ParsedRow } from '../../../src/formats/index.js'
-import { LIMITS, chunked, collect, errorCode } from '../../fixtures/formats/corpus.js'
+import { ROW_BATCH, parsers, type ParsedRow } from '../../../src/formats/index.js'
+import { LIMITS, chunked, collect, errorCode, parseBatches } from '../../fixtures/formats/corpus.js'
 
 async function parse (format: 'json' | 'ndjson', text: string, chunkSize = 1): Promise<ParsedRow[]> {
   const rows: ParsedRow[] = []
   const warnings: string[] = []
-  for await (const row of parsers[format].parse(Readable.from(chunked(Buffer.from(text), chunkSize)), { limits: LIMITS, onWarning: w => warnings.push(w) })) rows.push(row)
+  for await (const batch of parsers[format].parse(Readable.from(chunked(Buffer.from(text), chunkSize)), { limits: LIMITS, onWarning: w => warnings.push(w) })) rows.push(...batch)
   return rows
 }
 
@@ -82,5 +82,19 @@ describe('ndjson: streaming', () => {
     }
     const rows = parsers.ndjson.parse(Readable.from(endless()), { limits: { ...LIMITS, maxLineBytes: 1 << 20 } })
     expect(await errorCode((async () => { for await (const _ of rows) { /* drain */ } })())).toBe('LINE_TOO_LONG')
+  })
+})
+
+describe('json / ndjson: batches', () => {
+  it('rows read from one chunk are split into batches of ROW_BATCH, numbers and problems kept across the split', async () => {
+    const n = 2 * ROW_BATCH + 1
+    const objects = Array.from({ length: n }, (_, i) => i === ROW_BATCH - 1 || i === ROW_BATCH ? '7' : `{"sku":"A${i + 1}"}`)
+    for (const [format, text] of [['ndjson', objects.join('\n') + '\n'], ['json', `[${objects.join(',')}]`]] as const) {
+      const batches = await parseBatches(format, Buffer.from(text))
+      expect(batches.map(b => b.length), format).toEqual([ROW_BATCH, ROW_BATCH, 1])
+      const rows = batches.flat()
+      expect(rows.map(r => r.row), format).toEqual(Array.from({ length: n }, (_, i) => i + 1))
+      expect(rows.filter(r => 'error' in r).map(r => r.row), format).toEqual([ROW_BATCH, ROW_BATCH + 1])
+    }
   })
 })

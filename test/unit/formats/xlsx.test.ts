@@ -5,8 +5,8 @@ import { PassThrough, Readable } from 'node:stream'
 import zlib from 'node:zlib'
 import ExcelJS from 'exceljs'
 import { checkXmlProlog, listSheets } from '../../../src/formats/xlsx-guard.js'
-import { parsers } from '../../../src/formats/index.js'
-import { LIMITS, collect, errorCode } from '../../fixtures/formats/corpus.js'
+import { ROW_BATCH, parsers } from '../../../src/formats/index.js'
+import { LIMITS, collect, errorCode, parseBatches } from '../../fixtures/formats/corpus.js'
 import { makeZip, patchZip, readZip } from '../../fixtures/formats/zip.js'
 
 /** Builds an xlsx with exceljs' streaming WorkbookWriter (the same library family the reader uses). */
@@ -165,9 +165,25 @@ describe('xlsx: reading', () => {
     expect(got.records).toEqual([{ row: 2, values: { sku: 'A1' } }])
   })
 
+  it('yields batches of at most ROW_BATCH rows, sheet row numbers kept across them', async () => {
+    const wb = new ExcelJS.Workbook()
+    const ws = wb.addWorksheet('Stock')
+    ws.getCell('A1').value = 'sku'
+    // sheet rows 2…2 × ROW_BATCH + 1, but row ROW_BATCH + 2 (the first of the second batch) is left empty: skipped, its number not reused
+    for (let r = 2; r <= 2 * ROW_BATCH + 1; r++) if (r !== ROW_BATCH + 2) ws.getCell(`A${r}`).value = `A${r}`
+    const batches = await parseBatches('xlsx', Buffer.from(await wb.xlsx.writeBuffer()))
+    expect(batches.length).toBeGreaterThan(1)
+    for (const batch of batches) expect(batch.length).toBeGreaterThan(0)
+    for (const batch of batches) expect(batch.length).toBeLessThanOrEqual(ROW_BATCH)
+    const rows = batches.flat().map(r => r.row)
+    expect(rows).toHaveLength(2 * ROW_BATCH - 1)
+    expect(rows.slice(ROW_BATCH - 2, ROW_BATCH + 1)).toEqual([ROW_BATCH, ROW_BATCH + 1, ROW_BATCH + 3])
+    expect(rows.at(-1)).toBe(2 * ROW_BATCH + 1)
+  })
+
   it('parser used directly on a byte stream', async () => {
     const rows = []
-    for await (const row of parsers.xlsx.parse(Readable.from([handMade()]), { limits: LIMITS })) rows.push(row)
+    for await (const batch of parsers.xlsx.parse(Readable.from([handMade()]), { limits: LIMITS })) rows.push(...batch)
     expect(rows).toEqual([{ row: 2, values: { sku: 'A1' } }])
   })
 })
