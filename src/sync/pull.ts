@@ -238,10 +238,11 @@ async function ingestFile (deps: Deps, ctx: { source: DataSource, agent: Agent, 
       if (!await insertLedgerEntry(tx, { sourceId: source.id, key: file.key, etag: file.etag, size: file.size, lastModified: file.lastModified, status: entry.status as 'ingested' | 'rejected', uploadId: upload.id, syncId })) {
         throw new AlreadyIngested()
       }
-      // fencing: a pull that lost its lease commits nothing (the check holds the source row until
-      // commit). The manifest entry is a row of its own: no file transaction locks the sync row.
-      if (lease.lost || !await holdsLease(tx, source.id, lease.token)) throw new AppError('LEASE_LOST')
       await appendManifest(tx, syncId, entry)
+      // fencing: a pull that lost its lease commits nothing. Checked last, so the source row is
+      // share-locked only for the commit itself; the manifest entry is a row of its own, so no file
+      // transaction locks the sync row.
+      if (lease.lost || !await holdsLease(tx, source.id, lease.token)) throw new AppError('LEASE_LOST')
       return entry
     }).finally(() => spooled?.remove())
   } catch (err) {
