@@ -67,8 +67,8 @@ export async function checkInvariants (q: Queryable, sourceId: string, listed: E
   if (running > 0) anomalies.push(`syncs: ${running} left running`)
 
   const reported = (await q.query<{ key: string, etag: string, n: number }>(
-    `SELECT e->>'key' AS key, e->>'etag' AS etag, count(*)::int AS n FROM syncs s, jsonb_array_elements(s.manifest_json) e
-     WHERE s.source_id = $1 AND e->>'status' = 'ingested' GROUP BY 1, 2`, [sourceId])).rows
+    `SELECT m.entry->>'key' AS key, m.entry->>'etag' AS etag, count(*)::int AS n FROM syncs s JOIN sync_manifest_entries m ON m.sync_id = s.id
+     WHERE s.source_id = $1 AND m.entry->>'status' = 'ingested' GROUP BY 1, 2`, [sourceId])).rows
   const reportedByKey = new Map(reported.map(r => [`${r.key}\u0000${r.etag}`, r.n]))
   for (const f of expected) {
     const n = reportedByKey.get(`${f.key}\u0000${f.etag}`) ?? 0

@@ -1,12 +1,12 @@
 import type { Deps } from '../deps.js'
 import type { Transaction } from '../db/client.js'
 import {
-  claimDelivery, getDeliveryBySync, holdsDelivery, insertDelivery, openDeliveryOf, renewDeliveryLease, setDeliveryState, setPushManifest,
+  claimDelivery, getDeliveryBySync, holdsDelivery, insertDelivery, openDeliveryOf, renewDeliveryLease, setDeliveryState,
   strandedDeliveries, type Delivery,
 } from '../db/sql/deliveries.js'
 import { getJob, getJobById, type MappingJob } from '../db/sql/jobs.js'
 import { disableSource, getSource, getSourceById } from '../db/sql/sources.js'
-import { finishSync, getSyncById, insertSync, type ManifestEntry, type Sync } from '../db/sql/syncs.js'
+import { finishSync, getSyncById, insertSync, replaceManifest, type ManifestEntry, type Sync } from '../db/sql/syncs.js'
 import type { DataSource, OutboundWebhookConfig, S3Config } from '../domain/source.js'
 import { AppError, isAppError } from '../errors.js'
 import type { ResultFormat } from '../results/format.js'
@@ -237,7 +237,8 @@ async function record (deps: Deps, r: RecordInput): Promise<boolean> {
   return deps.db.transaction(async (tx) => {
     if (!await holdsDelivery(tx, delivery.id, r.token)) return false
     await setDeliveryState(tx, delivery.id, decision.state, decision.nextAttemptAt ?? null)
-    await setPushManifest(tx, delivery.syncId, next, delivered ? { files: 1, bytes, rows: r.job.rows } : { files: 0, bytes: 0, rows: 0 })
+    // a push moves one file: it counts once delivered
+    await replaceManifest(tx, delivery.syncId, next, delivered ? { files: 1, bytes, rowsAccepted: r.job.rows, rowsRejected: 0 } : { files: 0, bytes: 0, rowsAccepted: 0, rowsRejected: 0 })
     if (decision.state === 'retrying') {
       await enqueuePush(deps.boss, r.data, { startAfter: decision.nextAttemptAt, db: tx.bossAdapter() })
     }

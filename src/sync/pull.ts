@@ -8,13 +8,14 @@ import {
   acquireLease, getSourceById, holdsLease, insertLedgerEntry, ledgerContains, ledgerId, releaseLease, renewLease, setLastSyncedAt,
 } from '../db/sql/sources.js'
 import {
-  appendManifest, failOrphanedSyncs, finishSync, getSyncById, insertSync, setSyncProgress, type ManifestEntry, type Sync, type SyncTrigger,
+  anyFileLanded, appendManifest, failOrphanedSyncs, finishSync, getSyncById, insertSync, setSyncProgress, type ManifestEntry, type Sync, type SyncTrigger,
 } from '../db/sql/syncs.js'
 import { compilePattern, normalisePrefix, type DataSource, type S3Config } from '../domain/source.js'
 import { AppError, coerceError, isAppError } from '../errors.js'
 import { withS3Transport } from '../sources/s3-access.js'
 import { spoolBody, type Spooled } from '../inbound/spool.js'
 import { newId } from '../util/ids.js'
+import { PROGRESS_INTERVAL_MS, ProgressWriter } from './progress.js'
 
 export interface PullRequest {
   sourceId: string
@@ -131,47 +132,52 @@ async function runPull (deps: Deps, source: DataSource, agent: Agent, syncId: st
   const progress = { filesListed: 0, filesDone: 0, filesTotal: 0, bytesDone: 0, bytesTotal: 0 }
   let listingError: AppError | null = null
   let problems = 0
+  const reporter = new ProgressWriter(() => setSyncProgress(db, syncId, { ...progress }), PROGRESS_INTERVAL_MS)
 
-  await withS3Transport(deps, source.orgId, config, async (transport) => {
-    const pool = new FilePool(deps.config.pullFileConcurrency)
-    try {
-      for await (const page of transport.listPages()) {
-        if (lease.lost) throw new AppError('LEASE_LOST')
-        progress.filesListed += page.length
-        const known = await ledgerContains(db, source.id, page.map(f => ({ key: f.key, etag: f.etag })))
-        for (const file of page) {
-          if (known.has(ledgerId(file))) continue
-          const reason = skipReason(file, file.key.slice(prefix.length), matches, Boolean(config.format))
-          if (reason) {
-            await recordSkipped(deps, source, syncId, file, reason)
-            continue
+  try {
+    await withS3Transport(deps, source.orgId, config, async (transport) => {
+      const pool = new FilePool(deps.config.pullFileConcurrency)
+      try {
+        for await (const page of transport.listPages()) {
+          if (lease.lost) throw new AppError('LEASE_LOST')
+          progress.filesListed += page.length
+          const known = await ledgerContains(db, source.id, page.map(f => ({ key: f.key, etag: f.etag })))
+          for (const file of page) {
+            if (known.has(ledgerId(file))) continue
+            const reason = skipReason(file, file.key.slice(prefix.length), matches, Boolean(config.format))
+            if (reason) {
+              await recordSkipped(deps, source, syncId, file, reason)
+              continue
+            }
+            progress.filesTotal++
+            progress.bytesTotal += file.size
+            await pool.run(async () => {
+              const entry = await ingestFile(deps, { source, agent, syncId, file, transport, lease })
+              if (entry.status === 'rejected' || entry.status === 'failed') problems++
+              progress.filesDone++
+              progress.bytesDone += file.size
+              reporter.update()
+            })
           }
-          progress.filesTotal++
-          progress.bytesTotal += file.size
-          await pool.run(async () => {
-            const entry = await ingestFile(deps, { source, agent, syncId, file, transport, lease })
-            if (entry.status === 'rejected' || entry.status === 'failed') problems++
-            progress.filesDone++
-            progress.bytesDone += file.size
-            await setSyncProgress(db, syncId, { ...progress }).catch(() => {})
-          })
+          // listing progress too, so a watcher sees more than nothing until the first file is done
+          reporter.update()
         }
-        // listing progress too, so a watcher sees more than nothing until the first file is done
-        await setSyncProgress(db, syncId, { ...progress }).catch(() => {})
+      } catch (err) {
+        // a listing failure ends the pull as failed/partial; anything else (database, lease) is thrown
+        if (!isAppError(err) || (err.code !== 'S3_ERROR' && err.code !== 'S3_CONFIG')) throw err
+        listingError = err
+      } finally {
+        await pool.drain()
       }
-    } catch (err) {
-      // a listing failure ends the pull as failed/partial; anything else (database, lease) is thrown
-      if (!isAppError(err) || (err.code !== 'S3_ERROR' && err.code !== 'S3_CONFIG')) throw err
-      listingError = err
-    } finally {
-      await pool.drain()
-    }
-  })
+    })
+    if (lease.lost) throw new AppError('LEASE_LOST')
+    await reporter.flush()
+  } finally {
+    reporter.stop()
+  }
 
-  if (lease.lost) throw new AppError('LEASE_LOST')
   if (!listingError) await setLastSyncedAt(db, source.id, startedAt)
-  const current = await getSyncById(db, syncId)
-  const anyLanded = (current?.manifest ?? []).some(e => e.status === 'ingested' || e.status === 'rejected')
+  const anyLanded = await anyFileLanded(db, syncId)
   const failure = listingError as AppError | null
   const status = failure ? (anyLanded ? 'partial' : 'failed') : problems > 0 ? 'partial' : 'succeeded'
   const finished = await finishSync(db, syncId, {
@@ -232,10 +238,11 @@ async function ingestFile (deps: Deps, ctx: { source: DataSource, agent: Agent, 
       if (!await insertLedgerEntry(tx, { sourceId: source.id, key: file.key, etag: file.etag, size: file.size, lastModified: file.lastModified, status: entry.status as 'ingested' | 'rejected', uploadId: upload.id, syncId })) {
         throw new AlreadyIngested()
       }
-      // fencing: a pull that lost its lease commits nothing. Lock order is source row, then sync
-      // row, in every file transaction, so concurrent files of one pull cannot deadlock.
-      if (lease.lost || !await holdsLease(tx, source.id, lease.token)) throw new AppError('LEASE_LOST')
       await appendManifest(tx, syncId, entry)
+      // fencing: a pull that lost its lease commits nothing. Checked last, so the source row is
+      // share-locked only for the commit itself; the manifest entry is a row of its own, so no file
+      // transaction locks the sync row.
+      if (lease.lost || !await holdsLease(tx, source.id, lease.token)) throw new AppError('LEASE_LOST')
       return entry
     }).finally(() => spooled?.remove())
   } catch (err) {

@@ -180,7 +180,7 @@ describe('ferry syncs', () => {
     expect(header.split(/\s{2,}/)).toEqual(['STARTED', 'TRIGGER', 'STATUS', 'FILES', 'ROWS', 'REJECTED', 'BYTES', 'DURATION', 'SYNC'])
     expect(rows).toHaveLength(2)
     expect(rows.map(r => r.split(/\s+/).at(-1))).toEqual([ids[2], ids[1]])
-    expect(rows[1]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+manual\s+succeeded\s+1\s+1\s+0\s+\d+ B\s+\d+ m?s\s+/)
+    expect(rows[1]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+manual\s+succeeded\s+1\s+1\s+0\s+\d+ B\s+[\d.]+ m?s\s+/)
     expect(rows[0]).toMatch(/manual\s+succeeded\s+0\s+0\s+0\s+0 B/)
   })
 })

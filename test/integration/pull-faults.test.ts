@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Deps } from '../../src/deps.js'
-import { getSourceById } from '../../src/db/sql/sources.js'
+import { acquireLease, getSourceById, holdsLease } from '../../src/db/sql/sources.js'
 import { getSyncById, type ManifestEntry, type Sync } from '../../src/db/sql/syncs.js'
 import { isAppError } from '../../src/errors.js'
 import { AddressPolicy } from '../../src/net/address-policy.js'
@@ -245,6 +245,62 @@ describe('pulls against a faulty S3', () => {
     expect(await landed(sourceId)).toEqual({ 'a.csv': { uploads: 1, rows: 3 }, 'b.csv': { uploads: 1, rows: 3 }, 'c.csv': { uploads: 1, rows: 3 } })
     const { rows } = await t.database.db.query<{ n: number }>(`SELECT count(*) AS n FROM syncs WHERE source_id = $1 AND status = 'running'`, [sourceId])
     expect(Number(rows[0].n)).toBe(0)
+  })
+})
+
+describe('lease fencing', () => {
+  it('a pull whose lease was taken over while it read a file commits nothing of it', async () => {
+    await put('fenced/a.csv', csv('F', 3))
+    const sourceId = await newSource('fenced/')
+    const deps: Deps = { ...t.runtime.deps, config: { ...t.runtime.deps.config, targetTimeoutMs: 120_000 } }
+    const hold = proxy.plan(match.getObject(BUCKET, 'fenced/a.csv'), { kind: 'hold' })
+    const pulling = pull(sourceId, { deps }).then(() => null, (err: unknown) => err)
+    await hold.reached()
+    // another worker's pull took the lease (this one stalled past its expiry)
+    await t.database.db.query(`UPDATE data_sources SET lease_token = $2, lease_expires_at = now() + interval '1 minute' WHERE id = $1`,
+      [sourceId, '01a22500-0000-7000-8000-00000000f00d'])
+    hold.release()
+    const err = await pulling
+    expect(isAppError(err) && err.code).toBe('LEASE_LOST')
+    expect(await landed(sourceId)).toEqual({})
+    expect(await ledgerKeys(sourceId)).toEqual([])
+    await t.database.db.query('UPDATE data_sources SET lease_token = NULL, lease_expires_at = NULL WHERE id = $1', [sourceId])
+  })
+
+  it('fences on a share lock: the files of one pull check at once, a takeover waits for their commits', async () => {
+    // PGlite is one connection: nothing there runs concurrently
+    if (backend() !== 'postgres') return
+    const db = t.database.db
+    const sourceId = await newSource('fence-lock/')
+    const mine = '01a22500-0000-7000-8000-00000000aaaa'
+    const theirs = '01a22500-0000-7000-8000-00000000bbbb'
+    expect(await acquireLease(db, sourceId, mine, 60)).toBe(true)
+    // expired, so another pull may take it over as soon as no file transaction holds the row
+    await db.query(`UPDATE data_sources SET lease_expires_at = now() - interval '1 second' WHERE id = $1`, [sourceId])
+
+    let release!: () => void
+    const gate = new Promise<void>(resolve => { release = resolve })
+    let checked = 0
+    const file = () => db.transaction(async (tx) => {
+      expect(await holdsLease(tx, sourceId, mine)).toBe(true)
+      checked++
+      await gate
+    })
+    const files = [file(), file()]
+    for (let i = 0; i < 100 && checked < 2; i++) await new Promise(resolve => setTimeout(resolve, 20))
+    expect(checked).toBe(2) // neither waited for the other
+
+    let takenOver: boolean | undefined
+    const takeover = acquireLease(db, sourceId, theirs, 60).then((ok) => { takenOver = ok })
+    await new Promise(resolve => setTimeout(resolve, 300))
+    expect(takenOver).toBeUndefined() // it waits for the files' commits
+    release()
+    await Promise.all(files)
+    await takeover
+    expect(takenOver).toBe(true)
+    // a file of the old pull that checks now sees the new token and rolls back
+    expect(await db.transaction(tx => holdsLease(tx, sourceId, mine))).toBe(false)
+    await db.query('UPDATE data_sources SET lease_token = NULL, lease_expires_at = NULL WHERE id = $1', [sourceId])
   })
 })
 

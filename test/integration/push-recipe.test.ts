@@ -73,8 +73,15 @@ describe('docs/recipes/push-results-to-webhook.md', () => {
     expect(received).toMatchObject({ rows: 3, type: 'application/json; charset=utf-8' })
     expect(received.id).toMatch(/^msg_/)
 
-    const syncs = (await t.api('GET', `/api/v1/agents/${agentId}/data-sources/${sinkId}/syncs`)).json().items
+    // the receiver sees the request before Ferry has recorded the attempt's outcome: wait for the
+    // record, or on a loaded machine the second push finds the first still in progress (409)
+    let syncs: Array<{ status: string }> = []
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline; await new Promise(resolve => setTimeout(resolve, 50))) {
+      syncs = (await t.api('GET', `/api/v1/agents/${agentId}/data-sources/${sinkId}/syncs`)).json().items
+      if (syncs[0]?.status !== 'running') break
+    }
     expect(syncs).toHaveLength(1)
+    expect(syncs[0].status).toBe('succeeded')
     const [job] = (await t.api('GET', `/api/v1/agents/${agentId}/jobs`)).json().items
 
     // the same job pushed again: same webhook-id, the receiver drops it (and Ferry sees a 2xx)

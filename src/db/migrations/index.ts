@@ -5,6 +5,7 @@ import sources from './004_sources.js'
 import alerts from './005_alerts.js'
 import inbound from './006_inbound.js'
 import jobs from './007_jobs.js'
+import manifestEntries from './008_manifest_entries.js'
 
 /**
  * The one migration set, applied in order on both backends. Append only: a shipped migration is
@@ -18,4 +19,5 @@ export const MIGRATIONS: ReadonlyArray<{ id: number, name: string, sql: string }
   { id: 5, name: 'alerts', sql: alerts },
   { id: 6, name: 'inbound', sql: inbound },
   { id: 7, name: 'jobs', sql: jobs },
+  { id: 8, name: 'manifest_entries', sql: manifestEntries },
 ]

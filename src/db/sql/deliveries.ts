@@ -1,5 +1,5 @@
 import type { Queryable } from '../client.js'
-import { iso, isoRequired, json } from './rows.js'
+import { iso, isoRequired } from './rows.js'
 
 export type DeliveryState = 'pending' | 'delivering' | 'delivered' | 'retrying' | 'failed' | 'disabled'
 export const OPEN_DELIVERY_STATES: readonly DeliveryState[] = ['pending', 'delivering', 'retrying']
@@ -110,14 +110,4 @@ export async function strandedDeliveries (q: Queryable, graceMs: number, limit: 
         OR (state IN ('pending', 'retrying') AND coalesce(next_attempt_at, created_at) < now() - make_interval(secs => $1::double precision / 1000))
      ORDER BY id LIMIT $2`, [graceMs, limit])
   return rows.map(toDelivery)
-}
-
-/**
- * The outbound sync's one manifest entry (rewritten after every attempt, with the attempt list) and
- * its counts: a push moves one file.
- */
-export async function setPushManifest (q: Queryable, syncId: string, entry: Record<string, unknown>, counts: { files: number, bytes: number, rows: number }): Promise<void> {
-  await q.query(
-    'UPDATE syncs SET manifest_json = $2::jsonb, files_count = $3, bytes = $4, rows_accepted = $5 WHERE id = $1',
-    [syncId, json([entry]), counts.files, counts.bytes, counts.rows])
 }

@@ -117,12 +117,17 @@ export async function renewLease (q: Queryable, sourceId: string, token: string,
 }
 
 /**
- * Inside a file's transaction: locks the source row until commit and checks the lease is still ours.
- * NO KEY UPDATE, not UPDATE: it must not conflict with the KEY SHARE locks that foreign keys to the
- * source take (the ledger insert of a concurrent file).
+ * The fencing check, the last statement of a file's transaction: is the lease still ours? It share-
+ * locks the source row until commit. The lease only moves through UPDATEs of that row (acquire,
+ * renew, release), and an UPDATE waits for every share lock, so a takeover cannot commit between
+ * this check and the file's commit; a takeover that committed first is what this check reads (a
+ * locking read sees the latest committed row, waiting for an UPDATE in progress). SHARE, not
+ * NO KEY UPDATE: share locks do not conflict with each other (nor with the KEY SHARE locks the
+ * ledger's foreign key takes), so the files of one pull commit side by side instead of queueing
+ * behind one row lock for every commit.
  */
 export async function holdsLease (q: Queryable, sourceId: string, token: string): Promise<boolean> {
-  const { rows } = await q.query('SELECT lease_token FROM data_sources WHERE id = $1 FOR NO KEY UPDATE', [sourceId])
+  const { rows } = await q.query('SELECT lease_token FROM data_sources WHERE id = $1 FOR SHARE', [sourceId])
   return rows[0]?.lease_token === token
 }
 

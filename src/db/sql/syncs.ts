@@ -40,6 +40,20 @@ export interface Sync {
   jobId: string | null
 }
 
+/** A sync row (aliased `s`) with its manifest entries in the order they were appended. */
+const WITH_MANIFEST = `s.*, (SELECT coalesce(jsonb_agg(m.entry ORDER BY m.n), '[]'::jsonb) FROM sync_manifest_entries m WHERE m.sync_id = s.id) AS manifest`
+
+/**
+ * Sets a sync's counters (alias `s`) to the sums of its manifest entries' shares. The file
+ * transactions of a pull append entries without touching the sync row (one row lock would make
+ * them commit one after the other); the counters are recomputed from what has committed instead,
+ * so they can lag a running pull by the progress interval but never disagree with the manifest
+ * once the sync is closed, whatever happened to the worker.
+ */
+const COUNTS_FROM_MANIFEST = `(files_count, bytes, rows_accepted, rows_rejected) = (
+  SELECT coalesce(sum(m.files), 0), coalesce(sum(m.bytes), 0), coalesce(sum(m.rows_accepted), 0), coalesce(sum(m.rows_rejected), 0)
+  FROM sync_manifest_entries m WHERE m.sync_id = s.id)`
+
 const toSync = (r: Record<string, unknown>): Sync => {
   const startedAt = isoRequired(r.started_at)
   const finishedAt = iso(r.finished_at)
@@ -59,7 +73,7 @@ const toSync = (r: Record<string, unknown>): Sync => {
     rowsRejected: r.rows_rejected as number,
     error: (r.error as Sync['error']) ?? null,
     progress: (r.progress as Sync['progress']) ?? null,
-    manifest: (r.manifest_json as ManifestEntry[] | undefined) ?? [],
+    manifest: (r.manifest as ManifestEntry[] | undefined) ?? [],
     jobId: (r.job_id as string | null) ?? null,
   }
 }
@@ -72,12 +86,12 @@ export async function insertSync (q: Queryable, s: { id: string, orgId: string, 
 }
 
 export async function getSync (q: Queryable, orgId: string, sourceId: string, id: string): Promise<Sync | null> {
-  const { rows } = await q.query('SELECT * FROM syncs WHERE org_id = $1 AND source_id = $2 AND id = $3', [orgId, sourceId, id])
+  const { rows } = await q.query(`SELECT ${WITH_MANIFEST} FROM syncs s WHERE s.org_id = $1 AND s.source_id = $2 AND s.id = $3`, [orgId, sourceId, id])
   return rows[0] ? toSync(rows[0]) : null
 }
 
 export async function getSyncById (q: Queryable, id: string): Promise<Sync | null> {
-  const { rows } = await q.query('SELECT * FROM syncs WHERE id = $1', [id])
+  const { rows } = await q.query(`SELECT ${WITH_MANIFEST} FROM syncs s WHERE s.id = $1`, [id])
   return rows[0] ? toSync(rows[0]) : null
 }
 
@@ -106,7 +120,7 @@ export async function lastSyncsOf (q: Queryable, sourceIds: string[]): Promise<M
 }
 
 export async function runningSyncOf (q: Queryable, sourceId: string): Promise<Sync | null> {
-  const { rows } = await q.query(`SELECT * FROM syncs WHERE source_id = $1 AND status = 'running' ORDER BY id DESC LIMIT 1`, [sourceId])
+  const { rows } = await q.query(`SELECT ${WITH_MANIFEST} FROM syncs s WHERE s.source_id = $1 AND s.status = 'running' ORDER BY s.id DESC LIMIT 1`, [sourceId])
   return rows[0] ? toSync(rows[0]) : null
 }
 
@@ -114,26 +128,46 @@ export async function setSyncJob (q: Queryable, id: string, jobId: string): Prom
   await q.query('UPDATE syncs SET job_id = $2 WHERE id = $1', [id, jobId])
 }
 
+/** A running sync's progress, and its counters as of the files committed so far. */
 export async function setSyncProgress (q: Queryable, id: string, progress: Record<string, unknown>): Promise<void> {
-  await q.query(`UPDATE syncs SET progress = $2::jsonb WHERE id = $1 AND status = 'running'`, [id, json(progress)])
+  await q.query(`UPDATE syncs s SET progress = $2::jsonb, ${COUNTS_FROM_MANIFEST} WHERE s.id = $1 AND s.status = 'running'`, [id, json(progress)])
 }
 
-/** Appends one file's outcome and its counts (in the file's own transaction). */
+/**
+ * Appends one file's outcome (in the file's own transaction) with its share of the counters: every
+ * file that was not skipped counts. An insert, not an update of the sync row: concurrent files of
+ * one pull do not wait for each other here.
+ */
 export async function appendManifest (q: Queryable, id: string, entry: ManifestEntry): Promise<void> {
+  const counted = entry.status !== 'skipped'
   await q.query(
-    `UPDATE syncs SET manifest_json = manifest_json || $2::jsonb,
-       files_count = files_count + $3, bytes = bytes + $4, rows_accepted = rows_accepted + $5, rows_rejected = rows_rejected + $6
-     WHERE id = $1`,
-    [id, json([entry]), entry.status === 'skipped' ? 0 : 1, entry.status === 'skipped' ? 0 : entry.size ?? 0, entry.rowsAccepted, entry.rowsRejected])
+    `INSERT INTO sync_manifest_entries (sync_id, entry, files, bytes, rows_accepted, rows_rejected) VALUES ($1, $2::jsonb, $3, $4, $5, $6)`,
+    [id, json(entry), counted ? 1 : 0, counted ? entry.size ?? 0 : 0, entry.rowsAccepted, entry.rowsRejected])
 }
 
-export async function replaceManifest (q: Queryable, id: string, manifest: ManifestEntry[]): Promise<void> {
-  await q.query('UPDATE syncs SET manifest_json = $2::jsonb WHERE id = $1', [id, json(manifest)])
+/**
+ * Replaces the sync's manifest with one entry and sets the counters to its share (an outbound push:
+ * one entry, rewritten after every attempt).
+ */
+export async function replaceManifest (q: Queryable, id: string, entry: ManifestEntry, share: { files: number, bytes: number, rowsAccepted: number, rowsRejected: number }): Promise<void> {
+  await q.query(
+    `WITH cleared AS (DELETE FROM sync_manifest_entries WHERE sync_id = $1),
+     added AS (INSERT INTO sync_manifest_entries (sync_id, entry, files, bytes, rows_accepted, rows_rejected) VALUES ($1, $2::jsonb, $3, $4, $5, $6))
+     UPDATE syncs SET files_count = $3, bytes = $4, rows_accepted = $5, rows_rejected = $6 WHERE id = $1`,
+    [id, json(entry), share.files, share.bytes, share.rowsAccepted, share.rowsRejected])
+}
+
+/** Whether any file of the sync landed (ingested, or refused whole and recorded). */
+export async function anyFileLanded (q: Queryable, id: string): Promise<boolean> {
+  const { rows } = await q.query(
+    `SELECT EXISTS (SELECT 1 FROM sync_manifest_entries WHERE sync_id = $1 AND entry->>'status' IN ('ingested', 'rejected')) AS landed`, [id])
+  return rows[0]?.landed === true
 }
 
 export async function finishSync (q: Queryable, id: string, outcome: { status: Exclude<SyncStatus, 'running'>, error?: Sync['error'] }): Promise<Sync | null> {
   const { rows } = await q.query(
-    `UPDATE syncs SET status = $2, error = $3::jsonb, finished_at = now(), progress = NULL WHERE id = $1 AND status = 'running' RETURNING *`,
+    `UPDATE syncs s SET status = $2, error = $3::jsonb, finished_at = now(), progress = NULL, ${COUNTS_FROM_MANIFEST}
+     WHERE s.id = $1 AND s.status = 'running' RETURNING ${WITH_MANIFEST}`,
     [id, outcome.status, outcome.error ? json(outcome.error) : null])
   return rows[0] ? toSync(rows[0]) : null
 }
@@ -141,8 +175,8 @@ export async function finishSync (q: Queryable, id: string, outcome: { status: E
 /** Syncs left `running` by a worker that died (its lease expired): closed as failed. */
 export async function failOrphanedSyncs (q: Queryable, sourceId: string, except: string): Promise<number> {
   const { rowCount } = await q.query(
-    `UPDATE syncs SET status = 'failed', finished_at = now(), progress = NULL,
+    `UPDATE syncs s SET status = 'failed', finished_at = now(), progress = NULL, ${COUNTS_FROM_MANIFEST},
        error = '{"code":"LEASE_LOST","message":"The worker running this sync stopped; the next pull takes over."}'::jsonb
-     WHERE source_id = $1 AND status = 'running' AND id <> $2 AND direction = 'inbound' AND trigger <> 'webhook'`, [sourceId, except])
+     WHERE s.source_id = $1 AND s.status = 'running' AND s.id <> $2 AND s.direction = 'inbound' AND s.trigger <> 'webhook'`, [sourceId, except])
   return rowCount
 }
