@@ -67,8 +67,10 @@ export async function checkInvariants (q: Queryable, sourceId: string, listed: E
   if (running > 0) anomalies.push(`syncs: ${running} left running`)
 
   const reported = (await q.query<{ key: string, etag: string, n: number }>(
-    `SELECT m.entry->>'key' AS key, m.entry->>'etag' AS etag, count(*)::int AS n FROM syncs s JOIN sync_manifest_entries m ON m.sync_id = s.id
-     WHERE s.source_id = $1 AND m.entry->>'status' = 'ingested' GROUP BY 1, 2`, [sourceId])).rows
+    // a closed sync's manifest is in manifest_json, a running one's in its entries
+    `SELECT e->>'key' AS key, e->>'etag' AS etag, count(*)::int AS n FROM syncs s
+     CROSS JOIN LATERAL jsonb_array_elements(coalesce(s.manifest_json, (SELECT jsonb_agg(m.entry) FROM sync_manifest_entries m WHERE m.sync_id = s.id), '[]')) e
+     WHERE s.source_id = $1 AND e->>'status' = 'ingested' GROUP BY 1, 2`, [sourceId])).rows
   const reportedByKey = new Map(reported.map(r => [`${r.key}\u0000${r.etag}`, r.n]))
   for (const f of expected) {
     const n = reportedByKey.get(`${f.key}\u0000${f.etag}`) ?? 0

@@ -389,7 +389,7 @@ export async function pushKillScenario (options: { pushes: number, rounds: numbe
     const anomalies: string[] = []
     const rows = (await db.query(
       `SELECT d.state, d.webhook_id, s.status,
-         (SELECT coalesce(jsonb_agg(m.entry ORDER BY m.n), '[]'::jsonb) FROM sync_manifest_entries m WHERE m.sync_id = s.id) AS manifest_json
+         coalesce(s.manifest_json, (SELECT coalesce(jsonb_agg(m.entry ORDER BY m.n), '[]'::jsonb) FROM sync_manifest_entries m WHERE m.sync_id = s.id)) AS manifest_json
        FROM push_deliveries d JOIN syncs s ON s.id = d.sync_id WHERE d.sync_id = ANY($1::uuid[])`, [syncIds])).rows as Array<{
       state: string, webhook_id: string, status: string, manifest_json: Array<{ status: string, attempts?: Array<{ outcome: string }> }>
     }>

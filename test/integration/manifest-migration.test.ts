@@ -4,8 +4,9 @@ import { MIGRATIONS } from '../../src/db/migrations/index.js'
 import { finishSync, getSyncById } from '../../src/db/sql/syncs.js'
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js'
 
-// Migration 008 moves syncs.manifest_json into sync_manifest_entries: a database written by the
-// previous version must show the same manifests, in the same order, with the same counters.
+// Migration 008 keeps closed syncs' manifest_json and moves running syncs' manifests into
+// sync_manifest_entries: a database written by the previous version must show the same manifests,
+// in the same order, with the same counters, and a sync running across the upgrade closes with them.
 
 let database: TestDatabase
 const ORG = '01a22500-0000-7000-8000-000000000001'
@@ -54,7 +55,7 @@ beforeAll(async () => {
 })
 afterAll(async () => { await database?.drop() })
 
-describe('migration 008: manifests move to sync_manifest_entries', () => {
+describe('migration 008: running syncs\' manifests move to sync_manifest_entries', () => {
   it('shows the old manifests unchanged, in order, with their counters', async () => {
     const pulled = await getSyncById(database.db, PULLED)
     expect(pulled?.manifest).toEqual(pulledManifest)
@@ -62,21 +63,22 @@ describe('migration 008: manifests move to sync_manifest_entries', () => {
     const pushed = await getSyncById(database.db, PUSHED)
     expect(pushed?.manifest).toEqual(pushedManifest)
     expect((await getSyncById(database.db, EMPTY))?.manifest).toEqual([])
-    const { rows } = await database.db.query(`SELECT 1 FROM information_schema.columns WHERE table_name = 'syncs' AND column_name = 'manifest_json'`)
-    expect(rows).toEqual([])
+    // closed syncs keep their manifest where it was; only the running one moved
+    const { rows } = await database.db.query<{ id: string, stored: boolean }>('SELECT id, manifest_json IS NOT NULL AS stored FROM syncs ORDER BY id')
+    expect(rows).toEqual([{ id: PULLED, stored: true }, { id: PUSHED, stored: true }, { id: RUNNING, stored: false }, { id: EMPTY, stored: true }])
   })
 
-  it('gives old entries the shares the old writers counted, so recomputed counters do not change', async () => {
+  it('gives a running sync\'s entries the shares the old writers counted, and closes it with the same counters', async () => {
     const shares = await database.db.query<{ sync_id: string, files: number, bytes: string | number, rows_accepted: number, rows_rejected: number }>(
       'SELECT sync_id, sum(files)::int AS files, sum(bytes)::int AS bytes, sum(rows_accepted)::int AS rows_accepted, sum(rows_rejected)::int AS rows_rejected FROM sync_manifest_entries GROUP BY sync_id ORDER BY sync_id')
-    expect(shares.rows.map(r => [r.sync_id, r.files, Number(r.bytes), r.rows_accepted, r.rows_rejected])).toEqual([
-      [PULLED, 3, 214, 7, 1],
-      [PUSHED, 1, 48, 7, 0],
-      [RUNNING, 2, 200, 7, 1],
-    ])
-    // a sync that was running across the upgrade is closed with the same counts
+    expect(shares.rows.map(r => [r.sync_id, r.files, Number(r.bytes), r.rows_accepted, r.rows_rejected])).toEqual([[RUNNING, 2, 200, 7, 1]])
+    expect((await getSyncById(database.db, RUNNING))?.manifest).toEqual(pulledManifest.slice(0, 2))
     const finished = await finishSync(database.db, RUNNING, { status: 'succeeded' })
     expect(finished).toMatchObject({ status: 'succeeded', filesCount: 2, bytes: 200, rowsAccepted: 7, rowsRejected: 1 })
     expect(finished?.manifest).toEqual(pulledManifest.slice(0, 2))
+    // closing folds the entries into manifest_json (SPEC §2) and removes them
+    const { rows } = await database.db.query<{ manifest_json: unknown }>('SELECT manifest_json FROM syncs WHERE id = $1', [RUNNING])
+    expect(rows[0].manifest_json).toEqual(pulledManifest.slice(0, 2))
+    expect((await database.db.query('SELECT 1 FROM sync_manifest_entries')).rows).toEqual([])
   })
 })

@@ -1,11 +1,12 @@
 export default /* sql */ `
--- A sync's manifest, one row per file, appended in the file's own transaction. It replaces
--- syncs.manifest_json: appending to a jsonb column rewrote the whole array for every file
--- (quadratic: ~140 MB of dead TOAST for a pull of 2,000 files) and held the sync row's lock until
--- commit, so the file transactions of one pull committed one after the other.
+-- A running sync's manifest, one row per file, appended in the file's own transaction; when the
+-- sync closes its entries are folded into syncs.manifest_json (SPEC §2) in one write and removed.
+-- Appending to the jsonb column itself rewrote the whole array for every file (quadratic: ~140 MB
+-- of dead TOAST for a pull of 2,000 files) and held the sync row's lock until commit, so the file
+-- transactions of one pull committed one after the other.
 -- n orders the entries of a sync as they were appended. files, bytes, rows_accepted and
 -- rows_rejected are this entry's share of the sync's counters, which are refreshed as their sums
--- (while a pull runs, with its progress; and when the sync finishes).
+-- (while a pull runs, with its progress; and when the sync closes).
 CREATE TABLE sync_manifest_entries (
   sync_id        uuid NOT NULL REFERENCES syncs(id) ON DELETE CASCADE,
   n              bigint GENERATED ALWAYS AS IDENTITY,
@@ -17,9 +18,11 @@ CREATE TABLE sync_manifest_entries (
   PRIMARY KEY (sync_id, n)
 );
 
--- The existing manifests, in their order (identity values follow the ORDER BY). The shares are the
--- ones the writers counted: inbound syncs every file that was not skipped, a push its one
--- delivered file.
+-- manifest_json is NULL while a sync runs (its entries are in the table) and set when it closes.
+-- The manifests of syncs running across the upgrade move into the table, in order, with the shares
+-- the old writers counted: inbound syncs every file that was not skipped, a push its one delivered file.
+ALTER TABLE syncs ALTER COLUMN manifest_json DROP NOT NULL, ALTER COLUMN manifest_json DROP DEFAULT;
+
 INSERT INTO sync_manifest_entries (sync_id, entry, files, bytes, rows_accepted, rows_rejected)
 SELECT s.id, e.entry,
   CASE WHEN s.direction = 'outbound' THEN (e.entry->>'status' = 'delivered')::int ELSE (e.entry->>'status' <> 'skipped')::int END,
@@ -28,7 +31,8 @@ SELECT s.id, e.entry,
   CASE WHEN s.direction = 'outbound' AND e.entry->>'status' <> 'delivered' THEN 0 ELSE coalesce((e.entry->>'rowsAccepted')::numeric, 0)::int END,
   CASE WHEN s.direction = 'outbound' THEN 0 ELSE coalesce((e.entry->>'rowsRejected')::numeric, 0)::int END
 FROM syncs s CROSS JOIN LATERAL jsonb_array_elements(s.manifest_json) WITH ORDINALITY AS e(entry, i)
+WHERE s.status = 'running'
 ORDER BY s.id, e.i;
 
-ALTER TABLE syncs DROP COLUMN manifest_json;
+UPDATE syncs SET manifest_json = NULL WHERE status = 'running';
 `

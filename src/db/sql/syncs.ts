@@ -40,8 +40,21 @@ export interface Sync {
   jobId: string | null
 }
 
-/** A sync row (aliased `s`) with its manifest entries in the order they were appended. */
-const WITH_MANIFEST = `s.*, (SELECT coalesce(jsonb_agg(m.entry ORDER BY m.n), '[]'::jsonb) FROM sync_manifest_entries m WHERE m.sync_id = s.id) AS manifest`
+/** The entries of sync `s` so far, in the order they were appended, as one jsonb array. */
+const ENTRIES = `(SELECT coalesce(jsonb_agg(m.entry ORDER BY m.n), '[]'::jsonb) FROM sync_manifest_entries m WHERE m.sync_id = s.id)`
+
+/**
+ * A sync row (aliased `s`) with its manifest: manifest_json once the sync has closed, its entries
+ * while it runs.
+ */
+const WITH_MANIFEST = `s.*, coalesce(s.manifest_json, ${ENTRIES}) AS manifest`
+
+/**
+ * Closing a sync (the UPDATE of the CTE `closed`): its entries are folded into manifest_json in one
+ * write and removed; both statements see the entries as they were before either ran.
+ */
+const FOLD_ENTRIES = `manifest_json = ${ENTRIES}`
+const REMOVE_FOLDED = 'folded AS (DELETE FROM sync_manifest_entries WHERE sync_id IN (SELECT id FROM closed))'
 
 /**
  * Sets a sync's counters (alias `s`) to the sums of its manifest entries' shares. The file
@@ -166,17 +179,24 @@ export async function anyFileLanded (q: Queryable, id: string): Promise<boolean>
 
 export async function finishSync (q: Queryable, id: string, outcome: { status: Exclude<SyncStatus, 'running'>, error?: Sync['error'] }): Promise<Sync | null> {
   const { rows } = await q.query(
-    `UPDATE syncs s SET status = $2, error = $3::jsonb, finished_at = now(), progress = NULL, ${COUNTS_FROM_MANIFEST}
-     WHERE s.id = $1 AND s.status = 'running' RETURNING ${WITH_MANIFEST}`,
+    `WITH closed AS (
+       UPDATE syncs s SET status = $2, error = $3::jsonb, finished_at = now(), progress = NULL, ${COUNTS_FROM_MANIFEST}, ${FOLD_ENTRIES}
+       WHERE s.id = $1 AND s.status = 'running' RETURNING s.*),
+     ${REMOVE_FOLDED}
+     SELECT *, manifest_json AS manifest FROM closed`,
     [id, outcome.status, outcome.error ? json(outcome.error) : null])
   return rows[0] ? toSync(rows[0]) : null
 }
 
 /** Syncs left `running` by a worker that died (its lease expired): closed as failed. */
 export async function failOrphanedSyncs (q: Queryable, sourceId: string, except: string): Promise<number> {
-  const { rowCount } = await q.query(
-    `UPDATE syncs s SET status = 'failed', finished_at = now(), progress = NULL, ${COUNTS_FROM_MANIFEST},
-       error = '{"code":"LEASE_LOST","message":"The worker running this sync stopped; the next pull takes over."}'::jsonb
-     WHERE s.source_id = $1 AND s.status = 'running' AND s.id <> $2 AND s.direction = 'inbound' AND s.trigger <> 'webhook'`, [sourceId, except])
-  return rowCount
+  const { rows } = await q.query(
+    `WITH closed AS (
+       UPDATE syncs s SET status = 'failed', finished_at = now(), progress = NULL, ${COUNTS_FROM_MANIFEST}, ${FOLD_ENTRIES},
+         error = '{"code":"LEASE_LOST","message":"The worker running this sync stopped; the next pull takes over."}'::jsonb
+       WHERE s.source_id = $1 AND s.status = 'running' AND s.id <> $2 AND s.direction = 'inbound' AND s.trigger <> 'webhook'
+       RETURNING s.id),
+     ${REMOVE_FOLDED}
+     SELECT count(*)::int AS n FROM closed`, [sourceId, except])
+  return rows[0].n as number
 }
