@@ -57,8 +57,8 @@ const statusOf = (sync: Sync) => Object.fromEntries(sync.manifest.map((e: Manife
 /** uploads and item rows per file name of a source: a file ingested twice would show 2 uploads */
 async function landed (sourceId: string): Promise<Record<string, { uploads: number, rows: number }>> {
   const { rows } = await t.database.db.query<{ file_name: string, uploads: number, rows: number }>(
-    `SELECT u.file_name, count(DISTINCT u.id) AS uploads, count(i.upload_id) AS rows
-     FROM inventory_uploads u LEFT JOIN inventory_items i ON i.upload_id = u.id
+    `SELECT u.file_name, count(DISTINCT u.id) AS uploads, count(i.upload_seq) AS rows
+     FROM inventory_uploads u LEFT JOIN inventory_items i ON i.upload_seq = u.seq
      WHERE u.source_id = $1 GROUP BY u.file_name`, [sourceId])
   return Object.fromEntries(rows.map(r => [r.file_name, { uploads: Number(r.uploads), rows: Number(r.rows) }]))
 }

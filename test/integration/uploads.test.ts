@@ -110,7 +110,7 @@ describe('inventory uploads', () => {
     const uploadId = res.json().details.uploadId
     const stored = (await t.api('GET', `/api/v1/agents/${agentId}/inventory/uploads/${uploadId}`)).json()
     expect(stored).toMatchObject({ status: 'rejected', rowsAccepted: 0, error: { code: 'JSON_TOO_DEEP' } })
-    const { rows } = await t.database.db.query<{ n: number }>('SELECT count(*) AS n FROM inventory_items WHERE upload_id = $1', [uploadId])
+    const { rows } = await t.database.db.query<{ n: number }>('SELECT count(*) AS n FROM inventory_items i JOIN inventory_uploads u ON u.seq = i.upload_seq WHERE u.id = $1', [uploadId])
     expect(rows[0].n).toBe(0)
   })
 

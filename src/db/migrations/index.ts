@@ -6,6 +6,7 @@ import alerts from './005_alerts.js'
 import inbound from './006_inbound.js'
 import jobs from './007_jobs.js'
 import manifestEntries from './008_manifest_entries.js'
+import leanItems from './009_lean_items.js'
 
 /**
  * The one migration set, applied in order on both backends. Append only: a shipped migration is
@@ -20,4 +21,5 @@ export const MIGRATIONS: ReadonlyArray<{ id: number, name: string, sql: string }
   { id: 6, name: 'inbound', sql: inbound },
   { id: 7, name: 'jobs', sql: jobs },
   { id: 8, name: 'manifest_entries', sql: manifestEntries },
+  { id: 9, name: 'lean_items', sql: leanItems },
 ]

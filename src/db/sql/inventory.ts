@@ -130,21 +130,21 @@ export interface ItemWriter {
 /** Items per INSERT on PGlite: one statement per batch, whatever size the parser's batches have. */
 const INSERT_BATCH = 1000
 
-export function createItemWriter (tx: Transaction, upload: Pick<InventoryUpload, 'id' | 'seq'>): ItemWriter {
+export function createItemWriter (tx: Transaction, upload: Pick<InventoryUpload, 'seq'>): ItemWriter {
   return tx.copyFrom ? copyWriter(tx, upload) : insertWriter(tx, upload)
 }
 
-function insertWriter (tx: Transaction, upload: Pick<InventoryUpload, 'id' | 'seq'>): ItemWriter {
+function insertWriter (tx: Transaction, upload: Pick<InventoryUpload, 'seq'>): ItemWriter {
   let batch: CanonicalItem[] = []
   const flush = async () => {
     if (batch.length === 0) return
     const rows = batch
     batch = []
     await tx.query(
-      `INSERT INTO inventory_items (upload_seq, upload_id, row_number, sku, name, quantity, price, currency, location, attributes)
-       SELECT $1, $2, r.row, r.sku, r.name, r.quantity, r.price, r.currency, r.location, coalesce(r.attributes, '{}')
-       FROM jsonb_to_recordset($3::jsonb) AS r(row integer, sku text, name text, quantity numeric, price numeric, currency text, location text, attributes jsonb)`,
-      [upload.seq, upload.id, json(rows)])
+      `INSERT INTO inventory_items (upload_seq, row_number, sku, name, quantity, price, currency, location, attributes)
+       SELECT $1, r.row, r.sku, r.name, r.quantity, r.price, r.currency, r.location, coalesce(r.attributes, '{}')
+       FROM jsonb_to_recordset($2::jsonb) AS r(row integer, sku text, name text, quantity numeric, price numeric, currency text, location text, attributes jsonb)`,
+      [upload.seq, json(rows)])
   }
   return {
     async write (items) {
@@ -167,16 +167,16 @@ const copyText = (value: string | null): string => {
 // a number's text never needs escaping
 const copyNumber = (value: number | null): string => value === null ? '\\N' : String(value)
 
-function copyWriter (tx: Transaction, upload: Pick<InventoryUpload, 'id' | 'seq'>): ItemWriter {
+function copyWriter (tx: Transaction, upload: Pick<InventoryUpload, 'seq'>): ItemWriter {
   // The COPY starts at the first item, not before: a pg connection runs one statement at a time,
   // so an open COPY would block every other query of the transaction (deadlock).
   let copy: Writable | undefined
   let failed: Error | undefined
-  const prefix = `${upload.seq}\t${upload.id}\t`
+  const prefix = `${upload.seq}\t`
   const open = (): Writable => {
     if (!copy) {
       copy = tx.copyFrom!(
-        'COPY inventory_items (upload_seq, upload_id, row_number, sku, name, quantity, price, currency, location, attributes) FROM STDIN') as unknown as Writable
+        'COPY inventory_items (upload_seq, row_number, sku, name, quantity, price, currency, location, attributes) FROM STDIN') as unknown as Writable
       copy.on('error', (err?: Error) => { failed = err })
     }
     return copy
