@@ -14,8 +14,11 @@ export async function agentOr404 (q: Queryable, orgId: string, agentId: string):
   return agent
 }
 
+/** The one answer for a source that does not exist or belongs to another organisation. */
+export const sourceNotFound = (): AppError => new AppError('NOT_FOUND', 'Data source not found.')
+
 export async function sourceOr404 (q: Queryable, orgId: string, agentId: string, sourceId: string): Promise<DataSource> {
   const source = await getSource(q, orgId, agentId, sourceId)
-  if (!source) throw new AppError('NOT_FOUND', 'Data source not found.')
+  if (!source) throw sourceNotFound()
   return source
 }

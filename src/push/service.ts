@@ -5,7 +5,8 @@ import {
   strandedDeliveries, type Delivery,
 } from '../db/sql/deliveries.js'
 import { getJob, getJobById, type MappingJob } from '../db/sql/jobs.js'
-import { disableSource, getSource, getSourceById } from '../db/sql/sources.js'
+import { sourceOr404 } from '../db/lookups.js'
+import { disableSource, getSourceById } from '../db/sql/sources.js'
 import { finishSync, getSyncById, insertSync, replaceManifest, type ManifestEntry, type Sync } from '../db/sql/syncs.js'
 import type { DataSource, OutboundWebhookConfig, S3Config } from '../domain/source.js'
 import { AppError, isAppError } from '../errors.js'
@@ -65,8 +66,7 @@ export const autoPushSinks = (sources: DataSource[]): DataSource[] =>
 /** POST …/data-sources/{sid}/push { jobId }: checks, then a manual push. */
 export async function requestPush (deps: Deps, orgId: string, agentId: string, sinkId: string, jobId: string): Promise<Sync> {
   const { db } = deps
-  const sink = await getSource(db, orgId, agentId, sinkId)
-  if (!sink) throw new AppError('NOT_FOUND', 'Data source not found.')
+  const sink = await sourceOr404(db, orgId, agentId, sinkId)
   const job = await getJob(db, orgId, agentId, jobId)
   if (!job) throw new AppError('NOT_FOUND', 'Job not found.', { details: { field: 'jobId' } })
   if (sink.role !== 'RESULTS_SINK') throw new AppError('CONFLICT', 'Only results sinks receive pushes; this is an inventory source.')

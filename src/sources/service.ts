@@ -3,8 +3,8 @@ import { Value } from 'typebox/value'
 import type { Deps } from '../deps.js'
 import type { Queryable } from '../db/client.js'
 import type { Agent } from '../db/sql/agents.js'
-import { agentOr404 } from '../db/lookups.js'
-import { findSourcesUsingSecret, getSource, getSourceById, insertSource, listSourcesOfAgent, setNextPullAt, updateSource, type SourceFields } from '../db/sql/sources.js'
+import { agentOr404, sourceNotFound, sourceOr404 } from '../db/lookups.js'
+import { findSourcesUsingSecret, getSourceById, insertSource, listSourcesOfAgent, setNextPullAt, updateSource, type SourceFields } from '../db/sql/sources.js'
 import {
   computeNextPullAt, normalisePrefix, secretRefsOf, validatePattern, validateSourceCron,
   type DataSource, type OutboundWebhookConfig, type S3Config, type SourceConfig, type SourceRole, type SourceType,
@@ -223,8 +223,7 @@ export async function createSource (deps: Deps, orgId: string, agentId: string, 
 
 export async function updateSourceWith (deps: Deps, orgId: string, agentId: string, sourceId: string, patch: SourceInput): Promise<DataSource> {
   const agent = await agentOr404(deps.db, orgId, agentId)
-  const current = await getSource(deps.db, orgId, agentId, sourceId)
-  if (!current) throw new AppError('NOT_FOUND', 'Data source not found.')
+  const current = await sourceOr404(deps.db, orgId, agentId, sourceId)
   const configChanged = patch.config !== undefined
   const merged = configChanged ? { ...(current.config as unknown as Record<string, unknown>), ...patch.config } : current.config as unknown as Record<string, unknown>
   const config = configChanged ? normaliseConfig(current.type, current.role, checkConfig(current.type, current.role, merged), deps) : current.config
@@ -252,7 +251,7 @@ export async function updateSourceWith (deps: Deps, orgId: string, agentId: stri
     if (configChanged) await checkSecretRefs(deps, tx, orgId, current, config)
     return updateSource(tx, orgId, sourceId, fields)
   })
-  if (!updated) throw new AppError('NOT_FOUND', 'Data source not found.')
+  if (!updated) throw sourceNotFound()
   return updated
 }
 

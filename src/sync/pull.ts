@@ -3,6 +3,7 @@ import path from 'node:path'
 import type { RemoteFile } from '../connectors/remote-file.js'
 import type { S3Transport } from '../connectors/s3.js'
 import type { Deps } from '../deps.js'
+import { sourceNotFound } from '../db/lookups.js'
 import { getAgent, type Agent } from '../db/sql/agents.js'
 import {
   acquireLease, getSourceById, holdsLease, insertLedgerEntry, ledgerContains, ledgerId, releaseLease, renewLease, setLastSyncedAt,
@@ -60,7 +61,7 @@ export function skipReason (file: RemoteFile, relativeKey: string, matches: (k: 
 export async function pullSource (deps: Deps, request: PullRequest): Promise<Sync> {
   const { db, logger, config } = deps
   const source = await getSourceById(db, request.sourceId)
-  if (!source) throw new AppError('NOT_FOUND', 'Data source not found.')
+  if (!source) throw sourceNotFound()
   if (source.role !== 'INVENTORY_SOURCE' || source.type !== 's3') throw new AppError('VALIDATION_FAILED', 'Only S3 inventory sources are pulled.')
   const agent = await getAgent(db, source.orgId, source.agentId)
   if (!agent) throw new AppError('NOT_FOUND', 'Agent not found.')

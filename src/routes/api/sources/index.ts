@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Deps } from '../../../deps.js'
-import { agentOr404, sourceOr404 } from '../../../db/lookups.js'
+import { agentOr404, sourceNotFound, sourceOr404 } from '../../../db/lookups.js'
 import { deleteSource, getSourceById, leaseActive, listSources, redactedSecretsByIds } from '../../../db/sql/sources.js'
 import { getSync, insertSync, lastSyncsOf, listSyncsOfSource, runningSyncOf, finishSync, getSyncById, setSyncJob, type Sync } from '../../../db/sql/syncs.js'
 import { effectiveCron, type DataSource } from '../../../domain/source.js'
@@ -81,7 +81,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
     schema: { tags: ['data-sources'], summary: 'One source or sink by id (includes its agentId)', params: Type.Object({ sid: Uuid }), response: { 200: SourceRef, ...errorResponses(404) } },
   }, async (request) => {
     const source = await getSourceById(db, request.params.sid)
-    if (!source || source.orgId !== request.auth.orgId) throw new AppError('NOT_FOUND', 'Data source not found.')
+    if (!source || source.orgId !== request.auth.orgId) throw sourceNotFound()
     const agent = await agentOr404(db, request.auth.orgId, source.agentId)
     const [out] = await present([source], agent.scheduleCron)
     return out
@@ -99,7 +99,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
   app.delete('/agents/:id/data-sources/:sid', {
     schema: { tags: ['data-sources'], summary: 'Delete a source or sink with its sync history and file ledger', params: SourceParams, response: { 204: Type.Null(), ...errorResponses(404) } },
   }, async (request, reply) => {
-    if (!await deleteSource(db, request.auth.orgId, request.params.id, request.params.sid)) throw new AppError('NOT_FOUND', 'Data source not found.')
+    if (!await deleteSource(db, request.auth.orgId, request.params.id, request.params.sid)) throw sourceNotFound()
     return reply.status(204).send(null)
   })
 
@@ -168,7 +168,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
     },
   }, async (request) => {
     const syncs = await listSyncsOfSource(db, request.auth.orgId, request.params.id, request.params.sid, request.query.limit ?? 20)
-    if (!syncs) throw new AppError('NOT_FOUND', 'Data source not found.')
+    if (!syncs) throw sourceNotFound()
     return { items: syncs.map(s => { const { manifest, ...rest } = presentSync(s); return rest }) }
   })
 
