@@ -1,4 +1,4 @@
-import type PgBoss from 'pg-boss'
+import type { PgBoss } from 'pg-boss'
 import type { Config } from './config.js'
 import type { Db } from './db/client.js'
 import type { Logger } from './log.js'

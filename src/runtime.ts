@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import type PgBoss from 'pg-boss'
+import type { PgBoss, Queue } from 'pg-boss'
 import { buildApp } from './app.js'
 import { bootstrapAdminKey } from './auth/api-keys.js'
 import type { Config } from './config.js'
@@ -8,7 +8,7 @@ import { openDb, type Db } from './db/client.js'
 import { migrate } from './db/migrate.js'
 import type { Logger } from './log.js'
 import { createMetrics } from './metrics.js'
-import { createBoss } from './queue/boss.js'
+import { carryOverLegacyJobs, createBoss, setAsideLegacyQueueSchema } from './queue/boss.js'
 import { JOBS } from './queue/jobs/index.js'
 import { loadMasterKey, masterKeyPath } from './vault/keyring.js'
 import { openVault, type FindSecretUsers } from './vault/vault.js'
@@ -56,11 +56,13 @@ export async function startRuntime (config: Config, options: RuntimeOptions): Pr
     await bootstrapAdminKey(db, { bootstrapApiKey: config.bootstrapApiKey, dataDir: config.dataDir, logger, print: options.print })
 
     const works = role !== 'api'
+    await setAsideLegacyQueueSchema(db, logger)
     const boss = createBoss(db, { supervise: works, logger })
     let bossReady = false
     await boss.start()
-    releasers.push(() => boss.stop({ graceful: true, wait: true, timeout: 10_000 }))
+    releasers.push(() => boss.stop({ graceful: true, timeout: 10_000 }))
     for (const job of JOBS) await ensureQueue(boss, job.name, job.queue)
+    await carryOverLegacyJobs(db, boss, JOBS.map(j => j.name), logger)
     bossReady = true
 
     const metrics = createMetrics()
@@ -111,8 +113,8 @@ const findSecretUsers: FindSecretUsers = async (q, orgId, secretId) => [
   ...await findChannelsUsingSecret(q, orgId, secretId),
 ]
 
-async function ensureQueue (boss: PgBoss, name: string, options?: Omit<PgBoss.Queue, 'name'>): Promise<void> {
-  if (!await boss.getQueue(name)) await boss.createQueue(name, { name, ...options } as PgBoss.Queue)
+async function ensureQueue (boss: PgBoss, name: string, options?: Omit<Queue, 'name'>): Promise<void> {
+  if (!await boss.getQueue(name)) await boss.createQueue(name, { name, ...options } as Queue)
 }
 
 /** LIFO: the HTTP server stops first, then the queue, then the database. */

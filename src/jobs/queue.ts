@@ -1,4 +1,4 @@
-import type PgBoss from 'pg-boss'
+import type { PgBoss, SendOptions } from 'pg-boss'
 import type { BossDb } from '../push/queue.js'
 
 export const MAP_QUEUE = 'map-upload'
@@ -8,5 +8,5 @@ export interface MapJobData { jobId: string }
 
 /** Queues a mapping job; with `db`, in the caller's transaction (the upload's, for autoMap). */
 export async function enqueueMap (boss: PgBoss, data: MapJobData, options: { db?: BossDb } = {}): Promise<string | null> {
-  return boss.send(MAP_QUEUE, data, { ...(options.db ? { db: options.db } : {}) } as PgBoss.SendOptions)
+  return boss.send(MAP_QUEUE, data, { ...(options.db ? { db: options.db } : {}) } as SendOptions)
 }

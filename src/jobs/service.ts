@@ -1,4 +1,4 @@
-import type PgBoss from 'pg-boss'
+import type { PgBoss } from 'pg-boss'
 import type { Deps } from '../deps.js'
 import { agentOr404 } from '../db/lookups.js'
 import type { Transaction } from '../db/client.js'

@@ -1,4 +1,4 @@
-import type PgBoss from 'pg-boss'
+import type { PgBoss, SendOptions } from 'pg-boss'
 
 export const PUSH_QUEUE = 'push-results'
 
@@ -17,5 +17,5 @@ export async function enqueuePush (boss: PgBoss, data: PushJobData, options: { d
     singletonKey: data.syncId,
     ...(options.startAfter ? { startAfter: options.startAfter } : {}),
     ...(options.db ? { db: options.db } : {}),
-  } as PgBoss.SendOptions)
+  } as SendOptions)
 }

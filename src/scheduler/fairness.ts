@@ -1,4 +1,4 @@
-import type PgBoss from 'pg-boss'
+import type { SendOptions } from 'pg-boss'
 import type { Deps } from '../deps.js'
 import { orgOfSource, otherOrgsPullsWaiting } from '../db/sql/schedule.js'
 import { BOSS_SCHEMA } from '../queue/boss.js'
@@ -59,7 +59,7 @@ export class PullFairShare {
     const delaySeconds = 2 + Math.floor(Math.random() * 4)
     // singletonKey: if another pull of the source is already queued, that one will do the work
     const data = { ...job.data, deferrals: (job.data.deferrals ?? 0) + 1 }
-    await this.deps.boss.send(job.name, data, { singletonKey: job.data.sourceId, startAfter: delaySeconds, priority: job.priority ?? 0 } as PgBoss.SendOptions)
+    await this.deps.boss.send(job.name, data, { singletonKey: job.data.sourceId, startAfter: delaySeconds, priority: job.priority ?? 0 } as SendOptions)
     this.deps.logger.debug({ sourceId: job.data.sourceId, delaySeconds }, 'pull deferred: its organisation has its share of this worker\'s slots')
   }
 }

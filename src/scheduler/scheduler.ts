@@ -1,5 +1,5 @@
 import { Cron } from 'croner'
-import type PgBoss from 'pg-boss'
+import type { JobInsert, InsertOptions } from 'pg-boss'
 import type { Deps } from '../deps.js'
 import { claimDueSources, setNextPulls } from '../db/sql/schedule.js'
 import { coerceError } from '../errors.js'
@@ -56,7 +56,7 @@ async function scheduleBatch (deps: Pick<Deps, 'db' | 'boss' | 'logger'>, batchS
     if (sources.length === 0) return { claimed: 0, enqueued: 0 }
     const crons = new CronCache()
     const next: Array<{ id: string, at: Date | null }> = []
-    const jobs: PgBoss.JobInsert<PullJobData>[] = []
+    const jobs: JobInsert<PullJobData>[] = []
     const perOrg = new Map<string, number>()
     for (const s of sources) {
       if (!s.eligible) {
@@ -71,10 +71,10 @@ async function scheduleBatch (deps: Pick<Deps, 'db' | 'boss' | 'logger'>, batchS
       // fetches by priority first), so a large organisation's batch does not queue ahead of the others
       const rank = perOrg.get(s.orgId) ?? 0
       perOrg.set(s.orgId, rank + 1)
-      jobs.push({ name: PULL_QUEUE, data: { sourceId: s.id, trigger: 'schedule' }, singletonKey: s.id, priority: -Math.min(rank, MAX_RANK) })
+      jobs.push({ data: { sourceId: s.id, trigger: 'schedule' }, singletonKey: s.id, priority: -Math.min(rank, MAX_RANK) })
     }
     await setNextPulls(tx, next)
-    if (jobs.length > 0) await deps.boss.insert(jobs, { db: tx.bossAdapter() } as PgBoss.InsertOptions)
+    if (jobs.length > 0) await deps.boss.insert(PULL_QUEUE, jobs, { db: tx.bossAdapter() } as InsertOptions)
     return { claimed: sources.length, enqueued: jobs.length }
   })
 }

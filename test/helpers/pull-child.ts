@@ -8,7 +8,7 @@
  * dying mid-file leaves nothing of that file behind. Run it with
  * `node --import tsx --openssl-legacy-provider test/helpers/pull-child.ts <sourceId>`.
  */
-import type PgBoss from 'pg-boss'
+import type { PgBoss } from 'pg-boss'
 import { loadConfig } from '../../src/config.js'
 import { openDb } from '../../src/db/client.js'
 import { findSourcesUsingSecret } from '../../src/db/sql/sources.js'

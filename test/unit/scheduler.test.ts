@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream'
-import type PgBoss from 'pg-boss'
+import type { PgBoss } from 'pg-boss'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { openDb, type Db } from '../../src/db/client.js'
 import { migrate } from '../../src/db/migrate.js'

@@ -1,4 +1,4 @@
-import type PgBoss from 'pg-boss'
+import type { Queue, WorkOptions, Job } from 'pg-boss'
 import type { Config } from '../../config.js'
 import type { Deps } from '../../deps.js'
 import { pullJob } from './pull.js'
@@ -12,8 +12,8 @@ import { pushJob } from './push.js'
  */
 export interface JobDefinition {
   name: string
-  queue?: Omit<PgBoss.Queue, 'name'>
-  work?: PgBoss.WorkOptions
+  queue?: Omit<Queue, 'name'>
+  work?: WorkOptions
   /** independent `boss.work` loops per worker process (pg-boss 10 runs one batch at a time per loop); default 1 */
   workers?(config: Config): number
   /**
@@ -22,7 +22,7 @@ export interface JobDefinition {
    * A handler that answers `{ deferred: true }` did no work, and its loop waits as usual.
    */
   drain?: boolean
-  handler(deps: Deps): (jobs: PgBoss.Job<any>[]) => Promise<unknown>
+  handler(deps: Deps): (jobs: Job<any>[]) => Promise<unknown>
 }
 
 /** Every job Ferry runs; later features add theirs here. */

@@ -1,4 +1,4 @@
-import type PgBoss from 'pg-boss'
+import type { JobWithMetadata } from 'pg-boss'
 import type { Deps } from '../../deps.js'
 import { MAP_QUEUE, type MapJobData } from '../../jobs/queue.js'
 import { runMappingJob } from '../../jobs/service.js'
@@ -13,7 +13,7 @@ export const mapJob: JobDefinition = {
   work: { batchSize: 1, pollingIntervalSeconds: 1, includeMetadata: true },
   workers: () => 2,
   handler: (deps: Deps) => async (jobs) => {
-    for (const job of jobs as PgBoss.JobWithMetadata<MapJobData>[]) {
+    for (const job of jobs as JobWithMetadata<MapJobData>[]) {
       await runMappingJob(deps, job.data.jobId, { lastAttempt: job.retryCount >= job.retryLimit })
     }
   },

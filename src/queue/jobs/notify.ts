@@ -1,4 +1,4 @@
-import type PgBoss from 'pg-boss'
+import type { PgBoss, JobInsert, InsertOptions, JobWithMetadata } from 'pg-boss'
 import type { Deps } from '../../deps.js'
 import { deliverNotification } from '../../channels/deliver.js'
 import type { JobDefinition } from './index.js'
@@ -17,8 +17,8 @@ type BossDb = { executeSql(text: string, values?: unknown[]): Promise<{ rows: un
 /** Enqueues one job per delivery in one statement; pass `db` to commit them with the caller's transaction. */
 export async function enqueueDeliveries (boss: PgBoss, deliveryIds: string[], options: { db?: BossDb } = {}): Promise<void> {
   if (deliveryIds.length === 0) return
-  const jobs: PgBoss.JobInsert<NotifyJobData>[] = deliveryIds.map(deliveryId => ({ name: NOTIFY_QUEUE, data: { deliveryId }, singletonKey: deliveryId }))
-  await boss.insert(jobs, (options.db ? { db: options.db } : {}) as PgBoss.InsertOptions)
+  const jobs: JobInsert<NotifyJobData>[] = deliveryIds.map(deliveryId => ({ data: { deliveryId }, singletonKey: deliveryId }))
+  await boss.insert(NOTIFY_QUEUE, jobs, (options.db ? { db: options.db } : {}) as InsertOptions)
 }
 
 export const notifyJob: JobDefinition = {
@@ -29,7 +29,7 @@ export const notifyJob: JobDefinition = {
   workers: () => 4,
   drain: true,
   handler: (deps: Deps) => async (jobs) => {
-    for (const job of jobs as PgBoss.JobWithMetadata<NotifyJobData>[]) {
+    for (const job of jobs as JobWithMetadata<NotifyJobData>[]) {
       const outcome = await deliverNotification(deps, job.data.deliveryId, { lastAttempt: job.retryCount >= job.retryLimit })
       // failing the job hands it back to pg-boss, which retries it with backoff
       if (outcome === 'retry') throw new Error('The notification was not delivered; it will be retried.')

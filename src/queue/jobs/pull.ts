@@ -1,4 +1,4 @@
-import type PgBoss from 'pg-boss'
+import type { PgBoss, SendOptions, JobWithMetadata } from 'pg-boss'
 import type { Deps } from '../../deps.js'
 import type { Sync, SyncTrigger } from '../../db/sql/syncs.js'
 import { afterPull, afterPullError } from '../../alerts/pull-failures.js'
@@ -20,7 +20,7 @@ export interface PullJobData {
 
 /** Enqueues a pull; one queued pull per source at most (a second one would do the same work). */
 export async function enqueuePull (boss: PgBoss, data: PullJobData, options: { db?: { executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }> } } = {}): Promise<string | null> {
-  return boss.send(PULL_QUEUE, data, { singletonKey: data.sourceId, ...(options.db ? { db: options.db } : {}) } as PgBoss.SendOptions)
+  return boss.send(PULL_QUEUE, data, { singletonKey: data.sourceId, ...(options.db ? { db: options.db } : {}) } as SendOptions)
 }
 
 export const pullJob: JobDefinition = {
@@ -36,7 +36,7 @@ export const pullJob: JobDefinition = {
     const fairShare = new PullFairShare(deps)
     return async (jobs) => {
       let deferred = false
-      for (const job of jobs as PgBoss.JobWithMetadata<PullJobData>[]) {
+      for (const job of jobs as JobWithMetadata<PullJobData>[]) {
         deferred = (await fairShare.run(job, () => runPullJob(deps, job))).deferred
       }
       // a deferred job did no work: the loop waits its polling interval instead of fetching again at once
@@ -45,7 +45,7 @@ export const pullJob: JobDefinition = {
   },
 }
 
-async function runPullJob (deps: Deps, job: PgBoss.JobWithMetadata<PullJobData>): Promise<void> {
+async function runPullJob (deps: Deps, job: JobWithMetadata<PullJobData>): Promise<void> {
   const { sourceId, trigger } = job.data
   const lastAttempt = job.retryCount >= job.retryLimit
   let sync: Sync

@@ -1,4 +1,4 @@
-import type PgBoss from 'pg-boss'
+import type { Job } from 'pg-boss'
 import type { Deps } from '../../deps.js'
 import { PUSH_QUEUE, type PushJobData } from '../../push/queue.js'
 import { runPush } from '../../push/service.js'
@@ -22,6 +22,6 @@ export const pushJob: JobDefinition = {
   // process, found by the push benchmark)
   drain: true,
   handler: (deps: Deps) => async (jobs) => {
-    for (const job of jobs as PgBoss.Job<PushJobData>[]) await runPush(deps, job.data)
+    for (const job of jobs as Job<PushJobData>[]) await runPush(deps, job.data)
   },
 }
