@@ -49,7 +49,9 @@ interface Frame {
 
 async function * parseJson (input: Readable, options: ParseOptions): AsyncGenerator<ParsedRow[]> {
   const assembler = new RecordAssembler(options.limits, onceWarner(options.onWarning))
-  const tokenize = jsonParser({ packValues: false, streamValues: true }) as unknown as Tokenizer
+  // the tokenizer refuses nesting past maxDepth by itself (stream-json ≥ 3.9), before the assembler sees it:
+  // at our limit it answers as the assembler would (JSON_TOO_DEEP)
+  const tokenize = jsonParser({ packValues: false, streamValues: true, maxDepth: options.limits.maxJsonDepth }) as unknown as Tokenizer
   let sawText = false
   let first = true
   for await (let chunk of textChunks(input)) {
@@ -72,6 +74,7 @@ function run (tokenize: Tokenizer, chunk: string | symbol, assembler: RecordAsse
   try {
     result = tokenize(chunk)
   } catch (err) {
+    if (err instanceof RangeError && /nesting depth/.test(err.message)) assembler.refuseDepth()
     throw new AppError('PARSE_FAILED', `The file is not valid JSON${assembler.where()}: ${(err as Error).message}.`, {
       details: { element: assembler.elementIndex, reason: 'syntax' },
       cause: err,
@@ -227,12 +230,14 @@ class RecordAssembler {
     }
   }
 
+  refuseDepth (): never {
+    throw new AppError('JSON_TOO_DEEP', `The JSON is nested more than ${this.limits.maxJsonDepth} levels deep${this.where()}.`, {
+      details: { limit: this.limits.maxJsonDepth, row: this.elementIndex },
+    })
+  }
+
   private open (isObject: boolean): void {
-    if (this.stack.length + 1 > this.limits.maxJsonDepth) {
-      throw new AppError('JSON_TOO_DEEP', `The JSON is nested more than ${this.limits.maxJsonDepth} levels deep${this.where()}.`, {
-        details: { limit: this.limits.maxJsonDepth, row: this.elementIndex },
-      })
-    }
+    if (this.stack.length + 1 > this.limits.maxJsonDepth) this.refuseDepth()
     const parent = this.top()
     let frame: Frame
     if (parent === undefined) {

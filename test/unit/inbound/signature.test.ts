@@ -98,10 +98,11 @@ describe('SignatureVerifier', () => {
   it('verifies binary bodies over their raw bytes', () => {
     const binary = Buffer.from([0x1f, 0x8b, 0xff, 0xfe, 0x00, 0x80, 0xc3])
     expect(verify(h(rawSign(secret, 'msg_1', ts, binary)), [binary])).toBe(true)
-    // the library signs Buffer.toString() (UTF-8): for bytes that are not UTF-8 that is another
-    // message, which is why such bodies are verified by the raw-byte HMAC alone
+    // standardwebhooks ≥ 1.3 signs a Buffer's bytes (earlier versions signed its UTF-8 decoding, another
+    // message for bytes that are not UTF-8): a sender using the library and the raw-byte check agree
     const librarySigned = new Webhook(secret).sign('msg_1', new Date(NOW), binary)
-    expect(verify(h(librarySigned), [binary])).toBe(false)
+    expect(verify(h(librarySigned), [binary])).toBe(true)
+    expect(verify(h(librarySigned), [Buffer.from(binary.toString('utf8'))])).toBe(false)
   })
 })
 
