@@ -10,7 +10,7 @@ const parsers = {
   [types.NUMERIC]: (v: string) => Number(v),
 }
 
-function adapter (q: PGlite | PgliteTx): Queryable & { exec(sql: string): Promise<void>, bossAdapter: Db['bossAdapter'] } {
+function adapter (q: PGlite | PgliteTx, options: { ownsConnection: boolean }): Queryable & { exec(sql: string): Promise<void>, bossAdapter: Db['bossAdapter'] } {
   const query = async <T>(text: string, params?: readonly unknown[]): Promise<QueryResult<T>> => {
     const res = await q.query<T>(text, params as unknown[] | undefined)
     return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length }
@@ -23,12 +23,21 @@ function adapter (q: PGlite | PgliteTx): Queryable & { exec(sql: string): Promis
       // PGlite's query() takes exactly one statement; pg-boss sends multi-statement scripts
       // (BEGIN; … COMMIT;) without parameters, and those must go through exec().
       async executeSql (text: string, values?: unknown[]) {
-        if (!values || values.length === 0) {
-          const results = await q.exec(text)
-          return { rows: results.at(-1)?.rows ?? [] }
+        try {
+          if (!values || values.length === 0) {
+            // pg-boss 12 wants the rows of every statement of a script, not only the last one's
+            const results = await q.exec(text)
+            return { rows: results.flatMap(r => r.rows ?? []) }
+          }
+          const res = await q.query(text, values)
+          return { rows: res.rows }
+        } catch (err) {
+          // PGlite is one connection: a script that failed between its BEGIN and COMMIT would leave it
+          // in an aborted transaction for every later statement (a pooled server drops that session).
+          // Inside one of our transactions, the transaction's own rollback does this.
+          if (options.ownsConnection) await q.query('ROLLBACK').catch(() => {})
+          throw err
         }
-        const res = await q.query(text, values)
-        return { rows: res.rows }
       },
     }),
   }
@@ -41,12 +50,12 @@ export async function openPglite (dataDir?: string): Promise<Db> {
     await fs.mkdir(dir, { recursive: true, mode: 0o700 })
   }
   const pg = await PGlite.create(dir, { parsers })
-  const base = adapter(pg)
+  const base = adapter(pg, { ownsConnection: true })
   return {
     ...base,
     async transaction<T> (fn: (tx: Transaction) => Promise<T>): Promise<T> {
       // PGlite is one connection: a transaction holds it, so other queries wait until it ends.
-      return pg.transaction(async (tx) => fn(adapter(tx)))
+      return pg.transaction(async (tx) => fn(adapter(tx, { ownsConnection: false })))
     },
     async close () {
       if (!pg.closed) await pg.close()

@@ -26,9 +26,9 @@ function bossAdapter (client: Client) {
   return () => ({
     async executeSql (text: string, values?: unknown[]) {
       const res = await client.query(text, values)
-      // a multi-statement script answers an array of results; pg-boss wants the last one
-      const last = Array.isArray(res) ? res.at(-1) : res
-      return { rows: last?.rows ?? [] }
+      // a multi-statement script answers an array of results; pg-boss 12 wants the rows of every
+      // statement (a lock's row comes before a claim's RETURNING, and COMMIT's none last)
+      return { rows: Array.isArray(res) ? res.flatMap(r => r.rows ?? []) : res.rows }
     },
   })
 }
