@@ -50,7 +50,10 @@ export const apiBenchmark: Benchmark = {
     for (let i = 0; i < 40; i++) {
       const sync = await insertSync(f.deps.db, { id: newId(), orgId: f.orgId, sourceId: source.id, direction: 'inbound', trigger: 'schedule' })
       for (let k = 0; k < 3; k++) {
-        await appendManifest(f.deps.db, sync.id, { key: `api/file-${i}-${k}.csv`, etag: `"${newId()}"`, size: 20_480, lastModified: new Date().toISOString(), format: 'csv', status: 'ingested', rowsAccepted: 400, rowsRejected: 0 })
+        await appendManifest(f.deps.db, sync.id, {
+          key: `api/file-${i}-${k}.csv`, etag: `"${newId()}"`, size: 20_480, lastModified: new Date().toISOString(),
+          format: 'csv', status: 'ingested', rowsAccepted: 400, rowsRejected: 0
+        })
       }
       await finishSync(f.deps.db, sync.id, { status: 'succeeded' })
     }
@@ -62,7 +65,9 @@ export const apiBenchmark: Benchmark = {
     const ferryPort = await freePort()
     const barePort = await freePort()
     const dataDir = await fs.mkdtemp(path.join(ctx.workDir, 'api-'))
-    const ferry = start([path.join(ROOT, 'src/cli.ts'), 'serve', '--role', 'api'], { PATH: process.env.PATH, HOME: process.env.HOME, ...ferryEnv(database.url, dataDir, { PORT: String(ferryPort), LOG_LEVEL: 'info' }) }, ctx.profileDir)
+    const ferry = start([path.join(ROOT, 'src/cli.ts'), 'serve', '--role', 'api'], {
+      PATH: process.env.PATH, HOME: process.env.HOME, ...ferryEnv(database.url, dataDir, { PORT: String(ferryPort), LOG_LEVEL: 'info' })
+    }, ctx.profileDir)
     let bare: ChildProcess | undefined
     let responseBytes = 0
     const ferryRuns: Load[] = []
@@ -76,7 +81,8 @@ export const apiBenchmark: Benchmark = {
       responseBytes = Buffer.byteLength(body)
       if ((JSON.parse(body) as { items: unknown[] }).items.length !== 20) throw new Error('the route did not answer 20 syncs')
       await fs.writeFile(path.join(dataDir, 'body.json'), body)
-      bare = start([path.join(ROOT, 'bench/lib/bare-server.ts'), path.join(dataDir, 'body.json'), String(barePort)], { PATH: process.env.PATH, HOME: process.env.HOME })
+      bare = start([path.join(ROOT, 'bench/lib/bare-server.ts'), path.join(dataDir, 'body.json'), String(barePort)],
+        { PATH: process.env.PATH, HOME: process.env.HOME })
       await waitForHttp(`http://127.0.0.1:${barePort}/healthz`, 30_000, () => bare!.exitCode === null)
       // warm-up (JIT, pool connections), not measured
       await load(`http://127.0.0.1:${ferryPort}${route}`, headers, 1)
@@ -106,7 +112,9 @@ export const apiBenchmark: Benchmark = {
         measure('bare.p99', 'Bare Fastify latency p99', 'ms', bareRuns.map(r => r.p99)),
       ],
       comparisons: [compare('Ferry requests/s ÷ bare Fastify requests/s', rps, bareRps, { text: '≥ 0.5×', test: r => r >= 0.5 })],
-      notes: ['Ferry runs as `ferry serve --role api` with its default logging (one JSON line per request, to /dev/null); each request authenticates its API key, loads the agent and source, and reads the syncs from PostgreSQL. autocannon runs in the benchmark process, each server in its own.'],
+      notes: ['Ferry runs as `ferry serve --role api` with its default logging (one JSON line per request, to /dev/null); ' +
+        'each request authenticates its API key, loads the agent and source, and reads the syncs from PostgreSQL. ' +
+        'autocannon runs in the benchmark process, each server in its own.'],
     }
   },
 }

@@ -46,7 +46,9 @@ export const ingestBenchmark: Benchmark = {
         try {
           const source = await f.addS3Source({ endpoint: s3.endpoint, bucket: 'bench', prefix: 'ingest/' })
           const { ms, value: sync } = await timed(() => f.pull(source.id))
-          if (sync.status !== 'succeeded' || sync.rowsAccepted !== rows) throw new Error(`pull ended ${sync.status} with ${sync.rowsAccepted} rows, expected ${rows}`)
+          if (sync.status !== 'succeeded' || sync.rowsAccepted !== rows) {
+            throw new Error(`pull ended ${sync.status} with ${sync.rowsAccepted} rows, expected ${rows}`)
+          }
           ferry.push(rows / (ms / 1000))
           ctx.log(`ingest run ${i + 1}: ferry ${Math.round(ms)} ms`)
         } finally {
@@ -59,7 +61,8 @@ export const ingestBenchmark: Benchmark = {
             const setup = await run(psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', db.url, '-c', ddl])
             if (setup.code !== 0) throw new Error(`psql: ${setup.stderr}`)
             const columns = table === 'bare' ? '' : '(sku, name, quantity, price, currency, location, colour)'
-            const res = await run(psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', db.url, '-c', `\\copy ${table}${columns} FROM '${csv.file}' WITH (FORMAT csv, HEADER true)`])
+            const copy = `\\copy ${table}${columns} FROM '${csv.file}' WITH (FORMAT csv, HEADER true)`
+            const res = await run(psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', db.url, '-c', copy])
             if (res.code !== 0) throw new Error(`psql \\copy: ${res.stderr}`)
             const n = await count(db.url, table)
             if (n !== rows) throw new Error(`\\copy loaded ${n} rows, expected ${rows}`)

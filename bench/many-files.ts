@@ -32,7 +32,13 @@ async function fixture (ctx: BenchContext, files: number): Promise<string> {
   return dir
 }
 
-async function peer (name: string, ctx: BenchContext, s3: S3rverProcess, files: number, command: (dest: string) => Promise<{ code: number | null, stderr: string, ms: number }>): Promise<number> {
+async function peer (
+  name: string,
+  ctx: BenchContext,
+  s3: S3rverProcess,
+  files: number,
+  command: (dest: string) => Promise<{ code: number | null, stderr: string, ms: number }>
+): Promise<number> {
   const dest = await fs.mkdtemp(path.join(ctx.workDir, `${name}-`))
   try {
     const res = await command(dest)
@@ -81,7 +87,8 @@ export const manyFilesBenchmark: Benchmark = {
           await f.close()
         }
         if (aws) {
-          awsMs.push(await peer('aws', ctx, s3, files, dest => run(aws, ['s3', 'sync', 's3://bench/many/', dest, '--endpoint-url', s3.endpoint, '--no-progress', '--only-show-errors'], { env: awsEnv })))
+          awsMs.push(await peer('aws', ctx, s3, files, dest =>
+            run(aws, ['s3', 'sync', 's3://bench/many/', dest, '--endpoint-url', s3.endpoint, '--no-progress', '--only-show-errors'], { env: awsEnv })))
           ctx.log(`many-files run ${i + 1}: aws s3 sync ${Math.round(awsMs.at(-1)!)} ms`)
         }
         if (rclone) {
@@ -92,7 +99,9 @@ export const manyFilesBenchmark: Benchmark = {
     } finally {
       await s3.close()
     }
-    const measures: Measure[] = [measure('ferry.ms', `Ferry first pull: ${files} files downloaded, parsed and stored (${files * ROWS_PER_FILE} rows)`, 'ms', ferry)]
+    const measures: Measure[] = [
+      measure('ferry.ms', `Ferry first pull: ${files} files downloaded, parsed and stored (${files * ROWS_PER_FILE} rows)`, 'ms', ferry)
+    ]
     const comparisons = []
     const target = { text: '≤ 1.0× their time', test: (r: number) => r <= 1.0 }
     if (aws) {

@@ -38,7 +38,9 @@ export async function cachedXlsx (ctx: BenchContext, targetBytes: number): Promi
     const ws = wb.addWorksheet('Inventory')
     ws.addRow(['sku', 'name', 'quantity', 'price', 'currency', 'location', 'description']).commit()
     for (let i = 1; i <= rows; i++) {
-      ws.addRow([`SKU-${i}`, `Widget ${randomBytes(9).toString('base64')}`, i % 500, (i % 1000) / 10, 'EUR', `WH-${i % 7}`, randomBytes(120).toString('base64')]).commit()
+      ws.addRow([
+        `SKU-${i}`, `Widget ${randomBytes(9).toString('base64')}`, i % 500, (i % 1000) / 10, 'EUR', `WH-${i % 7}`, randomBytes(120).toString('base64')
+      ]).commit()
     }
     ws.commit()
     await wb.commit()
@@ -69,7 +71,8 @@ export const memoryBenchmark: Benchmark = {
     ctx.log(`memory fixtures: XLSX ${(xlsx.bytes / MB).toFixed(0)} MiB (${xlsx.rows} rows)`)
     const s3 = await startS3rverProcess({ directory: path.join(ctx.workDir, 's3-memory'), buckets: ['bench'] })
     await linkObject(s3.directory, 'bench', 'memory-csv/inventory.csv', csv.file, csv.md5)
-    await linkObject(s3.directory, 'bench', 'memory-xlsx/inventory.xlsx', xlsx.file, xlsx.md5, 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet')
+    await linkObject(s3.directory, 'bench', 'memory-xlsx/inventory.xlsx', xlsx.file, xlsx.md5,
+      'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet')
     const rss: Record<'csv' | 'xlsx', number[]> = { csv: [], xlsx: [] }
     const secs: Record<'csv' | 'xlsx', number[]> = { csv: [], xlsx: [] }
     try {
@@ -81,7 +84,9 @@ export const memoryBenchmark: Benchmark = {
             const res = await runTs('bench/lib/pull-child.ts', [source.id], { env: { ...process.env, ...f.env } })
             if (res.code !== 0) throw new Error(`the pull child failed (${res.code}): ${res.stdout.slice(-300)} ${res.stderr.slice(-500)}`)
             const out = lastJson<{ status: string, rowsAccepted: number, ms: number, maxRssBytes: number }>(res.stdout)
-            if (out.status !== 'succeeded' || out.rowsAccepted !== rows) throw new Error(`${kind} pull ended ${out.status} with ${out.rowsAccepted} rows, expected ${rows}`)
+            if (out.status !== 'succeeded' || out.rowsAccepted !== rows) {
+              throw new Error(`${kind} pull ended ${out.status} with ${out.rowsAccepted} rows, expected ${rows}`)
+            }
             rss[kind].push(out.maxRssBytes)
             secs[kind].push(out.ms)
             ctx.log(`memory run ${i + 1}: ${kind} peak RSS ${(out.maxRssBytes / MB).toFixed(0)} MiB, ${Math.round(out.ms)} ms`)
@@ -94,7 +99,8 @@ export const memoryBenchmark: Benchmark = {
       await s3.close()
     }
     const mCsv = measure('csv.maxRss', `Peak RSS pulling a ${(csv.bytes / MB).toFixed(0)} MiB CSV (${csv.rows.toLocaleString('en-US')} rows)`, 'bytes', rss.csv)
-    const mXlsx = measure('xlsx.maxRss', `Peak RSS pulling a ${(xlsx.bytes / MB).toFixed(0)} MiB XLSX (${xlsx.rows.toLocaleString('en-US')} rows)`, 'bytes', rss.xlsx)
+    const mXlsx = measure('xlsx.maxRss', `Peak RSS pulling a ${(xlsx.bytes / MB).toFixed(0)} MiB XLSX (${xlsx.rows.toLocaleString('en-US')} rows)`,
+      'bytes', rss.xlsx)
     const tCsv = measure('csv.ms', 'Duration of that CSV pull (for reference)', 'ms', secs.csv)
     const tXlsx = measure('xlsx.ms', 'Duration of that XLSX pull (for reference)', 'ms', secs.xlsx)
     const target = { text: '≤ 300 MB', test: (v: number) => v <= 300 * 1e6 }

@@ -86,7 +86,8 @@ export const noopBenchmark: Benchmark = {
       await f.close()
       await s3.close()
     }
-    const mFerry = measure('ferry.ms', `Ferry no-op pull (${objects.toLocaleString('en-US')} objects listed and checked against the ledger, nothing new)`, 'ms', ferry)
+    const mFerry = measure('ferry.ms', `Ferry no-op pull (${objects.toLocaleString('en-US')} objects listed and checked against the ledger, nothing new)`,
+      'ms', ferry)
     const mSdk = measure('sdk.ms', 'Bare paginated ListObjectsV2 walk (AWS SDK v3, same prefix)', 'ms', sdk)
     return {
       id: this.id,
@@ -95,7 +96,8 @@ export const noopBenchmark: Benchmark = {
       params: { objects, pages: Math.ceil(objects / 1000), runs: ctx.runs },
       measures: [mFerry, mSdk],
       comparisons: [compare('Ferry time ÷ bare listing time', mFerry, mSdk, { text: '≤ 1.2×', test: r => r <= 1.2 })],
-      notes: ['s3rver answers each page by walking its directory tree, so both contenders pay the same per-page server cost; the difference is Ferry\'s own work (ledger lookup per page, sync record, vault decrypt, lease).'],
+      notes: ['s3rver answers each page by walking its directory tree, so both contenders pay the same per-page server cost; ' +
+        'the difference is Ferry\'s own work (ledger lookup per page, sync record, vault decrypt, lease).'],
     }
   },
 }

@@ -55,7 +55,9 @@ export const pushBenchmark: Benchmark = {
     const port = await freePort()
     const base = `http://127.0.0.1:${port}`
     const bodyFile = path.join(ctx.workDir, 'push-body.json')
-    const receiver: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/lib/receiver.ts'), String(port), bodyFile], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] })
+    const receiver: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/lib/receiver.ts'), String(port), bodyFile], {
+      cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit']
+    })
     const ferryMs: number[] = []
     const engineMs: number[] = []
     const rawMs: number[] = []
@@ -87,7 +89,9 @@ export const pushBenchmark: Benchmark = {
           await worker.close()
         }
         const f = await stats(base)
-        if (f.count !== pushes || f.unique !== pushes) throw new Error(`the receiver got ${f.count} deliveries with ${f.unique} distinct webhook-ids, expected ${pushes}`)
+        if (f.count !== pushes || f.unique !== pushes) {
+          throw new Error(`the receiver got ${f.count} deliveries with ${f.unique} distinct webhook-ids, expected ${pushes}`)
+        }
         ferryMs.push(f.lastAt - f.firstAt)
         bodyBytes = Math.round(f.bytes / f.count)
 
@@ -99,7 +103,7 @@ export const pushBenchmark: Benchmark = {
             const jobs: Array<{ sinkId: string, jobId: string, syncId: string }> = []
             for (const sinkId of sinks) jobs.push({ sinkId, jobId, syncId: (await requestPush(api.deps, orgId, agent.id, sinkId, jobId)).id })
             // their queued pg-boss jobs are not needed (and must not reach the next run's worker)
-            await api.deps.db.query(`DELETE FROM pgboss.job WHERE name = 'push-results' AND state = 'created'`)
+            await api.deps.db.query("DELETE FROM pgboss.job WHERE name = 'push-results' AND state = 'created'")
             await fetch(`${base}/reset`, { method: 'POST' })
             let next = 0
             await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
@@ -119,7 +123,8 @@ export const pushBenchmark: Benchmark = {
         const r = await stats(base)
         if (r.count !== pushes) throw new Error(`raw POSTs: the receiver got ${r.count}`)
         rawMs.push(r.lastAt - r.firstAt)
-        ctx.log(`push run ${run + 1}: ferry ${Math.round(ferryMs.at(-1)!)} ms (runPush direct ${Math.round(engineMs.at(-1)!)} ms), undici ${Math.round(rawMs.at(-1)!)} ms for ${pushes} × ${bodyBytes} B`)
+        ctx.log(`push run ${run + 1}: ferry ${Math.round(ferryMs.at(-1)!)} ms (runPush direct ${Math.round(engineMs.at(-1)!)} ms), ` +
+          `undici ${Math.round(rawMs.at(-1)!)} ms for ${pushes} × ${bodyBytes} B`)
       }
     } finally {
       receiver.kill('SIGTERM')
@@ -127,7 +132,8 @@ export const pushBenchmark: Benchmark = {
     }
     const perSecond = (ms: number[]) => ms.map(m => pushes / (m / 1000))
     const mFerry = measure('ferry.perSecond', `Ferry webhook deliveries/s (${pushes} pushes, signed, recorded)`, 'deliveries/s', perSecond(ferryMs))
-    const mEngine = measure('engine.perSecond', 'Ferry deliveries/s without the queue (runPush called directly by 4 loops; for the profile)', 'deliveries/s', perSecond(engineMs))
+    const mEngine = measure('engine.perSecond', 'Ferry deliveries/s without the queue (runPush called directly by 4 loops; for the profile)',
+      'deliveries/s', perSecond(engineMs))
     const mRaw = measure('undici.perSecond', `Raw undici POSTs/s of the same body (${CONCURRENCY} connections)`, 'POSTs/s', perSecond(rawMs))
     return {
       id: this.id,
@@ -140,7 +146,9 @@ export const pushBenchmark: Benchmark = {
         // not a target: shows how much of the gap is the queue's polling cadence (bench/findings.md)
         { ...compare('(diagnostic) runPush without the queue ÷ raw undici', mEngine, mRaw, { text: '–', test: () => true }), pass: null },
       ],
-      notes: ['Each Ferry delivery claims its delivery row (lease), loads sink, job and sync, streams the stored result rows as JSON, signs them, sends them through the guarded HTTP path, and records the attempt in the manifest — several PostgreSQL round trips and commits per push; the baseline sends bytes only. The receiver counted one delivery per webhook-id: no duplicate successful delivery.'],
+      notes: ['Each Ferry delivery claims its delivery row (lease), loads sink, job and sync, streams the stored result rows as JSON, signs them, ' +
+        'sends them through the guarded HTTP path, and records the attempt in the manifest — several PostgreSQL round trips and commits per push; ' +
+        'the baseline sends bytes only. The receiver counted one delivery per webhook-id: no duplicate successful delivery.'],
     }
   },
 }

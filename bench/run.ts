@@ -55,7 +55,8 @@ if (profileDir) await fs.mkdir(profileDir, { recursive: true })
 const ctx: BenchContext = { quick, runs, workDir, cacheDir, log, profileDir }
 
 const machine: MachineInfo = await machineInfo()
-log(`machine: ${machine.cpus} cpus, ${machine.memoryGiB} GiB, ${machine.cpuModel}, node ${machine.node}, PostgreSQL ${machine.postgres}; ${quick ? 'QUICK' : 'full'} run, ${runs} runs each`)
+log(`machine: ${machine.cpus} cpus, ${machine.memoryGiB} GiB, ${machine.cpuModel}, node ${machine.node}, PostgreSQL ${machine.postgres}; ` +
+  `${quick ? 'QUICK' : 'full'} run, ${runs} runs each`)
 
 const outcomes: BenchOutcome[] = []
 try {
@@ -66,7 +67,9 @@ try {
       outcomes.push(await bench.run(ctx))
     } catch (err) {
       log(`✗ ${bench.id} failed: ${(err as Error).stack ?? err}`)
-      outcomes.push({ id: bench.id, title: bench.title, status: 'error', params: {}, measures: [], comparisons: [], notes: [`The benchmark failed: ${(err as Error).message}`] })
+      outcomes.push({
+        id: bench.id, title: bench.title, status: 'error', params: {}, measures: [], comparisons: [], notes: [`The benchmark failed: ${(err as Error).message}`]
+      })
     }
     log(`■ ${bench.id} done in ${((Date.now() - t0) / 1000).toFixed(0)} s`)
   }
@@ -92,7 +95,9 @@ const reportPath = quick ? path.join(quickDir, 'benchmarks.md') : path.join(ROOT
 await fs.writeFile(reportPath, renderReport(results, findings))
 log(`wrote ${path.relative(ROOT, resultsPath)} and ${path.relative(ROOT, reportPath)} (${totalSeconds} s)`)
 for (const o of merged) {
-  for (const c of o.comparisons) log(`${o.id}: ${c.label}: ${c.ratio ? c.ratio.median.toPrecision(2) + '×' : ''} target ${c.target} → ${c.pass === null ? 'n/a' : c.pass ? 'PASS' : 'MISS'}`)
+  for (const c of o.comparisons) {
+    log(`${o.id}: ${c.label}: ${c.ratio ? c.ratio.median.toPrecision(2) + '×' : ''} target ${c.target} → ${c.pass === null ? 'n/a' : c.pass ? 'PASS' : 'MISS'}`)
+  }
   if (o.status !== 'ok') log(`${o.id}: ${o.status}`)
 }
 process.exit(outcomes.some(o => o.status === 'error') ? 1 : 0)

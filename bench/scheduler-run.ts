@@ -29,10 +29,12 @@ export const schedulerBenchmark: Benchmark = {
       if (res.code !== 0) throw new Error(`bench/scheduler.ts exited ${res.code}: ${res.stderr.slice(-800)}`)
       const out = lastJson<SchedulerResult>(res.stdout)
       results.push(out)
-      ctx.log(`scheduler run ${i + 1}: ${out.sources} sources, last enqueue after ${Math.round(out.msToLastEnqueue)} ms, ${out.duplicates} duplicates, ${out.misses} misses`)
+      ctx.log(`scheduler run ${i + 1}: ${out.sources} sources, last enqueue after ${Math.round(out.msToLastEnqueue)} ms, ` +
+        `${out.duplicates} duplicates, ${out.misses} misses`)
     }
     const sources = results[0]?.sources ?? 0
-    const ms = measure('msToLastEnqueue', `Time from the due minute to the last of ${sources.toLocaleString('en-US')} pulls enqueued`, 'ms', results.map(r => r.msToLastEnqueue))
+    const ms = measure('msToLastEnqueue', `Time from the due minute to the last of ${sources.toLocaleString('en-US')} pulls enqueued`,
+      'ms', results.map(r => r.msToLastEnqueue))
     const dup = measure('duplicates', 'Duplicate enqueues (same source, same minute)', 'count', results.map(r => r.duplicates))
     const miss = measure('misses', 'Sources never enqueued for that minute', 'count', results.map(r => r.misses))
     return {

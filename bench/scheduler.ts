@@ -73,7 +73,9 @@ async function main (): Promise<Record<string, unknown>> {
   log(`1 API + ${WORKERS} workers running on ${database.url.replace(/\/\/[^@]*@/, '//')}`)
 
   const call = async (method: string, url: string, body?: unknown) => {
-    const res = await fetch(`${base}/api/v1${url}`, { method, headers: { authorization: `Bearer ${BENCH_ADMIN_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    const res = await fetch(`${base}/api/v1${url}`, {
+      method, headers: { authorization: `Bearer ${BENCH_ADMIN_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body)
+    })
     const json = await res.json() as Record<string, any>
     if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`)
     return json
@@ -95,7 +97,8 @@ async function main (): Promise<Record<string, unknown>> {
   await client.query(
     `INSERT INTO data_sources (id, org_id, agent_id, name, role, type, config, validation_skipped, next_pull_at)
      SELECT gen_random_uuid(), $1, $2, 'source ' || n, 'INVENTORY_SOURCE', 's3',
-       jsonb_build_object('bucket', 'scheduled', 'prefix', 's' || n || '/', 'region', 'us-east-1', 'secretRef', $3::text, 'endpoint', $4::text, 'forcePathStyle', true),
+       jsonb_build_object('bucket', 'scheduled', 'prefix', 's' || n || '/', 'region', 'us-east-1',
+         'secretRef', $3::text, 'endpoint', $4::text, 'forcePathStyle', true),
        true, $5
      FROM generate_series(1, $6::int) AS n`,
     [orgId, agent.id, secret.id, s3.endpoint, dueAt, SOURCES])
@@ -103,7 +106,7 @@ async function main (): Promise<Record<string, unknown>> {
 
   // watch the committed pull jobs of this minute appear
   const enqueued = async (): Promise<number> => {
-    const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM pgboss.job WHERE name = 'pull-source' AND NOT data ? 'deferrals'`)
+    const { rows } = await client.query<{ n: string }>("SELECT count(*) AS n FROM pgboss.job WHERE name = 'pull-source' AND NOT data ? 'deferrals'")
     return Number(rows[0].n)
   }
   while (Date.now() < due - 200) await new Promise(resolve => setTimeout(resolve, 100))
@@ -128,9 +131,10 @@ async function main (): Promise<Record<string, unknown>> {
   const counts = perSource.map(r => Number(r.jobs))
   const duplicates = counts.reduce((n, c) => n + Math.max(0, c - 1), 0)
   const misses = counts.filter(c => c === 0).length
-  const { rows: [next] } = await client.query<{ min: Date, max: Date }>('SELECT min(next_pull_at), max(next_pull_at) FROM data_sources WHERE agent_id = $1', [agent.id])
-  const { rows: [pulled] } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM syncs WHERE trigger = 'schedule'`)
-  const { rows: [firstJob] } = await client.query<{ first: Date | null }>(`SELECT min(created_on) AS first FROM pgboss.job WHERE name = 'pull-source'`)
+  const { rows: [next] } = await client.query<{ min: Date, max: Date }>(
+    'SELECT min(next_pull_at), max(next_pull_at) FROM data_sources WHERE agent_id = $1', [agent.id])
+  const { rows: [pulled] } = await client.query<{ n: string }>("SELECT count(*) AS n FROM syncs WHERE trigger = 'schedule'")
+  const { rows: [firstJob] } = await client.query<{ first: Date | null }>("SELECT min(created_on) AS first FROM pgboss.job WHERE name = 'pull-source'")
 
   return {
     sources: SOURCES,

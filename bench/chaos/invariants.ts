@@ -53,17 +53,21 @@ export async function checkInvariants (q: Queryable, sourceId: string, listed: E
     const u = uploadById.get(l.upload_id)
     if (!u) { anomalies.push(`ledger: ${l.key} points at a missing upload`); continue }
     referenced.add(u.id)
-    if (u.items !== f.rows || u.rows_accepted !== f.rows) anomalies.push(`rows: ${l.key} has ${u.items} stored rows (${u.rows_accepted} accepted), expected ${f.rows}`)
+    if (u.items !== f.rows || u.rows_accepted !== f.rows) {
+      anomalies.push(`rows: ${l.key} has ${u.items} stored rows (${u.rows_accepted} accepted), expected ${f.rows}`)
+    }
     rowsChecked += u.items
   }
-  for (const u of uploads) if (!referenced.has(u.id)) anomalies.push(`uploads: ${u.file_name} (${u.id}) has no ledger entry — a file landed outside its transaction`)
+  for (const u of uploads) {
+    if (!referenced.has(u.id)) anomalies.push(`uploads: ${u.file_name} (${u.id}) has no ledger entry — a file landed outside its transaction`)
+  }
 
   const dupSkus = (await q.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM (SELECT i.sku FROM inventory_items i JOIN inventory_uploads u ON u.seq = i.upload_seq
       WHERE u.source_id = $1 GROUP BY i.sku HAVING count(*) > 1) d`, [sourceId])).rows[0].n
   if (dupSkus > 0) anomalies.push(`rows: ${dupSkus} SKUs are stored more than once`)
 
-  const running = (await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM syncs WHERE source_id = $1 AND status = 'running'`, [sourceId])).rows[0].n
+  const running = (await q.query<{ n: number }>("SELECT count(*)::int AS n FROM syncs WHERE source_id = $1 AND status = 'running'", [sourceId])).rows[0].n
   if (running > 0) anomalies.push(`syncs: ${running} left running`)
 
   const reported = (await q.query<{ key: string, etag: string, n: number }>(

@@ -37,7 +37,9 @@ function pgBin (): string {
 // (asynchronous, so the Ferry process under test keeps running while the server goes down and up)
 async function asPostgres (cmd: string, args: string[]): Promise<void> {
   const root = process.getuid?.() === 0
-  const child = root ? spawn('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: ['ignore', 'ignore', 'inherit'] }) : spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] })
+  const child = root
+    ? spawn('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: ['ignore', 'ignore', 'inherit'] })
+    : spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] })
   const code = await new Promise<number | null>((resolve, reject) => { child.on('error', reject); child.on('exit', resolve) })
   if (code !== 0) throw new Error(`${path.basename(cmd)} ${args[0] ?? ''} exited with ${code}`)
 }

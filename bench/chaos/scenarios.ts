@@ -96,7 +96,9 @@ async function settle (pull: () => Promise<Sync>, pulls: ScenarioReport['pulls']
 
 interface Stage { s3: S3rverProcess, ferry: FerryInstance, files: ExpectedFile[], dir: string }
 
-async function stage (options: { files: number, bigFiles: number, bigRows?: number, env?: Record<string, string>, database?: { url: string, drop(): Promise<void> } }): Promise<Stage> {
+async function stage (options: {
+  files: number, bigFiles: number, bigRows?: number, env?: Record<string, string>, database?: { url: string, drop(): Promise<void> }
+}): Promise<Stage> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-chaos-'))
   const s3Dir = path.join(dir, 's3')
   await fs.mkdir(path.join(s3Dir, 'chaos'), { recursive: true })
@@ -143,7 +145,8 @@ export async function s3FaultScenario (options: {
         const s3Dir = path.join(st.dir!, 's3')
         // only keys whose current version is already taken are rewritten: a version that failed and was
         // replaced before the next pull is legitimately never ingested, and would blur the invariants
-        const taken = new Set((await st.ferry!.deps.db.query<{ key: string, etag: string }>('SELECT key, etag FROM source_files WHERE source_id = $1', [source.id])).rows.map(r => `${r.key}\u0000${r.etag}`))
+        const taken = new Set((await st.ferry!.deps.db.query<{ key: string, etag: string }>(
+          'SELECT key, etag FROM source_files WHERE source_id = $1', [source.id])).rows.map(r => `${r.key}\u0000${r.etag}`))
         const keys = [...current.values()].filter(f => f.key.includes('/small-') && taken.has(`${f.key}\u0000${f.etag}`)).map(f => f.key)
         for (let n = 0; n < (options.newFilesPerPull ?? 0); n++, nextFile++) {
           const f = await placeCsv(s3Dir, keyOf('in/', nextFile, false), nextFile, 1, smallRows(nextFile))
@@ -159,7 +162,8 @@ export async function s3FaultScenario (options: {
       try {
         const sync = await st.ferry!.pull(source.id)
         tally(pulls, sync)
-        options.log?.(`faulty pull ${i + 1}: ${sync.status}, ${sync.filesCount} files, ${sync.manifest.filter(e => e.status === 'failed').length} failed; faults so far ${proxy!.injected}`)
+        const failed = sync.manifest.filter(e => e.status === 'failed').length
+        options.log?.(`faulty pull ${i + 1}: ${sync.status}, ${sync.filesCount} files, ${failed} failed; faults so far ${proxy!.injected}`)
       } catch (err) {
         tally(pulls, 'threw')
         options.log?.(`faulty pull ${i + 1} threw: ${(err as Error).message}`)
@@ -171,7 +175,9 @@ export async function s3FaultScenario (options: {
     const { passed, ...faults } = proxy.counts
     return {
       scenario: 's3-faults',
-      description: `${options.faultyPulls} pulls through a proxy failing ${Math.round(options.rate * 100)} % of S3 requests (${(options.faults ?? FAULTS).join(', ')}), ${options.newFilesPerPull ?? 0} new files and ${options.rewritesPerPull ?? 0} rewritten keys before each, then a clean pull`,
+      description: `${options.faultyPulls} pulls through a proxy failing ${Math.round(options.rate * 100)} % of S3 requests ` +
+        `(${(options.faults ?? FAULTS).join(', ')}), ` +
+        `${options.newFilesPerPull ?? 0} new files and ${options.rewritesPerPull ?? 0} rewritten keys before each, then a clean pull`,
       rounds: options.faultyPulls,
       faults,
       faultsInjected: proxy.injected,
@@ -205,7 +211,9 @@ function startWorker (sourceId: string, env: Record<string, string>, leaseWaitMs
  * pulling the same source (one holds the lease, the others wait for it), and kills each at a random
  * moment after it began pulling. Then a worker that is left alone settles the source.
  */
-export async function killScenario (options: { files: number, bigFiles: number, bigRows?: number, rounds: number, workers: number, maxKillDelayMs: number, seed: number, log?: Log }): Promise<ScenarioReport> {
+export async function killScenario (options: {
+  files: number, bigFiles: number, bigRows?: number, rounds: number, workers: number, maxKillDelayMs: number, seed: number, log?: Log
+}): Promise<ScenarioReport> {
   const started = Date.now()
   const st: Partial<Stage> = {}
   const random = dice(options.seed)
@@ -253,7 +261,8 @@ export async function killScenario (options: { files: number, bigFiles: number, 
     const check = await checkInvariants(st.ferry!.deps.db, source.id, st.files!)
     return {
       scenario: 'sigkill-workers',
-      description: `${options.rounds} rounds of ${options.workers} worker processes pulling one source, each SIGKILLed at a random point (after 0–60 % of the files or 0–${options.maxKillDelayMs} ms), then a clean pull`,
+      description: `${options.rounds} rounds of ${options.workers} worker processes pulling one source, ` +
+        `each SIGKILLed at a random point (after 0–60 % of the files or 0–${options.maxKillDelayMs} ms), then a clean pull`,
       rounds: options.rounds,
       faults,
       faultsInjected: faults.sigkill,
@@ -270,7 +279,9 @@ export async function killScenario (options: { files: number, bigFiles: number, 
  * PostgreSQL restarted (fast shutdown: every session terminated, open transactions rolled back)
  * while a pull is writing; the same Ferry process then carries on (its pool reconnects) and settles.
  */
-export async function postgresRestartScenario (options: { files: number, bigFiles: number, bigRows?: number, restarts: number, maxDelayMs: number, seed: number, mode: 'private' | 'system', log?: Log }): Promise<ScenarioReport> {
+export async function postgresRestartScenario (options: {
+  files: number, bigFiles: number, bigRows?: number, restarts: number, maxDelayMs: number, seed: number, mode: 'private' | 'system', log?: Log
+}): Promise<ScenarioReport> {
   const started = Date.now()
   const random = dice(options.seed)
   const server = await startRestartableServer(options.mode)
@@ -316,7 +327,9 @@ export async function postgresRestartScenario (options: { files: number, bigFile
     const check = total
     return {
       scenario: 'postgres-restart',
-      description: `${options.restarts} restarts of ${options.mode === 'private' ? 'a private PostgreSQL cluster (pg_ctl restart -m fast)' : 'the system PostgreSQL cluster (pg_ctlcluster restart)'} while a pull writes, then clean pulls from the same process`,
+      description: `${options.restarts} restarts of ` +
+        `${options.mode === 'private' ? 'a private PostgreSQL cluster (pg_ctl restart -m fast)' : 'the system PostgreSQL cluster (pg_ctlcluster restart)'} ` +
+        'while a pull writes, then clean pulls from the same process',
       rounds: options.restarts,
       faults,
       faultsInjected: faults.postgresRestart,
@@ -342,7 +355,9 @@ export async function postgresRestartScenario (options: { files: number, bigFile
  * receiver dedupes by webhook-id, as Standard Webhooks intends). A second send after a recorded
  * success would be a duplicate successful delivery: an anomaly.
  */
-export async function pushKillScenario (options: { pushes: number, rounds: number, workers: number, maxKillDelayMs: number, seed: number, log?: Log }): Promise<ScenarioReport> {
+export async function pushKillScenario (options: {
+  pushes: number, rounds: number, workers: number, maxKillDelayMs: number, seed: number, log?: Log
+}): Promise<ScenarioReport> {
   const started = Date.now()
   const random = dice(options.seed)
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-chaos-push-'))
@@ -359,7 +374,8 @@ export async function pushKillScenario (options: { pushes: number, rounds: numbe
     const fixture = await preparePushes(database.url, receiver.base, { rows: 200, sinks: options.pushes })
     const syncIds = await queuePushes(database.url, fixture)
     const env = ferryEnv(database.url, path.join(dir, 'ferry'), { LOG_LEVEL: 'error' })
-    const delivered = async () => Number((await db.query(`SELECT count(*) AS n FROM push_deliveries WHERE sync_id = ANY($1::uuid[]) AND state = 'delivered'`, [syncIds])).rows[0].n)
+    const delivered = async () => Number((await db.query(
+      "SELECT count(*) AS n FROM push_deliveries WHERE sync_id = ANY($1::uuid[]) AND state = 'delivered'", [syncIds])).rows[0].n)
     const faults = { sigkill: 0 }
     for (let round = 0; round < options.rounds; round++) {
       const workers = Array.from({ length: options.workers }, () => spawnFerry(['serve', '--role', 'worker'], env))
@@ -389,10 +405,11 @@ export async function pushKillScenario (options: { pushes: number, rounds: numbe
     const anomalies: string[] = []
     const rows = (await db.query(
       `SELECT d.state, d.webhook_id, s.status,
-         coalesce(s.manifest_json, (SELECT coalesce(jsonb_agg(m.entry ORDER BY m.n), '[]'::jsonb) FROM sync_manifest_entries m WHERE m.sync_id = s.id)) AS manifest_json
+         coalesce(s.manifest_json,
+           (SELECT coalesce(jsonb_agg(m.entry ORDER BY m.n), '[]'::jsonb) FROM sync_manifest_entries m WHERE m.sync_id = s.id)) AS manifest_json
        FROM push_deliveries d JOIN syncs s ON s.id = d.sync_id WHERE d.sync_id = ANY($1::uuid[])`, [syncIds])).rows as Array<{
-      state: string, webhook_id: string, status: string, manifest_json: Array<{ status: string, attempts?: Array<{ outcome: string }> }>
-    }>
+        state: string, webhook_id: string, status: string, manifest_json: Array<{ status: string, attempts?: Array<{ outcome: string }> }>
+      }>
     let unknownAttempts = 0
     for (const r of rows) {
       if (r.state !== 'delivered') anomalies.push(`delivery ${r.webhook_id} ended ${r.state}`)
@@ -408,11 +425,16 @@ export async function pushKillScenario (options: { pushes: number, rounds: numbe
     const seen = await receiver.stats()
     if (seen.unique !== options.pushes) anomalies.push(`the receiver saw ${seen.unique} distinct webhook-ids, expected ${options.pushes}`)
     const resent = seen.count - seen.unique
-    if (resent > unknownAttempts) anomalies.push(`the receiver got ${resent} repeated webhook-ids but only ${unknownAttempts} attempts had an unknown outcome: a delivery was sent again after it was recorded`)
+    if (resent > unknownAttempts) {
+      anomalies.push(`the receiver got ${resent} repeated webhook-ids but only ${unknownAttempts} attempts had an unknown outcome: ` +
+        'a delivery was sent again after it was recorded')
+    }
     options.log?.(`receiver: ${seen.count} requests, ${seen.unique} webhook-ids; ${unknownAttempts} attempts cut off by a kill`)
     return {
       scenario: 'push-sigkill',
-      description: `${options.pushes} webhook pushes drained by worker processes (ferry serve --role worker) SIGKILLed at random points, ${options.rounds} rounds of ${options.workers}, then one worker alone; receiver-side webhook-id count checked (${resent} repeats after ${unknownAttempts} unrecorded attempts)`,
+      description: `${options.pushes} webhook pushes drained by worker processes (ferry serve --role worker) SIGKILLed at random points, ` +
+        `${options.rounds} rounds of ${options.workers}, then one worker alone; ` +
+        `receiver-side webhook-id count checked (${resent} repeats after ${unknownAttempts} unrecorded attempts)`,
       rounds: options.rounds,
       faults,
       faultsInjected: faults.sigkill,

@@ -26,7 +26,13 @@ async function exists (file: string): Promise<boolean> {
  * Writes (once, cached under `dir`) a CSV file and its md5; rows come from `row(i)`.
  * Returns the path, size, row count and md5.
  */
-export async function cachedCsv (dir: string, name: string, header: string, rows: number, row: (i: number) => string): Promise<{ file: string, bytes: number, rows: number, md5: string }> {
+export async function cachedCsv (
+  dir: string,
+  name: string,
+  header: string,
+  rows: number,
+  row: (i: number) => string
+): Promise<{ file: string, bytes: number, rows: number, md5: string }> {
   await fsp.mkdir(dir, { recursive: true })
   const file = path.join(dir, name)
   const meta = `${file}.json`

@@ -54,7 +54,9 @@ export interface FerryInstance {
  * on a fresh PostgreSQL database, with an organisation, an agent whose autoPull is off (no scheduled
  * pull can interfere) and an `aws` secret holding s3rver's credentials.
  */
-export async function startFerry (options: { env?: Record<string, string>, role?: Role, database?: { url: string, drop(): Promise<void> } } = {}): Promise<FerryInstance> {
+export async function startFerry (
+  options: { env?: Record<string, string>, role?: Role, database?: { url: string, drop(): Promise<void> } } = {}
+): Promise<FerryInstance> {
   const database = options.database ?? await createPostgresDatabase()
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-bench-'))
   const env = ferryEnv(database.url, dataDir, options.env)

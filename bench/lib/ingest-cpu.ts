@@ -19,7 +19,10 @@ if (file === undefined) throw new Error('usage: ingest-cpu.ts <file.csv> [--runs
 const runs = Number(option('runs') ?? 3)
 const copyFile = option('copy-file')
 
-const upload = { id: '00000000-0000-0000-0000-000000000001', seq: 1, agent_id: 'bench', file_name: file, bytes: 0, rows_accepted: 0, rows_rejected: 0, status: 'ingested', warnings: [], created_at: new Date() }
+const upload = {
+  id: '00000000-0000-0000-0000-000000000001', seq: 1, agent_id: 'bench', file_name: file, bytes: 0,
+  rows_accepted: 0, rows_rejected: 0, status: 'ingested', warnings: [], created_at: new Date(),
+}
 const tx = {
   kind: 'postgres',
   exec: async () => {},
@@ -35,7 +38,9 @@ const pipeline = new InventoryPipeline({ limits: loadConfig({}).limits })
 for (let i = 0; i < runs; i++) {
   const cpu = process.cpuUsage()
   const started = performance.now()
-  await pipeline.ingest(tx, { orgId: 'bench', agent: { id: 'bench', mapping: { fieldMap: {}, output: [] } }, stream: fs.createReadStream(file), fileName: 'inventory.csv' })
+  await pipeline.ingest(tx, {
+    orgId: 'bench', agent: { id: 'bench', mapping: { fieldMap: {}, output: [] } }, stream: fs.createReadStream(file), fileName: 'inventory.csv'
+  })
   const used = process.cpuUsage(cpu)
   console.log(`run ${i + 1}: cpu ${Math.round((used.user + used.system) / 1000)} ms, wall ${Math.round(performance.now() - started)} ms`)
 }

@@ -7,13 +7,21 @@ import { freePort, waitForHttp } from '../../test/helpers/process.js'
 import { startFerry } from './ferry.js'
 import { ROOT } from './proc.js'
 
-export interface Receiver { base: string, child: ChildProcess, stats (): Promise<{ count: number, unique: number, bytes: number, firstAt: number, lastAt: number }>, reset (): Promise<void>, close (): void }
+export interface Receiver {
+  base: string
+  child: ChildProcess
+  stats (): Promise<{ count: number, unique: number, bytes: number, firstAt: number, lastAt: number }>
+  reset (): Promise<void>
+  close (): void
+}
 
 /** bench/lib/receiver.ts in its own process. */
 export async function startReceiver (bodyFile: string): Promise<Receiver> {
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/lib/receiver.ts'), String(port), bodyFile], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/lib/receiver.ts'), String(port), bodyFile], {
+    cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit']
+  })
   await waitForHttp(`${base}/stats`, 30_000, () => child.exitCode === null)
   return {
     base,

@@ -23,7 +23,8 @@ export const S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER'
 /** Starts s3rver in a child process (with the legacy OpenSSL provider) serving `directory`. */
 export async function startS3rverProcess (options: { directory: string, buckets: string[] }): Promise<S3rverProcess> {
   await fsp.mkdir(options.directory, { recursive: true })
-  const child = spawn(process.execPath, ['--openssl-legacy-provider', '--import', 'tsx', path.join(ROOT, 'bench/lib/s3rver-main.ts'), options.directory, options.buckets.join(',')], {
+  const args = ['--openssl-legacy-provider', '--import', 'tsx', path.join(ROOT, 'bench/lib/s3rver-main.ts'), options.directory, options.buckets.join(',')]
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     stdio: ['pipe', 'pipe', 'inherit'],
   })
@@ -68,7 +69,13 @@ export async function startS3rverProcess (options: { directory: string, buckets:
  * `<bucket>/<key dirs>/<name>._S3rver_object`, its `.md5` (hex) and `._S3rver_metadata.json`.
  * Hundreds of thousands of objects are placed in seconds this way; s3rver serves them as if PUT.
  */
-export async function placeObject (directory: string, bucket: string, key: string, body: Buffer | { file: string }, contentType = 'text/csv'): Promise<{ etag: string, size: number }> {
+export async function placeObject (
+  directory: string,
+  bucket: string,
+  key: string,
+  body: Buffer | { file: string },
+  contentType = 'text/csv'
+): Promise<{ etag: string, size: number }> {
   const parts = key.split('/')
   const name = parts.pop()!
   const dir = path.join(directory, bucket, ...parts)

@@ -99,7 +99,9 @@ export class FerryClient {
     try {
       return (await this.request<SourceInfo>('GET', `/data-sources/${encodeURIComponent(sourceId)}`)).body
     } catch (err) {
-      if (err instanceof ApiError && err.status === 404) throw new ApiError(404, err.code, `Data source ${sourceId} not found (or it belongs to another organisation than this API key).`)
+      if (err instanceof ApiError && err.status === 404) {
+        throw new ApiError(404, err.code, `Data source ${sourceId} not found (or it belongs to another organisation than this API key).`)
+      }
       throw err
     }
   }

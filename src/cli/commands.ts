@@ -54,7 +54,11 @@ export async function pullCommand (client: FerryClient, sourceId: string, option
   } catch (err) {
     const running = err instanceof ApiError && err.code === 'PULL_IN_PROGRESS' && typeof err.details?.syncId === 'string' ? err.details.syncId : null
     if (!running) throw err
-    if (!options.wait) throw new CliError(`A pull of "${clean(source.name)}" is already running (sync ${running}); nothing was started. \`ferry pull ${source.id} --wait\` follows it.`)
+    if (!options.wait) {
+      throw new CliError(
+        `A pull of "${clean(source.name)}" is already running (sync ${running}); nothing was started. \`ferry pull ${source.id} --wait\` follows it.`
+      )
+    }
     io.err.write(`A pull of "${clean(source.name)}" is already running (sync ${running}); following it.\n`)
     syncId = running
   }
@@ -94,7 +98,10 @@ async function waitForSync (client: FerryClient, source: SourceInfo, syncId: str
         // a refused key or a deleted source will not heal; a restarting server may
         if (err instanceof ApiError && err.status < 500) throw err
         if (++failedPolls >= 10) {
-          throw new CliError(`Lost contact with Ferry while waiting (${(err as Error).message}). The pull goes on on the server (sync ${syncId}); check it with \`ferry syncs ${source.id}\`.`)
+          throw new CliError(
+            `Lost contact with Ferry while waiting (${(err as Error).message}). ` +
+              `The pull goes on on the server (sync ${syncId}); check it with \`ferry syncs ${source.id}\`.`
+          )
         }
       }
       await sleep(pollMs, options.signal)
@@ -151,7 +158,9 @@ export function pullSummary (sync: SyncInfo, source: Pick<SourceInfo, 'id' | 'ag
 function problemText (entry: ManifestItem): string {
   const firstError = entry.errors?.[0]
   const example = firstError ? `${firstError.row !== undefined ? `row ${firstError.row}: ` : ''}${firstError.message}` : ''
-  if (entry.status === 'ingested') return clean(`${formatCount(entry.rowsRejected)} row${entry.rowsRejected === 1 ? '' : 's'} rejected${example ? `, e.g. ${example}` : ''}`)
+  if (entry.status === 'ingested') {
+    return clean(`${formatCount(entry.rowsRejected)} row${entry.rowsRejected === 1 ? '' : 's'} rejected${example ? `, e.g. ${example}` : ''}`)
+  }
   return clean(entry.reason ?? (example || 'no reason recorded'))
 }
 
@@ -183,7 +192,7 @@ export async function syncsCommand (client: FerryClient, sourceId: string, optio
       formatTime(s.startedAt), clean(s.trigger, 20), clean(s.status, 20), formatCount(s.filesCount), formatCount(s.rowsAccepted), formatCount(s.rowsRejected),
       formatBytes(s.bytes), s.status === 'running' ? 'running' : formatDuration(s.durationMs), s.id,
     ]),
-    new Set([3, 4, 5, 6]),
+    new Set([3, 4, 5, 6])
   ))
   return EXIT.ok
 }

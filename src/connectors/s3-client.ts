@@ -136,13 +136,19 @@ export function checkEndpoint (endpoint: string, policy: AddressPolicy): URL {
   try {
     url = new URL(endpoint)
   } catch {
-    throw new AppError('TARGET_NOT_ALLOWED', 'The S3 endpoint is not a valid URL (expected e.g. https://s3.example.com).', { details: { reason: 'invalid_url' } })
+    throw new AppError('TARGET_NOT_ALLOWED', 'The S3 endpoint is not a valid URL (expected e.g. https://s3.example.com).', {
+      details: { reason: 'invalid_url' }
+    })
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new AppError('TARGET_NOT_ALLOWED', `The S3 endpoint must be an http:// or https:// URL, not ${url.protocol}//.`, { details: { reason: 'scheme', endpoint: shown } })
+    throw new AppError('TARGET_NOT_ALLOWED', `The S3 endpoint must be an http:// or https:// URL, not ${url.protocol}//.`, {
+      details: { reason: 'scheme', endpoint: shown }
+    })
   }
   if (url.username !== '' || url.password !== '') {
-    throw new AppError('TARGET_NOT_ALLOWED', 'The S3 endpoint must not contain a user name or password; credentials belong in the secret.', { details: { reason: 'credentials', endpoint: shown } })
+    throw new AppError('TARGET_NOT_ALLOWED', 'The S3 endpoint must not contain a user name or password; credentials belong in the secret.', {
+      details: { reason: 'credentials', endpoint: shown }
+    })
   }
   const literal = parseHostLiteral(url.hostname)
   if (literal !== null) {

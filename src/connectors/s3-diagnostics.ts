@@ -58,7 +58,9 @@ export interface S3DiagnosisContext {
   accessKeyId?: string
 }
 
-const THROTTLING_CODES = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded', 'BandwidthLimitExceeded', 'RequestThrottled'])
+const THROTTLING_CODES = new Set([
+  'SlowDown', 'Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded', 'BandwidthLimitExceeded', 'RequestThrottled'
+])
 const TIMEOUT_CODES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'ETIMEDOUT', 'ESOCKETTIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT'])
 const UNREACHABLE_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED'])
 const WRONG_REGION_CODES = new Set(['PermanentRedirect', 'AuthorizationHeaderMalformed', 'IllegalLocationConstraintException', 'TemporaryRedirect', 'Redirect'])
@@ -160,8 +162,12 @@ export function diagnoseS3Error (err: unknown, ctx: S3DiagnosisContext): AppErro
         'Use a public endpoint, or ask the operator to allow this network (FERRY_ALLOW_PRIVATE_NETWORKS).',
       { addressClass: guardError.details?.addressClass })
     }
-    if (guardError.code === 'TARGET_TIMEOUT') return build('timeout', `${capitalise(where)} did not answer in time. This is usually temporary; the request will be retried.`)
-    if (guardError.code === 'TARGET_UNREACHABLE') return build('endpoint_unreachable', `${capitalise(where)} could not be reached. Check the endpoint and region; if they are right, this is temporary.`)
+    if (guardError.code === 'TARGET_TIMEOUT') {
+      return build('timeout', `${capitalise(where)} did not answer in time. This is usually temporary; the request will be retried.`)
+    }
+    if (guardError.code === 'TARGET_UNREACHABLE') {
+      return build('endpoint_unreachable', `${capitalise(where)} could not be reached. Check the endpoint and region; if they are right, this is temporary.`)
+    }
   }
 
   switch (awsCode) {
@@ -169,10 +175,12 @@ export function diagnoseS3Error (err: unknown, ctx: S3DiagnosisContext): AppErro
       return build('unknown_key_id', `${capitalise(where)} does not recognise the access key id${keyHint}. ` +
         'Check the access key id in the secret; the key may have been deleted or deactivated, or belong to another account or store.')
     case 'SignatureDoesNotMatch':
-      return build('signature_mismatch', `${capitalise(where)} rejected the request signature: the secret access key does not match the access key id${keyHint}. ` +
+      return build('signature_mismatch', `${capitalise(where)} rejected the request signature: ` +
+        `the secret access key does not match the access key id${keyHint}. ` +
         'Re-enter the secret access key in the secret (watch for copied spaces).')
     case 'ExpiredToken': case 'InvalidToken': case 'TokenRefreshRequired':
-      return build('expired_token', 'The session token in the secret has expired or is not valid. Store fresh temporary credentials, or long-lived access keys.')
+      return build('expired_token', 'The session token in the secret has expired or is not valid. ' +
+        'Store fresh temporary credentials, or long-lived access keys.')
     case 'NoSuchBucket':
       return build('no_such_bucket', `Bucket ${bucket} does not exist at ${where} (region ${ctx.region}). Check the bucket name.`)
     case 'NoSuchKey':
@@ -190,7 +198,8 @@ export function diagnoseS3Error (err: unknown, ctx: S3DiagnosisContext): AppErro
   if (awsCode === 'AccessDenied' || awsCode === 'AllAccessDisabled' || awsCode === 'AccountProblem' || status === 403) {
     const permission = permissionFor(ctx.operation)
     const resource = permission === 's3:ListBucket' ? `arn:aws:s3:::${ctx.bucket}` : `arn:aws:s3:::${path}*`
-    return build('access_denied', `The credentials were accepted, but they may not access ${ctx.key !== undefined ? `the object ${path}` : `bucket ${bucket}`}. ` +
+    const target = ctx.key !== undefined ? `the object ${path}` : `bucket ${bucket}`
+    return build('access_denied', `The credentials were accepted, but they may not access ${target}. ` +
       `Grant ${permission} on ${resource} to this key (or its role) and check the bucket policy.`, { permission })
   }
 
@@ -207,7 +216,8 @@ export function diagnoseS3Error (err: unknown, ctx: S3DiagnosisContext): AppErro
     return build('endpoint_refused', `${capitalise(where)} refused the connection. Check the endpoint URL and port.`, { networkCode: netCode })
   }
   if (netCode !== undefined && UNREACHABLE_CODES.has(netCode)) {
-    return build('endpoint_unreachable', `${capitalise(where)} could not be reached${netCode.startsWith('EAI') || netCode === 'ENOTFOUND' ? ' (the host name does not resolve)' : ''}. ` +
+    const unresolved = netCode.startsWith('EAI') || netCode === 'ENOTFOUND' ? ' (the host name does not resolve)' : ''
+    return build('endpoint_unreachable', `${capitalise(where)} could not be reached${unresolved}. ` +
       'Check the endpoint and region; if they are right, this is temporary.', { networkCode: netCode })
   }
 
@@ -216,11 +226,13 @@ export function diagnoseS3Error (err: unknown, ctx: S3DiagnosisContext): AppErro
   }
 
   if (status !== undefined && status >= 500) {
-    return build('server_error', `${capitalise(where)} answered with a server error (HTTP ${status}${awsCode !== undefined ? `, ${awsCode}` : ''}). This is usually temporary; the request will be retried.`)
+    return build('server_error', `${capitalise(where)} answered with a server error (HTTP ${status}${awsCode !== undefined ? `, ${awsCode}` : ''}). ` +
+      'This is usually temporary; the request will be retried.')
   }
 
   if (status !== undefined && status >= 400) {
-    return build('request_rejected', `${capitalise(where)} rejected the request (HTTP ${status}${awsCode !== undefined ? `, ${awsCode}` : ''}) for bucket ${bucket}.`)
+    const codeHint = awsCode !== undefined ? `, ${awsCode}` : ''
+    return build('request_rejected', `${capitalise(where)} rejected the request (HTTP ${status}${codeHint}) for bucket ${bucket}.`)
   }
 
   return build('unknown', `The request to ${where} failed${awsCode !== undefined && awsCode !== 'Error' ? ` (${awsCode})` : ''}.`)

@@ -33,7 +33,8 @@ export class S3Transport {
     do {
       let res
       try {
-        res = await this.client.send(new ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: this.location.prefix, ContinuationToken: token }), { abortSignal: signal })
+        const command = new ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: this.location.prefix, ContinuationToken: token })
+        res = await this.client.send(command, { abortSignal: signal })
       } catch (err) {
         throw this.diagnose(err, 'ListObjectsV2')
       }
@@ -53,7 +54,8 @@ export class S3Transport {
    */
   async open (file: RemoteFile, signal?: AbortSignal): Promise<Readable> {
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.location.bucket, Key: file.key, ...(file.etag ? { IfMatch: file.etag } : {}) }), { abortSignal: signal })
+      const command = new GetObjectCommand({ Bucket: this.location.bucket, Key: file.key, ...(file.etag ? { IfMatch: file.etag } : {}) })
+      const res = await this.client.send(command, { abortSignal: signal })
       return res.Body as Readable
     } catch (err) {
       throw this.diagnose(err, 'GetObject', file.key)

@@ -18,13 +18,16 @@ export function validateTimezone (timezone: string): string {
 export function validateCron (pattern: string, timezone = 'UTC'): string {
   const trimmed = pattern.trim()
   if (!trimmed.startsWith('@') && trimmed.split(/\s+/).length !== 5) {
-    throw new AppError('INVALID_CRON', `"${pattern}" must have five fields: minute hour day-of-month month day-of-week.`, { details: { field: 'scheduleCron' } })
+    throw new AppError('INVALID_CRON', `"${pattern}" must have five fields: minute hour day-of-month month day-of-week.`, {
+      details: { field: 'scheduleCron' }
+    })
   }
   let next: Date | null
   try {
     next = new Cron(trimmed, { paused: true, timezone }).nextRun()
   } catch (err) {
-    throw new AppError('INVALID_CRON', `"${pattern}" is not a valid cron expression: ${(err as Error).message.replace(/^CronPattern: /, '')}.`, { details: { field: 'scheduleCron' } })
+    const reason = (err as Error).message.replace(/^CronPattern: /, '')
+    throw new AppError('INVALID_CRON', `"${pattern}" is not a valid cron expression: ${reason}.`, { details: { field: 'scheduleCron' } })
   }
   if (next === null) throw new AppError('INVALID_CRON', `"${pattern}" never runs.`, { details: { field: 'scheduleCron' } })
   return trimmed

@@ -49,7 +49,10 @@ export const isInbound = (s: Pick<DataSource, 'type' | 'role'>) => s.type === 'w
 export const isOutboundWebhook = (s: Pick<DataSource, 'type' | 'role'>) => s.type === 'webhook' && s.role === 'RESULTS_SINK'
 
 /** Every vault entry a source's config refers to, with the type it must have. */
-export function secretRefsOf (source: Pick<DataSource, 'type' | 'role'>, config: SourceConfig): Array<{ field: string, id: string, type: 'aws' | 'webhook' | 'http_header' }> {
+export function secretRefsOf (
+  source: Pick<DataSource, 'type' | 'role'>,
+  config: SourceConfig
+): Array<{ field: string, id: string, type: 'aws' | 'webhook' | 'http_header' }> {
   if (source.type === 's3') return [{ field: 'config.secretRef', id: (config as S3Config).secretRef, type: 'aws' }]
   const refs: Array<{ field: string, id: string, type: 'aws' | 'webhook' | 'http_header' }> = []
   const c = config as InboundWebhookConfig & OutboundWebhookConfig
@@ -71,7 +74,9 @@ export function validatePattern (pattern: string | undefined): void {
   try {
     picomatch.makeRe(pattern)
   } catch (err) {
-    throw new AppError('VALIDATION_FAILED', `config.pattern "${pattern}" is not a valid glob: ${(err as Error).message}`, { details: { field: 'config.pattern' } })
+    throw new AppError('VALIDATION_FAILED', `config.pattern "${pattern}" is not a valid glob: ${(err as Error).message}`, {
+      details: { field: 'config.pattern' }
+    })
   }
 }
 
@@ -89,7 +94,11 @@ export function validateSourceCron (cron: string | null | undefined, timezone: s
  * When the scheduler should next pull this source; null when it is never pulled on a schedule
  * (sinks, inbound webhooks, disabled sources, agents without autoPull).
  */
-export function computeNextPullAt (source: Pick<DataSource, 'role' | 'type' | 'enabled' | 'scheduleCron'>, agent: { scheduleCron: string, timezone: string, rules: { autoPull: boolean } }, after: Date): Date | null {
+export function computeNextPullAt (
+  source: Pick<DataSource, 'role' | 'type' | 'enabled' | 'scheduleCron'>,
+  agent: { scheduleCron: string, timezone: string, rules: { autoPull: boolean } },
+  after: Date
+): Date | null {
   if (source.role !== 'INVENTORY_SOURCE' || source.type !== 's3' || !source.enabled || !agent.rules.autoPull) return null
   return nextRunAfter(effectiveCron(source, agent), agent.timezone, after)
 }

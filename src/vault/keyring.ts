@@ -136,7 +136,10 @@ export function parseMasterKeyFile (text: string, file: string): Buffer {
   const trimmed = text.trim()
   const key = Buffer.from(trimmed, 'base64')
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(trimmed) || key.length !== MASTER_KEY_BYTES) {
-    throw new ConfigError('FERRY_DATA_DIR', `${file} does not hold a master key (base64 of ${MASTER_KEY_BYTES} bytes); restore it from a backup or set FERRY_MASTER_KEY`)
+    throw new ConfigError(
+      'FERRY_DATA_DIR',
+      `${file} does not hold a master key (base64 of ${MASTER_KEY_BYTES} bytes); restore it from a backup or set FERRY_MASTER_KEY`
+    )
   }
   return key
 }
@@ -151,7 +154,8 @@ async function readKeyFile (file: string, options: LoadMasterKeyOptions): Promis
   try {
     const stat = await handle.stat()
     if (process.platform !== 'win32' && (stat.mode & 0o077) !== 0) {
-      warn(options, `${file} has mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')}; it holds the vault's master key and should be readable by its owner only (chmod 600 ${file})`)
+      const mode = (stat.mode & 0o777).toString(8).padStart(4, '0')
+      warn(options, `${file} has mode ${mode}; it holds the vault's master key and should be readable by its owner only (chmod 600 ${file})`)
     }
     return parseMasterKeyFile(await handle.readFile('utf8'), file)
   } finally {

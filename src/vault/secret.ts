@@ -166,7 +166,8 @@ export function decodeSecretValue<K extends SecretType> (type: K, plaintext: Buf
   }
   const value = pick(type, parsed)
   if (value === undefined) {
-    throw new AppError('SECRET_DECRYPT_FAILED', `The secret${secretId === undefined ? '' : ' ' + secretId} decrypted, but is not a valid "${String(type)}" value`, {
+    const which = secretId === undefined ? '' : ' ' + secretId
+    throw new AppError('SECRET_DECRYPT_FAILED', `The secret${which} decrypted, but is not a valid "${String(type)}" value`, {
       details: { ...(secretId === undefined ? {} : { secretId }), type },
     })
   }

@@ -140,7 +140,9 @@ export class Vault {
       const users = this.#findSecretUsers ? await this.#findSecretUsers(tx, orgId, secretId) : []
       if (users.length > 0) {
         const names = users.slice(0, 5).map(u => `"${u.name}"`).join(', ') + (users.length > 5 ? ` and ${users.length - 5} more` : '')
-        throw new AppError('SECRET_IN_USE', `The secret is used by ${users.length === 1 ? 'the data source' : 'the data sources'} ${names}; remove or repoint ${users.length === 1 ? 'it' : 'them'} first.`, {
+        const message = `The secret is used by ${users.length === 1 ? 'the data source' : 'the data sources'} ${names}; ` +
+          `remove or repoint ${users.length === 1 ? 'it' : 'them'} first.`
+        throw new AppError('SECRET_IN_USE', message, {
           details: { sources: users.map(u => ({ id: u.id, name: u.name })) },
         })
       }
@@ -169,7 +171,13 @@ export class Vault {
    * under a key this process does not hold). An error thrown by `fn` is passed on with every form
    * of the secret's strings scrubbed from its message and stack (and those of its causes).
    */
-  async withSecret<K extends SecretType, T> (q: Queryable, orgId: string, secretId: string, expectedType: K, fn: (value: Secret<SecretValues[K]>) => Promise<T>): Promise<T> {
+  async withSecret<K extends SecretType, T> (
+    q: Queryable,
+    orgId: string,
+    secretId: string,
+    expectedType: K,
+    fn: (value: Secret<SecretValues[K]>) => Promise<T>
+  ): Promise<T> {
     const value = await this.#open(q, orgId, secretId, expectedType)
     const strings = collectSecretStrings(expectedType, value)
     try {
@@ -266,13 +274,15 @@ export async function openVault (db: Db, masterKey: Buffer, options: OpenVaultOp
     const known = keys.find(k => k.id === loadedId)
     if (known?.retiredAt) {
       throw new AppError('MASTER_KEY_MISMATCH',
-        `The master key${from} (id ${loadedId}) was retired by a rotation at ${known.retiredAt}; start Ferry with the active master key${active ? ` ${active.id}` : ''}.`,
+        `The master key${from} (id ${loadedId}) was retired by a rotation at ${known.retiredAt}; ` +
+          `start Ferry with the active master key${active ? ` ${active.id}` : ''}.`,
         { details: { loadedKeyId: loadedId, expectedKeyIds: active ? [active.id] : [] } })
     }
     if (known) return known.version
     if (active) {
       await retireMasterKey(tx, active.id)
-      options.logger?.warn({ previousKeyId: active.id, keyId: loadedId }, 'the master key changed while the vault held no secrets; the new key is now the active one')
+      options.logger?.warn({ previousKeyId: active.id, keyId: loadedId },
+        'the master key changed while the vault held no secrets; the new key is now the active one')
     }
     const next = keys.reduce((v, k) => Math.max(v, k.version), 0) + 1
     await insertMasterKey(tx, loadedId, next)
@@ -336,7 +346,8 @@ export async function rotateMasterKey (db: Db, currentKey: Buffer, newKey: Buffe
     }
     if (failed.length > 0) {
       throw new AppError('SECRET_DECRYPT_FAILED',
-        `Nothing was rotated: ${failed.length} secret(s) cannot be unwrapped with the current master key (altered rows, or sealed under another key): ${failed.slice(0, 20).join(', ')}${failed.length > 20 ? ', …' : ''}. Delete or re-create them, then rotate again.`,
+        `Nothing was rotated: ${failed.length} secret(s) cannot be unwrapped with the current master key (altered rows, or sealed under another key): ` +
+          `${failed.slice(0, 20).join(', ')}${failed.length > 20 ? ', …' : ''}. Delete or re-create them, then rotate again.`,
         { details: { secretIds: failed } })
     }
     await retireMasterKey(tx, currentId)
@@ -410,8 +421,12 @@ export function parseSecretValue<K extends SecretType> (type: K, input: unknown)
   switch (type) {
     case 'aws': {
       const out: SecretValues['aws'] = {
-        accessKeyId: checkString('value.accessKeyId', source.accessKeyId, { min: 3, max: 128, pattern: NO_SPACE_PRINTABLE, what: 'printable ASCII without spaces' }),
-        secretAccessKey: checkString('value.secretAccessKey', source.secretAccessKey, { max: 1024, pattern: NO_SPACE_PRINTABLE, what: 'printable ASCII without spaces' }),
+        accessKeyId: checkString('value.accessKeyId', source.accessKeyId, {
+          min: 3, max: 128, pattern: NO_SPACE_PRINTABLE, what: 'printable ASCII without spaces'
+        }),
+        secretAccessKey: checkString('value.secretAccessKey', source.secretAccessKey, {
+          max: 1024, pattern: NO_SPACE_PRINTABLE, what: 'printable ASCII without spaces'
+        }),
       }
       if (source.sessionToken !== undefined && source.sessionToken !== null) {
         out.sessionToken = checkString('value.sessionToken', source.sessionToken, { pattern: NO_SPACE_PRINTABLE, what: 'printable ASCII without spaces' })

@@ -15,7 +15,9 @@ export async function setup (): Promise<void> {
 export async function teardown (): Promise<void> {
   const reports = await loadReports()
   if (reports.length === 0) return
-  const generated = renderReliability(reports, { date: new Date().toISOString(), seconds: (Date.now() - started) / 1000, pgMode: process.env.FERRY_CHAOS_PG === 'system' ? 'system' : 'private' })
+  const generated = renderReliability(reports, {
+    date: new Date().toISOString(), seconds: (Date.now() - started) / 1000, pgMode: process.env.FERRY_CHAOS_PG === 'system' ? 'system' : 'private',
+  })
   // the hand-written part of the document (what is checked and why, findings) follows the generated record
   let manual = ''
   try {

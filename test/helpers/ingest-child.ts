@@ -34,4 +34,5 @@ const start = Date.now()
 const result = await db.transaction(tx => pipeline.ingest(tx, { orgId: org.id, agent, stream: Readable.from(csv()), fileName: 'big.csv' }))
 const ms = Date.now() - start
 await db.close()
-process.stdout.write(JSON.stringify({ rows: result.upload.rowsAccepted, status: result.upload.status, maxRssBytes: process.resourceUsage().maxRSS * 1024, ms }) + '\n')
+const report = { rows: result.upload.rowsAccepted, status: result.upload.status, maxRssBytes: process.resourceUsage().maxRSS * 1024, ms }
+process.stdout.write(JSON.stringify(report) + '\n')

@@ -28,7 +28,9 @@ export async function startS3World (options: { bucket: string, name: string, env
   const proxy = await startFaultProxy(store.endpoint)
   const t = await createTestApp({ env: { FERRY_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8,::1/128', ...options.env } })
   const agentId = (await t.api('POST', '/api/v1/agents', { body: { name, rules: { autoPull: false } } })).json().id as string
-  const secret = await t.api('POST', '/api/v1/secrets', { body: { name: 's3rver', type: 'aws', value: { accessKeyId: store.accessKeyId, secretAccessKey: store.secretAccessKey } } })
+  const secret = await t.api('POST', '/api/v1/secrets', {
+    body: { name: 's3rver', type: 'aws', value: { accessKeyId: store.accessKeyId, secretAccessKey: store.secretAccessKey } },
+  })
   expect(secret.statusCode, secret.body).toBe(201)
   const secretId = secret.json().id as string
   const cleanups: Array<() => Promise<unknown>> = []
@@ -41,7 +43,11 @@ export async function startS3World (options: { bucket: string, name: string, env
     put: (key, body) => store.client().send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body })),
     async newSource (prefix, { endpoint = proxy.endpoint, config = {}, extra = {} } = {}) {
       const res = await t.api('POST', `/api/v1/agents/${agentId}/data-sources`, {
-        body: { name: `${name} ${prefix}`, role: 'INVENTORY_SOURCE', type: 's3', config: { bucket, prefix, region: 'us-east-1', secretRef: secretId, endpoint, forcePathStyle: true, ...config }, ...extra },
+        body: {
+          name: `${name} ${prefix}`, role: 'INVENTORY_SOURCE', type: 's3',
+          config: { bucket, prefix, region: 'us-east-1', secretRef: secretId, endpoint, forcePathStyle: true, ...config },
+          ...extra,
+        },
       })
       expect(res.statusCode, res.body).toBe(201)
       return res.json().id as string

@@ -10,7 +10,9 @@ import { backend } from '../helpers/db.js'
  */
 describe.skipIf(backend() !== 'postgres')('chaos (short)', () => {
   it('S3 faults: each file and each new version ingested exactly once, nothing left running', async () => {
-    const report = await s3FaultScenario({ files: 14, bigFiles: 1, bigRows: 20_000, rate: 0.35, faultyPulls: 3, newFilesPerPull: 3, rewritesPerPull: 2, seed: 42 })
+    const report = await s3FaultScenario({
+      files: 14, bigFiles: 1, bigRows: 20_000, rate: 0.35, faultyPulls: 3, newFilesPerPull: 3, rewritesPerPull: 2, seed: 42,
+    })
     expect(report.faultsInjected).toBeGreaterThan(0)
     // 15 files, 6 added between the pulls, 4 keys rewritten (their first versions were ingested too)
     expect(report.filesChecked).toBe(25)

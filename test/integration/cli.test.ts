@@ -148,7 +148,8 @@ describe('ferry test', () => {
 
     expect(passed.code, passed.stderr).toBe(0)
     const lines = passed.stdout.trim().split('\n')
-    expect(lines.map(l => l.split(/\s+/).slice(0, 2).join(' '))).toEqual(['✓ secret', '✓ endpoint', '✓ credentials', '✓ bucket', '✓ prefix', '✓ format', 'Test passed.'])
+    expect(lines.map(l => l.split(/\s+/).slice(0, 2).join(' ')))
+      .toEqual(['✓ secret', '✓ endpoint', '✓ credentials', '✓ bucket', '✓ prefix', '✓ format', 'Test passed.'])
     expect(passed.stdout).toMatch(/✓ prefix +.*1 object.*1 new/)
     expect(passed.stdout).toMatch(/✓ format +.*probe\/new\.csv.*CSV/)
 

@@ -16,7 +16,9 @@ const newAgent = async (body: Record<string, unknown>, key?: string): Promise<st
 
 const upload = async (agentId: string, content: string, fileName = 'inventory.csv') => {
   const { payload, headers } = multipartFile(content, { fileName })
-  const res = await t.app.inject({ method: 'POST', url: `/api/v1/agents/${agentId}/inventory/uploads`, payload, headers: { ...headers, authorization: `Bearer ${t.adminKey}` } })
+  const res = await t.app.inject({
+    method: 'POST', url: `/api/v1/agents/${agentId}/inventory/uploads`, payload, headers: { ...headers, authorization: `Bearer ${t.adminKey}` },
+  })
   expect(res.statusCode, res.body).toBe(201)
   return res.json() as { id: string }
 }
@@ -49,7 +51,9 @@ describe('mapping jobs', () => {
     expect(jobs).toHaveLength(1)
     expect(jobs[0].trigger).toBe('auto_map')
     const job = await finished(agentId, jobs[0].id)
-    expect(job).toMatchObject({ status: 'succeeded', rows: 2, uploadId: up.id, columns: ['sku', 'name', 'quantity', 'price', 'currency', 'location'], error: null })
+    expect(job).toMatchObject({
+      status: 'succeeded', rows: 2, uploadId: up.id, columns: ['sku', 'name', 'quantity', 'price', 'currency', 'location'], error: null,
+    })
     expect(job.finishedAt).toBeTruthy()
     const res = await results(agentId, job.id)
     expect(res.headers['content-type']).toMatch(/^application\/json/)
@@ -189,10 +193,13 @@ describe('mapping jobs', () => {
     expect(unknown.statusCode).toBe(404)
     expect((await t.api('POST', `/api/v1/agents/${agentId}/jobs`, { body: { uploadId: 'not-a-uuid' } })).statusCode).toBe(400)
     expect((await t.api('POST', `/api/v1/agents/${agentId}/jobs`, { body: {} })).statusCode).toBe(400)
-    expect((await t.api('POST', `/api/v1/agents/${agentId}/jobs`, { body: { uploadId: '00000000-0000-4000-8000-000000000000', extra: 1 } })).statusCode).toBe(400)
+    const extraField = await t.api('POST', `/api/v1/agents/${agentId}/jobs`, { body: { uploadId: '00000000-0000-4000-8000-000000000000', extra: 1 } })
+    expect(extraField.statusCode).toBe(400)
 
     const { payload, headers } = multipartFile('[{"sku": "x"},', { fileName: 'broken.json' })
-    const rejected = await t.app.inject({ method: 'POST', url: `/api/v1/agents/${agentId}/inventory/uploads`, payload, headers: { ...headers, authorization: `Bearer ${t.adminKey}` } })
+    const rejected = await t.app.inject({
+      method: 'POST', url: `/api/v1/agents/${agentId}/inventory/uploads`, payload, headers: { ...headers, authorization: `Bearer ${t.adminKey}` },
+    })
     expect(rejected.statusCode).toBe(422)
     const rejectedId = rejected.json().details.uploadId
     const res = await t.api('POST', `/api/v1/agents/${agentId}/jobs`, { body: { uploadId: rejectedId } })

@@ -19,10 +19,22 @@ const RUNNING = '01a22500-0000-7000-8000-000000000012'
 const EMPTY = '01a22500-0000-7000-8000-000000000013'
 
 const pulledManifest = [
-  { key: 'daily/b.csv', etag: '"b"', size: 120, lastModified: '2026-11-01T10:00:00.000Z', format: 'csv', status: 'ingested', rowsAccepted: 5, rowsRejected: 1, uploadId: '01a22500-0000-7000-8000-0000000000b1', errors: [{ row: 3, message: 'sku is missing' }] },
-  { key: 'daily/a.csv', etag: '"a"', size: 80, lastModified: '2026-11-01T09:00:00.000Z', format: 'csv', status: 'ingested', rowsAccepted: 2, rowsRejected: 0, uploadId: '01a22500-0000-7000-8000-0000000000a1' },
-  { key: 'daily/notes.pdf', etag: '"n"', size: 9, lastModified: null, format: null, status: 'skipped', rowsAccepted: 0, rowsRejected: 0, reason: 'unsupported file type ".pdf"' },
-  { key: 'daily/bad.json', etag: '"x"', size: 14, lastModified: null, format: null, status: 'rejected', rowsAccepted: 0, rowsRejected: 0, reason: 'PARSE_FAILED: broken' },
+  {
+    key: 'daily/b.csv', etag: '"b"', size: 120, lastModified: '2026-11-01T10:00:00.000Z', format: 'csv', status: 'ingested', rowsAccepted: 5, rowsRejected: 1,
+    uploadId: '01a22500-0000-7000-8000-0000000000b1', errors: [{ row: 3, message: 'sku is missing' }],
+  },
+  {
+    key: 'daily/a.csv', etag: '"a"', size: 80, lastModified: '2026-11-01T09:00:00.000Z', format: 'csv', status: 'ingested', rowsAccepted: 2, rowsRejected: 0,
+    uploadId: '01a22500-0000-7000-8000-0000000000a1',
+  },
+  {
+    key: 'daily/notes.pdf', etag: '"n"', size: 9, lastModified: null, format: null, status: 'skipped', rowsAccepted: 0, rowsRejected: 0,
+    reason: 'unsupported file type ".pdf"',
+  },
+  {
+    key: 'daily/bad.json', etag: '"x"', size: 14, lastModified: null, format: null, status: 'rejected', rowsAccepted: 0, rowsRejected: 0,
+    reason: 'PARSE_FAILED: broken',
+  },
 ]
 const pushedManifest = [{
   key: 'https://example.test/hook', etag: null, size: 48, lastModified: null, format: 'json', status: 'delivered', rowsAccepted: 7, rowsRejected: 0,
@@ -39,10 +51,12 @@ beforeAll(async () => {
     await db.exec(m.sql)
     await db.query('INSERT INTO ferry_migrations (id, name) VALUES ($1, $2)', [m.id, m.name])
   }
-  await db.query(`INSERT INTO organisations (id, name) VALUES ($1, 'acme')`, [ORG])
-  await db.query(`INSERT INTO agents (id, org_id, name, schedule_cron, timezone, rules, mapping) VALUES ($1, $2, 'a', '0 * * * *', 'UTC', '{}', '{}')`, [AGENT, ORG])
+  await db.query("INSERT INTO organisations (id, name) VALUES ($1, 'acme')", [ORG])
+  await db.query("INSERT INTO agents (id, org_id, name, schedule_cron, timezone, rules, mapping) VALUES ($1, $2, 'a', '0 * * * *', 'UTC', '{}', '{}')",
+    [AGENT, ORG])
   for (const [id, role, type] of [[SOURCE, 'INVENTORY_SOURCE', 's3'], [SINK, 'RESULTS_SINK', 'webhook']]) {
-    await db.query(`INSERT INTO data_sources (id, org_id, agent_id, name, role, type, config) VALUES ($1, $2, $3, $6, $4, $5, '{}')`, [id, ORG, AGENT, role, type, `${type} ${role}`])
+    await db.query("INSERT INTO data_sources (id, org_id, agent_id, name, role, type, config) VALUES ($1, $2, $3, $6, $4, $5, '{}')",
+      [id, ORG, AGENT, role, type, `${type} ${role}`])
   }
   const insert = (id: string, source: string, direction: string, status: string, manifest: unknown[], counts: number[]) => db.query(
     `INSERT INTO syncs (id, org_id, source_id, direction, trigger, status, manifest_json, files_count, bytes, rows_accepted, rows_rejected)
@@ -70,7 +84,8 @@ describe('migration 008: running syncs\' manifests move to sync_manifest_entries
 
   it('gives a running sync\'s entries the shares the old writers counted, and closes it with the same counters', async () => {
     const shares = await database.db.query<{ sync_id: string, files: number, bytes: string | number, rows_accepted: number, rows_rejected: number }>(
-      'SELECT sync_id, sum(files)::int AS files, sum(bytes)::int AS bytes, sum(rows_accepted)::int AS rows_accepted, sum(rows_rejected)::int AS rows_rejected FROM sync_manifest_entries GROUP BY sync_id ORDER BY sync_id')
+      'SELECT sync_id, sum(files)::int AS files, sum(bytes)::int AS bytes, sum(rows_accepted)::int AS rows_accepted, ' +
+        'sum(rows_rejected)::int AS rows_rejected FROM sync_manifest_entries GROUP BY sync_id ORDER BY sync_id')
     expect(shares.rows.map(r => [r.sync_id, r.files, Number(r.bytes), r.rows_accepted, r.rows_rejected])).toEqual([[RUNNING, 2, 200, 7, 1]])
     expect((await getSyncById(database.db, RUNNING))?.manifest).toEqual(pulledManifest.slice(0, 2))
     const finished = await finishSync(database.db, RUNNING, { status: 'succeeded' })

@@ -14,7 +14,18 @@ let agentId: string
 let secretId: string
 const BUCKET = 'many-files'
 
-interface Entry { key: string, etag: string, size: number, format: string | null, status: string, rowsAccepted: number, rowsRejected: number, uploadId?: string, errors?: Array<{ row?: number, message: string }>, reason?: string }
+interface Entry {
+  key: string
+  etag: string
+  size: number
+  format: string | null
+  status: string
+  rowsAccepted: number
+  rowsRejected: number
+  uploadId?: string
+  errors?: Array<{ row?: number, message: string }>
+  reason?: string
+}
 
 /** n CSV files under prefix; every 7th has one row without a sku */
 async function putFiles (prefix: string, n: number): Promise<Map<string, { body: string, rejected: number }>> {
@@ -31,7 +42,10 @@ async function putFiles (prefix: string, n: number): Promise<Map<string, { body:
 
 async function createSource (prefix: string): Promise<string> {
   const res = await t.api('POST', `/api/v1/agents/${agentId}/data-sources`, {
-    body: { name: prefix, role: 'INVENTORY_SOURCE', type: 's3', config: { bucket: BUCKET, prefix, region: 'us-east-1', secretRef: secretId, endpoint: s3.endpoint, forcePathStyle: true } },
+    body: {
+      name: prefix, role: 'INVENTORY_SOURCE', type: 's3',
+      config: { bucket: BUCKET, prefix, region: 'us-east-1', secretRef: secretId, endpoint: s3.endpoint, forcePathStyle: true },
+    },
   })
   expect(res.statusCode, res.body).toBe(201)
   return res.json().id
@@ -81,7 +95,9 @@ beforeAll(async () => {
   s3 = await startS3rver({ buckets: [BUCKET] })
   t = await createTestApp({ env: { FERRY_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8,::1/128' } })
   agentId = (await t.api('POST', '/api/v1/agents', { body: { name: 'many', rules: { autoMap: false } } })).json().id
-  secretId = (await t.api('POST', '/api/v1/secrets', { body: { name: 's3rver', type: 'aws', value: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } } })).json().id
+  secretId = (await t.api('POST', '/api/v1/secrets', {
+    body: { name: 's3rver', type: 'aws', value: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } },
+  })).json().id
 })
 afterAll(async () => {
   await t?.close()
@@ -106,7 +122,9 @@ describe('a pull of many files', () => {
     }
     const { sync } = result
     expect(sync).toMatchObject({ status: 'succeeded', progress: null, ...totals(files) })
-    expect(sync.manifest[0]).toMatchObject({ key: 'ordered/0-notes.pdf', status: 'skipped', format: null, rowsAccepted: 0, rowsRejected: 0, reason: 'unsupported file type ".pdf"' })
+    expect(sync.manifest[0]).toMatchObject({
+      key: 'ordered/0-notes.pdf', status: 'skipped', format: null, rowsAccepted: 0, rowsRejected: 0, reason: 'unsupported file type ".pdf"',
+    })
     const taken = sync.manifest.slice(1)
     expect(taken.map(e => e.key)).toEqual([...files.keys()])
     expectEntries(taken, files)

@@ -41,7 +41,9 @@ async function startFerry (databaseUrl: string, extra: Record<string, string> = 
 
 const call = async (base: string, method: string, url: string, body?: unknown) => {
   const res = await fetch(`${base}${url}`, {
-    method, headers: { authorization: `Bearer ${KEY}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, body: body !== undefined ? JSON.stringify(body) : undefined,
+    method,
+    headers: { authorization: `Bearer ${KEY}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    body: body !== undefined ? JSON.stringify(body) : undefined,
   })
   const text = await res.text()
   return { status: res.status, body: text ? JSON.parse(text) : null }
@@ -115,7 +117,7 @@ describe.skipIf(backend() !== 'postgres' || process.platform !== 'linux')('pushe
     ])
     expect(attempts.filter((x: { outcome: string }) => x.outcome === 'delivered')).toHaveLength(1)
     expect(await state()).toEqual({ state: 'delivered', attempt: 2 })
-    const { rows } = await pool.query(`SELECT count(*)::int AS n FROM syncs WHERE job_id = $1 AND source_id = $2`, [jobId, sink.id])
+    const { rows } = await pool.query('SELECT count(*)::int AS n FROM syncs WHERE job_id = $1 AND source_id = $2', [jobId, sink.id])
     expect(rows[0].n).toBe(1)
     // the receiver saw the request twice (at-least-once), with one webhook-id to drop the repeat by
     const posts = receiver.posts()
@@ -142,13 +144,17 @@ describe.skipIf(backend() !== 'postgres' || process.platform !== 'linux')('pushe
     await pool.query('DELETE FROM job_results WHERE job_id = $1', [jobId])
     await pool.query(
       `INSERT INTO job_results (job_id, row_number, data)
-       SELECT $1, i, jsonb_build_array('SKU-' || i, 'Product ' || i || ': ' || repeat('a long description, ', 8), i % 500, (i % 1000) / 10.0, 'EUR', 'WH-' || (i % 7))
+       SELECT $1, i, jsonb_build_array('SKU-' || i, 'Product ' || i || ': ' || repeat('a long description, ', 8), i % 500, (i % 1000) / 10.0,
+         'EUR', 'WH-' || (i % 7))
        FROM generate_series(1, $2::int) AS i`, [jobId, rowsCount])
     await pool.query('UPDATE mapping_jobs SET rows = $2 WHERE id = $1', [jobId, rowsCount])
 
-    const secret = (await call(ferry.base, 'POST', '/api/v1/secrets', { name: 's3', type: 'aws', value: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } })).body
+    const secret = (await call(ferry.base, 'POST', '/api/v1/secrets', {
+      name: 's3', type: 'aws', value: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    })).body
     const sink = (await call(ferry.base, 'POST', `/api/v1/agents/${agentId}/data-sources`, {
-      name: 'big', role: 'RESULTS_SINK', type: 's3', config: { bucket: 'big-results', prefix: 'out/', region: 'us-east-1', secretRef: secret.id, endpoint: s3.endpoint, forcePathStyle: true },
+      name: 'big', role: 'RESULTS_SINK', type: 's3',
+      config: { bucket: 'big-results', prefix: 'out/', region: 'us-east-1', secretRef: secret.id, endpoint: s3.endpoint, forcePathStyle: true },
     })).body
     expect(sink.id).toBeTruthy()
 
@@ -166,7 +172,10 @@ describe.skipIf(backend() !== 'postgres' || process.platform !== 'linux')('pushe
     }, 170_000)
     const peak = await peakRss(pid)
     const t2 = Date.now()
-    console.log(JSON.stringify({ baselineMb: Math.round(baseline / 2 ** 20), peakMb: Math.round(peak / 2 ** 20), resetPeak, objectBytes: sync.manifest?.[0]?.size, generateMs: t1 - t0, pushMs: t2 - t1 }))
+    console.log(JSON.stringify({
+      baselineMb: Math.round(baseline / 2 ** 20), peakMb: Math.round(peak / 2 ** 20), resetPeak, objectBytes: sync.manifest?.[0]?.size,
+      generateMs: t1 - t0, pushMs: t2 - t1,
+    }))
     expect(sync.status, JSON.stringify(sync.error)).toBe('succeeded')
     const key = `out/job-${jobId}.csv`
     expect(sync.manifest[0]).toMatchObject({ key, status: 'delivered', rowsAccepted: rowsCount })

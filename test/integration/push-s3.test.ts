@@ -13,9 +13,13 @@ const BUCKET = 'acme-results'
 
 beforeAll(async () => {
   s3 = await startS3rver({ buckets: [BUCKET] })
-  t = await createTestApp({ env: { FERRY_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8,::1/128', FERRY_TARGET_TIMEOUT_MS: '5000', FERRY_PUSH_RETRY_SCHEDULE_MS: '50,50' } })
+  t = await createTestApp({
+    env: { FERRY_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8,::1/128', FERRY_TARGET_TIMEOUT_MS: '5000', FERRY_PUSH_RETRY_SCHEDULE_MS: '50,50' },
+  })
   agentId = (await t.api('POST', '/api/v1/agents', { body: { name: 'results' } })).json().id
-  const secret = await t.api('POST', '/api/v1/secrets', { body: { name: 's3rver', type: 'aws', value: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } } })
+  const secret = await t.api('POST', '/api/v1/secrets', {
+    body: { name: 's3rver', type: 'aws', value: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } },
+  })
   secretId = secret.json().id
 })
 afterAll(async () => {
@@ -23,7 +27,9 @@ afterAll(async () => {
   await s3?.close()
 })
 
-const sinkConfig = (extra: Record<string, unknown> = {}) => ({ bucket: BUCKET, region: 'us-east-1', secretRef: secretId, endpoint: s3.endpoint, forcePathStyle: true, ...extra })
+const sinkConfig = (extra: Record<string, unknown> = {}) => ({
+  bucket: BUCKET, region: 'us-east-1', secretRef: secretId, endpoint: s3.endpoint, forcePathStyle: true, ...extra,
+})
 const base = () => `/api/v1/agents/${agentId}/data-sources`
 
 const createSink = async (name: string, config: Record<string, unknown>, extra: Record<string, unknown> = {}) => {
@@ -34,7 +40,9 @@ const createSink = async (name: string, config: Record<string, unknown>, extra: 
 
 const upload = async (content: string, agent = agentId) => {
   const { payload, headers } = multipartFile(content, { fileName: 'stock.csv' })
-  const res = await t.app.inject({ method: 'POST', url: `/api/v1/agents/${agent}/inventory/uploads`, payload, headers: { ...headers, authorization: `Bearer ${t.adminKey}` } })
+  const res = await t.app.inject({
+    method: 'POST', url: `/api/v1/agents/${agent}/inventory/uploads`, payload, headers: { ...headers, authorization: `Bearer ${t.adminKey}` },
+  })
   expect(res.statusCode, res.body).toBe(201)
   return res.json() as { id: string }
 }
@@ -69,7 +77,9 @@ const keys = async () => ((await s3.client().send(new ListObjectsV2Command({ Buc
 
 describe('pushing results to S3 sinks', () => {
   it('refuses auto-push without a recent passing test, accepts it after one', async () => {
-    const refused = await t.api('POST', base(), { body: { name: 'eager', role: 'RESULTS_SINK', type: 's3', config: sinkConfig({ prefix: 'eager/' }), autoPush: true } })
+    const refused = await t.api('POST', base(), {
+      body: { name: 'eager', role: 'RESULTS_SINK', type: 's3', config: sinkConfig({ prefix: 'eager/' }), autoPush: true },
+    })
     expect(refused.statusCode).toBe(409)
     expect(refused.json()).toMatchObject({ code: 'AUTO_PUSH_REQUIRES_TEST', details: { field: 'autoPush' } })
     expect(refused.json().message).toMatch(/test/i)
@@ -83,7 +93,7 @@ describe('pushing results to S3 sinks', () => {
     await t.database.db.query(`UPDATE data_sources SET config = jsonb_set(config, '{bucket}', '"gone-bucket"') WHERE id = $1`, [sink.id])
     expect((await t.api('POST', `${base()}/${sink.id}/test`)).json().ok).toBe(false)
     expect((await t.api('PATCH', `${base()}/${sink.id}`, { body: { autoPush: true } })).statusCode).toBe(409)
-    await t.database.db.query(`UPDATE data_sources SET config = jsonb_set(config, '{bucket}', to_jsonb($2::text)) WHERE id = $1`, [sink.id, BUCKET])
+    await t.database.db.query("UPDATE data_sources SET config = jsonb_set(config, '{bucket}', to_jsonb($2::text)) WHERE id = $1", [sink.id, BUCKET])
 
     const test = await t.api('POST', `${base()}/${sink.id}/test`)
     expect(test.json().ok, test.body).toBe(true)
@@ -92,7 +102,7 @@ describe('pushing results to S3 sinks', () => {
     expect(ok.json().autoPush).toBe(true)
 
     // a test older than 24 hours is not recent
-    await t.database.db.query(`UPDATE data_sources SET auto_push = false, last_test_at = now() - interval '25 hours' WHERE id = $1`, [sink.id])
+    await t.database.db.query("UPDATE data_sources SET auto_push = false, last_test_at = now() - interval '25 hours' WHERE id = $1", [sink.id])
     expect((await t.api('PATCH', `${base()}/${sink.id}`, { body: { autoPush: true } })).statusCode).toBe(409)
     await t.api('DELETE', `${base()}/${sink.id}`)
   })
@@ -130,7 +140,9 @@ describe('pushing results to S3 sinks', () => {
       expect(sync, format).toMatchObject({ direction: 'outbound', trigger: 'job_complete', status: 'succeeded', filesCount: 1, rowsAccepted: 2, error: null })
       expect(sync.manifest).toHaveLength(1)
       const entry = sync.manifest[0]
-      expect(entry, format).toMatchObject({ key: expected[format], status: 'delivered', state: 'delivered', format, rowsAccepted: 2, jobId: job.id, nextAttemptAt: null })
+      expect(entry, format).toMatchObject({
+        key: expected[format], status: 'delivered', state: 'delivered', format, rowsAccepted: 2, jobId: job.id, nextAttemptAt: null,
+      })
       expect(entry.etag).toBeTruthy()
       expect(entry.attempts).toHaveLength(1)
       expect(entry.attempts[0]).toMatchObject({ attempt: 1, outcome: 'delivered' })
@@ -230,7 +242,9 @@ describe('pushing results to S3 sinks', () => {
     const other = await t.newOrg('push-other')
     expect((await t.api('POST', `${base()}/${sink.id}/push`, { key: other, body: { jobId: job.id } })).statusCode).toBe(404)
     const otherAgent = (await t.api('POST', '/api/v1/agents', { key: other, body: { name: 'theirs' } })).json().id
-    const otherSecret = (await t.api('POST', '/api/v1/secrets', { key: other, body: { name: 's', type: 'aws', value: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } } })).json().id
+    const otherSecret = (await t.api('POST', '/api/v1/secrets', {
+      key: other, body: { name: 's', type: 'aws', value: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } },
+    })).json().id
     const otherSink = (await t.api('POST', `/api/v1/agents/${otherAgent}/data-sources`, {
       key: other, body: { name: 'theirs', role: 'RESULTS_SINK', type: 's3', config: { ...sinkConfig({ prefix: 'theirs/' }), secretRef: otherSecret } },
     })).json().id

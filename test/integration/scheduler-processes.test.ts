@@ -67,7 +67,9 @@ describe.skipIf(backend() !== 'postgres')('the scheduler across processes (Postg
     cleanups.push(() => client.end())
 
     const call = async (method: string, url: string, body?: unknown) => {
-      const res = await fetch(`${base}/api/v1${url}`, { method, headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      const res = await fetch(`${base}/api/v1${url}`, {
+        method, headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+      })
       const json = await res.json()
       if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`)
       return json
@@ -97,7 +99,7 @@ describe.skipIf(backend() !== 'postgres')('the scheduler across processes (Postg
 
   /** Makes every source due now; the workers' loops find them within a second or so. */
   async function tick (k: number): Promise<void> {
-    await client.query(`UPDATE data_sources SET next_pull_at = now() WHERE agent_id = $1`, [agentId])
+    await client.query('UPDATE data_sources SET next_pull_at = now() WHERE agent_id = $1', [agentId])
     await eventually(async () => {
       const { rows } = await client.query<{ n: string }>(
         `SELECT count(*) AS n FROM syncs y JOIN data_sources s ON s.id = y.source_id
@@ -106,7 +108,7 @@ describe.skipIf(backend() !== 'postgres')('the scheduler across processes (Postg
     }, `tick ${k}'s pulls`, 60_000)
     // the queue has drained: nothing is left to add a pull to this tick
     await eventually(async () => {
-      const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM pgboss.job WHERE name = 'pull-source' AND state < 'completed'`)
+      const { rows } = await client.query<{ n: string }>("SELECT count(*) AS n FROM pgboss.job WHERE name = 'pull-source' AND state < 'completed'")
       return Number(rows[0].n) === 0
     }, 'the pull queue to drain', 30_000)
     const perSource = await counts()
@@ -114,7 +116,8 @@ describe.skipIf(backend() !== 'postgres')('the scheduler across processes (Postg
     expect(Math.min(...perSource)).toBe(k)
     expect(Math.max(...perSource)).toBe(k)
     // rescheduled past now, to next New Year
-    const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM data_sources WHERE agent_id = $1 AND next_pull_at > now() + interval '1 day'`, [agentId])
+    const { rows } = await client.query<{ n: string }>(
+      "SELECT count(*) AS n FROM data_sources WHERE agent_id = $1 AND next_pull_at > now() + interval '1 day'", [agentId])
     expect(Number(rows[0].n)).toBe(SOURCES)
   }
 
@@ -130,7 +133,7 @@ describe.skipIf(backend() !== 'postgres')('the scheduler across processes (Postg
 
     // every pull of every tick succeeded; none failed or ran twice
     const { rows } = await client.query<{ status: string, n: string }>(
-      `SELECT y.status, count(*) AS n FROM syncs y JOIN data_sources s ON s.id = y.source_id WHERE s.agent_id = $1 GROUP BY y.status`, [agentId])
+      'SELECT y.status, count(*) AS n FROM syncs y JOIN data_sources s ON s.id = y.source_id WHERE s.agent_id = $1 GROUP BY y.status', [agentId])
     expect(rows.map(r => [r.status, Number(r.n)])).toEqual([['succeeded', 3 * SOURCES]])
   }, 180_000)
 })

@@ -81,11 +81,18 @@ describe('canary secrets', () => {
     const otherKey = (await api('POST', '/api/v1/admin/orgs', { body: { name: 'other' } })).json().apiKey as string
 
     // create, one of each type
-    const aws = await api('POST', '/api/v1/secrets', { body: { name: 'canary-aws', type: 'aws', value: { accessKeyId: CANARY.awsAccessKeyId, secretAccessKey: CANARY.awsSecretKey, sessionToken: CANARY.awsSessionToken } } })
+    const aws = await api('POST', '/api/v1/secrets', {
+      body: {
+        name: 'canary-aws', type: 'aws',
+        value: { accessKeyId: CANARY.awsAccessKeyId, secretAccessKey: CANARY.awsSecretKey, sessionToken: CANARY.awsSessionToken },
+      },
+    })
     expect(aws.statusCode).toBe(201)
     const hook = await api('POST', '/api/v1/secrets', { body: { name: 'canary-hook', type: 'webhook', value: { signingSecret: CANARY.webhook } } })
     expect(hook.statusCode).toBe(201)
-    const header = await api('POST', '/api/v1/secrets', { body: { name: 'canary-header', type: 'http_header', value: { name: 'Authorization', value: CANARY.headerValue } } })
+    const header = await api('POST', '/api/v1/secrets', {
+      body: { name: 'canary-header', type: 'http_header', value: { name: 'Authorization', value: CANARY.headerValue } },
+    })
     expect(header.statusCode).toBe(201)
     const awsId = aws.json().id as string
     const hookId = hook.json().id as string
@@ -96,25 +103,45 @@ describe('canary secrets', () => {
 
     // update: rename, new value
     expect((await api('PATCH', `/api/v1/secrets/${awsId}`, { body: { name: 'canary-aws-2' } })).statusCode).toBe(200)
-    expect((await api('PATCH', `/api/v1/secrets/${awsId}`, { body: { value: { accessKeyId: CANARY.awsAccessKeyId, secretAccessKey: CANARY.awsRotated } } })).statusCode).toBe(200)
+    const rotated = await api('PATCH', `/api/v1/secrets/${awsId}`, {
+      body: { value: { accessKeyId: CANARY.awsAccessKeyId, secretAccessKey: CANARY.awsRotated } },
+    })
+    expect(rotated.statusCode).toBe(200)
 
     // error paths, each carrying a canary
     const refused: Array<[string, string, { body?: unknown, raw?: string, key?: string }, number]> = [
-      ['POST', '/api/v1/secrets', { body: { name: 'bad', type: 'aws', value: { accessKeyId: CANARY.awsAccessKeyId, secretAccessKey: CANARY.awsSecretKey + ' ' } } }, 400],
+      ['POST', '/api/v1/secrets', {
+        body: { name: 'bad', type: 'aws', value: { accessKeyId: CANARY.awsAccessKeyId, secretAccessKey: CANARY.awsSecretKey + ' ' } },
+      }, 400],
       ['POST', '/api/v1/secrets', { body: { name: 'bad', type: 'aws', value: { accessKeyId: CANARY.awsAccessKeyId } } }, 400],
-      ['POST', '/api/v1/secrets', { body: { name: 'bad', type: 'aws', value: { accessKeyId: CANARY.awsAccessKeyId, secretAccessKey: CANARY.awsSecretKey, [CANARY.awsRotated]: CANARY.awsSecretKey } } }, 400],
+      ['POST', '/api/v1/secrets', {
+        body: {
+          name: 'bad', type: 'aws',
+          value: { accessKeyId: CANARY.awsAccessKeyId, secretAccessKey: CANARY.awsSecretKey, [CANARY.awsRotated]: CANARY.awsSecretKey },
+        },
+      }, 400],
       ['POST', '/api/v1/secrets', { body: { name: 'bad', type: 'webhook', value: { signingSecret: CANARY.webhook.slice(6) } } }, 400],
       ['POST', '/api/v1/secrets', { body: { name: 'bad', type: 'webhook', value: { signingSecret: CANARY.webhook + '!' } } }, 400],
-      ['POST', '/api/v1/secrets', { body: { name: 'bad', type: 'http_header', value: { name: 'Authorization', value: CANARY.headerValue + '\r\nX: y' } } }, 400],
+      ['POST', '/api/v1/secrets', {
+        body: { name: 'bad', type: 'http_header', value: { name: 'Authorization', value: CANARY.headerValue + '\r\nX: y' } },
+      }, 400],
       ['POST', '/api/v1/secrets', { body: { name: 'bad', type: 'http_header', value: { name: CANARY.headerValue, value: CANARY.headerValue } } }, 400],
       ['POST', '/api/v1/secrets', { body: { name: 'bad', type: 'ftp', value: { secretAccessKey: CANARY.awsSecretKey } } }, 400],
-      ['POST', '/api/v1/secrets', { body: { name: 'bad', type: 'aws', value: { accessKeyId: CANARY.awsAccessKeyId, secretAccessKey: CANARY.awsSecretKey.repeat(400) } } }, 400],
+      ['POST', '/api/v1/secrets', {
+        body: { name: 'bad', type: 'aws', value: { accessKeyId: CANARY.awsAccessKeyId, secretAccessKey: CANARY.awsSecretKey.repeat(400) } },
+      }, 400],
       ['POST', '/api/v1/secrets', { raw: `{"name":"bad","type":"aws","value":{"secretAccessKey":"${CANARY.awsSecretKey}",}` }, 400],
       ['POST', '/api/v1/secrets', { body: { name: 'canary-hook', type: 'webhook', value: { signingSecret: CANARY.webhook } } }, 409],
       ['PATCH', `/api/v1/secrets/${awsId}`, { body: { value: { signingSecret: CANARY.webhook } } }, 400],
-      ['PATCH', `/api/v1/secrets/${awsId}`, { body: { value: { accessKeyId: CANARY.awsAccessKeyId, secretAccessKey: CANARY.awsSecretKey }, extra: CANARY.awsSecretKey } }, 400],
-      ['PATCH', `/api/v1/secrets/${awsId}`, { key: otherKey, body: { value: { accessKeyId: CANARY.awsAccessKeyId, secretAccessKey: CANARY.awsSecretKey } } }, 404],
-      ['PATCH', `/api/v1/secrets/${awsId}`, { key: 'fy_not_a_key', body: { value: { accessKeyId: CANARY.awsAccessKeyId, secretAccessKey: CANARY.awsSecretKey } } }, 401],
+      ['PATCH', `/api/v1/secrets/${awsId}`, {
+        body: { value: { accessKeyId: CANARY.awsAccessKeyId, secretAccessKey: CANARY.awsSecretKey }, extra: CANARY.awsSecretKey },
+      }, 400],
+      ['PATCH', `/api/v1/secrets/${awsId}`, {
+        key: otherKey, body: { value: { accessKeyId: CANARY.awsAccessKeyId, secretAccessKey: CANARY.awsSecretKey } },
+      }, 404],
+      ['PATCH', `/api/v1/secrets/${awsId}`, {
+        key: 'fy_not_a_key', body: { value: { accessKeyId: CANARY.awsAccessKeyId, secretAccessKey: CANARY.awsSecretKey } },
+      }, 401],
       ['GET', `/api/v1/secrets?cursor=${CANARY.awsSecretKey}`, {}, 400],
     ]
     for (const [method, url, options, status] of refused) {
@@ -132,13 +159,15 @@ describe('canary secrets', () => {
     // a use that fails inside, with an SDK-style error quoting the credentials
     const failing = await vault.withSecret(db, orgId, awsId, 'aws', async (s) => {
       const v = s.reveal()
-      throw Object.assign(new Error(`InvalidAccessKeyId: ${v.accessKeyId} with ${v.secretAccessKey}`), { cause: new Error(`signature over ${v.secretAccessKey}`) })
+      throw Object.assign(new Error(`InvalidAccessKeyId: ${v.accessKeyId} with ${v.secretAccessKey}`), {
+        cause: new Error(`signature over ${v.secretAccessKey}`),
+      })
     }).catch((e: Error) => e)
     runtime.deps.logger.error({ err: failing, secret: await vault.resolve(db, orgId, awsId, 'aws') }, 'pull failed')
     runtime.deps.logger.info({ value: await vault.resolve(db, orgId, hookId, 'webhook'), marker: LOG_MARKER }, 'resolved a secret')
 
     // a decryption failure (a tampered copy)
-    await db.query(`UPDATE secrets SET tag = set_byte(tag, 0, get_byte(tag, 0) # 1) WHERE id = $1`, [hookId])
+    await db.query('UPDATE secrets SET tag = set_byte(tag, 0, get_byte(tag, 0) # 1) WHERE id = $1', [hookId])
     const broken = await vault.withSecret(db, orgId, hookId, 'webhook', async s => s.reveal()).catch((e: Error) => e)
     expect(broken).toMatchObject({ code: 'SECRET_DECRYPT_FAILED' })
     runtime.deps.logger.error({ err: broken }, 'push failed')

@@ -48,11 +48,16 @@ async function readAll (vault: Vault): Promise<void> {
   }
 }
 
-const sealedColumns = async () => (await db.query<{ id: string, ciphertext: Uint8Array, nonce: Uint8Array, tag: Uint8Array, wrapped_key: Uint8Array, kek_id: string }>(
-  'SELECT id, ciphertext, nonce, tag, wrapped_key, kek_id FROM secrets ORDER BY id')).rows
-  .map(r => ({ id: r.id, ciphertext: Buffer.from(r.ciphertext).toString('hex'), nonce: Buffer.from(r.nonce).toString('hex'), tag: Buffer.from(r.tag).toString('hex'), wrappedKey: Buffer.from(r.wrapped_key).toString('hex'), kekId: r.kek_id }))
+const sealedColumns = async () => (await db.query<{
+  id: string, ciphertext: Uint8Array, nonce: Uint8Array, tag: Uint8Array, wrapped_key: Uint8Array, kek_id: string
+}>('SELECT id, ciphertext, nonce, tag, wrapped_key, kek_id FROM secrets ORDER BY id')).rows
+  .map(r => ({
+    id: r.id, ciphertext: Buffer.from(r.ciphertext).toString('hex'), nonce: Buffer.from(r.nonce).toString('hex'), tag: Buffer.from(r.tag).toString('hex'),
+    wrappedKey: Buffer.from(r.wrapped_key).toString('hex'), kekId: r.kek_id,
+  }))
 
-const masterKeys = async () => (await db.query<{ id: string, version: number, retired_at: unknown }>('SELECT id, version, retired_at FROM vault_master_keys ORDER BY version')).rows
+const masterKeys = async () => (await db.query<{ id: string, version: number, retired_at: unknown }>(
+  'SELECT id, version, retired_at FROM vault_master_keys ORDER BY version')).rows
   .map(r => ({ id: r.id, version: r.version, retired: r.retired_at !== null }))
 
 beforeAll(async () => {
@@ -233,7 +238,9 @@ describe('ferry vault rotate-master-key', () => {
   it('a stale .next from a rotation that never committed is discarded', async () => {
     const file = masterKeyPath(dir)
     await writeMasterKeyFile(`${file}.next`, generateMasterKey())
-    const outcome = await rotateMasterKeyCommand(configFor({}), { db, print: () => {}, env: { FERRY_NEW_MASTER_KEY: Buffer.alloc(32, 0x77).toString('base64') } })
+    const outcome = await rotateMasterKeyCommand(configFor({}), {
+      db, print: () => {}, env: { FERRY_NEW_MASTER_KEY: Buffer.alloc(32, 0x77).toString('base64') },
+    })
     expect(outcome.toKeyId).toBe(masterKeyId(Buffer.alloc(32, 0x77)))
     await readAll(await openVault(db, Buffer.alloc(32, 0x77)))
   })

@@ -43,8 +43,10 @@ async function use (orgId: string, id: string, type: SecretType = 'aws'): Promis
   return err as AppError
 }
 
-const flip = (column: string, index: number | 'last') =>
-  `UPDATE secrets SET ${column} = set_byte(${column}, ${index === 'last' ? `length(${column}) - 1` : index}, get_byte(${column}, ${index === 'last' ? `length(${column}) - 1` : index}) # 1) WHERE id = $1`
+const flip = (column: string, index: number | 'last') => {
+  const at = index === 'last' ? `length(${column}) - 1` : index
+  return `UPDATE secrets SET ${column} = set_byte(${column}, ${at}, get_byte(${column}, ${at}) # 1) WHERE id = $1`
+}
 
 describe('tampered rows fail with SECRET_DECRYPT_FAILED', () => {
   it('an untampered secret decrypts (control)', async () => {
@@ -56,8 +58,8 @@ describe('tampered rows fail with SECRET_DECRYPT_FAILED', () => {
     ['a flipped bit in the first byte of the ciphertext', flip('ciphertext', 0)],
     ['a flipped bit in the last byte of the ciphertext', flip('ciphertext', 'last')],
     ['a truncated ciphertext', 'UPDATE secrets SET ciphertext = substring(ciphertext from 2) WHERE id = $1'],
-    ['an extended ciphertext', `UPDATE secrets SET ciphertext = ciphertext || '\\x00'::bytea WHERE id = $1`],
-    ['an empty ciphertext', `UPDATE secrets SET ciphertext = ''::bytea WHERE id = $1`],
+    ['an extended ciphertext', "UPDATE secrets SET ciphertext = ciphertext || '\\x00'::bytea WHERE id = $1"],
+    ['an empty ciphertext', "UPDATE secrets SET ciphertext = ''::bytea WHERE id = $1"],
     ['a flipped bit in the nonce', flip('nonce', 5)],
     ['a short nonce', 'UPDATE secrets SET nonce = substring(nonce from 2) WHERE id = $1'],
     ['a flipped bit in the tag', flip('tag', 'last')],
@@ -67,7 +69,7 @@ describe('tampered rows fail with SECRET_DECRYPT_FAILED', () => {
     ['a flipped bit in the wrapped key\'s tag', flip('wrapped_key', 'last')],
     ['a truncated wrapped key', 'UPDATE secrets SET wrapped_key = substring(wrapped_key from 1 for 40) WHERE id = $1'],
     ['another format version', 'UPDATE secrets SET format_version = 2 WHERE id = $1'],
-    ['a malformed master key id', `UPDATE secrets SET kek_id = 'not-a-key-id' WHERE id = $1`],
+    ['a malformed master key id', "UPDATE secrets SET kek_id = 'not-a-key-id' WHERE id = $1"],
   ]
   for (const [what, statement] of tampers) {
     it(what, async () => {
@@ -85,7 +87,7 @@ describe('tampered rows fail with SECRET_DECRYPT_FAILED', () => {
 
   it('a data key wrapped under a master key this process does not hold → MASTER_KEY_MISMATCH', async () => {
     const id = await newSecret()
-    await sql(`UPDATE secrets SET kek_id = '0123456789abcdef' WHERE id = $1`, [id])
+    await sql("UPDATE secrets SET kek_id = '0123456789abcdef' WHERE id = $1", [id])
     const err = await use(orgA, id)
     expect(err.code).toBe('MASTER_KEY_MISMATCH')
     expect(err.message).toContain('0123456789abcdef')
@@ -93,7 +95,7 @@ describe('tampered rows fail with SECRET_DECRYPT_FAILED', () => {
 
   it('a changed type (AAD) fails when used as the new type', async () => {
     const id = await newSecret()
-    await sql(`UPDATE secrets SET type = 'webhook' WHERE id = $1`, [id])
+    await sql("UPDATE secrets SET type = 'webhook' WHERE id = $1", [id])
     expect((await use(orgA, id, 'webhook')).code).toBe('SECRET_DECRYPT_FAILED')
     expect((await use(orgA, id, 'aws')).code).toBe('SECRET_TYPE_MISMATCH')
   })

@@ -28,7 +28,10 @@ describe('config', () => {
       FERRY_MASTER_KEY: key, FERRY_BOOTSTRAP_API_KEY: 'fy_bootstrap_key_1234', FERRY_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8, ::1/128',
       FERRY_SMTP_URL: 'smtp://127.0.0.1:2525', FERRY_PUSH_RETRY_SCHEDULE_MS: '10,20',
     })
-    expect(c).toMatchObject({ port: 9000, host: '0.0.0.0', dataDir: '/tmp/x', databaseUrl: 'postgres://u@h:5432/d', bootstrapApiKey: 'fy_bootstrap_key_1234', smtpUrl: 'smtp://127.0.0.1:2525', pushRetryScheduleMs: [10, 20] })
+    expect(c).toMatchObject({
+      port: 9000, host: '0.0.0.0', dataDir: '/tmp/x', databaseUrl: 'postgres://u@h:5432/d', bootstrapApiKey: 'fy_bootstrap_key_1234',
+      smtpUrl: 'smtp://127.0.0.1:2525', pushRetryScheduleMs: [10, 20],
+    })
     expect(c.masterKey?.equals(Buffer.alloc(32, 1))).toBe(true)
     expect(c.allowPrivateNetworks).toEqual(['127.0.0.0/8', '::1/128'])
   })

@@ -38,7 +38,8 @@ function runs (cron: string, timezone: string, now: string, n: number): string[]
   return out
 }
 
-const berlin = (iso: string) => new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Berlin', dateStyle: 'short', timeStyle: 'short', hourCycle: 'h23' }).format(new Date(iso)) +
+const berlin = (iso: string) =>
+  new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Berlin', dateStyle: 'short', timeStyle: 'short', hourCycle: 'h23' }).format(new Date(iso)) +
   (new Intl.DateTimeFormat('en-US', { timeZone: 'Europe/Berlin', timeZoneName: 'short' }).format(new Date(iso)).endsWith('GMT+2') ? ' CEST' : ' CET')
 
 describe('scheduling arithmetic (fake time)', () => {

@@ -91,11 +91,16 @@ describe('the pull summary', () => {
   })
 
   it('lists the files that need attention (cleaned, at most 10) and where the manifest is', () => {
-    const problems = Array.from({ length: 12 }, (_, i) => ({ key: `in/${ESC}[31mf${i}.csv`, status: 'failed', size: 1, rowsAccepted: 0, rowsRejected: 0, reason: `timed out${ESC}[0m` }))
-    const text = pullSummary(sync({ status: 'partial', manifest: [
-      { key: 'in/rows.csv', status: 'ingested', size: 9, rowsAccepted: 5, rowsRejected: 2, errors: [{ row: 4, message: 'quantity is not a number' }] },
-      ...problems,
-    ] }), source)
+    const problems = Array.from({ length: 12 }, (_, i) => ({
+      key: `in/${ESC}[31mf${i}.csv`, status: 'failed', size: 1, rowsAccepted: 0, rowsRejected: 0, reason: `timed out${ESC}[0m`,
+    }))
+    const text = pullSummary(sync({
+      status: 'partial',
+      manifest: [
+        { key: 'in/rows.csv', status: 'ingested', size: 9, rowsAccepted: 5, rowsRejected: 2, errors: [{ row: 4, message: 'quantity is not a number' }] },
+        ...problems,
+      ],
+    }), source)
     const lines = text.trimEnd().split('\n')
     expect(lines[0]).toMatch(/^✗ Sync \S+ partial in 1\.5 s: /)
     expect(lines[1]).toBe('  ingested  in/rows.csv  2 rows rejected, e.g. row 4: quantity is not a number')
@@ -108,7 +113,10 @@ describe('the pull summary', () => {
   })
 
   it('shows the error of a failed pull', () => {
-    const text = pullSummary(sync({ status: 'failed', filesCount: 0, bytes: 0, rowsAccepted: 0, error: { code: 'S3_CONFIG', message: 'The bucket "gone" does not exist.' } }), source)
+    const failed = sync({
+      status: 'failed', filesCount: 0, bytes: 0, rowsAccepted: 0, error: { code: 'S3_CONFIG', message: 'The bucket "gone" does not exist.' },
+    })
+    const text = pullSummary(failed, source)
     expect(text.split('\n')[1]).toBe('  S3_CONFIG: The bucket "gone" does not exist.')
   })
 })

@@ -9,7 +9,9 @@ import { startS3rver, type S3rverHandle } from '../../helpers/s3.js'
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYCANARYKEY'
 const BODY = '<Error><Code>X</Code><StringToSign>AWS4-HMAC-SHA256 canary-body</StringToSign></Error>'
 
-const ctx: S3DiagnosisContext = { bucket: 'acme-inventory', region: 'us-east-1', prefix: 'daily/', operation: 'ListObjectsV2', accessKeyId: 'AKIAIOSFODNN7EXAMPLE' }
+const ctx: S3DiagnosisContext = {
+  bucket: 'acme-inventory', region: 'us-east-1', prefix: 'daily/', operation: 'ListObjectsV2', accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+}
 
 /**
  * An SDK-shaped service error. AWS-only answers (SignatureDoesNotMatch, AccessDenied, 301
@@ -50,7 +52,9 @@ describe('diagnoseS3Error with real s3rver errors', () => {
     const raw = await c.send(new ListObjectsV2Command({ Bucket: 'missing', MaxKeys: 1 })).catch(e => e)
     c.destroy()
     const err = diagnoseS3Error(raw, { bucket: 'missing', region: 'us-east-1', endpoint: s3.endpoint })
-    expect(err).toMatchObject({ code: 'S3_CONFIG', failureType: 'config', details: { reason: 'no_such_bucket', awsCode: 'NoSuchBucket', httpStatus: 404, endpoint: s3.endpoint } })
+    expect(err).toMatchObject({
+      code: 'S3_CONFIG', failureType: 'config', details: { reason: 'no_such_bucket', awsCode: 'NoSuchBucket', httpStatus: 404, endpoint: s3.endpoint },
+    })
     expect(err.message).toBe(`Bucket "missing" does not exist at the S3 endpoint ${s3.endpoint} (region us-east-1). Check the bucket name.`)
     expectSafe(err)
   })
@@ -117,7 +121,8 @@ describe('diagnoseS3Error with faked AWS errors (s3rver cannot produce these)', 
 
   it('access_denied names the permission for the operation', () => {
     expect(diagnoseS3Error(sdkError('AccessDenied', 403), ctx).message).toBe(
-      'The credentials were accepted, but they may not access bucket "acme-inventory". Grant s3:ListBucket on arn:aws:s3:::acme-inventory to this key (or its role) and check the bucket policy.')
+      'The credentials were accepted, but they may not access bucket "acme-inventory". ' +
+        'Grant s3:ListBucket on arn:aws:s3:::acme-inventory to this key (or its role) and check the bucket policy.')
     const get = diagnoseS3Error(sdkError('AccessDenied', 403), { ...ctx, operation: 'GetObject', key: 'daily/a.csv' })
     expect(get).toMatchObject({ details: { permission: 's3:GetObject' } })
     expect(get.message).toMatch(/Grant s3:GetObject on arn:aws:s3:::acme-inventory\/daily\/a.csv/)
@@ -153,8 +158,12 @@ describe('diagnoseS3Error with faked AWS errors (s3rver cannot produce these)', 
   })
 
   it('guard errors', () => {
-    const notAllowed = new AppError('TARGET_NOT_ALLOWED', '"s3.internal" resolves to a private-network address (10.0.0.5), which is not allowed', { details: { addressClass: 'private' } })
-    expect(diagnoseS3Error(notAllowed, { ...ctx, endpoint: 'https://s3.internal' })).toMatchObject({ code: 'S3_CONFIG', details: { reason: 'endpoint_refused', addressClass: 'private' } })
+    const notAllowed = new AppError('TARGET_NOT_ALLOWED', '"s3.internal" resolves to a private-network address (10.0.0.5), which is not allowed', {
+      details: { addressClass: 'private' },
+    })
+    expect(diagnoseS3Error(notAllowed, { ...ctx, endpoint: 'https://s3.internal' })).toMatchObject({
+      code: 'S3_CONFIG', details: { reason: 'endpoint_refused', addressClass: 'private' },
+    })
     expect(diagnoseS3Error(new AppError('TARGET_TIMEOUT'), ctx)).toMatchObject({ code: 'S3_ERROR', details: { reason: 'timeout' } })
   })
 

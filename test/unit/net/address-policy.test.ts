@@ -52,7 +52,9 @@ describe('parseHostLiteral', () => {
     expect(parseHostLiteral('[fe80::1%25eth0]')).toEqual({ ip: 'fe80::1', family: 6, zone: 'eth0' })
   })
 
-  it.each(['example.com', 'localhost', '127.0.0.1.nip.io', '1.2.3.4.5', '256.1.1.1', '1.2.3.0x100', '08.1.1.1', '0x1g', 'foo.123', '[example.com]', '', '1..2'])(
+  it.each([
+    'example.com', 'localhost', '127.0.0.1.nip.io', '1.2.3.4.5', '256.1.1.1', '1.2.3.0x100', '08.1.1.1', '0x1g', 'foo.123', '[example.com]', '', '1..2',
+  ])(
     '%s is not an IP literal', host => {
       expect(parseHostLiteral(host)).toBeNull()
     })

@@ -65,7 +65,9 @@ describe('guardedRequest', () => {
   })
 
   it('with the allow-list 127.0.0.0/8 the same request reaches the local server', async () => {
-    const res = await guardedRequest(`http://localhost:${ok.port}/hook`, { policy: local, method: 'POST', body: '{}', headers: { 'content-type': 'application/json' }, timeoutMs: 2000 })
+    const res = await guardedRequest(`http://localhost:${ok.port}/hook`, {
+      policy: local, method: 'POST', body: '{}', headers: { 'content-type': 'application/json' }, timeoutMs: 2000,
+    })
     expect(res.status).toBe(200)
     expect(res.headers['x-test']).toBe('yes')
     expect(res.bodyExcerpt).toBe('hello [31m world')
@@ -151,7 +153,9 @@ describe('guardedRequest', () => {
       await expect(guardedRequest(url, { policy: strict })).rejects.toMatchObject({ code: 'TARGET_NOT_ALLOWED', details: { reason: 'scheme' } })
     }
     await expect(guardedRequest('not a url', { policy: strict })).rejects.toMatchObject({ code: 'TARGET_NOT_ALLOWED', details: { reason: 'invalid_url' } })
-    await expect(guardedRequest(`http://user:pw@localhost:${ok.port}/`, { policy: local })).rejects.toMatchObject({ code: 'TARGET_NOT_ALLOWED', details: { reason: 'credentials' } })
+    await expect(guardedRequest(`http://user:pw@localhost:${ok.port}/`, { policy: local })).rejects.toMatchObject({
+      code: 'TARGET_NOT_ALLOWED', details: { reason: 'credentials' },
+    })
     expect(ok.requests).toEqual([])
   })
 

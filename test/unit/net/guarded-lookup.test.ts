@@ -31,7 +31,11 @@ const dns = fakeResolver({
   'empty.example': [],
 })
 
-function lookup (policy: AddressPolicy, host: string, options: object): Promise<{ err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number }> {
+function lookup (
+  policy: AddressPolicy,
+  host: string,
+  options: object
+): Promise<{ err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number }> {
   const fn = createGuardedLookup(policy, { resolver: dns })
   return new Promise(resolve => fn(host, options, (err, address, family) => resolve({ err, address, family })))
 }
@@ -103,7 +107,8 @@ describe('createGuardedLookup (dns.lookup shape)', () => {
     expect(await lookup(strict, 'public.example', {})).toMatchObject({ err: null, address: '93.184.215.14', family: 4 })
     expect(await lookup(strict, 'public.example', { family: 6 })).toMatchObject({ err: null, address: '2606:2800:21f:cb07:6820:80da:af6b:8b2c', family: 6 })
     const fn = createGuardedLookup(strict, { resolver: dns })
-    const viaNumber = await new Promise(resolve => (fn as unknown as (h: string, f: number, cb: (...a: unknown[]) => void) => void)('public.example', 6, (...args) => resolve(args)))
+    const withNumericFamily = fn as unknown as (h: string, f: number, cb: (...a: unknown[]) => void) => void
+    const viaNumber = await new Promise(resolve => withNumericFamily('public.example', 6, (...args) => resolve(args)))
     expect(viaNumber).toEqual([null, '2606:2800:21f:cb07:6820:80da:af6b:8b2c', 6])
   })
 

@@ -33,7 +33,9 @@ describe('createS3Client on the guarded path (against s3rver on 127.0.0.1)', () 
     }))
     expect(() => createS3Client(options(strict, `http://0x7f000001:${s3.port}`))).toThrow(expect.objectContaining({ code: 'TARGET_NOT_ALLOWED' }))
     expect(() => createS3Client(options(strict, `http://[::ffff:127.0.0.1]:${s3.port}`))).toThrow(expect.objectContaining({ code: 'TARGET_NOT_ALLOWED' }))
-    expect(() => createS3Client(options(strict, 'ftp://s3.example.com'))).toThrow(expect.objectContaining({ code: 'TARGET_NOT_ALLOWED', details: { reason: 'scheme', endpoint: 'ftp://s3.example.com' } }))
+    expect(() => createS3Client(options(strict, 'ftp://s3.example.com'))).toThrow(expect.objectContaining({
+      code: 'TARGET_NOT_ALLOWED', details: { reason: 'scheme', endpoint: 'ftp://s3.example.com' },
+    }))
   })
 
   it('refuses a host name resolving to loopback at connect time, without retries, and s3rver sees nothing', async () => {

@@ -51,7 +51,10 @@ describe('result formats', () => {
 })
 
 describe('projection', () => {
-  const item = { sku: 'A-1', name: ' Widget ', quantity: 5, price: null, currency: 'eur', location: null, attributes: { 'size.cm': '12,5', n: '42', obj: { x: 1 }, empty: '' } }
+  const item = {
+    sku: 'A-1', name: ' Widget ', quantity: 5, price: null, currency: 'eur', location: null,
+    attributes: { 'size.cm': '12,5', n: '42', obj: { x: 1 }, empty: '' },
+  }
 
   it('defaults to the canonical fields', () => {
     expect(outputOf({ output: [] })).toBe(DEFAULT_OUTPUT)

@@ -154,8 +154,9 @@ describe('tampering fails with a clear error, never garbage', () => {
     expectCode(() => decryptSecret({ orgId: 'org_b', secretId: 'sec_1', type: 'webhook' }, rowOfOrgA, ring1), 'SECRET_DECRYPT_FAILED')
     // …nor with its wrapped key grafted onto a row of org B (both AADs bind the org)
     const rowOfOrgB = encryptSecret({ orgId: 'org_b', secretId: 'sec_1', type: 'webhook', plaintext: Buffer.from('b') }, k1)
-    expectCode(() => decryptSecret({ orgId: 'org_b', secretId: 'sec_1', type: 'webhook' }, { ...rowOfOrgB, wrappedKey: rowOfOrgA.wrappedKey }, ring1), 'SECRET_DECRYPT_FAILED')
-    expectCode(() => decryptSecret({ orgId: 'org_b', secretId: 'sec_1', type: 'webhook' }, { ...rowOfOrgA, wrappedKey: rowOfOrgB.wrappedKey }, ring1), 'SECRET_DECRYPT_FAILED')
+    const ctxOfOrgB: SecretContext = { orgId: 'org_b', secretId: 'sec_1', type: 'webhook' }
+    expectCode(() => decryptSecret(ctxOfOrgB, { ...rowOfOrgB, wrappedKey: rowOfOrgA.wrappedKey }, ring1), 'SECRET_DECRYPT_FAILED')
+    expectCode(() => decryptSecret(ctxOfOrgB, { ...rowOfOrgA, wrappedKey: rowOfOrgB.wrappedKey }, ring1), 'SECRET_DECRYPT_FAILED')
   })
 
   it('a wrong master key → MASTER_KEY_MISMATCH naming the key it needs', () => {

@@ -49,7 +49,10 @@ describe('MasterKey and Keyring', () => {
   it('never prints key bytes (JSON, inspect, spread)', () => {
     const mk = createMasterKey(a, 1)
     const ring = new Keyring([mk])
-    const texts = [JSON.stringify(mk), JSON.stringify(ring), JSON.stringify({ ring, mk }), util.inspect(mk), util.inspect(ring), util.inspect({ ...mk }), util.inspect(mk, { showHidden: false, depth: 5 })]
+    const texts = [
+      JSON.stringify(mk), JSON.stringify(ring), JSON.stringify({ ring, mk }),
+      util.inspect(mk), util.inspect(ring), util.inspect({ ...mk }), util.inspect(mk, { showHidden: false, depth: 5 }),
+    ]
     for (const text of texts) {
       expect(text).not.toContain(a.toString('base64'))
       expect(text).not.toContain(a.toString('hex'))

@@ -62,7 +62,9 @@ describe('generateWebhookSecret', () => {
 describe('collectSecretStrings', () => {
   it('aws: every credential string', () => {
     expect(collectSecretStrings('aws', { ...aws, sessionToken: 'tok+en/==' }))
-      .toEqual(expect.arrayContaining([aws.accessKeyId, aws.secretAccessKey, 'tok+en/==', encodeURIComponent(aws.secretAccessKey), encodeURIComponent('tok+en/==')]))
+      .toEqual(expect.arrayContaining([
+        aws.accessKeyId, aws.secretAccessKey, 'tok+en/==', encodeURIComponent(aws.secretAccessKey), encodeURIComponent('tok+en/=='),
+      ]))
   })
 
   it('webhook: the secret and its key part', () => {

@@ -21,7 +21,9 @@ describe('Test check labels (web UI)', () => {
   it('has a label for every check the server runs', () => {
     const names = serverStepNames()
     // the S3 and outbound webhook checks at least
-    expect(names).toEqual(expect.arrayContaining(['secret', 'credentials', 'bucket', 'prefix', 'format', 'dns', 'address', 'options', 'signing secret', 'header secret']))
+    expect(names).toEqual(expect.arrayContaining([
+      'secret', 'credentials', 'bucket', 'prefix', 'format', 'dns', 'address', 'options', 'signing secret', 'header secret',
+    ]))
     expect(names.filter(n => !(n in CHECK_LABELS))).toEqual([])
   })
 
