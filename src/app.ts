@@ -6,6 +6,7 @@ import type { Deps } from './deps.js'
 import { installAuth } from './plugins/auth.js'
 import { ApiKeyCache } from './auth/api-key-cache.js'
 import { installErrorHandling } from './plugins/errors.js'
+import { installTextInputCheck } from './plugins/text-input.js'
 import opsRoutes from './routes/ops.js'
 import { registerWeb, WEB_ROOT } from './plugins/web.js'
 import adminRoutes from './routes/api/admin/index.js'
@@ -46,6 +47,7 @@ export async function buildApp (deps: Deps): Promise<FastifyInstance> {
   app.addSchema(PendingItemSchema)
   app.addSchema(ChannelSchema)
   installErrorHandling(app)
+  installTextInputCheck(app)
 
   await app.register(swagger, {
     openapi: {

@@ -77,9 +77,10 @@ export function columnLetters (index: number): string {
   return s
 }
 
-export function tooManyRows (limits: PipelineLimits, row: number): AppError {
-  return new AppError('TOO_MANY_ROWS', `The file has more than ${limits.maxRows} rows.`, {
-    details: { limit: limits.maxRows, row },
+/** `maxRows` counts every record after the header, blank ones included (docs/security.md). */
+export function tooManyRows (limits: PipelineLimits, row: number | undefined): AppError {
+  return new AppError('TOO_MANY_ROWS', `The file has more than ${limits.maxRows} rows (blank rows count toward the limit).`, {
+    details: { limit: limits.maxRows, ...(row === undefined ? {} : { row }) },
   })
 }
 

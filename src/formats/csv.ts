@@ -1,8 +1,7 @@
 import type { Readable } from 'node:stream'
-import { finished } from 'node:stream/promises'
-import { parse as csvParse, CsvError } from 'csv-parse'
-import { AppError, isAppError } from '../errors.js'
+import { AppError } from '../errors.js'
 import { cellTooLong, headerKeys, onceWarner, tooManyRows } from './columns.js'
+import { CsvReader } from './csv-reader.js'
 import { peekText, textChunks } from './stream-utils.js'
 import { ROW_BATCH, type FormatParser, type ParseOptions, type ParsedRow } from './types.js'
 
@@ -12,14 +11,15 @@ export type CsvDelimiter = typeof CSV_DELIMITERS[number]
 
 const SNIFF_CHARS = 64 * 1024
 const SNIFF_RECORDS = 20
-/** csv-parse's bound on one record, so an unterminated quote cannot swallow the whole file. */
+/** The bound on one record, so an unterminated quote cannot swallow the whole file. */
 const MAX_RECORD_CHARS_CAP = 64 * 1024 * 1024
 
 /**
- * CSV (and TSV / semicolon / pipe separated) text.
+ * CSV (and TSV / semicolon / pipe separated) text, tokenized by `CsvReader` (csv-reader.ts: the dialect).
  * - The delimiter is sniffed on the first records (quotes respected).
  * - The header is the first non-blank record; names are kept as written (see `headerKeys`).
- * - Blank records (empty line, or only delimiters and spaces) are skipped but keep the line count.
+ * - Blank records (empty line, or only delimiters and spaces) are skipped but keep the line count, and
+ *   they count toward `maxRows` like rows do: a file of nothing but line breaks is bounded like any other.
  * - A record with fewer fields than the header, or with non-empty fields beyond it, is a row problem.
  * - `row` is the line the record starts on, header = line 1, quoted newlines counted.
  * - A header-only file yields no rows; a file without any record is EMPTY_FILE.
@@ -34,57 +34,38 @@ async function * parseCsv (input: Readable, options: ParseOptions): AsyncGenerat
   const { limits } = options
   const warn = onceWarner(options.onWarning)
   const { head, complete, all } = await peekText(textChunks(input), SNIFF_CHARS)
-  const delimiter = sniffDelimiter(head, complete)
+  const reader = new CsvReader(sniffDelimiter(head, complete), Math.min(limits.maxCellChars * limits.maxColumns, MAX_RECORD_CHARS_CAP))
 
-  const parser = csvParse({
-    bom: true,
-    delimiter,
-    relax_column_count: true,
-    // a quote inside an unquoted field (`5" screen`) is kept as a character instead of failing the file
-    relax_quotes: true,
-    max_record_size: Math.min(limits.maxCellChars * limits.maxColumns, MAX_RECORD_CHARS_CAP),
-  })
-  // Driven by hand instead of piped and async-iterated: write() parses the chunk synchronously and the
-  // 'data' listener receives each record during that call, so the records of a chunk are collected
-  // without a promise per record. A parse error is read from `parser.errored` after the write.
-  let records: string[][] = []
-  parser.on('data', (record: string[]) => { records.push(record) })
-  parser.on('error', () => { /* surfaces through parser.errored and finished() below */ })
-
-  let nextLine = 1
   let keys: Array<string | undefined> | undefined
   let width = 0
   let rows = 0
   let batch: ParsedRow[] = []
-  const take = (): string[][] => {
-    const taken = records
-    records = []
-    return taken
-  }
+  let first = true
   try {
     let ended = false
     while (!ended) {
       const next = await all.next()
       if (next.done === true) {
-        parser.end()
-        // the last record (no line break after it) is parsed when the parser is flushed
-        await finished(parser, { cleanup: true })
+        reader.end()
         ended = true
       } else {
-        parser.write(next.value)
+        let chunk = next.value
+        if (first) {
+          first = false
+          if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1)
+        }
+        reader.write(chunk)
       }
-      const chunk = take()
-      for (let r = 0; r < chunk.length; r++) {
-        const record = chunk[r]
-        const row = nextLine
-        nextLine += 1 + lineBreaksIn(record)
-        if (isBlankRecord(record)) continue
+      const { records, lines } = reader.take()
+      for (let r = 0; r < records.length; r++) {
+        const record = records[r]
+        const row = lines[r]
         if (keys === undefined) {
           keys = headerKeys(record, i => String(i + 1), limits, warn)
           width = keys.length
           continue
         }
-        if (++rows > limits.maxRows) throw tooManyRows(limits, row)
+        if (++rows + reader.blankRecords > limits.maxRows) throw tooManyRows(limits, row)
         if (record.length > limits.maxColumns) {
           throw new AppError('TOO_MANY_COLUMNS', `The row on line ${row} has ${record.length} fields; the limit is ${limits.maxColumns}.`, {
             details: { row, columns: record.length, limit: limits.maxColumns },
@@ -109,16 +90,14 @@ async function * parseCsv (input: Readable, options: ParseOptions): AsyncGenerat
           batch = []
         }
       }
-      if (parser.errored !== null) throw parser.errored
+      // a chunk of nothing but blank lines yields no row, and still counts
+      if (rows + reader.blankRecords > limits.maxRows) throw tooManyRows(limits, undefined)
       if (batch.length > 0) {
         yield batch
         batch = []
       }
     }
-  } catch (err) {
-    throw csvFailure(err, nextLine)
   } finally {
-    parser.destroy()
     await all.return(undefined)
   }
   if (keys === undefined) throw new AppError('EMPTY_FILE', 'The file has no header and no rows.')
@@ -131,54 +110,6 @@ function raggedProblem (record: string[], width: number): string | undefined {
     if (record[i].trim() !== '') return `The row has ${record.length} fields; the header has ${width}.`
   }
   return undefined
-}
-
-function isBlankRecord (record: string[]): boolean {
-  for (let i = 0; i < record.length; i++) {
-    const field = record[i]
-    if (field.length > 0 && field.trim() !== '') return false
-  }
-  return true
-}
-
-/** Line breaks inside the (quoted) fields of a record; CRLF counts once. */
-function lineBreaksIn (record: string[]): number {
-  let count = 0
-  for (let i = 0; i < record.length; i++) {
-    const field = record[i]
-    if (field.indexOf('\n') === -1 && field.indexOf('\r') === -1) continue
-    for (let j = 0; j < field.length; j++) {
-      const c = field.charCodeAt(j)
-      if (c === 10) count++
-      else if (c === 13) {
-        count++
-        if (field.charCodeAt(j + 1) === 10) j++
-      }
-    }
-  }
-  return count
-}
-
-function csvFailure (err: unknown, line: number): unknown {
-  if (isAppError(err)) return err
-  if (err instanceof CsvError) {
-    if (err.code === 'CSV_MAX_RECORD_SIZE') {
-      return new AppError('CELL_TOO_LONG',
-        `The record starting on line ${line} is too long: a field is longer than allowed, or a quote is never closed.`, {
-          details: { row: line, code: err.code },
-        })
-    }
-    if (err.code === 'CSV_QUOTE_NOT_CLOSED') {
-      return new AppError('PARSE_FAILED', `The quoted field starting on line ${line} is never closed.`, {
-        details: { row: line, code: err.code },
-      })
-    }
-    return new AppError('PARSE_FAILED', `The CSV could not be read near line ${line}: ${err.message}`, {
-      details: { row: line, code: err.code },
-      cause: err,
-    })
-  }
-  return err
 }
 
 /**

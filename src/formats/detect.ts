@@ -5,7 +5,7 @@ import { AppError, isAppError } from '../errors.js'
 import type { PipelineLimits } from '../config.js'
 import { decodeText, detectBom, type DecodeState } from './encoding.js'
 import { parsers } from './registry.js'
-import { ByteSource, isBlankText, limitBytes } from './stream-utils.js'
+import { ByteSource, isBlankText, limitBytes, withBreaks } from './stream-utils.js'
 import type { FileFormat, ParsedRow, TextEncoding } from './types.js'
 
 /**
@@ -116,16 +116,17 @@ export async function openInventoryStream (input: Readable, options: OpenInvento
   const state: DecodeState = { encoding: 'utf-8', warn: onWarning }
   const parseOptions = { limits, sheetName: options.sheetName, onWarning }
 
+  // breaks between input chunks (a file of blank lines yields no batch) and between batches (XLSX rows)
   let batches: AsyncIterable<ParsedRow[]>
   if (format === 'xlsx') {
-    batches = parsers.xlsx.parse(Readable.from(plain, { objectMode: false }), parseOptions)
+    batches = withBreaks(parsers.xlsx.parse(Readable.from(plain, { objectMode: false }), parseOptions))
   } else {
     if (plain.ended && isBlankText(headText(head))) {
       await plain.close()
       throw new AppError('EMPTY_FILE', 'The file contains only whitespace.')
     }
-    const text = Readable.from(decodeText(plain, head, state))
-    batches = parsers[format].parse(text, parseOptions)
+    const text = Readable.from(withBreaks(decodeText(plain, head, state)))
+    batches = withBreaks(parsers[format].parse(text, parseOptions))
   }
 
   return {

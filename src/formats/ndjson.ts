@@ -9,7 +9,7 @@ import type { FormatParser, ParseOptions, ParsedRow } from './types.js'
  * Newline-delimited JSON (NDJSON / JSON Lines): one object per line.
  * - Lines are split as the text streams in; a line longer than maxLineBytes (UTF-8 bytes) fails the file
  *   with LINE_TOO_LONG as soon as it is known to be too long, so one endless line cannot fill memory.
- * - Blank lines are skipped (they still count for line numbers); `row` = the line number.
+ * - Blank lines are skipped (they still count for line numbers and toward maxRows); `row` = the line number.
  * - A line that is not JSON, or not a JSON object, is a row problem; the other lines still count.
  * - Each line is `JSON.parse`d (bounded by the line limit, and V8's parser is not recursive), then walked
  *   once without recursion to enforce maxJsonDepth (JSON_TOO_DEEP), maxCellChars (CELL_TOO_LONG) and
@@ -34,9 +34,10 @@ async function * parseNdjson (input: Readable, options: ParseOptions): AsyncGene
     line++
     if (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1)
     checkLineLength(text, line, limits)
+    // blank lines count toward the row limit too: a file of nothing but line breaks is bounded like any other
+    if (++rows > limits.maxRows) throw tooManyRows(limits, line)
     if (isBlankLine(text)) return undefined
     sawContent = true
-    if (++rows > limits.maxRows) throw tooManyRows(limits, line)
     let value: unknown
     try {
       value = JSON.parse(text)

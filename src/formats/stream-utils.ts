@@ -1,4 +1,5 @@
 import { StringDecoder } from 'node:string_decoder'
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { AppError } from '../errors.js'
 import { ROW_BATCH } from './types.js'
 
@@ -176,4 +177,27 @@ export function * inBatches<T> (rows: T[]): Generator<T[]> {
     return
   }
   for (let i = 0; i < rows.length; i += ROW_BATCH) yield rows.slice(i, i + ROW_BATCH)
+}
+
+/** The longest stretch of parsing between two turns of the event loop (see `withBreaks`). */
+export const PARSE_SLICE_MS = 20
+
+/**
+ * Passes `source` through and, whenever `sliceMs` of work (the producer's and the consumer's) went by
+ * since the last break, lets the event loop turn (setImmediate) before going on. Chunks and batches that
+ * are already in memory (a gzip of a few KB inflating to megabytes) are otherwise handed over with
+ * promise jobs only, which never let a timer, an HTTP request or a signal handler run: one file could
+ * hold the whole process (docs/security.md).
+ */
+export async function * withBreaks<T> (source: AsyncIterable<T>, sliceMs = PARSE_SLICE_MS): AsyncGenerator<T> {
+  let since = performance.now()
+  for await (const item of source) {
+    // the break comes before handing the item over, not before asking for the next one: a consumer that
+    // stops (return()) during the break must not make this pull one more item from the source
+    if (performance.now() - since >= sliceMs) {
+      await nextTurn()
+      since = performance.now()
+    }
+    yield item
+  }
 }

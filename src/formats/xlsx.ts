@@ -10,7 +10,7 @@ import type { FormatParser, ParseOptions, ParsedRow } from './types.js'
  * XLSX workbooks, read with exceljs' streaming reader behind the guard of xlsx-guard.ts.
  * - The sheet: `sheetName` if given (exact name, then case-insensitive), else the first visible worksheet
  *   in tab order (hidden sheets usually hold lookup lists, not the data).
- * - The header is the first row with a value; empty rows are skipped; `row` is the sheet's row number.
+ * - The header is the first row with a value; empty rows are skipped (and count toward maxRows); `row` is the sheet's row number.
  * - Values are typed: numbers stay numbers, booleans booleans, date-formatted cells become ISO strings
  *   ("2024-03-01", or "2024-03-01T08:30:00.000Z" when there is a time of day), formulas give their
  *   cached result (exceljs does not evaluate formulas), error cells their text ("#N/A"), rich text its
@@ -119,7 +119,11 @@ async function * readSheet (
         cells[col - 1] = value
         if (col > width) width = col
       })
-      if (width === 0) continue // empty row
+      if (width === 0) {
+        // an empty row (styled, or holding only empty strings) counts toward the row limit like a blank CSV line
+        if (keys !== undefined && ++rows > limits.maxRows) throw tooManyRows(limits, row.number)
+        continue
+      }
       if (keys === undefined) {
         const names: string[] = []
         for (let i = 0; i < width; i++) names.push(cells[i] === undefined ? '' : String(cells[i]))

@@ -7,6 +7,7 @@ import { AppError, isAppError } from '../errors.js'
 import { openInventoryStream } from '../formats/detect.js'
 import { isRowProblem, type FileFormat } from '../formats/types.js'
 import { newId } from '../util/ids.js'
+import { findTextFlaw, storableText, type FlawAt } from '../util/text.js'
 import { CanonicalMapper, type CanonicalItem } from './canonical.js'
 
 /** Rejected rows kept in full per upload; all of them are counted. */
@@ -50,7 +51,7 @@ export class InventoryPipeline {
 
   async ingest (tx: Transaction, input: IngestInput): Promise<IngestResult> {
     const uploadId = newId()
-    const base = { id: uploadId, orgId: input.orgId, agentId: input.agent.id, sourceId: input.sourceId, syncId: input.syncId, fileName: input.fileName }
+    const base = { id: uploadId, orgId: input.orgId, agentId: input.agent.id, sourceId: input.sourceId, syncId: input.syncId, fileName: storableText(input.fileName) }
     await tx.exec('SAVEPOINT ferry_file')
     let bytesRead = () => 0
     let detected: { format?: FileFormat, encoding?: string } = {}
@@ -66,11 +67,12 @@ export class InventoryPipeline {
         format: input.format,
         limits: this.options.limits,
         sheetName: input.agent.mapping.sheetName,
-        onWarning: (w: string) => { if (!warnings.includes(w)) warnings.push(w) },
+        // warnings quote header names, which are the file's text
+        onWarning: (w: string) => { addWarning(warnings, w) },
       })
       bytesRead = opened.bytesRead
       detected = { format: opened.format, encoding: opened.encoding }
-      for (const w of opened.warnings) if (!warnings.includes(w)) warnings.push(w)
+      for (const w of opened.warnings) addWarning(warnings, w)
 
       const mapper = new CanonicalMapper(input.agent.mapping)
       const rejected: RejectedRow[] = []
@@ -84,14 +86,17 @@ export class InventoryPipeline {
           if (accepted + rejectedCount >= this.options.limits.maxRows) {
             throw new AppError('TOO_MANY_ROWS', `The file has more than ${this.options.limits.maxRows} rows.`)
           }
-          const outcome = isRowProblem(parsed) ? parsed.error : mapper.map(parsed.row, parsed.values)
+          // a value PostgreSQL cannot store rejects its row (and the row is not kept raw either)
+          const flaw = isRowProblem(parsed) ? undefined : findTextFlaw(parsed.values)
+          const outcome = isRowProblem(parsed) ? parsed.error : flaw !== undefined ? flawReason(flaw) : mapper.map(parsed.row, parsed.values)
           if (typeof outcome !== 'string') {
             accepted++
             items.push(outcome)
           } else {
             rejectedCount++
             if (rejected.length < REJECTED_ROWS_KEPT) {
-              rejected.push({ row: parsed.row, reason: outcome, ...(isRowProblem(parsed) ? {} : { raw: parsed.values }) })
+              // a parser's reason may quote the text it could not read
+              rejected.push({ row: parsed.row, reason: storableText(outcome), ...(isRowProblem(parsed) || flaw !== undefined ? {} : { raw: parsed.values }) })
             }
           }
         }
@@ -100,7 +105,7 @@ export class InventoryPipeline {
       }
       await writer.finish()
       await insertRejectedRows(tx, uploadId, rejected)
-      for (const w of opened.warnings) if (!warnings.includes(w)) warnings.push(w)
+      for (const w of opened.warnings) addWarning(warnings, w)
       const upload = await updateUploadCounts(tx, uploadId, {
         format: opened.format, encoding: opened.encoding, bytes: bytesRead(), rowsAccepted: accepted, rowsRejected: rejectedCount, warnings,
       })
@@ -120,11 +125,23 @@ export class InventoryPipeline {
         rowsAccepted: 0,
         rowsRejected: 0,
         status: 'rejected',
-        error: { code: err.code, message: err.message },
+        error: { code: err.code, message: storableText(err.message) },
         warnings: [],
       })
       await tx.exec('RELEASE SAVEPOINT ferry_file')
       return { upload, rejected: [] }
     }
   }
+}
+
+function addWarning (warnings: string[], warning: string): void {
+  const w = storableText(warning)
+  if (!warnings.includes(w)) warnings.push(w)
+}
+
+/** The reason a row with text PostgreSQL cannot store is rejected; names where it is, never quotes it. */
+function flawReason ({ flaw, path, inKey }: FlawAt): string {
+  const where = path.slice(1, 101)
+  if (inKey) return where === '' ? `a column name holds ${flaw}, which cannot be stored` : `a key inside "${where}" holds ${flaw}, which cannot be stored`
+  return `"${where}" holds ${flaw}, which cannot be stored`
 }

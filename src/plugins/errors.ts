@@ -10,6 +10,21 @@ const FASTIFY_CODES: Record<string, AppError['code']> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'VALIDATION_FAILED',
 }
 
+/**
+ * What @fastify/busboy (the parser under @fastify/multipart) throws for a malformed body: plain Errors
+ * without a code or a status, so they are known by their messages — every one @fastify/busboy 3 raises
+ * about a body. The body is the client's: 400, never a 500.
+ */
+const MALFORMED_MULTIPART = new Set([
+  'Multipart: Boundary not found',
+  'Boundary required',
+  'Unexpected end of multipart data',
+  'Part terminated early due to unexpected end of multipart data',
+  'Preamble terminated early due to unexpected end of multipart data',
+  'Unsupported Content-Type.',
+  'Missing Content-Type-header.',
+])
+
 export function installErrorHandling (app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | AppError, request, reply) => {
     if (isAppError(err)) {
@@ -28,6 +43,10 @@ export function installErrorHandling (app: FastifyInstance): void {
         message: `${fe.validationContext ?? 'request'}${fe.validation[0]?.instancePath ?? ''} ${fe.validation[0]?.message ?? 'is not valid'}`,
         details: { errors: fe.validation.map(v => ({ path: `${fe.validationContext}${v.instancePath}`, message: v.message, params: v.params })) },
       })
+    }
+    if (fe.statusCode === undefined && MALFORMED_MULTIPART.has(fe.message)) {
+      request.log.info({ message: fe.message }, 'malformed multipart body refused')
+      return reply.status(400).send({ code: 'VALIDATION_FAILED', message: `The multipart body is malformed: ${fe.message}` })
     }
     const status = fe.statusCode ?? 500
     if (status === 429) return reply.status(429).send({ code: 'RATE_LIMITED', message: 'Too many requests; retry later.' })

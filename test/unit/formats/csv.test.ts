@@ -54,9 +54,7 @@ describe('csv: batches', () => {
 
   it('a file of exactly 2 × ROW_BATCH rows read in one chunk: full batches, every row once, line numbers continuing', async () => {
     const batches = await parseBatches('csv', csv(2 * ROW_BATCH))
-    // csv-parse hands over a chunk's last record only once it sees what follows (a CRLF could be
-    // split), here at the end of the input: that record comes as a batch of its own
-    expect(batches.map(b => b.length)).toEqual([ROW_BATCH, ROW_BATCH - 1, 1])
+    expect(batches.map(b => b.length)).toEqual([ROW_BATCH, ROW_BATCH])
     expect(batches.flat().map(r => r.row)).toEqual(Array.from({ length: 2 * ROW_BATCH }, (_, i) => i + 2))
   })
 
@@ -79,5 +77,27 @@ describe('csv: batches', () => {
     expect(batches.map(b => b.length)).toEqual([ROW_BATCH, 1])
     expect(batches[0].at(-1)).toEqual({ row: last, values: { sku: 'two\nlines', qty: '1' } })
     expect(batches[1][0]).toEqual({ row: last + 2, values: { sku: `A${last + 1}`, qty: '1' } })
+  })
+})
+
+describe('csv: dialect', () => {
+  it('mixed line endings (LF, CRLF, lone CR) each end one line', async () => {
+    expect(await parse('sku,qty\nA1,1\r\nA2,2\rA3,3\n\r\nA4,4', 3)).toEqual([
+      { row: 2, values: { sku: 'A1', qty: '1' } },
+      { row: 3, values: { sku: 'A2', qty: '2' } },
+      { row: 4, values: { sku: 'A3', qty: '3' } },
+      { row: 6, values: { sku: 'A4', qty: '4' } },
+    ])
+  })
+
+  it('text after a closing quote keeps the quotes as written; quotes inside unquoted text are characters', async () => {
+    expect(await parse('sku,name\n"A1"x,5" screen\n""," ""q"" "\n', 1 << 20)).toEqual([
+      { row: 2, values: { sku: '"A1"x', name: '5" screen' } },
+      { row: 3, values: { sku: '', name: ' "q" ' } },
+    ])
+  })
+
+  it('an unterminated quote fails the file naming the line it opens on', async () => {
+    await expect(parse('sku,name\nA1,x\nA2,"open\nA3,y\n', 5)).rejects.toMatchObject({ code: 'PARSE_FAILED', details: { row: 3 } })
   })
 })
