@@ -123,12 +123,12 @@ export async function startRuntime (config: Config, options: RuntimeOptions): Pr
     const stop = async (): Promise<void> => {
       // The queue's workers stop fetching first (pg-boss stops them before it starts waiting), so a
       // job loop whose handler the abort ends does not fetch the next job only to abort it too.
-      const queueStopped = stopBoss()
+      // (A failure of the stop is logged where release() awaits the same promise.)
+      stopBoss().catch(() => {})
       await new Promise(resolve => setImmediate(resolve))
       shutdown.abort()
       // LIFO: the HTTP server, the sweepers and the scheduler, the queue (waiting for its handlers), the database
       await release(releasers, logger)
-      await queueStopped.catch(() => {})
     }
     return { deps, app, stop: () => (stopped ??= stop()) }
   } catch (err) {

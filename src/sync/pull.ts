@@ -73,7 +73,8 @@ export async function pullSource (deps: Deps, request: PullRequest): Promise<Syn
   try {
     await waitForLease(deps, source.id, token, request.leaseWaitMs ?? 0)
   } catch (err) {
-    // the on-demand sync created by the API must not stay "running" while the job is retried
+    // the on-demand sync created by the API must not stay "running" while the job is retried (after a
+    // shutdown the retried job takes it over: pullJobWaiting keeps the lost-pull sweep off it meanwhile)
     if (syncId && !(isAppError(err) && err.code === 'SHUTTING_DOWN')) {
       await finishSync(db, syncId, { status: 'failed', error: { code: 'PULL_IN_PROGRESS', message: 'Another pull of this source was running; this one was not started.' } })
     }
