@@ -30,7 +30,7 @@ export const ERRORS = {
   RATE_LIMITED: define(429, 'transient', 'Too many requests; retry later.'),
   INTERNAL: define(500, 'system', 'Internal server error.'),
   SERVICE_UNAVAILABLE: define(503, 'transient', 'The service is not ready.'),
-  SHUTTING_DOWN: define(503, 'transient', 'Ferry is shutting down; what was in progress was rolled back. Send the request again (a pull is retried on its own).'),
+  SHUTTING_DOWN: define(503, 'transient', 'Ferry is shutting down; the work in progress was rolled back. Send the request again (pulls retry on their own).'),
 
   // agents
   INVALID_CRON: define(400, 'config', 'The cron expression is not valid.'),

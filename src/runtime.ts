@@ -82,9 +82,8 @@ export async function startRuntime (config: Config, options: RuntimeOptions): Pr
     const pipeline = new InventoryPipeline({
       limits: config.limits, onRowsAccepted: n => metrics.rowsIngested.inc(n), afterIngest: [autoMapHook(boss)], signal: shutdown.signal,
     })
-    const deps: Deps = {
-      config, db, logger, vault, boss, metrics, pipeline, policy: new AddressPolicy(config.allowPrivateNetworks), isReady: async () => bossReady, signal: shutdown.signal,
-    }
+    const policy = new AddressPolicy(config.allowPrivateNetworks)
+    const deps: Deps = { config, db, logger, vault, boss, metrics, pipeline, policy, isReady: async () => bossReady, signal: shutdown.signal }
     if (works) {
       for (const job of JOBS) {
         const handler = job.handler(deps)

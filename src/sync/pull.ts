@@ -76,7 +76,9 @@ export async function pullSource (deps: Deps, request: PullRequest): Promise<Syn
     // the on-demand sync created by the API must not stay "running" while the job is retried (after a
     // shutdown the retried job takes it over: pullJobWaiting keeps the lost-pull sweep off it meanwhile)
     if (syncId && !(isAppError(err) && err.code === 'SHUTTING_DOWN')) {
-      await finishSync(db, syncId, { status: 'failed', error: { code: 'PULL_IN_PROGRESS', message: 'Another pull of this source was running; this one was not started.' } })
+      await finishSync(db, syncId, {
+        status: 'failed', error: { code: 'PULL_IN_PROGRESS', message: 'Another pull of this source was running; this one was not started.' },
+      })
     }
     throw err
   }
@@ -86,7 +88,10 @@ export async function pullSource (deps: Deps, request: PullRequest): Promise<Syn
     // sweep closed before this lease was taken, records a sync of its own. Checked under the lease:
     // the sweep closes a sync only while its source's lease is free (src/db/sql/sources.ts takeDeadLeases).
     if (syncId && (await getSyncById(db, syncId))?.status !== 'running') syncId = undefined
-    if (!syncId) syncId = (await insertSync(db, { id: newId(), orgId: source.orgId, sourceId: source.id, direction: 'inbound', trigger: request.trigger, jobId: request.jobId })).id
+    if (!syncId) {
+      const started = { id: newId(), orgId: source.orgId, sourceId: source.id, direction: 'inbound' as const, trigger: request.trigger, jobId: request.jobId }
+      syncId = (await insertSync(db, started)).id
+    }
     const closed = await failOrphanedSyncs(db, source.id, syncId)
     if (closed) logger.warn({ sourceId: source.id, closed }, 'closed syncs left running by a stopped worker')
     const sync = await runPull(deps, source, agent, syncId, lease)
@@ -225,7 +230,10 @@ async function ingestFile (deps: Deps, ctx: { source: DataSource, agent: Agent, 
     // other query (the API included) on a slow bucket. There the object is spooled to a private
     // temp file first, and the transaction only parses and stores.
     if (deps.db.kind === 'pglite') {
-      spooled = await spoolBody(body, { maxBytes: deps.config.limits.maxFileBytes, toFile: true, keepUpTo: 0, onChunk: () => {}, idleTimeoutMs: deps.config.targetTimeoutMs, signal: deps.signal })
+      spooled = await spoolBody(body, {
+        maxBytes: deps.config.limits.maxFileBytes, toFile: true, keepUpTo: 0, onChunk: () => {},
+        idleTimeoutMs: deps.config.targetTimeoutMs, signal: deps.signal,
+      })
     }
     return await deps.db.transaction(async (tx) => {
       const { upload, rejected } = await deps.pipeline.ingest(tx, {

@@ -86,8 +86,9 @@ async function query<T = Record<string, unknown>> (instance: Instance, sql: stri
 }
 
 async function api (instance: Instance, method: string, url: string, body?: unknown): Promise<{ status: number, json: any }> {
+  const json = body !== undefined
   const res = await fetch(`${instance.base}${url}`, {
-    method, headers: { authorization: `Bearer ${KEY}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, body: body !== undefined ? JSON.stringify(body) : undefined,
+    method, headers: { authorization: `Bearer ${KEY}`, ...(json ? { 'content-type': 'application/json' } : {}) }, body: json ? JSON.stringify(body) : undefined,
   })
   return { status: res.status, json: await res.json().catch(() => null) }
 }
@@ -113,18 +114,20 @@ const rows = (prefix: string, from: number, n: number) => Array.from({ length: n
 const spoolFiles = async (dir: string) => (await fs.readdir(dir)).filter(name => name.startsWith('ferry-inbound-'))
 
 describe('SIGTERM', () => {
-  it('during slow uploads that keep trickling in: the process exits gracefully, the clients get 503 or a closed connection, nothing of the files is kept', async () => {
+  it('during slow uploads that keep trickling in: the process exits gracefully, the clients get 503 or a closed connection, nothing is kept', async () => {
     const instance = await newInstance()
     const server = await start(instance)
     const agent = await api(instance, 'POST', '/api/v1/agents', { name: 'slow senders', rules: { autoPull: false } })
     expect(agent.status).toBe(201)
-    const source = await api(instance, 'POST', `/api/v1/agents/${agent.json.id}/data-sources`, { name: 'inbound', role: 'INVENTORY_SOURCE', type: 'webhook', config: {} })
+    const source = await api(instance, 'POST', `/api/v1/agents/${agent.json.id}/data-sources`,
+      { name: 'inbound', role: 'INVENTORY_SOURCE', type: 'webhook', config: {} })
     expect(source.status).toBe(201)
 
     // an inbound webhook delivery (signed as the sender would; the body never ends, so never checked)
     const id = `msg_${randomBytes(8).toString('hex')}`
     const timestamp = String(Math.floor(Date.now() / 1000))
-    const signature = 'v1,' + createHmac('sha256', Buffer.from(source.json.signingSecret.replace(/^whsec_/, ''), 'base64')).update(`${id}.${timestamp}.`).digest('base64')
+    const key = Buffer.from(source.json.signingSecret.replace(/^whsec_/, ''), 'base64')
+    const signature = 'v1,' + createHmac('sha256', key).update(`${id}.${timestamp}.`).digest('base64')
     const inbound = trickle(`${instance.base}/api/v1/inbound/${source.json.id}`,
       { 'content-type': 'text/csv', 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signature },
       Buffer.from('sku,name,quantity\n' + rows('IN', 0, 500)), i => Buffer.from(rows('IN', 500 + i, 1)))
@@ -161,7 +164,8 @@ describe('SIGTERM', () => {
 
     let server = await start(instance)
     const agent = await api(instance, 'POST', '/api/v1/agents', { name: 'big files', rules: { autoPull: false } })
-    const secret = await api(instance, 'POST', '/api/v1/secrets', { name: 's3rver', type: 'aws', value: { accessKeyId: store.accessKeyId, secretAccessKey: store.secretAccessKey } })
+    const secret = await api(instance, 'POST', '/api/v1/secrets',
+      { name: 's3rver', type: 'aws', value: { accessKeyId: store.accessKeyId, secretAccessKey: store.secretAccessKey } })
     const source = await api(instance, 'POST', `/api/v1/agents/${agent.json.id}/data-sources`, {
       name: 'bucket', role: 'INVENTORY_SOURCE', type: 's3',
       config: { bucket: BUCKET, prefix: 'pull/', region: 'us-east-1', secretRef: secret.json.id, endpoint: proxy.endpoint, forcePathStyle: true },
@@ -189,13 +193,15 @@ describe('SIGTERM', () => {
     server = await start(instance)
     const again = await api(instance, 'POST', `/api/v1/agents/${agent.json.id}/data-sources/${source.json.id}/pull`)
     expect(again.status).toBe(202)
-    await expect.poll(async () => (await api(instance, 'GET', `${syncs}/${again.json.syncId}`)).json.status, { timeout: 60_000, interval: 250 }).toBe('succeeded')
-    const done = (await api(instance, 'GET', `${syncs}/${again.json.syncId}`)).json
-    expect(done.manifest.map((e: { key: string, status: string, rowsAccepted: number }) => [e.key, e.status, e.rowsAccepted])).toEqual([['pull/b-big.csv', 'ingested', 5000]])
+    const latest = async () => (await api(instance, 'GET', `${syncs}/${again.json.syncId}`)).json
+    await expect.poll(async () => (await latest()).status, { timeout: 60_000, interval: 250 }).toBe('succeeded')
+    const manifest: Array<{ key: string, status: string, rowsAccepted: number }> = (await latest()).manifest
+    expect(manifest.map(e => [e.key, e.status, e.rowsAccepted])).toEqual([['pull/b-big.csv', 'ingested', 5000]])
     server.child.kill('SIGTERM')
     expect(await server.exited).toBe(0)
     const uploads = await query<{ file_name: string, rows: number }>(instance,
-      'SELECT u.file_name, count(i.upload_seq)::int AS rows FROM inventory_uploads u LEFT JOIN inventory_items i ON i.upload_seq = u.seq GROUP BY u.id, u.file_name ORDER BY u.file_name')
+      `SELECT u.file_name, count(i.upload_seq)::int AS rows FROM inventory_uploads u LEFT JOIN inventory_items i ON i.upload_seq = u.seq
+       GROUP BY u.id, u.file_name ORDER BY u.file_name`)
     expect(uploads).toEqual([{ file_name: 'a-small.csv', rows: 3 }, { file_name: 'b-big.csv', rows: 5000 }])
   }, 300_000)
 })

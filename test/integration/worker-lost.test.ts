@@ -142,8 +142,10 @@ describe('the lost-pull sweep', () => {
     w.cleanup(async () => { child.kill('SIGKILL') })
 
     await Promise.race([stall.reached(), exited.then(() => { throw new Error(`pull child exited early:\n${output}`) })])
-    await expect.poll(async () => (await db.query('SELECT key FROM source_files WHERE source_id = $1', [sourceId])).rows.map(r => r.key)).toEqual(['killed/1-first.csv'])
-    const { rows: running } = await db.query<{ id: string, job_id: string }>(`SELECT id, job_id FROM syncs WHERE source_id = $1 AND status = 'running'`, [sourceId])
+    const ledger = async () => (await db.query('SELECT key FROM source_files WHERE source_id = $1', [sourceId])).rows.map(r => r.key)
+    await expect.poll(ledger).toEqual(['killed/1-first.csv'])
+    const { rows: running } = await db.query<{ id: string, job_id: string }>(
+      `SELECT id, job_id FROM syncs WHERE source_id = $1 AND status = 'running'`, [sourceId])
     expect(running).toEqual([{ id: expect.any(String), job_id: job.id }])
     const deadSyncId = running[0].id
 

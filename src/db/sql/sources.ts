@@ -153,7 +153,9 @@ export async function takeDeadLeases (q: Queryable, sourceIds: string[]): Promis
   const { rows } = await q.query(
     `SELECT id FROM data_sources WHERE id = ANY($1::uuid[]) AND (lease_token IS NULL OR lease_expires_at < now()) FOR UPDATE SKIP LOCKED`, [sourceIds])
   const ids = rows.map(r => r.id as string)
-  if (ids.length) await q.query('UPDATE data_sources SET lease_token = NULL, lease_expires_at = NULL WHERE id = ANY($1::uuid[]) AND lease_token IS NOT NULL', [ids])
+  if (ids.length) {
+    await q.query('UPDATE data_sources SET lease_token = NULL, lease_expires_at = NULL WHERE id = ANY($1::uuid[]) AND lease_token IS NOT NULL', [ids])
+  }
   return new Set(ids)
 }
 
