@@ -58,6 +58,13 @@ export async function buildApp (deps: Deps): Promise<FastifyInstance> {
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })
 
+  // an answer given while the process stops closes its connection (a request cut off by the
+  // shutdown may still be sending its body: Node would otherwise keep reading it)
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (deps.signal.aborted) reply.header('connection', 'close')
+    return payload
+  })
+
   app.addHook('onResponse', async (request, reply) => {
     deps.metrics.httpRequests.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) },

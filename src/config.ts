@@ -46,6 +46,11 @@ export interface Config {
   targetTimeoutMs: number
   /** how long an API process trusts a key it verified before looking it up again (revocation latency elsewhere), ms */
   apiKeyCacheMs: number
+  /**
+   * how long a stopping process (SIGTERM/SIGINT) may take, ms: in-flight ingests and pulls are rolled
+   * back and open requests answered 503 at once; whatever is still running at the end is cut off
+   */
+  shutdownGraceMs: number
   logLevel: string
 }
 
@@ -187,6 +192,7 @@ export function loadConfig (env: Env = process.env): Config {
     webhookInlineMaxBytes: integer(env, 'FERRY_WEBHOOK_INLINE_MAX_BYTES', 10 * MiB, 1),
     targetTimeoutMs: integer(env, 'FERRY_TARGET_TIMEOUT_MS', 30 * SECOND, 100),
     apiKeyCacheMs: integer(env, 'FERRY_API_KEY_CACHE_SECONDS', 5, 0, 300) * SECOND,
+    shutdownGraceMs: integer(env, 'FERRY_SHUTDOWN_GRACE_MS', 10 * SECOND, 1000, 10 * MINUTE),
     logLevel,
   }
 }

@@ -25,4 +25,9 @@ export interface Deps {
   pipeline: InventoryPipeline
   /** set once the pg-boss schema exists and the queues are created */
   isReady(): Promise<boolean>
+  /**
+   * aborted when the process stops (SIGTERM/SIGINT, src/runtime.ts): long work — an ingest, a pull,
+   * an inbound body still arriving — stops at once, its transaction rolls back, a request gets 503
+   */
+  signal: AbortSignal
 }

@@ -30,6 +30,7 @@ export const ERRORS = {
   RATE_LIMITED: define(429, 'transient', 'Too many requests; retry later.'),
   INTERNAL: define(500, 'system', 'Internal server error.'),
   SERVICE_UNAVAILABLE: define(503, 'transient', 'The service is not ready.'),
+  SHUTTING_DOWN: define(503, 'transient', 'Ferry is shutting down; the work in progress was rolled back. Send the request again (pulls retry on their own).'),
 
   // agents
   INVALID_CRON: define(400, 'config', 'The cron expression is not valid.'),
@@ -64,6 +65,7 @@ export const ERRORS = {
   PULL_FAILED: define(502, 'transient', 'The pull failed.'),
   PULL_IN_PROGRESS: define(409, 'transient', 'A pull of this source is already running.'),
   LEASE_LOST: define(409, 'transient', 'Another worker took over this sync.'),
+  WORKER_LOST: define(503, 'transient', 'The worker running this pull stopped; it is retried, and the next pull takes every file not yet taken.'),
   S3_ERROR: define(502, 'transient', 'The S3 store answered with an error.'),
   S3_CONFIG: define(422, 'config', 'The S3 store refused the request.'),
   AUTO_PUSH_REQUIRES_TEST: define(409, 'config', 'Turning auto-push on requires a passing test of this sink within the last 24 hours.'),
@@ -100,6 +102,9 @@ export const appError = (code: ErrorCode, message?: string, options?: { details?
   new AppError(code, message, options)
 
 export const isAppError = (err: unknown): err is AppError => err instanceof AppError
+
+/** The error of work cut off by a stopping process (its transaction rolls back; see src/runtime.ts). */
+export const shuttingDown = (): AppError => new AppError('SHUTTING_DOWN')
 
 /** Turns anything thrown into an Error, so loops and logs always have one shape. */
 export function coerceError (err: unknown): Error {

@@ -19,14 +19,22 @@ import { autoMapHook } from './jobs/service.js'
 import { startDeliverySweeper } from './push/service.js'
 import { AddressPolicy } from './net/address-policy.js'
 import { SchedulerLoop } from './scheduler/scheduler.js'
+import { startSyncSweeper } from './sync/sweeper.js'
 
 export type Role = 'api' | 'worker' | 'all'
+
+/** How often a process whose scheduler is off (FERRY_SCHEDULER_INTERVAL_MS=0) sweeps for lost pulls. */
+const DEFAULT_SWEEP_MS = 1000
 
 export interface Runtime {
   deps: Deps
   /** present unless the role is `worker` */
   app?: FastifyInstance
-  /** stop taking requests and jobs, let in-flight jobs finish (or fail them for retry), close the db */
+  /**
+   * Stops within the grace period (FERRY_SHUTDOWN_GRACE_MS): takes no new requests or jobs, rolls
+   * back the ingests and pulls in flight (their requests get 503, their jobs are retried), cuts off
+   * connections still open after half the grace period, closes the database.
+   */
   stop(): Promise<void>
 }
 
@@ -47,6 +55,9 @@ export async function startRuntime (config: Config, options: RuntimeOptions): Pr
   }
   const db = options.db ?? await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
   const releasers: Array<() => Promise<unknown>> = [() => db.close()]
+  const shutdown = new AbortController()
+  // half the grace period for jobs and requests to end after the abort; the rest is for closing
+  const drainMs = Math.max(1000, Math.floor(config.shutdownGraceMs / 2))
   try {
     const { applied } = await migrate(db)
     if (applied.length) logger.info({ applied }, 'migrations applied')
@@ -60,15 +71,21 @@ export async function startRuntime (config: Config, options: RuntimeOptions): Pr
     const boss = createBoss(db, { supervise: works, logger })
     let bossReady = false
     await boss.start()
-    releasers.push(() => boss.stop({ graceful: true, timeout: 10_000 }))
+    // one promise, called early by the shutdown (stop fetching) and again by the release order
+    let bossStopped: Promise<void> | undefined
+    const stopBoss = () => (bossStopped ??= boss.stop({ graceful: true, timeout: drainMs }))
+    releasers.push(stopBoss)
     for (const job of JOBS) await ensureQueue(boss, job.name, job.queue)
     await carryOverLegacyJobs(db, boss, JOBS.map(j => j.name), logger)
     bossReady = true
 
     const metrics = createMetrics()
     // rules.autoMap: the mapping job is queued in the upload's own transaction
-    const pipeline = new InventoryPipeline({ limits: config.limits, onRowsAccepted: n => metrics.rowsIngested.inc(n), afterIngest: [autoMapHook(boss)] })
-    const deps: Deps = { config, db, logger, vault, boss, metrics, pipeline, policy: new AddressPolicy(config.allowPrivateNetworks), isReady: async () => bossReady }
+    const pipeline = new InventoryPipeline({
+      limits: config.limits, onRowsAccepted: n => metrics.rowsIngested.inc(n), afterIngest: [autoMapHook(boss)], signal: shutdown.signal,
+    })
+    const policy = new AddressPolicy(config.allowPrivateNetworks)
+    const deps: Deps = { config, db, logger, vault, boss, metrics, pipeline, policy, isReady: async () => bossReady, signal: shutdown.signal }
     if (works) {
       for (const job of JOBS) {
         const handler = job.handler(deps)
@@ -88,6 +105,9 @@ export async function startRuntime (config: Config, options: RuntimeOptions): Pr
       // pushes whose worker died mid-attempt (or whose queued attempt was lost) are queued again
       const sweeper = startDeliverySweeper(deps)
       releasers.push(() => sweeper.stop())
+      // pulls whose worker died are closed (WORKER_LOST) and their jobs handed back, once per scheduler tick
+      const syncSweeper = startSyncSweeper(deps, config.schedulerIntervalMs || DEFAULT_SWEEP_MS)
+      releasers.push(() => syncSweeper.stop())
       if (config.schedulerIntervalMs > 0) {
         // every worker schedules; SKIP LOCKED splits the due sources between them (src/scheduler)
         const scheduler = new SchedulerLoop(deps, { intervalMs: config.schedulerIntervalMs })
@@ -97,10 +117,21 @@ export async function startRuntime (config: Config, options: RuntimeOptions): Pr
     }
     let app: FastifyInstance | undefined
     if (role !== 'worker') {
-      app = await buildApp(deps)
-      releasers.push(() => app!.close())
+      const http = app = await buildApp(deps)
+      releasers.push(() => closeHttp(http, drainMs))
     }
-    return { deps, app, stop: () => release(releasers, logger) }
+    let stopped: Promise<void> | undefined
+    const stop = async (): Promise<void> => {
+      // The queue's workers stop fetching first (pg-boss stops them before it starts waiting), so a
+      // job loop whose handler the abort ends does not fetch the next job only to abort it too.
+      // (A failure of the stop is logged where release() awaits the same promise.)
+      stopBoss().catch(() => {})
+      await new Promise(resolve => setImmediate(resolve))
+      shutdown.abort()
+      // LIFO: the HTTP server, the sweepers and the scheduler, the queue (waiting for its handlers), the database
+      await release(releasers, logger)
+    }
+    return { deps, app, stop: () => (stopped ??= stop()) }
   } catch (err) {
     await release(releasers, logger)
     throw err
@@ -115,6 +146,22 @@ const findSecretUsers: FindSecretUsers = async (q, orgId, secretId) => [
 
 async function ensureQueue (boss: PgBoss, name: string, options?: Omit<Queue, 'name'>): Promise<void> {
   if (!await boss.getQueue(name)) await boss.createQueue(name, { name, ...options } as Queue)
+}
+
+/**
+ * Stops listening and answers 503 to requests that arrive on open connections (Fastify's closing
+ * state); requests in flight have been aborted and answer 503 on their own. A connection still open
+ * after `drainMs` — a request whose body trickles in before any handler could see it — is cut off.
+ */
+async function closeHttp (app: FastifyInstance, drainMs: number): Promise<void> {
+  const closing = app.close()
+  const timer = setTimeout(() => app.server.closeAllConnections(), drainMs)
+  timer.unref()
+  try {
+    await closing
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /** LIFO: the HTTP server stops first, then the queue, then the database. */

@@ -4,8 +4,8 @@ import { startRuntime, type Role } from './runtime.js'
 
 /**
  * Process entry for `ferry serve`: load config, start the runtime, listen, and shut down
- * gracefully on SIGTERM/SIGINT (stop taking requests and jobs, finish or release in-flight ones,
- * close the database).
+ * gracefully on SIGTERM/SIGINT within FERRY_SHUTDOWN_GRACE_MS (src/runtime.ts: stop taking requests
+ * and jobs, roll back in-flight ingests and pulls, close the database), exiting 1 if that overruns.
  */
 export async function serve (role: Role): Promise<void> {
   const config = loadConfigOrExit()
@@ -28,7 +28,14 @@ export async function serve (role: Role): Promise<void> {
   const shutdown = async (signal: string) => {
     if (stopping) return
     stopping = true
-    logger.info({ signal }, 'shutting down')
+    logger.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down')
+    // the last word: whatever still holds the process (a query that never returns, a stuck
+    // socket) does not keep it alive past the grace period; unref'd, it never delays a clean exit
+    const deadline = setTimeout(() => {
+      logger.fatal({ graceMs: config.shutdownGraceMs }, 'graceful shutdown overran FERRY_SHUTDOWN_GRACE_MS; exiting')
+      process.exit(1)
+    }, config.shutdownGraceMs)
+    deadline.unref()
     await runtime.stop()
     process.exit(0)
   }

@@ -16,7 +16,11 @@ import { reportFailure, reportRecovery } from './pending-items.js'
  *   first; the item is filed on the last attempt. A config failure (S3_CONFIG, a missing or wrong
  *   secret) will not heal by retrying: it is filed at once and not retried;
  * - failures that are not the source's fault — another pull holding the source (PULL_IN_PROGRESS),
- *   a lost lease, an internal error — file nothing (the last is logged as an error);
+ *   a lost lease, a stopping process (SHUTTING_DOWN), an internal error — file nothing (the last is
+ *   logged as an error);
+ * - a pull whose worker died (WORKER_LOST, closed by the lost-pull sweep, src/sync/sweeper.ts) is a
+ *   transient failure like any other: retried by pg-boss, filed on the last attempt — a file that
+ *   kills every worker that reads it must not go unnoticed;
  * - every successful pull, scheduled or on demand, resolves the open item (`auto`). Only scheduled
  *   pulls file items: the caller of an on-demand pull sees its error directly.
  */

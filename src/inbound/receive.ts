@@ -102,6 +102,7 @@ async function verifyBody (deps: Deps, source: DataSource, signature: SignatureH
       onChunk: chunk => verifier.update(chunk),
       toFile: keep,
       keepUpTo: LIBRARY_CHECK_MAX_BYTES,
+      signal: deps.signal,
     })
     const matches = verifier.matches()
     const library = verifyWithLibrary(signingSecret, spooled.kept, signature)

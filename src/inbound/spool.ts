@@ -3,7 +3,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
-import { AppError } from '../errors.js'
+import { AppError, shuttingDown } from '../errors.js'
 
 /** How long a request body may stall (no byte arrives) before the delivery is abandoned. */
 export const BODY_IDLE_TIMEOUT_MS = 60_000
@@ -18,6 +18,8 @@ export interface SpoolOptions {
   /** also keep the body in memory while it is at most this many bytes (the library check) */
   keepUpTo: number
   idleTimeoutMs?: number
+  /** aborted when the process stops: the body is abandoned with SHUTTING_DOWN (503) */
+  signal?: AbortSignal
 }
 
 export interface Spooled {
@@ -67,6 +69,7 @@ export async function spoolBody (body: Readable, options: SpoolOptions): Promise
         body.off('end', onEnd)
         body.off('error', onError)
         body.off('close', onClose)
+        options.signal?.removeEventListener('abort', onAbort)
         out?.off('drain', onDrain)
         if (err) {
           body.pause()
@@ -97,14 +100,17 @@ export async function spoolBody (body: Readable, options: SpoolOptions): Promise
       const onEnd = () => finish()
       const onError = (err: Error) => finish(new AppError('VALIDATION_FAILED', 'The request body could not be read to its end (the connection broke).', { cause: err }))
       const onClose = () => { if (!body.readableEnded) onError(new Error('request closed before its end')) }
+      const onAbort = () => finish(shuttingDown())
       out?.on('error', (err) => finish(err))
       out?.on('drain', onDrain)
       body.on('data', onData)
       body.on('end', onEnd)
       body.on('error', onError)
       body.on('close', onClose)
+      options.signal?.addEventListener('abort', onAbort)
       arm()
       body.resume()
+      if (options.signal?.aborted) onAbort()
     })
   } catch (err) {
     await closed

@@ -3,7 +3,7 @@ import type { PipelineLimits } from '../config.js'
 import type { Transaction } from '../db/client.js'
 import { createItemWriter, insertRejectedRows, insertUpload, updateUploadCounts, type InventoryUpload, type RejectedRow } from '../db/sql/inventory.js'
 import type { AgentMapping } from '../domain/agent.js'
-import { AppError, isAppError } from '../errors.js'
+import { AppError, isAppError, shuttingDown } from '../errors.js'
 import { openInventoryStream } from '../formats/detect.js'
 import { isRowProblem, type FileFormat } from '../formats/types.js'
 import { newId } from '../util/ids.js'
@@ -47,6 +47,11 @@ export class InventoryPipeline {
     onRowsAccepted?: (n: number) => void
     /** runs in the same transaction after a file landed (e.g. the auto-map job is enqueued there) */
     afterIngest?: Array<(tx: Transaction, upload: InventoryUpload, input: IngestInput) => Promise<void>>
+    /**
+     * aborted when the process stops (src/runtime.ts): a file being read fails with SHUTTING_DOWN,
+     * and the caller's transaction rolls it back — never recorded as a rejected upload
+     */
+    signal?: AbortSignal
   }) {}
 
   async ingest (tx: Transaction, input: IngestInput): Promise<IngestResult> {
@@ -56,7 +61,12 @@ export class InventoryPipeline {
     let bytesRead = () => 0
     let detected: { format?: FileFormat, encoding?: string } = {}
     let writer: ReturnType<typeof createItemWriter> | undefined
+    const { signal } = this.options
+    // a parser waiting for the next bytes of a slow body wakes up with the stream's error
+    const stop = () => { input.stream.destroy(shuttingDown()) }
+    signal?.addEventListener('abort', stop, { once: true })
     try {
+      if (signal?.aborted) throw shuttingDown()
       // the upload row comes first: the items carry its compact key
       const started = await insertUpload(tx, { ...base, bytes: 0, rowsAccepted: 0, rowsRejected: 0, status: 'ingested', warnings: [] })
       writer = createItemWriter(tx, started)
@@ -81,6 +91,7 @@ export class InventoryPipeline {
       // a batch's items are mapped without awaiting and written in one call
       const items: CanonicalItem[] = []
       for await (const batch of opened.batches) {
+        if (signal?.aborted) throw shuttingDown()
         for (let i = 0; i < batch.length; i++) {
           const parsed = batch[i]
           if (accepted + rejectedCount >= this.options.limits.maxRows) {
@@ -113,8 +124,10 @@ export class InventoryPipeline {
       for (const hook of this.options.afterIngest ?? []) await hook(tx, upload, input)
       this.options.onRowsAccepted?.(accepted)
       return { upload, rejected: rejected.map(({ row, reason }) => ({ row, reason })) }
-    } catch (err) {
+    } catch (caught) {
       await writer?.abort()
+      // whatever the cut-off stream made the parser say, this file was not refused: it is taken again
+      const err = signal?.aborted ? shuttingDown() : caught
       if (!isAppError(err) || err.failureType !== 'config') throw err
       await tx.exec('ROLLBACK TO SAVEPOINT ferry_file')
       const upload = await insertUpload(tx, {
@@ -130,6 +143,8 @@ export class InventoryPipeline {
       })
       await tx.exec('RELEASE SAVEPOINT ferry_file')
       return { upload, rejected: [] }
+    } finally {
+      signal?.removeEventListener('abort', stop)
     }
   }
 }

@@ -12,6 +12,7 @@ import type { DataSource, OutboundWebhookConfig, S3Config } from '../domain/sour
 import { AppError, isAppError } from '../errors.js'
 import type { ResultFormat } from '../results/format.js'
 import { newId } from '../util/ids.js'
+import { startPeriodic, type Periodic } from '../util/periodic.js'
 import { reportPushFailure, reportPushRecovery } from './alerts.js'
 import { decide, isFinal, LeaseLostError, type AttemptOutcome, type Decision } from './delivery.js'
 import { enqueuePush, type PushJobData } from './queue.js'
@@ -289,25 +290,11 @@ async function requeueIfEarly (deps: Deps, data: PushJobData): Promise<void> {
  * mid-attempt and its lease expired, or an attempt's queued job was lost). Harmless next to a live
  * job: the singleton key keeps one queued job per delivery, and claiming is fenced.
  */
-export function startDeliverySweeper (deps: Deps, everyMs = SWEEP_EVERY_MS): { stop(): Promise<void> } {
-  let running: Promise<void> | null = null
-  const sweep = async () => {
+export function startDeliverySweeper (deps: Deps, everyMs = SWEEP_EVERY_MS): Periodic {
+  return startPeriodic('delivery sweep', everyMs, async () => {
     for (const d of await strandedDeliveries(deps.db, OVERDUE_GRACE_MS, 100)) {
       const id = await enqueuePush(deps.boss, { sinkId: d.sinkId, jobId: d.jobId, syncId: d.syncId })
       if (id) deps.logger.info({ syncId: d.syncId, state: d.state, attempt: d.attempt }, 're-queued a delivery nobody was working on')
     }
-  }
-  const timer = setInterval(() => {
-    if (running) return
-    running = sweep()
-      .catch((err) => deps.logger.warn({ err }, 'delivery sweep failed'))
-      .finally(() => { running = null })
-  }, everyMs)
-  timer.unref()
-  return {
-    async stop () {
-      clearInterval(timer)
-      await running
-    },
-  }
+  }, deps.logger)
 }

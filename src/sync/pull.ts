@@ -12,7 +12,7 @@ import {
   anyFileLanded, appendManifest, failOrphanedSyncs, finishSync, getSyncById, insertSync, setSyncProgress, type ManifestEntry, type Sync, type SyncTrigger,
 } from '../db/sql/syncs.js'
 import { compilePattern, normalisePrefix, type DataSource, type S3Config } from '../domain/source.js'
-import { AppError, coerceError, isAppError } from '../errors.js'
+import { AppError, coerceError, isAppError, shuttingDown } from '../errors.js'
 import { withS3Transport } from '../sources/s3-access.js'
 import { spoolBody, type Spooled } from '../inbound/spool.js'
 import { newId } from '../util/ids.js'
@@ -25,6 +25,8 @@ export interface PullRequest {
   syncId?: string
   /** how long to wait for another pull of the source to finish before giving up (ms) */
   leaseWaitMs?: number
+  /** the pg-boss job running this pull: recorded on the sync, so the lost-pull sweep can hand it back (src/sync/sweeper.ts) */
+  jobId?: string
 }
 
 /** Extensions the pipeline reads (optionally gzipped); other files are recorded once as skipped. */
@@ -66,20 +68,30 @@ export async function pullSource (deps: Deps, request: PullRequest): Promise<Syn
   const agent = await getAgent(db, source.orgId, source.agentId)
   if (!agent) throw new AppError('NOT_FOUND', 'Agent not found.')
 
-  // A retried job (its previous attempt already closed the sync) records a sync of its own.
   let syncId = request.syncId
-  if (syncId && (await getSyncById(db, syncId))?.status !== 'running') syncId = undefined
   const token = newId()
   try {
     await waitForLease(deps, source.id, token, request.leaseWaitMs ?? 0)
   } catch (err) {
-    // the on-demand sync created by the API must not stay "running" while the job is retried
-    if (syncId) await finishSync(db, syncId, { status: 'failed', error: { code: 'PULL_IN_PROGRESS', message: 'Another pull of this source was running; this one was not started.' } })
+    // the on-demand sync created by the API must not stay "running" while the job is retried (after a
+    // shutdown the retried job takes it over: pullJobWaiting keeps the lost-pull sweep off it meanwhile)
+    if (syncId && !(isAppError(err) && err.code === 'SHUTTING_DOWN')) {
+      await finishSync(db, syncId, {
+        status: 'failed', error: { code: 'PULL_IN_PROGRESS', message: 'Another pull of this source was running; this one was not started.' },
+      })
+    }
     throw err
   }
   const lease = new LeaseKeeper(deps, source.id, token)
   try {
-    if (!syncId) syncId = (await insertSync(db, { id: newId(), orgId: source.orgId, sourceId: source.id, direction: 'inbound', trigger: request.trigger })).id
+    // A retried job (its previous attempt already closed the sync), or one whose sync the lost-pull
+    // sweep closed before this lease was taken, records a sync of its own. Checked under the lease:
+    // the sweep closes a sync only while its source's lease is free (src/db/sql/sources.ts takeDeadLeases).
+    if (syncId && (await getSyncById(db, syncId))?.status !== 'running') syncId = undefined
+    if (!syncId) {
+      const started = { id: newId(), orgId: source.orgId, sourceId: source.id, direction: 'inbound' as const, trigger: request.trigger, jobId: request.jobId }
+      syncId = (await insertSync(db, started)).id
+    }
     const closed = await failOrphanedSyncs(db, source.id, syncId)
     if (closed) logger.warn({ sourceId: source.id, closed }, 'closed syncs left running by a stopped worker')
     const sync = await runPull(deps, source, agent, syncId, lease)
@@ -101,6 +113,7 @@ export async function pullSource (deps: Deps, request: PullRequest): Promise<Syn
 async function waitForLease (deps: Deps, sourceId: string, token: string, waitMs: number): Promise<void> {
   const deadline = Date.now() + waitMs
   for (;;) {
+    if (deps.signal.aborted) throw shuttingDown()
     if (await acquireLease(deps.db, sourceId, token, deps.config.pullLeaseSeconds)) return
     if (Date.now() >= deadline) throw new AppError('PULL_IN_PROGRESS', 'Another pull of this source is running; this one will be retried.')
     await new Promise(resolve => setTimeout(resolve, 500))
@@ -141,6 +154,7 @@ async function runPull (deps: Deps, source: DataSource, agent: Agent, syncId: st
       try {
         for await (const page of transport.listPages()) {
           if (lease.lost) throw new AppError('LEASE_LOST')
+          if (deps.signal.aborted) throw shuttingDown()
           progress.filesListed += page.length
           const known = await ledgerContains(db, source.id, page.map(f => ({ key: f.key, etag: f.etag })))
           for (const file of page) {
@@ -204,7 +218,10 @@ class AlreadyIngested extends Error {}
 async function ingestFile (deps: Deps, ctx: { source: DataSource, agent: Agent, syncId: string, file: RemoteFile, transport: S3Transport, lease: LeaseKeeper }): Promise<ManifestEntry> {
   const { source, agent, syncId, file, transport, lease } = ctx
   const base = { key: file.key, etag: file.etag, size: file.size, lastModified: file.lastModified?.toISOString() ?? null }
+  // the download stops when the process does (the pipeline then fails the file's transaction)
   const controller = new AbortController()
+  const stop = () => controller.abort()
+  deps.signal.addEventListener('abort', stop, { once: true })
   let spooled: Spooled | undefined
   try {
     if (file.size > deps.config.limits.maxFileBytes) return await recordTooLarge(deps, ctx, base)
@@ -213,7 +230,10 @@ async function ingestFile (deps: Deps, ctx: { source: DataSource, agent: Agent, 
     // other query (the API included) on a slow bucket. There the object is spooled to a private
     // temp file first, and the transaction only parses and stores.
     if (deps.db.kind === 'pglite') {
-      spooled = await spoolBody(body, { maxBytes: deps.config.limits.maxFileBytes, toFile: true, keepUpTo: 0, onChunk: () => {}, idleTimeoutMs: deps.config.targetTimeoutMs })
+      spooled = await spoolBody(body, {
+        maxBytes: deps.config.limits.maxFileBytes, toFile: true, keepUpTo: 0, onChunk: () => {},
+        idleTimeoutMs: deps.config.targetTimeoutMs, signal: deps.signal,
+      })
     }
     return await deps.db.transaction(async (tx) => {
       const { upload, rejected } = await deps.pipeline.ingest(tx, {
@@ -251,6 +271,8 @@ async function ingestFile (deps: Deps, ctx: { source: DataSource, agent: Agent, 
     await spooled?.remove()
     if (err instanceof AlreadyIngested) return { ...base, format: null, status: 'skipped', rowsAccepted: 0, rowsRejected: 0, reason: 'already ingested' }
     if (isAppError(err) && err.code === 'LEASE_LOST') throw err
+    // cut off by a stopping process: not the file's failure; the pull ends, the file is taken again
+    if (deps.signal.aborted) throw shuttingDown()
     const e = isAppError(err) ? err : coerceError(err)
     deps.logger.warn({ sourceId: source.id, key: file.key, code: isAppError(e) ? e.code : undefined, err: isAppError(e) ? undefined : e }, 'file failed; it will be taken again by the next pull')
     // not in the ledger: the next pull takes the file again
@@ -260,6 +282,8 @@ async function ingestFile (deps: Deps, ctx: { source: DataSource, agent: Agent, 
     }
     await appendManifest(deps.db, syncId, entry)
     return entry
+  } finally {
+    deps.signal.removeEventListener('abort', stop)
   }
 }
 

@@ -6,7 +6,8 @@
  *
  * test/integration/pull-faults.test.ts SIGKILLs it in the middle of a file to prove that a worker
  * dying mid-file leaves nothing of that file behind. Run it with
- * `node --import tsx --openssl-legacy-provider test/helpers/pull-child.ts <sourceId>`.
+ * `node --import tsx --openssl-legacy-provider test/helpers/pull-child.ts <sourceId> [<pg-boss job id>]` (with a job id, the
+ * sync records it as the job running the pull, as a worker's would).
  */
 import type { PgBoss } from 'pg-boss'
 import { loadConfig } from '../../src/config.js'
@@ -22,7 +23,8 @@ import { loadMasterKey } from '../../src/vault/keyring.js'
 import { openVault } from '../../src/vault/vault.js'
 
 const sourceId = process.argv[2]
-if (!sourceId) throw new Error('usage: pull-child.ts <sourceId>')
+const jobId = process.argv[3]
+if (!sourceId) throw new Error('usage: pull-child.ts <sourceId> [<jobId>]')
 const config = loadConfig(process.env)
 if (!config.databaseUrl) throw new Error('pull-child needs DATABASE_URL: an embedded database cannot be shared with the test process')
 const logger = createLogger({ level: 'warn', destination: process.stderr })
@@ -40,8 +42,9 @@ const deps: Deps = {
   pipeline: new InventoryPipeline({ limits: config.limits, onRowsAccepted: n => metrics.rowsIngested.inc(n) }),
   policy: new AddressPolicy(config.allowPrivateNetworks),
   isReady: async () => true,
+  signal: new AbortController().signal,
 }
 process.stdout.write(JSON.stringify({ event: 'ready' }) + '\n')
-const sync = await pullSource(deps, { sourceId, trigger: 'manual' })
+const sync = await pullSource(deps, { sourceId, trigger: 'manual', jobId })
 process.stdout.write(JSON.stringify({ event: 'done', syncId: sync.id, status: sync.status }) + '\n')
 await db.close()

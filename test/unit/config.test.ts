@@ -19,6 +19,7 @@ describe('config', () => {
     expect(c.databaseUrl).toBeUndefined()
     expect(c.allowPrivateNetworks).toEqual([])
     expect(c.inboundMaxBytes).toBe(100 * 1024 * 1024)
+    expect(c.shutdownGraceMs).toBe(10_000)
   })
 
   it('reads every variable', () => {
@@ -26,10 +27,10 @@ describe('config', () => {
     const c = loadConfig({
       PORT: '9000', HOST: '0.0.0.0', FERRY_DATA_DIR: '/tmp/x', DATABASE_URL: 'postgres://u@h:5432/d',
       FERRY_MASTER_KEY: key, FERRY_BOOTSTRAP_API_KEY: 'fy_bootstrap_key_1234', FERRY_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8, ::1/128',
-      FERRY_SMTP_URL: 'smtp://127.0.0.1:2525', FERRY_PUSH_RETRY_SCHEDULE_MS: '10,20',
+      FERRY_SMTP_URL: 'smtp://127.0.0.1:2525', FERRY_PUSH_RETRY_SCHEDULE_MS: '10,20', FERRY_SHUTDOWN_GRACE_MS: '30000',
     })
     expect(c).toMatchObject({
-      port: 9000, host: '0.0.0.0', dataDir: '/tmp/x', databaseUrl: 'postgres://u@h:5432/d', bootstrapApiKey: 'fy_bootstrap_key_1234',
+      shutdownGraceMs: 30_000, port: 9000, host: '0.0.0.0', dataDir: '/tmp/x', databaseUrl: 'postgres://u@h:5432/d', bootstrapApiKey: 'fy_bootstrap_key_1234',
       smtpUrl: 'smtp://127.0.0.1:2525', pushRetryScheduleMs: [10, 20],
     })
     expect(c.masterKey?.equals(Buffer.alloc(32, 1))).toBe(true)
@@ -47,5 +48,6 @@ describe('config', () => {
     fails({ FERRY_SMTP_URL: 'http://x' }, 'FERRY_SMTP_URL', /smtp:\/\//)
     fails({ FERRY_BOOTSTRAP_API_KEY: 'short' }, 'FERRY_BOOTSTRAP_API_KEY', /16 characters/)
     fails({ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', /one of/)
+    fails({ FERRY_SHUTDOWN_GRACE_MS: '500' }, 'FERRY_SHUTDOWN_GRACE_MS', /between 1000 and 600000/)
   })
 })

@@ -140,6 +140,25 @@ export async function releaseLease (q: Queryable, sourceId: string, token: strin
   await q.query('UPDATE data_sources SET lease_token = NULL, lease_expires_at = NULL WHERE id = $1 AND lease_token = $2', [sourceId, token])
 }
 
+/**
+ * For the lost-pull sweep: locks the rows of these sources whose lease is free or expired (a pull
+ * that took one over meanwhile is re-read and left alone; a row a file transaction is committing
+ * against is skipped until the next sweep) and clears the expired leases, so a stalled holder that
+ * wakes up fails its fencing check (holdsLease) instead of committing into a closed sync. Until the
+ * transaction ends no file of these sources can commit; statements after this one see every file
+ * that did. Returns the ids locked.
+ */
+export async function takeDeadLeases (q: Queryable, sourceIds: string[]): Promise<Set<string>> {
+  if (sourceIds.length === 0) return new Set()
+  const { rows } = await q.query(
+    `SELECT id FROM data_sources WHERE id = ANY($1::uuid[]) AND (lease_token IS NULL OR lease_expires_at < now()) FOR UPDATE SKIP LOCKED`, [sourceIds])
+  const ids = rows.map(r => r.id as string)
+  if (ids.length) {
+    await q.query('UPDATE data_sources SET lease_token = NULL, lease_expires_at = NULL WHERE id = ANY($1::uuid[]) AND lease_token IS NOT NULL', [ids])
+  }
+  return new Set(ids)
+}
+
 export async function setLastSyncedAt (q: Queryable, sourceId: string, at: Date): Promise<void> {
   await q.query('UPDATE data_sources SET last_synced_at = GREATEST(coalesce(last_synced_at, $2), $2) WHERE id = $1', [sourceId, at])
 }

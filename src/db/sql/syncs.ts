@@ -188,15 +188,52 @@ export async function finishSync (q: Queryable, id: string, outcome: { status: E
   return rows[0] ? toSync(rows[0]) : null
 }
 
+/**
+ * The SET list that closes a running sync (alias `s`) as failed with the error in parameter `$err`:
+ * counters from its entries, entries folded into the manifest (with {@link REMOVE_FOLDED}).
+ */
+const closeFailed = (err: string) => `status = 'failed', finished_at = now(), progress = NULL, ${COUNTS_FROM_MANIFEST}, ${FOLD_ENTRIES}, error = ${err}::jsonb`
+
 /** Syncs left `running` by a worker that died (its lease expired): closed as failed. */
 export async function failOrphanedSyncs (q: Queryable, sourceId: string, except: string): Promise<number> {
   const { rows } = await q.query(
     `WITH closed AS (
-       UPDATE syncs s SET status = 'failed', finished_at = now(), progress = NULL, ${COUNTS_FROM_MANIFEST}, ${FOLD_ENTRIES},
-         error = '{"code":"LEASE_LOST","message":"The worker running this sync stopped; the next pull takes over."}'::jsonb
+       UPDATE syncs s SET ${closeFailed('\'{"code":"LEASE_LOST","message":"The worker running this sync stopped; the next pull takes over."}\'')}
        WHERE s.source_id = $1 AND s.status = 'running' AND s.id <> $2 AND s.direction = 'inbound' AND s.trigger <> 'webhook'
        RETURNING s.id),
      ${REMOVE_FOLDED}
      SELECT count(*)::int AS n FROM closed`, [sourceId, except])
   return rows[0].n as number
+}
+
+export interface LostSyncCandidate { id: string, sourceId: string, trigger: SyncTrigger, jobId: string | null }
+
+/**
+ * Pulls that look lost: running inbound syncs (webhook deliveries commit with their sync, so they
+ * are never left running) older than `leaseSeconds` whose source's lease is free or expired. A live
+ * pull renews its lease every third of that time, and a sync is created under a held lease, except
+ * an on-demand pull's, which exists while its job waits in the queue — the caller checks the job.
+ */
+export async function lostSyncCandidates (q: Queryable, leaseSeconds: number, limit: number): Promise<LostSyncCandidate[]> {
+  const { rows } = await q.query(
+    `SELECT s.id, s.source_id, s.trigger, s.job_id FROM syncs s JOIN data_sources ds ON ds.id = s.source_id
+     WHERE s.status = 'running' AND s.direction = 'inbound' AND s.trigger <> 'webhook'
+       AND s.started_at < now() - make_interval(secs => $1)
+       AND (ds.lease_token IS NULL OR ds.lease_expires_at < now())
+     ORDER BY s.id LIMIT $2`, [leaseSeconds, limit])
+  return rows.map(r => ({ id: r.id as string, sourceId: r.source_id as string, trigger: r.trigger as SyncTrigger, jobId: (r.job_id as string | null) ?? null }))
+}
+
+/**
+ * Closes these running syncs as failed with `error`, in the transaction that took their sources'
+ * dead leases ({@link takeDeadLeases}); returns the syncs it closed.
+ */
+export async function failLostSyncs (q: Queryable, ids: string[], error: NonNullable<Sync['error']>): Promise<Sync[]> {
+  if (ids.length === 0) return []
+  const { rows } = await q.query(
+    `WITH closed AS (
+       UPDATE syncs s SET ${closeFailed('$2')} WHERE s.id = ANY($1::uuid[]) AND s.status = 'running' RETURNING s.*),
+     ${REMOVE_FOLDED}
+     SELECT *, manifest_json AS manifest FROM closed`, [ids, json(error)])
+  return rows.map(toSync)
 }

@@ -23,9 +23,37 @@ export async function enqueuePull (boss: PgBoss, data: PullJobData, options: { d
   return boss.send(PULL_QUEUE, data, { singletonKey: data.sourceId, ...(options.db ? { db: options.db } : {}) } as SendOptions)
 }
 
+/** Whether this pull job is waiting in the queue (not yet fetched, or waiting for its retry). */
+export async function pullJobWaiting (boss: PgBoss, jobId: string): Promise<boolean> {
+  const job = await findPullJob(boss, jobId)
+  return job !== null && (job.state === 'created' || job.state === 'retry')
+}
+
+async function findPullJob (boss: PgBoss, jobId: string) {
+  const [job] = await boss.findJobs<PullJobData>(PULL_QUEUE, { id: jobId })
+  return job ?? null
+}
+
+/**
+ * The job of a pull whose worker died (its sync closed as WORKER_LOST by src/sync/sweeper.ts):
+ * failed now if still active, so pg-boss retries it — or fails it for good after the last retry —
+ * at once instead of when it expires (see `expireInSeconds` below). `lastAttempt` is also true
+ * when no active job is left to retry the pull.
+ */
+export async function failLostPullJob (boss: PgBoss, jobId: string | null, error: { code: string, message: string }): Promise<{ lastAttempt: boolean }> {
+  const job = jobId ? await findPullJob(boss, jobId) : null
+  if (!job || job.state !== 'active') return { lastAttempt: true }
+  await boss.fail(PULL_QUEUE, job.id, error)
+  return { lastAttempt: job.retryCount >= job.retryLimit }
+}
+
 export const pullJob: JobDefinition = {
   name: PULL_QUEUE,
-  // `short`: at most one queued job per source (singletonKey); the pull lease keeps two from running
+  // `short`: at most one queued job per source (singletonKey); the pull lease keeps two from running.
+  // expireInSeconds is no liveness check: pg-boss also ends the handler after it (the longest a
+  // pull may run), so it cannot be the lease. A dead worker's job is failed by the lost-pull sweep
+  // once its lease expires (failLostPullJob); this expiry only catches a job whose worker died
+  // before its pull created a sync.
   queue: { policy: 'short', retryLimit: 2, retryDelay: 30, retryBackoff: true, expireInSeconds: 4 * 3600 },
   // one job per loop, FERRY_PULL_CONCURRENCY loops per process (pg-boss 10 has no per-worker concurrency)
   work: { batchSize: 1, pollingIntervalSeconds: 1, includeMetadata: true },
@@ -50,7 +78,7 @@ async function runPullJob (deps: Deps, job: JobWithMetadata<PullJobData>): Promi
   const lastAttempt = job.retryCount >= job.retryLimit
   let sync: Sync
   try {
-    sync = await pullSource(deps, { ...job.data, leaseWaitMs: 5 * 60_000 })
+    sync = await pullSource(deps, { ...job.data, jobId: job.id, leaseWaitMs: 5 * 60_000 })
   } catch (err) {
     // scheduled pulls that fail for a config reason file/bump the pending item (src/alerts/pull-failures.ts)
     await afterPullError(deps, { sourceId, trigger, error: err, lastAttempt })

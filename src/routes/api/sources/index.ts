@@ -6,7 +6,7 @@ import { deleteSource, getSourceById, leaseActive, listSources, redactedSecretsB
 import { getSync, insertSync, lastSyncsOf, listSyncsOfSource, runningSyncOf, finishSync, getSyncById, setSyncJob, type Sync } from '../../../db/sql/syncs.js'
 import { effectiveCron, type DataSource } from '../../../domain/source.js'
 import { AppError } from '../../../errors.js'
-import { PULL_QUEUE, enqueuePull } from '../../../queue/jobs/pull.js'
+import { enqueuePull, pullJobWaiting } from '../../../queue/jobs/pull.js'
 import { IdParams, ListOf, Uuid, errorResponses } from '../../../schemas/common.js'
 import { SourceCreate, SourceParams, SourcePatch, SyncParams, TestResult } from '../../../schemas/sources.js'
 import { createSource, updateSourceWith } from '../../../sources/service.js'
@@ -188,9 +188,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
  */
 async function pullIsAlive (deps: Deps, sourceId: string, sync: Sync): Promise<boolean> {
   if (await leaseActive(deps.db, sourceId)) return true
-  if (!sync.jobId) return false
-  const job = await deps.boss.getJobById(PULL_QUEUE, sync.jobId)
-  return job !== null && (job.state === 'created' || job.state === 'retry')
+  return sync.jobId !== null && await pullJobWaiting(deps.boss, sync.jobId)
 }
 
 export function presentSync (sync: Sync) {
