@@ -5,6 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bootstrapAdminKey, hashApiKey } from '../../src/auth/api-keys.js'
+import { ROUTE_ACCESS } from '../../src/auth/roles.js'
 import { openDb } from '../../src/db/client.js'
 import { migrate } from '../../src/db/migrate.js'
 import { findApiKeyByHash } from '../../src/db/sql/api-keys.js'
@@ -103,6 +104,9 @@ describe('the role table covers every operation of the OpenAPI document', () => 
       Object.keys(methods).filter(m => ['get', 'post', 'put', 'patch', 'delete'].includes(m)).map(m => `${m.toUpperCase()} ${p}`))
     // a new route with no line above fails here: decide who may call it (src/auth/roles.ts, docs/security.md)
     expect(operations.sort()).toEqual(Object.keys(EXPECTED).sort())
+    // and the table names no route that does not exist (a renamed route would leave its old line behind)
+    const tabled = Object.keys(ROUTE_ACCESS).map(k => k.replace(/:(\w+)/g, '{$1}'))
+    expect(tabled.filter(k => !operations.includes(k))).toEqual([])
 
     const refusals: string[] = []
     for (const op of operations) {
