@@ -68,7 +68,9 @@ export async function resolveManually (deps: Deps, input: { orgId: string, agent
     const resolved = await resolveItemById(tx, input.orgId, input.agentId, input.itemId, 'manual')
     if (resolved) await queueNotifications(tx, deps, resolved, 'resolved')
     if (resolved && input.actor) {
-      await recordAudit(tx, input.actor, { action: 'resolve', resourceType: 'pending_item', resourceId: resolved.id, changes: { status: { before: 'open', after: 'resolved' } } })
+      await recordAudit(tx, input.actor, {
+        action: 'resolve', resourceType: 'pending_item', resourceId: resolved.id, changes: { status: { before: 'open', after: 'resolved' } },
+      })
     }
     return resolved
   })

@@ -90,7 +90,9 @@ async function writeAdminKeyFile (dataDir: string, plaintext: string): Promise<s
  * organisation if the old key is gone. Printed once and written to $FERRY_DATA_DIR/admin-api-key
  * like the bootstrap key; recorded in that organisation's audit log with the CLI as the actor.
  */
-export async function resetInstanceAdminKey (db: Db, options: { dataDir: string, print: (line: string) => void }): Promise<{ orgId: string, keyId: string, replaced: number }> {
+export async function resetInstanceAdminKey (
+  db: Db, options: { dataDir: string, print: (line: string) => void },
+): Promise<{ orgId: string, keyId: string, replaced: number }> {
   const result = await db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [7_246_002])
     const old = await deleteInstanceAdminKeys(tx)
@@ -103,6 +105,8 @@ export async function resetInstanceAdminKey (db: Db, options: { dataDir: string,
   })
   const file = await writeAdminKeyFile(options.dataDir, result.plaintext)
   options.print(`The new instance-admin API key (shown once, also saved to ${file}):\n\n  ${result.plaintext}\n`)
-  options.print(result.replaced > 0 ? `The previous instance-admin key no longer works. Other processes accept it for at most FERRY_API_KEY_CACHE_SECONDS.` : 'There was no instance-admin key; this one is new.')
+  options.print(result.replaced > 0
+    ? 'The previous instance-admin key no longer works. Other processes accept it for at most FERRY_API_KEY_CACHE_SECONDS.'
+    : 'There was no instance-admin key; this one is new.')
   return { orgId: result.orgId, keyId: result.keyId, replaced: result.replaced }
 }

@@ -21,7 +21,9 @@ const SCHEMAS: Record<ChannelType, TSchema> = { slack: SlackChannelConfig, webho
  * now — it is checked again on every connection), the signing secret's existence and type, and
  * for e-mail that this server has an SMTP server at all.
  */
-export async function createChannel (deps: Deps, orgId: string, agentId: string, input: { type: ChannelType, config: Record<string, unknown> }, actor?: Actor): Promise<Channel> {
+export async function createChannel (
+  deps: Deps, orgId: string, agentId: string, input: { type: ChannelType, config: Record<string, unknown> }, actor?: Actor,
+): Promise<Channel> {
   const config = checkConfig(input.type, input.config)
   if (input.type === 'slack' || input.type === 'webhook') await checkUrl(deps, (config as { url: string }).url)
   const secretRef = input.type === 'webhook' ? (config as unknown as WebhookChannelConfig).secretRef : undefined

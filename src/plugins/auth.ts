@@ -62,7 +62,8 @@ function authorise (auth: AuthContext, access: Exclude<Access, 'public'> | undef
     return
   }
   if (!roleAtLeast(auth.role, access)) {
-    throw new AppError('FORBIDDEN_ROLE', `This API key's role (${auth.role}) may not do this; it needs the ${access} role.`, { details: { role: auth.role, required: access } })
+    throw new AppError('FORBIDDEN_ROLE', `This API key's role (${auth.role}) may not do this; it needs the ${access} role.`,
+      { details: { role: auth.role, required: access } })
   }
 }
 

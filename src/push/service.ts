@@ -79,7 +79,8 @@ export async function requestPush (deps: Deps, orgId: string, agentId: string, s
   if (open) throw new AppError('CONFLICT', 'A push of this job to this sink is still in progress.', { details: { syncId: open.syncId } })
   return db.transaction(async (tx) => {
     const sync = await createPush(deps, tx, { sink, job, trigger: 'manual' })
-    if (actor) await recordAudit(tx, actor, { action: 'push', resourceType: 'data_source', resourceId: sink.id, changes: { jobId: { after: job.id }, syncId: { after: sync.id } } })
+    const changes = { jobId: { after: job.id }, syncId: { after: sync.id } }
+    if (actor) await recordAudit(tx, actor, { action: 'push', resourceType: 'data_source', resourceId: sink.id, changes })
     return sync
   })
 }

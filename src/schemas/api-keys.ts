@@ -2,7 +2,8 @@ import { Type } from 'typebox'
 import { AUDIT_RESOURCE_TYPES } from '../audit/audit.js'
 import { Page, Timestamp, Uuid } from './common.js'
 
-export const RoleSchema = Type.Union([Type.Literal('viewer'), Type.Literal('operator'), Type.Literal('admin')], { description: 'viewer: reads; operator: runs the feeds and edits agents and sources; admin: everything' })
+export const RoleSchema = Type.Union([Type.Literal('viewer'), Type.Literal('operator'), Type.Literal('admin')],
+  { description: 'viewer: reads; operator: runs the feeds and edits agents and sources; admin: everything' })
 
 export const ApiKey = Type.Object({
   id: Uuid,
@@ -29,7 +30,11 @@ export const Me = Type.Object({
 export const AuditEntry = Type.Object({
   id: Uuid,
   at: Timestamp,
-  actor: Type.Object({ apiKeyId: Type.Union([Uuid, Type.Null()], { description: 'null: the ferry CLI on the database host' }), name: Type.String(), role: RoleSchema }),
+  actor: Type.Object({
+    apiKeyId: Type.Union([Uuid, Type.Null()], { description: 'null: the ferry CLI on the database host' }),
+    name: Type.String(),
+    role: RoleSchema,
+  }),
   action: Type.String({ description: 'create, update, delete, revoke, test, pull, push, resolve' }),
   resourceType: Type.String({ description: AUDIT_RESOURCE_TYPES.join(', ') }),
   resourceId: Type.String(),

@@ -183,7 +183,9 @@ function requireRecentTest (source: Pick<DataSource, 'lastTestAt' | 'lastTestOk'
 
 export interface CreatedSource { source: DataSource, generatedSigningSecret?: string }
 
-export async function createSource (deps: Deps, orgId: string, agentId: string, input: Required<Pick<SourceInput, 'name' | 'role' | 'type' | 'config'>> & SourceInput, actor?: Actor): Promise<CreatedSource> {
+export async function createSource (
+  deps: Deps, orgId: string, agentId: string, input: Required<Pick<SourceInput, 'name' | 'role' | 'type' | 'config'>> & SourceInput, actor?: Actor,
+): Promise<CreatedSource> {
   const agent = await agentOr404(deps.db, orgId, agentId)
   const { role, type } = input
   let config = normaliseConfig(type, role, checkConfig(type, role, input.config), deps)
@@ -227,7 +229,9 @@ export async function createSource (deps: Deps, orgId: string, agentId: string, 
 /** What a source's update records in the audit log: config holds secret ids (secretRef), never values. */
 const SOURCE_FIELDS = ['name', 'config', 'scheduleCron', 'enabled', 'autoPush'] as const
 
-export async function updateSourceWith (deps: Deps, orgId: string, agentId: string, sourceId: string, patch: SourceInput, actor?: Actor): Promise<DataSource> {
+export async function updateSourceWith (
+  deps: Deps, orgId: string, agentId: string, sourceId: string, patch: SourceInput, actor?: Actor,
+): Promise<DataSource> {
   const agent = await agentOr404(deps.db, orgId, agentId)
   const current = await sourceOr404(deps.db, orgId, agentId, sourceId)
   const configChanged = patch.config !== undefined
@@ -256,7 +260,10 @@ export async function updateSourceWith (deps: Deps, orgId: string, agentId: stri
   const updated = await deps.db.transaction(async (tx) => {
     if (configChanged) await checkSecretRefs(deps, tx, orgId, current, config)
     const result = await updateSource(tx, orgId, sourceId, fields)
-    if (result && actor) await recordAudit(tx, actor, { action: 'update', resourceType: 'data_source', resourceId: sourceId, changes: diff(current, result, SOURCE_FIELDS) })
+    if (result && actor) {
+      const changes = diff(current, result, SOURCE_FIELDS)
+      await recordAudit(tx, actor, { action: 'update', resourceType: 'data_source', resourceId: sourceId, changes })
+    }
     return result
   })
   if (!updated) throw sourceNotFound()

@@ -51,7 +51,8 @@ export async function testSource (deps: Deps, source: DataSource, extraChecks?: 
   const result = list.result()
   await deps.db.transaction(async (tx) => {
     await recordTestResult(tx, source.id, result.ok)
-    if (actor) await recordAudit(tx, actor, { action: 'test', resourceType: 'data_source', resourceId: source.id, changes: { lastTestOk: { before: source.lastTestOk, after: result.ok } } })
+    const changes = { lastTestOk: { before: source.lastTestOk, after: result.ok } }
+    if (actor) await recordAudit(tx, actor, { action: 'test', resourceType: 'data_source', resourceId: source.id, changes })
   })
   return result
 }

@@ -128,7 +128,8 @@ export class Vault {
         if (name !== undefined && name !== current.name) result = await renameSecret(tx, orgId, secretId, name) ?? throwNotFound()
         if (actor) {
           // a new value is recorded even when its redacted form looks the same (same last characters)
-          const changes: Changes = { ...diff(current, result, ['name']), ...(kek !== undefined ? { value: { before: current.redacted, after: result.redacted } } : {}) }
+          const changes: Changes = diff(current, result, ['name'])
+          if (kek !== undefined) changes.value = { before: current.redacted, after: result.redacted }
           await recordAudit(tx, actor, { action: 'update', resourceType: 'secret', resourceId: secretId, changes })
         }
         return result

@@ -138,7 +138,8 @@ describe('roles on real resources', () => {
   let secretId: string
 
   beforeAll(async () => {
-    const secret = await t.api('POST', '/api/v1/secrets', { key: keys.admin, body: { name: 's3rver', type: 'aws', value: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } } })
+    const value = { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }
+    const secret = await t.api('POST', '/api/v1/secrets', { key: keys.admin, body: { name: 's3rver', type: 'aws', value } })
     expect(secret.statusCode, secret.body).toBe(201)
     secretId = secret.json().id
     const agent = await t.api('POST', '/api/v1/agents', { key: keys.operator, body: { name: 'feeds', rules: { autoPull: false, autoMap: false } } })
@@ -146,7 +147,10 @@ describe('roles on real resources', () => {
     agentId = agent.json().id
     const source = await t.api('POST', `/api/v1/agents/${agentId}/data-sources`, {
       key: keys.operator,
-      body: { name: 'daily', role: 'INVENTORY_SOURCE', type: 's3', config: { bucket: BUCKET, prefix: 'daily/', region: 'us-east-1', secretRef: secretId, endpoint: s3.endpoint, forcePathStyle: true } },
+      body: {
+        name: 'daily', role: 'INVENTORY_SOURCE', type: 's3',
+        config: { bucket: BUCKET, prefix: 'daily/', region: 'us-east-1', secretRef: secretId, endpoint: s3.endpoint, forcePathStyle: true },
+      },
     })
     expect(source.statusCode, source.body).toBe(201)
     sourceId = source.json().id
@@ -174,7 +178,8 @@ describe('roles on real resources', () => {
     expect(list.length).toBeGreaterThanOrEqual(3)
     for (const k of list) expect(k).not.toHaveProperty('hint')
     expect((await t.api('GET', '/api/v1/api-keys', { key: keys.admin })).json().items[0]).toHaveProperty('hint')
-    expect((await t.api('GET', '/api/v1/me', { key: keys.viewer })).json()).toMatchObject({ org: { name: 'roles' }, apiKey: { role: 'viewer', expiresAt: null } })
+    const me = (await t.api('GET', '/api/v1/me', { key: keys.viewer })).json()
+    expect(me).toMatchObject({ org: { name: 'roles' }, apiKey: { role: 'viewer', expiresAt: null } })
   })
 
   it('an operator pulls but cannot create secrets or keys', async () => {
@@ -196,11 +201,13 @@ describe('roles on real resources', () => {
   it('records an operator\'s change with a diff, and a secret rotation without the secret', async () => {
     const patched = await t.api('PATCH', `/api/v1/agents/${agentId}`, { key: keys.operator, body: { scheduleCron: '*/30 * * * *' } })
     expect(patched.statusCode, patched.body).toBe(200)
-    const source = await t.api('PATCH', `/api/v1/agents/${agentId}/data-sources/${sourceId}`, { key: keys.operator, body: { name: 'daily drops', config: { prefix: 'drops/' }, validate: false } })
+    const source = await t.api('PATCH', `/api/v1/agents/${agentId}/data-sources/${sourceId}`,
+      { key: keys.operator, body: { name: 'daily drops', config: { prefix: 'drops/' }, validate: false } })
     expect(source.statusCode, source.body).toBe(200)
 
     const canary = `CANARY${randomBytes(12).toString('hex')}`
-    const rotated = await t.api('PATCH', `/api/v1/secrets/${secretId}`, { key: keys.admin, body: { value: { accessKeyId: 'AKIAROTATED', secretAccessKey: canary }, validate: false } })
+    const rotated = await t.api('PATCH', `/api/v1/secrets/${secretId}`,
+      { key: keys.admin, body: { value: { accessKeyId: 'AKIAROTATED', secretAccessKey: canary }, validate: false } })
     expect(rotated.statusCode, rotated.body).toBe(200)
 
     const log = await t.api('GET', '/api/v1/audit-log?limit=200', { key: keys.admin })
@@ -232,8 +239,8 @@ describe('roles on real resources', () => {
     // the pull, the creations and the keys of the setup are there too, newest first
     const actions = items.map(e => `${e.action} ${e.resourceType}`)
     for (const a of ['pull data_source', 'create data_source', 'create agent', 'create secret', 'create api_key']) expect(actions).toContain(a)
-    const filtered = (await t.api('GET', `/api/v1/audit-log?resourceType=agent&resourceId=${agentId}`, { key: keys.admin })).json().items as Array<Record<string, any>>
-    expect(filtered.map(e => e.action)).toEqual(['update', 'create'])
+    const filtered = await t.api('GET', `/api/v1/audit-log?resourceType=agent&resourceId=${agentId}`, { key: keys.admin })
+    expect(filtered.json().items.map((e: { action: string }) => e.action)).toEqual(['update', 'create'])
   })
 
   it('a refused write leaves no audit entry', async () => {
@@ -318,7 +325,9 @@ describe('ferry admin-key reset', () => {
   it('replaces a lost instance-admin key with a new one, printed once and saved 0600', async () => {
     const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-admin-reset-'))
     const pg = backend() === 'postgres' ? await createPostgresDatabase() : null
-    const env: Record<string, string> = { FERRY_DATA_DIR: dataDir, FERRY_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'), ...(pg ? { DATABASE_URL: pg.url } : {}) }
+    const env: Record<string, string> = {
+      FERRY_DATA_DIR: dataDir, FERRY_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'), ...(pg ? { DATABASE_URL: pg.url } : {}),
+    }
     const open = () => openDb({ databaseUrl: pg?.url, dataDir })
     try {
       // the bootstrap key, then the state issue 14 case 5 left behind: the key revoked

@@ -19,11 +19,15 @@ describe.skipIf(onPostgres || !chromiumAvailable())('web UI by role, in Chromium
   beforeAll(async () => {
     ensureWebBuild()
     t = await createTestApp({ env: { FERRY_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8,::1/128' } })
-    const secret = await t.api('POST', '/api/v1/secrets', { body: { name: 'store', type: 'aws', value: { accessKeyId: 'AKIAUIROLES', secretAccessKey: 'ui-roles-secret-value-0000' } } })
+    const value = { accessKeyId: 'AKIAUIROLES', secretAccessKey: 'ui-roles-secret-value-0000' }
+    const secret = await t.api('POST', '/api/v1/secrets', { body: { name: 'store', type: 'aws', value } })
     expect(secret.statusCode, secret.body).toBe(201)
     agentId = (await t.api('POST', '/api/v1/agents', { body: { name: 'acme' } })).json().id
     const source = await t.api('POST', `/api/v1/agents/${agentId}/data-sources`, {
-      body: { name: 'daily drops', role: 'INVENTORY_SOURCE', type: 's3', validate: false, config: { bucket: 'acme-inventory', prefix: 'p/', region: 'us-east-1', secretRef: secret.json().id } },
+      body: {
+        name: 'daily drops', role: 'INVENTORY_SOURCE', type: 's3', validate: false,
+        config: { bucket: 'acme-inventory', prefix: 'p/', region: 'us-east-1', secretRef: secret.json().id },
+      },
     })
     expect(source.statusCode, source.body).toBe(201)
     const channel = await t.api('POST', `/api/v1/agents/${agentId}/channels`, { body: { type: 'webhook', config: { url: 'http://127.0.0.1:9/hook' } } })
@@ -110,7 +114,8 @@ describe.skipIf(onPostgres || !chromiumAvailable())('web UI by role, in Chromium
     expect(await page.content()).not.toContain(plaintext)
 
     // the new key works with the operator role until it is revoked
-    expect((await t.api('GET', '/api/v1/me', { key: plaintext })).json().apiKey).toMatchObject({ name: 'night shift', role: 'operator', expiresAt: expect.any(String) })
+    const me = (await t.api('GET', '/api/v1/me', { key: plaintext })).json()
+    expect(me.apiKey).toMatchObject({ name: 'night shift', role: 'operator', expiresAt: expect.any(String) })
     await page.getByRole('button', { name: 'Revoke API key night shift' }).click()
     await page.getByRole('button', { name: 'Revoke key' }).click()
     await row.waitFor({ state: 'detached' })

@@ -33,7 +33,9 @@ export async function insertAuditEntry (q: Queryable, e: Omit<AuditRow, 'at'>): 
 }
 
 /** Newest first, keyset on the (time-ordered) id. */
-export async function listAuditEntries (q: Queryable, orgId: string, filter: { limit: number, before?: string, resourceType?: string, resourceId?: string }): Promise<AuditRow[]> {
+export async function listAuditEntries (
+  q: Queryable, orgId: string, filter: { limit: number, before?: string, resourceType?: string, resourceId?: string },
+): Promise<AuditRow[]> {
   const { rows } = await q.query(
     `SELECT * FROM audit_log
      WHERE org_id = $1 AND ($2::uuid IS NULL OR id < $2::uuid)

@@ -52,20 +52,33 @@ export function ApiKeysPage () {
       {keys.data && keys.data.items.length > 0 && (
         <div class="table-wrap" tabIndex={0} role="region" aria-label="API keys">
           <table class="table table-stack">
-            <thead><tr><th scope="col">Name</th><th scope="col">Role</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Expires</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
+            <thead>
+              <tr>
+                <th scope="col">Name</th><th scope="col">Role</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Expires</th>
+                <th scope="col"><span class="sr-only">Actions</span></th>
+              </tr>
+            </thead>
             <tbody>
               {keys.data.items.map(k => {
                 const expired = k.expiresAt !== null && Date.parse(k.expiresAt) <= Date.now()
                 return (
                   <tr key={k.id} data-key-id={k.id}>
-                    <td class="stack-title">{k.name}{k.hint && <> <code class="muted">…{k.hint}</code></>}{k.id === me?.apiKey.id && <span class="muted"> (this key)</span>}</td>
+                    <td class="stack-title">
+                      {k.name}{k.hint && <> <code class="muted">…{k.hint}</code></>}{k.id === me?.apiKey.id && <span class="muted"> (this key)</span>}
+                    </td>
                     <td data-label="Role">{k.role}</td>
                     <td data-label="Created">{formatDateTime(k.createdAt)}</td>
                     <td data-label="Last used">{k.lastUsedAt ? formatRelative(k.lastUsedAt) : <span class="muted">never</span>}</td>
-                    <td data-label="Expires">{k.expiresAt ? <span class={expired ? 'muted' : undefined}>{expired ? 'expired ' : ''}{formatDateTime(k.expiresAt)}</span> : <span class="muted">never</span>}</td>
+                    <td data-label="Expires">
+                      {k.expiresAt
+                        ? <span class={expired ? 'muted' : undefined}>{expired ? 'expired ' : ''}{formatDateTime(k.expiresAt)}</span>
+                        : <span class="muted">never</span>}
+                    </td>
                     <td class="stack-actions">
                       {canAdmin && k.id !== me?.apiKey.id && (
-                        <button type="button" class="btn btn-small btn-ghost" onClick={() => setRevoking(k)} aria-label={`Revoke API key ${k.name}`}>Revoke</button>
+                        <button type="button" class="btn btn-small btn-ghost" onClick={() => setRevoking(k)} aria-label={`Revoke API key ${k.name}`}>
+                          Revoke
+                        </button>
                       )}
                     </td>
                   </tr>
@@ -139,7 +152,9 @@ function CreatedKey ({ created, onDone }: { created: ApiKeyCreated, onDone: () =
       <p><strong>Copy the key “{created.key.name}” ({created.key.role}) now.</strong> Ferry will not show it again.</p>
       <div class="copy-row">
         <input class="mono" readOnly value={created.apiKey} aria-label="New API key" onFocus={(e) => e.currentTarget.select()} />
-        <button type="button" class="btn" onClick={() => { void navigator.clipboard?.writeText(created.apiKey).then(() => setCopied(true)) }}>{copied ? 'Copied' : 'Copy'}</button>
+        <button type="button" class="btn" onClick={() => { void navigator.clipboard?.writeText(created.apiKey).then(() => setCopied(true)) }}>
+          {copied ? 'Copied' : 'Copy'}
+        </button>
       </div>
       <button type="button" class="btn btn-primary" onClick={onDone}>I have stored it — hide it</button>
     </div>

@@ -42,7 +42,9 @@ export function AuditLogPage () {
       {log.data && log.data.items.length > 0 && (
         <div class="table-wrap" tabIndex={0} role="region" aria-label="Audit log">
           <table class="table table-stack audit-log">
-            <thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">Action</th><th scope="col">Resource</th><th scope="col">Changes</th></tr></thead>
+            <thead>
+              <tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">Action</th><th scope="col">Resource</th><th scope="col">Changes</th></tr>
+            </thead>
             <tbody>
               {log.data.items.map(e => (
                 <tr key={e.id}>

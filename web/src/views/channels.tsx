@@ -89,9 +89,15 @@ export function ChannelsTab ({ agent }: { agent: Agent }) {
                   <span class="small muted">added {formatDateTime(c.createdAt, agent.timezone)}</span>
                 </div>
                 <div class="actions">
-                  {canTest && <button type="button" class="btn btn-small" disabled={result === 'busy'} onClick={() => test(c)} aria-label={`Test ${label} channel`}>{result === 'busy' ? 'Testing…' : 'Test'}</button>}
+                  {canTest && (
+                    <button type="button" class="btn btn-small" disabled={result === 'busy'} onClick={() => test(c)} aria-label={`Test ${label} channel`}>
+                      {result === 'busy' ? 'Testing…' : 'Test'}
+                    </button>
+                  )}
                   <button type="button" class="btn btn-small btn-ghost" aria-expanded={history === c.id} onClick={() => setHistory(h => h === c.id ? null : c.id)}>Notifications</button>
-                  {canAdmin && <button type="button" class="btn btn-small btn-ghost" onClick={() => setDeleting(c)} aria-label={`Delete ${label} channel`}>Delete</button>}
+                  {canAdmin && (
+                    <button type="button" class="btn btn-small btn-ghost" onClick={() => setDeleting(c)} aria-label={`Delete ${label} channel`}>Delete</button>
+                  )}
                 </div>
                 {result && result !== 'busy' && (
                   <p class={`channel-result ${result.ok ? 'text-ok small' : 'field-error'}`} role="status">

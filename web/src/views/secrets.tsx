@@ -84,7 +84,13 @@ export function SecretsPanel ({ asPage = false }: { asPage?: boolean }) {
                   <td data-label="Value" class="wrap"><RedactedValues redacted={s.redacted} /></td>
                   <td data-label="Created">{formatDateTime(s.createdAt)}</td>
                   <td data-label="Rotated">{s.rotatedAt ? formatDateTime(s.rotatedAt) : <span class="muted">never</span>}</td>
-                  <td class="stack-actions">{canAdmin && <button type="button" class="btn btn-small btn-ghost" onClick={() => setDeleting(s)} aria-label={`Delete secret ${s.name}`}>Delete</button>}</td>
+                  <td class="stack-actions">
+                    {canAdmin && (
+                      <button type="button" class="btn btn-small btn-ghost" onClick={() => setDeleting(s)} aria-label={`Delete secret ${s.name}`}>
+                        Delete
+                      </button>
+                    )}
+                  </td>
                 </tr>
               ))}
             </tbody>

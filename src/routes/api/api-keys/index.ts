@@ -21,7 +21,11 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox<{ deps: Deps, apiKeyCache: ApiKeyC
   const { db } = deps
 
   app.get('/me', {
-    schema: { tags: ['api-keys'], summary: 'The calling key: its organisation, name, role and expiry (what the UI may offer)', response: { 200: Me, ...errorResponses() } },
+    schema: {
+      tags: ['api-keys'],
+      summary: 'The calling key: its organisation, name, role and expiry (what the UI may offer)',
+      response: { 200: Me, ...errorResponses() },
+    },
   }, async (request) => {
     const org = await getOrg(db, request.auth.orgId)
     const { keyId, keyName, role, isInstanceAdmin, expiresAt } = request.auth

@@ -134,7 +134,8 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
     if (running) await finishSync(db, running.id, { status: 'failed', error: { code: 'LEASE_LOST', message: 'The worker running this sync stopped; a new pull took over.' } })
     const sync = await db.transaction(async (tx) => {
       const inserted = await insertSync(tx, { id: newId(), orgId: source.orgId, sourceId: source.id, direction: 'inbound', trigger: 'manual' })
-      await recordAudit(tx, actorOf(request), { action: 'pull', resourceType: 'data_source', resourceId: source.id, changes: { syncId: { after: inserted.id } } })
+      const changes = { syncId: { after: inserted.id } }
+      await recordAudit(tx, actorOf(request), { action: 'pull', resourceType: 'data_source', resourceId: source.id, changes })
       return inserted
     })
     const jobId = await enqueuePull(deps.boss, { sourceId: source.id, trigger: 'manual', syncId: sync.id })
