@@ -46,6 +46,22 @@ program.command('vault').description('vault maintenance')
     process.exitCode = await runRotateMasterKey(config, options)
   })
 
+program.command('admin-key').description('the instance-admin API key')
+  .command('reset')
+  .description('replace the instance-admin key with a new one, printed once and saved to $FERRY_DATA_DIR/admin-api-key (run where the database is reachable)')
+  .action(async () => {
+    const { loadConfigOrExit } = await import('./server.js')
+    const config = loadConfigOrExit()
+    const { resetInstanceAdminKey } = await import('./auth/api-keys.js')
+    const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
+    try {
+      await migrate(db)
+      await resetInstanceAdminKey(db, { dataDir: config.dataDir, print: line => process.stderr.write(line + '\n') })
+    } finally {
+      await db.close()
+    }
+  })
+
 registerClientCommands(program)
 
 await program.parseAsync(process.argv)

@@ -23,6 +23,7 @@ export const ERRORS = {
   VALIDATION_FAILED: define(400, 'config', 'The request is not valid.'),
   UNAUTHORIZED: define(401, 'config', 'A valid API key is required: send "Authorization: Bearer <api key>".'),
   FORBIDDEN: define(403, 'config', 'This API key may not perform this action.'),
+  FORBIDDEN_ROLE: define(403, 'config', 'This API key\'s role may not perform this action.'),
   NOT_FOUND: define(404, 'config', 'Not found.'),
   CONFLICT: define(409, 'config', 'The request conflicts with the current state.'),
   PAYLOAD_TOO_LARGE: define(413, 'config', 'The request body is too large.'),

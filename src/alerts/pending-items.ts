@@ -6,6 +6,7 @@ import {
 } from '../db/sql/pending-items.js'
 import { enqueueDeliveries } from '../queue/jobs/notify.js'
 import { newId } from '../util/ids.js'
+import { recordAudit, type Actor } from '../audit/audit.js'
 
 export type { PendingItem, PendingItemType, NotifySelection } from '../db/sql/pending-items.js'
 
@@ -62,10 +63,15 @@ export async function reportRecovery (deps: Deps, input: { sourceId: string, typ
 }
 
 /** A person resolved the item (`manual`); null when it is not an open item of this org's agent. */
-export async function resolveManually (deps: Deps, input: { orgId: string, agentId: string, itemId: string }): Promise<PendingItem | null> {
+export async function resolveManually (deps: Deps, input: { orgId: string, agentId: string, itemId: string, actor?: Actor }): Promise<PendingItem | null> {
   const item = await deps.db.transaction(async (tx) => {
     const resolved = await resolveItemById(tx, input.orgId, input.agentId, input.itemId, 'manual')
     if (resolved) await queueNotifications(tx, deps, resolved, 'resolved')
+    if (resolved && input.actor) {
+      await recordAudit(tx, input.actor, {
+        action: 'resolve', resourceType: 'pending_item', resourceId: resolved.id, changes: { status: { before: 'open', after: 'resolved' } },
+      })
+    }
     return resolved
   })
   if (item) deps.logger.info({ itemId: item.id, sourceId: item.sourceId, type: item.type }, 'pending item resolved by hand')

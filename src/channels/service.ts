@@ -9,6 +9,7 @@ import { assertTargetUrl } from '../net/guarded-http.js'
 import { resolveAllowed } from '../net/guarded-lookup.js'
 import { EmailChannelConfig, SlackChannelConfig, WebhookChannelConfig as WebhookSchema } from '../schemas/channels.js'
 import { newId } from '../util/ids.js'
+import { recordAudit, type Actor } from '../audit/audit.js'
 import { REDACTED_PREFIX } from '../vault/secret.js'
 import { sendToChannel, testNotification, type SendResult } from './deliver.js'
 
@@ -20,7 +21,9 @@ const SCHEMAS: Record<ChannelType, TSchema> = { slack: SlackChannelConfig, webho
  * now — it is checked again on every connection), the signing secret's existence and type, and
  * for e-mail that this server has an SMTP server at all.
  */
-export async function createChannel (deps: Deps, orgId: string, agentId: string, input: { type: ChannelType, config: Record<string, unknown> }): Promise<Channel> {
+export async function createChannel (
+  deps: Deps, orgId: string, agentId: string, input: { type: ChannelType, config: Record<string, unknown> }, actor?: Actor,
+): Promise<Channel> {
   const config = checkConfig(input.type, input.config)
   if (input.type === 'slack' || input.type === 'webhook') await checkUrl(deps, (config as { url: string }).url)
   const secretRef = input.type === 'webhook' ? (config as unknown as WebhookChannelConfig).secretRef : undefined
@@ -39,7 +42,11 @@ export async function createChannel (deps: Deps, orgId: string, agentId: string,
     const to = [...new Set((config as { to: string[] }).to.map(a => a.trim().toLowerCase()))]
     config.to = to
   }
-  return insertChannel(deps.db, { id: newId(), orgId, agentId, type: input.type, config: config as unknown as ChannelConfig })
+  return deps.db.transaction(async (tx) => {
+    const channel = await insertChannel(tx, { id: newId(), orgId, agentId, type: input.type, config: config as unknown as ChannelConfig })
+    if (actor) await recordAudit(tx, actor, { action: 'create', resourceType: 'channel', resourceId: channel.id })
+    return channel
+  })
 }
 
 function checkConfig (type: ChannelType, config: Record<string, unknown>): Record<string, unknown> & { to?: string[] } {
@@ -103,9 +110,11 @@ export function redactUrl (url: string): string {
 }
 
 /** `POST …/channels/{cid}/test`: one test message, sent now; the answer says how it went. */
-export async function testChannel (deps: Deps, channel: Channel): Promise<SendResult> {
+export async function testChannel (deps: Deps, channel: Channel, actor?: Actor): Promise<SendResult> {
   const agent = await getAgent(deps.db, channel.orgId, channel.agentId)
   const result = await sendToChannel(deps, channel, testNotification({ id: channel.agentId, name: agent?.name ?? channel.agentId }, newId()))
+  // the message is out whatever happens next; the entry records that it was sent and how it went
+  if (actor) await recordAudit(deps.db, actor, { action: 'test', resourceType: 'channel', resourceId: channel.id, changes: { ok: { after: result.ok } } })
   deps.logger.info({ channelId: channel.id, channelType: channel.type, ok: result.ok, status: result.status }, 'channel test sent')
   return result
 }

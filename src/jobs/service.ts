@@ -13,6 +13,7 @@ import { autoPushSinks, createPush } from '../push/service.js'
 import { newId } from '../util/ids.js'
 import { compileProjection, outputOf } from './projection.js'
 import { enqueueMap } from './queue.js'
+import { recordAudit, type Actor } from '../audit/audit.js'
 
 /** Items read (and result rows written) per batch: memory holds one batch. */
 const BATCH = 1000
@@ -28,7 +29,7 @@ export async function createJob (boss: PgBoss, tx: Transaction, j: { orgId: stri
 }
 
 /** POST /agents/{id}/jobs { uploadId }: a job for one of the agent's uploads. */
-export async function requestJob (deps: Deps, orgId: string, agentId: string, uploadId: string): Promise<MappingJob> {
+export async function requestJob (deps: Deps, orgId: string, agentId: string, uploadId: string, actor?: Actor): Promise<MappingJob> {
   const agent = await agentOr404(deps.db, orgId, agentId)
   const upload = await getUpload(deps.db, orgId, agentId, uploadId)
   if (!upload) throw new AppError('NOT_FOUND', 'Upload not found.', { details: { field: 'uploadId' } })
@@ -37,7 +38,11 @@ export async function requestJob (deps: Deps, orgId: string, agentId: string, up
   }
   // a mapping that cannot run is refused now, not discovered by the worker
   compileProjection(outputOf(agent.mapping))
-  return deps.db.transaction(tx => createJob(deps.boss, tx, { orgId, agent, upload, trigger: 'manual' }))
+  return deps.db.transaction(async (tx) => {
+    const job = await createJob(deps.boss, tx, { orgId, agent, upload, trigger: 'manual' })
+    if (actor) await recordAudit(tx, actor, { action: 'create', resourceType: 'job', resourceId: job.id })
+    return job
+  })
 }
 
 /**

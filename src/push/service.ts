@@ -17,6 +17,7 @@ import { reportPushFailure, reportPushRecovery } from './alerts.js'
 import { decide, isFinal, LeaseLostError, type AttemptOutcome, type Decision } from './delivery.js'
 import { enqueuePush, type PushJobData } from './queue.js'
 import { attemptS3, attemptWebhook, resultKey, webhookIdFor } from './targets.js'
+import { recordAudit, type Actor } from '../audit/audit.js'
 
 /**
  * Pushes of mapping-job results to RESULTS_SINKs (SPEC §3 "Push").
@@ -65,7 +66,7 @@ export const autoPushSinks = (sources: DataSource[]): DataSource[] =>
   sources.filter(s => s.role === 'RESULTS_SINK' && s.enabled && s.autoPush)
 
 /** POST …/data-sources/{sid}/push { jobId }: checks, then a manual push. */
-export async function requestPush (deps: Deps, orgId: string, agentId: string, sinkId: string, jobId: string): Promise<Sync> {
+export async function requestPush (deps: Deps, orgId: string, agentId: string, sinkId: string, jobId: string, actor?: Actor): Promise<Sync> {
   const { db } = deps
   const sink = await sourceOr404(db, orgId, agentId, sinkId)
   const job = await getJob(db, orgId, agentId, jobId)
@@ -77,7 +78,12 @@ export async function requestPush (deps: Deps, orgId: string, agentId: string, s
   }
   const open = await openDeliveryOf(db, job.id, sink.id)
   if (open) throw new AppError('CONFLICT', 'A push of this job to this sink is still in progress.', { details: { syncId: open.syncId } })
-  return db.transaction(tx => createPush(deps, tx, { sink, job, trigger: 'manual' }))
+  return db.transaction(async (tx) => {
+    const sync = await createPush(deps, tx, { sink, job, trigger: 'manual' })
+    const changes = { jobId: { after: job.id }, syncId: { after: sync.id } }
+    if (actor) await recordAudit(tx, actor, { action: 'push', resourceType: 'data_source', resourceId: sink.id, changes })
+    return sync
+  })
 }
 
 /** Keeps the delivery's lease alive while an attempt runs; `check` fails once it is lost. */

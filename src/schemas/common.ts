@@ -23,9 +23,9 @@ export const ListOf = <T extends TSchema>(item: T) => Type.Object({
   nextCursor: Type.Optional(Type.Union([Type.String(), Type.Null()])),
 })
 
-/** The error responses every authenticated route can give, merged into each route's `response`. */
+/** The error responses every authenticated route can give (403: the key's role, src/auth/roles.ts), merged into each route's `response`. */
 export const errorResponses = (...statuses: number[]) =>
-  Object.fromEntries([401, 500, ...statuses].map(s => [s, Type.Ref('ErrorResponse')]))
+  Object.fromEntries([401, 403, 500, ...statuses].map(s => [s, Type.Ref('ErrorResponse')]))
 
 /** Opaque keyset cursor: base64url of the last row's (time-ordered) id. */
 export const encodeCursor = (lastId: string): string => Buffer.from(lastId).toString('base64url')

@@ -16,6 +16,7 @@ import { InboundWebhookConfig, OutboundWebhookConfig as OutboundSchema, S3Config
 import { newId } from '../util/ids.js'
 import { withCredentials, withS3Transport } from './s3-access.js'
 import { parseSecretValue } from '../vault/vault.js'
+import { diff, recordAudit, type Actor } from '../audit/audit.js'
 
 /** A passing test of a sink within this window is required before auto-push is switched on. */
 export const AUTO_PUSH_TEST_WINDOW_MS = 24 * 3600 * 1000
@@ -182,7 +183,9 @@ function requireRecentTest (source: Pick<DataSource, 'lastTestAt' | 'lastTestOk'
 
 export interface CreatedSource { source: DataSource, generatedSigningSecret?: string }
 
-export async function createSource (deps: Deps, orgId: string, agentId: string, input: Required<Pick<SourceInput, 'name' | 'role' | 'type' | 'config'>> & SourceInput): Promise<CreatedSource> {
+export async function createSource (
+  deps: Deps, orgId: string, agentId: string, input: Required<Pick<SourceInput, 'name' | 'role' | 'type' | 'config'>> & SourceInput, actor?: Actor,
+): Promise<CreatedSource> {
   const agent = await agentOr404(deps.db, orgId, agentId)
   const { role, type } = input
   let config = normaliseConfig(type, role, checkConfig(type, role, input.config), deps)
@@ -193,7 +196,7 @@ export async function createSource (deps: Deps, orgId: string, agentId: string, 
 
   let generatedSigningSecret: string | undefined
   if (type === 'webhook' && role === 'INVENTORY_SOURCE' && !(config as { secretRef?: string }).secretRef) {
-    const created = await deps.vault.create(orgId, { name: `${input.name} (inbound signing secret)`, type: 'webhook' })
+    const created = await deps.vault.create(orgId, { name: `${input.name} (inbound signing secret)`, type: 'webhook' }, actor)
     generatedSigningSecret = created.generatedSigningSecret?.reveal()
     config = { ...config, secretRef: created.secret.id }
   }
@@ -216,12 +219,19 @@ export async function createSource (deps: Deps, orgId: string, agentId: string, 
   const source = await deps.db.transaction(async (tx) => {
     // re-checked under a share lock: a concurrent DELETE of the secret waits for this insert
     await checkSecretRefs(deps, tx, orgId, { type, role }, config)
-    return insertSource(tx, { ...fields, id: newId(), orgId, agentId, role, type })
+    const inserted = await insertSource(tx, { ...fields, id: newId(), orgId, agentId, role, type })
+    if (actor) await recordAudit(tx, actor, { action: 'create', resourceType: 'data_source', resourceId: inserted.id })
+    return inserted
   })
   return { source, ...(generatedSigningSecret ? { generatedSigningSecret } : {}) }
 }
 
-export async function updateSourceWith (deps: Deps, orgId: string, agentId: string, sourceId: string, patch: SourceInput): Promise<DataSource> {
+/** What a source's update records in the audit log: config holds secret ids (secretRef), never values. */
+const SOURCE_FIELDS = ['name', 'config', 'scheduleCron', 'enabled', 'autoPush'] as const
+
+export async function updateSourceWith (
+  deps: Deps, orgId: string, agentId: string, sourceId: string, patch: SourceInput, actor?: Actor,
+): Promise<DataSource> {
   const agent = await agentOr404(deps.db, orgId, agentId)
   const current = await sourceOr404(deps.db, orgId, agentId, sourceId)
   const configChanged = patch.config !== undefined
@@ -249,7 +259,12 @@ export async function updateSourceWith (deps: Deps, orgId: string, agentId: stri
   }
   const updated = await deps.db.transaction(async (tx) => {
     if (configChanged) await checkSecretRefs(deps, tx, orgId, current, config)
-    return updateSource(tx, orgId, sourceId, fields)
+    const result = await updateSource(tx, orgId, sourceId, fields)
+    if (result && actor) {
+      const changes = diff(current, result, SOURCE_FIELDS)
+      await recordAudit(tx, actor, { action: 'update', resourceType: 'data_source', resourceId: sourceId, changes })
+    }
+    return result
   })
   if (!updated) throw sourceNotFound()
   return updated

@@ -1,6 +1,7 @@
 import { gunzipSync, constants as zlib } from 'node:zlib'
 import type { Deps } from '../deps.js'
 import { ledgerContains, ledgerId, recordTestResult } from '../db/sql/sources.js'
+import { recordAudit, type Actor } from '../audit/audit.js'
 import { compilePattern, normalisePrefix, type DataSource, type OutboundWebhookConfig, type S3Config } from '../domain/source.js'
 import { AppError, isAppError } from '../errors.js'
 import { detectFormat, SNIFF_BYTES } from '../formats/detect.js'
@@ -41,14 +42,18 @@ class Checklist {
  * POST …/test: a read-only smoke check. No sync record, no ledger change; the only download is the
  * first 64 KiB of the newest matching file, to recognise its format.
  */
-export async function testSource (deps: Deps, source: DataSource, extraChecks?: (list: Checklist) => Promise<void>): Promise<TestResult> {
+export async function testSource (deps: Deps, source: DataSource, extraChecks?: (list: Checklist) => Promise<void>, actor?: Actor): Promise<TestResult> {
   const list = new Checklist()
   if (source.type === 's3') await testS3(deps, source, list)
   else if (source.role === 'INVENTORY_SOURCE') await testInboundWebhook(deps, source, list)
   else if (source.role === 'RESULTS_SINK') await testOutboundWebhook(deps, source, list)
   if (extraChecks) await extraChecks(list)
   const result = list.result()
-  await recordTestResult(deps.db, source.id, result.ok)
+  await deps.db.transaction(async (tx) => {
+    await recordTestResult(tx, source.id, result.ok)
+    const changes = { lastTestOk: { before: source.lastTestOk, after: result.ok } }
+    if (actor) await recordAudit(tx, actor, { action: 'test', resourceType: 'data_source', resourceId: source.id, changes })
+  })
   return result
 }
 

@@ -11,6 +11,7 @@ import { Keyring, createMasterKey, masterKeyId, type MasterKey } from './keyring
 import { WEBHOOK_SECRET_PREFIX, collectSecretStrings, generateWebhookSecret, redactSecretValue } from './redact.js'
 import { REDACTED, SECRET_TYPES, Secret, decodeSecretValue, encodeSecretValue, isSecretType, type SecretType, type SecretValues } from './secret.js'
 import { newId } from '../util/ids.js'
+import { diff, recordAudit, type Actor, type Changes } from '../audit/audit.js'
 
 export type { SecretRecord } from '../db/sql/secrets.js'
 
@@ -73,7 +74,7 @@ export class Vault {
    * Stores a new secret. A `webhook` secret without a value gets a generated `whsec_` signing
    * secret, returned here (wrapped) exactly once so the caller can show it to the user.
    */
-  async create (orgId: string, input: CreateSecretInput): Promise<{ secret: SecretRecord, generatedSigningSecret?: Secret<string> }> {
+  async create (orgId: string, input: CreateSecretInput, actor?: Actor): Promise<{ secret: SecretRecord, generatedSigningSecret?: Secret<string> }> {
     const type = input.type
     if (!isSecretType(type)) throw new AppError('VALIDATION_FAILED', `type must be one of ${SECRET_TYPES.join(', ')}.`, { details: { field: 'type' } })
     const name = parseName(input.name)
@@ -88,7 +89,9 @@ export class Vault {
     const id = newId()
     const secret = await this.#writeUnique(name, tx => this.#sealUnder(tx, async (kek) => {
       const sealed = seal(kek, { orgId, secretId: id, type }, value)
-      return insertSecret(tx, { id, orgId, name, type, redacted: redactSecretValue(type, value), sealed })
+      const inserted = await insertSecret(tx, { id, orgId, name, type, redacted: redactSecretValue(type, value), sealed })
+      if (actor) await recordAudit(tx, actor, { action: 'create', resourceType: 'secret', resourceId: id })
+      return inserted
     }))
     this.#logger?.info({ orgId, secretId: id, type, generated: generated !== undefined }, 'secret created')
     return { secret, ...(generated === undefined ? {} : { generatedSigningSecret: new Secret(generated) }) }
@@ -110,7 +113,7 @@ export class Vault {
    * Renames and/or replaces the value. A new value is validated against the secret's type, sealed
    * under a fresh data key and stamps `rotatedAt`; a rename alone does not.
    */
-  async update (orgId: string, secretId: string, patch: UpdateSecretInput): Promise<SecretRecord> {
+  async update (orgId: string, secretId: string, patch: UpdateSecretInput, actor?: Actor): Promise<SecretRecord> {
     const name = patch.name === undefined ? undefined : parseName(patch.name)
     const updated = await this.#writeUnique(name ?? '', async (tx) => {
       const apply = async (kek?: MasterKey): Promise<SecretRecord> => {
@@ -123,6 +126,12 @@ export class Vault {
           result = await replaceSecretValue(tx, orgId, secretId, redactSecretValue(current.type, value), sealed) ?? throwNotFound()
         }
         if (name !== undefined && name !== current.name) result = await renameSecret(tx, orgId, secretId, name) ?? throwNotFound()
+        if (actor) {
+          // a new value is recorded even when its redacted form looks the same (same last characters)
+          const changes: Changes = diff(current, result, ['name'])
+          if (kek !== undefined) changes.value = { before: current.redacted, after: result.redacted }
+          await recordAudit(tx, actor, { action: 'update', resourceType: 'secret', resourceId: secretId, changes })
+        }
         return result
       }
       // a new value: the master key row is locked before the secret row, the order a rotation uses
@@ -134,7 +143,7 @@ export class Vault {
   }
 
   /** Deletes the secret; 409 SECRET_IN_USE (details.sources = [{ id, name }]) while anything uses it. */
-  async delete (orgId: string, secretId: string): Promise<void> {
+  async delete (orgId: string, secretId: string, actor?: Actor): Promise<void> {
     await this.#db.transaction(async (tx) => {
       if (!await getSecret(tx, orgId, secretId, 'update')) throw notFound()
       const users = this.#findSecretUsers ? await this.#findSecretUsers(tx, orgId, secretId) : []
@@ -147,6 +156,7 @@ export class Vault {
         })
       }
       await deleteSecret(tx, orgId, secretId)
+      if (actor) await recordAudit(tx, actor, { action: 'delete', resourceType: 'secret', resourceId: secretId })
     })
     this.#logger?.info({ orgId, secretId }, 'secret deleted')
   }

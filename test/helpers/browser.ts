@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import os from 'node:os'
@@ -12,6 +13,18 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core'
 export const CHROMIUM_PATH = process.env.FERRY_CHROMIUM_PATH ?? '/usr/bin/chromium'
 
 export const chromiumAvailable = (): boolean => fs.existsSync(CHROMIUM_PATH)
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+
+/** Builds the UI when dist/web is missing or older than a file under web/. */
+export function ensureWebBuild (): void {
+  const index = path.join(ROOT, 'dist/web/index.html')
+  const newest = (dir: string): number => fs.readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter(e => e.isFile())
+    .reduce((max, e) => Math.max(max, fs.statSync(path.join(e.parentPath, e.name)).mtimeMs), 0)
+  if (fs.existsSync(index) && fs.statSync(index).mtimeMs >= newest(path.join(ROOT, 'web'))) return
+  execFileSync('npm', ['run', '--silent', 'build:web'], { cwd: ROOT, stdio: 'pipe', timeout: 120_000 })
+}
 
 /** Screenshots land here (git-ignored via test-output/). */
 export const SCREENSHOT_DIR = fileURLToPath(new URL('../../test-output/screenshots', import.meta.url))

@@ -25,7 +25,7 @@ describe('authentication and organisations', () => {
 
   it('shows a new key once, lists keys without it, and revokes', async () => {
     const orgKey = await t.newOrg('keys')
-    const created = await t.api('POST', '/api/v1/api-keys', { key: orgKey, body: { name: 'ci' } })
+    const created = await t.api('POST', '/api/v1/api-keys', { key: orgKey, body: { name: 'ci', role: 'admin' } })
     expect(created.statusCode).toBe(201)
     const { apiKey, key } = created.json()
     expect(apiKey).toMatch(/^fy_/)

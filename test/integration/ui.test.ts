@@ -1,22 +1,19 @@
-import { execFileSync } from 'node:child_process'
 import { createHmac } from 'node:crypto'
 import fs from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import type { Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ADMIN_KEY, createTestApp, type TestApp } from '../helpers/app.js'
-import { chromiumAvailable, CHROMIUM_PATH, launchBrowser, SCREENSHOT_DIR, type BrowserSession } from '../helpers/browser.js'
+import { chromiumAvailable, CHROMIUM_PATH, ensureWebBuild, launchBrowser, SCREENSHOT_DIR, type BrowserSession } from '../helpers/browser.js'
 import { startS3rver, type S3rverHandle } from '../helpers/s3.js'
 
 // The web UI end to end: the real server (PGlite) on a random port with its workers and scheduler,
 // s3rver as the bucket, a local HTTP receiver as the webhook sink and channel target, Debian's
 // Chromium, the built bundle from dist/web. Nothing is stubbed: every click goes to the real API.
 // Runs once, not per database backend: the UI does not care which one.
-const root = fileURLToPath(new URL('../..', import.meta.url))
 const onPostgres = process.env.FERRY_TEST_DB === 'postgres'
 const inCi = process.env.CI === 'true'
 const haveChromium = chromiumAvailable()
@@ -30,16 +27,6 @@ const SLACK_PATH = '/services/T0FERRY/B0FERRY/xoxbNeverInTheDom'
 const GOOD_CSV = 'sku,name,quantity,price\nA-1,Anchor,10,4.5\nB-2,Buoy,3,12\nC-3,Cleat,40,1.25\n'
 /** the second data row has a quantity that is not a number */
 const BAD_CSV = 'sku,name,quantity,price\nD-4,Davit,2,300\nE-5,Epoxy,ten,9\nF-6,Fender,8,15\n'
-
-/** Builds the UI when dist/web is missing or older than a file under web/. */
-function ensureWebBuild (): void {
-  const index = path.join(root, 'dist/web/index.html')
-  const newest = (dir: string): number => fs.readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter(e => e.isFile())
-    .reduce((max, e) => Math.max(max, fs.statSync(path.join(e.parentPath, e.name)).mtimeMs), 0)
-  if (fs.existsSync(index) && fs.statSync(index).mtimeMs >= newest(path.join(root, 'web'))) return
-  execFileSync('npm', ['run', '--silent', 'build:web'], { cwd: root, stdio: 'pipe', timeout: 120_000 })
-}
 
 // In CI a missing Chromium is a failure, never a silent skip.
 describe.runIf(!onPostgres && !haveChromium && inCi)('web UI in Chromium', () => {

@@ -7,6 +7,11 @@ import { AgentsList } from './views/agents-list'
 import { AgentCreate } from './views/agent-create'
 import { AgentPage } from './views/agent-page'
 import { SecretsPanel } from './views/secrets'
+import { ApiKeysPage } from './views/api-keys'
+import { AuditLogPage } from './views/audit-log'
+import { MeContext } from './lib/me'
+import { useResource } from './lib/resource'
+import type { Me } from './api/types'
 import { Empty } from './components/states'
 import { Logo } from './components/icons'
 
@@ -44,7 +49,10 @@ export function App () {
 function Shell ({ onSignOut }: { onSignOut: () => void }) {
   const route = useRoute()
   const main = useRef<HTMLElement>(null)
-  const section = route.name === 'secrets' ? 'secrets' : 'agents'
+  const section = route.name === 'secrets' || route.name === 'api-keys' || route.name === 'audit-log' ? route.name : 'agents'
+  // the key's role decides which actions the views offer (the server enforces it regardless)
+  const me = useResource<Me>('/me')
+  const isAdmin = me.data?.apiKey.role === 'admin'
 
   // A new page moves focus to the main region, so keyboard and screen-reader users start there.
   const first = useRef(true)
@@ -56,6 +64,7 @@ function Shell ({ onSignOut }: { onSignOut: () => void }) {
   }, [routeKey])
 
   return (
+    <MeContext.Provider value={me.data ?? null}>
     <div class="layout">
       <a class="skip-link" href="#main" onClick={(e) => { e.preventDefault(); main.current?.focus() }}>Skip to content</a>
       <header class="topbar">
@@ -65,13 +74,17 @@ function Shell ({ onSignOut }: { onSignOut: () => void }) {
         <nav class="topnav" aria-label="Main">
           <a href={links.agents()} aria-current={section === 'agents' ? 'page' : undefined}>Agents</a>
           <a href={links.secrets()} aria-current={section === 'secrets' ? 'page' : undefined}>Secrets</a>
+          <a href={links.apiKeys()} aria-current={section === 'api-keys' ? 'page' : undefined}>API keys</a>
+          {isAdmin && <a href={links.auditLog()} aria-current={section === 'audit-log' ? 'page' : undefined}>Audit log</a>}
         </nav>
+        {me.data && <span class="whoami muted" data-role={me.data.apiKey.role}>{me.data.apiKey.name} · {me.data.apiKey.role}</span>}
         <button type="button" class="btn btn-ghost signout" onClick={onSignOut}>Sign out</button>
       </header>
       <main id="main" ref={main} tabIndex={-1} class="content">
         <Page route={route} />
       </main>
     </div>
+    </MeContext.Provider>
   )
 }
 
@@ -81,6 +94,8 @@ function Page ({ route }: { route: Route }) {
     case 'agent-new': return <AgentCreate />
     case 'agent': return <AgentPage key={route.id} id={route.id} tab={route.tab} />
     case 'secrets': return <SecretsPanel asPage />
+    case 'api-keys': return <ApiKeysPage />
+    case 'audit-log': return <AuditLogPage />
     default: return (
       <Empty title="There is no page here.">
         <a href={links.agents()}>Go to the agents list</a>

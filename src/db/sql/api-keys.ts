@@ -1,4 +1,5 @@
 import type { Queryable } from '../client.js'
+import type { Role } from '../../auth/roles.js'
 import { iso, isoRequired } from './rows.js'
 
 export interface ApiKeyRecord {
@@ -6,9 +7,11 @@ export interface ApiKeyRecord {
   orgId: string
   name: string
   hint: string
+  role: Role
   isInstanceAdmin: boolean
   createdAt: string
   lastUsedAt: string | null
+  expiresAt: string | null
 }
 
 const toKey = (r: Record<string, unknown>): ApiKeyRecord => ({
@@ -16,16 +19,20 @@ const toKey = (r: Record<string, unknown>): ApiKeyRecord => ({
   orgId: r.org_id as string,
   name: r.name as string,
   hint: r.key_hint as string,
+  role: r.role as Role,
   isInstanceAdmin: r.is_instance_admin as boolean,
   createdAt: isoRequired(r.created_at),
   lastUsedAt: iso(r.last_used_at),
+  expiresAt: iso(r.expires_at),
 })
 
-export async function insertApiKey (q: Queryable, key: { id: string, orgId: string, name: string, hash: string, hint: string, isInstanceAdmin: boolean }): Promise<ApiKeyRecord> {
+export interface NewApiKey { id: string, orgId: string, name: string, hash: string, hint: string, role: Role, isInstanceAdmin: boolean, expiresAt: Date | null }
+
+export async function insertApiKey (q: Queryable, key: NewApiKey): Promise<ApiKeyRecord> {
   const { rows } = await q.query(
-    `INSERT INTO api_keys (id, org_id, name, key_hash, key_hint, is_instance_admin)
-     VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
-    [key.id, key.orgId, key.name, key.hash, key.hint, key.isInstanceAdmin])
+    `INSERT INTO api_keys (id, org_id, name, key_hash, key_hint, role, is_instance_admin, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+    [key.id, key.orgId, key.name, key.hash, key.hint, key.role, key.isInstanceAdmin, key.expiresAt])
   return toKey(rows[0])
 }
 
@@ -45,12 +52,23 @@ export async function touchApiKey (q: Queryable, id: string): Promise<void> {
     WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`, [id])
 }
 
-export async function listApiKeys (q: Queryable, orgId: string): Promise<ApiKeyRecord[]> {
-  const { rows } = await q.query('SELECT * FROM api_keys WHERE org_id = $1 ORDER BY id', [orgId])
+/**
+ * An organisation's keys. The instance-admin key is listed only to itself: to every other key of
+ * its organisation it does not exist (docs/security.md, "API keys and roles").
+ */
+export async function listApiKeys (q: Queryable, orgId: string, callerKeyId: string): Promise<ApiKeyRecord[]> {
+  const { rows } = await q.query('SELECT * FROM api_keys WHERE org_id = $1 AND (NOT is_instance_admin OR id = $2) ORDER BY id', [orgId, callerKeyId])
   return rows.map(toKey)
 }
 
-export async function deleteApiKey (q: Queryable, orgId: string, id: string): Promise<boolean> {
-  const { rowCount } = await q.query('DELETE FROM api_keys WHERE org_id = $1 AND id = $2', [orgId, id])
-  return rowCount > 0
+/** Deletes an ordinary key of the organisation; the instance-admin key is never deleted here (`ferry admin-key reset` replaces it). */
+export async function deleteApiKey (q: Queryable, orgId: string, id: string): Promise<ApiKeyRecord | null> {
+  const { rows } = await q.query('DELETE FROM api_keys WHERE org_id = $1 AND id = $2 AND NOT is_instance_admin RETURNING *', [orgId, id])
+  return rows[0] ? toKey(rows[0]) : null
+}
+
+/** Removes every instance-admin key (`ferry admin-key reset`); returns them. */
+export async function deleteInstanceAdminKeys (q: Queryable): Promise<ApiKeyRecord[]> {
+  const { rows } = await q.query('DELETE FROM api_keys WHERE is_instance_admin RETURNING *')
+  return rows.map(toKey)
 }

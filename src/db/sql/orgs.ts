@@ -10,3 +10,14 @@ export async function insertOrg (q: Queryable, org: { id: string, name: string }
   const { rows } = await q.query('INSERT INTO organisations (id, name) VALUES ($1, $2) RETURNING *', [org.id, org.name])
   return toOrg(rows[0])
 }
+
+/** The organisation named "default" (the bootstrap's), else the oldest one; null on an empty database. */
+export async function findHomeOrg (q: Queryable): Promise<Organisation | null> {
+  const { rows } = await q.query(`SELECT * FROM organisations ORDER BY (name = 'default') DESC, created_at, id LIMIT 1`)
+  return rows[0] ? toOrg(rows[0]) : null
+}
+
+export async function getOrg (q: Queryable, id: string): Promise<Organisation | null> {
+  const { rows } = await q.query('SELECT * FROM organisations WHERE id = $1', [id])
+  return rows[0] ? toOrg(rows[0]) : null
+}

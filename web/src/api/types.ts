@@ -228,3 +228,40 @@ export interface ChannelDelivery {
   updatedAt: string
   deliveredAt: string | null
 }
+
+/** `src/schemas/api-keys.ts` RoleSchema: viewer reads; operator runs feeds and edits agents and sources; admin does everything */
+export type Role = 'viewer' | 'operator' | 'admin'
+
+/** `src/schemas/api-keys.ts` ApiKey */
+export interface ApiKey {
+  id: string
+  name: string
+  role: Role
+  /** the key's last four characters, shown to admin keys only */
+  hint?: string
+  isInstanceAdmin: boolean
+  createdAt: string
+  lastUsedAt: string | null
+  expiresAt: string | null
+}
+
+/** POST /api-keys answer: the plaintext key, returned once */
+export interface ApiKeyCreated { apiKey: string, key: ApiKey }
+
+/** `src/schemas/api-keys.ts` Me: the signed-in key */
+export interface Me {
+  org: { id: string, name: string }
+  apiKey: { id: string, name: string, role: Role, isInstanceAdmin: boolean, expiresAt: string | null }
+}
+
+/** `src/schemas/api-keys.ts` AuditEntry */
+export interface AuditEntry {
+  id: string
+  at: string
+  /** apiKeyId null: the ferry CLI on the database host */
+  actor: { apiKeyId: string | null, name: string, role: Role }
+  action: string
+  resourceType: string
+  resourceId: string
+  changes?: Record<string, { before?: unknown, after?: unknown }>
+}

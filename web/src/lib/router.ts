@@ -5,6 +5,8 @@ import { useEffect, useState } from 'preact/hooks'
 //   #/agents/new                create an agent
 //   #/agents/{id}[/{tab}]       agent page; tab = data-sources | secrets | pending | channels
 //   #/secrets                   the organisation's secrets
+//   #/api-keys                  the organisation's API keys
+//   #/audit-log                 who changed what (admin keys)
 
 export const AGENT_TABS = ['data-sources', 'secrets', 'pending', 'channels'] as const
 export type AgentTab = typeof AGENT_TABS[number]
@@ -14,6 +16,8 @@ export type Route =
   | { name: 'agent-new' }
   | { name: 'agent', id: string, tab: AgentTab }
   | { name: 'secrets' }
+  | { name: 'api-keys' }
+  | { name: 'audit-log' }
   | { name: 'not-found', path: string }
 
 export function parseHash (hash: string): Route {
@@ -27,6 +31,8 @@ export function parseHash (hash: string): Route {
     if (parts.length <= 3 && AGENT_TABS.includes(tab)) return { name: 'agent', id: parts[1]!, tab }
   }
   if (parts[0] === 'secrets' && parts.length === 1) return { name: 'secrets' }
+  if (parts[0] === 'api-keys' && parts.length === 1) return { name: 'api-keys' }
+  if (parts[0] === 'audit-log' && parts.length === 1) return { name: 'audit-log' }
   return { name: 'not-found', path }
 }
 
@@ -35,6 +41,8 @@ export const links = {
   newAgent: () => '#/agents/new',
   agent: (id: string, tab: AgentTab = 'data-sources') => `#/agents/${encodeURIComponent(id)}${tab === 'data-sources' ? '' : `/${tab}`}`,
   secrets: () => '#/secrets',
+  apiKeys: () => '#/api-keys',
+  auditLog: () => '#/audit-log',
 }
 
 export function navigate (hash: string): void {

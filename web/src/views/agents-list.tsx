@@ -6,10 +6,12 @@ import { describeCron } from '../lib/cron'
 import { formatDateTime, formatRelative } from '../lib/format'
 import { links } from '../lib/router'
 import { useResource } from '../lib/resource'
+import { useCan } from '../lib/me'
 
 export function AgentsList () {
   const agents = useResource<ListResponse<Agent>>('/agents?limit=50')
   const [more, setMore] = useState<{ busy: boolean, error?: ApiError }>({ busy: false })
+  const canEdit = useCan('operator')
 
   const loadMore = async () => {
     const cursor = agents.data?.nextCursor
@@ -28,14 +30,14 @@ export function AgentsList () {
     <section aria-labelledby="agents-title">
       <div class="page-header">
         <h1 id="agents-title">Agents</h1>
-        <a class="btn btn-primary" href={links.newAgent()}>New agent</a>
+        {canEdit && <a class="btn btn-primary" href={links.newAgent()}>New agent</a>}
       </div>
       {agents.loading && <Loading label="Loading agents…" />}
       {agents.error && <ErrorState error={agents.error} what="The agents list" onRetry={agents.reload} />}
       {agents.data && agents.data.items.length === 0 && (
         <Empty title="No agents yet.">
           <p>An agent pulls inventory files from its data sources and pushes mapping results to its sinks.</p>
-          <a class="btn btn-primary" href={links.newAgent()}>Create your first agent</a>
+          {canEdit && <a class="btn btn-primary" href={links.newAgent()}>Create your first agent</a>}
         </Empty>
       )}
       {agents.data && agents.data.items.length > 0 && (

@@ -8,6 +8,7 @@ import { Empty, ErrorState, FormError, Loading } from '../components/states'
 import { formatDateTime, formatRelative } from '../lib/format'
 import { useResource } from '../lib/resource'
 import { RedactedValues } from './secrets'
+import { useCan } from '../lib/me'
 
 const TYPE_LABELS: Record<ChannelType, string> = { slack: 'Slack', webhook: 'Webhook', email: 'E-mail' }
 
@@ -36,6 +37,8 @@ export function ChannelsTab ({ agent }: { agent: Agent }) {
   const [results, setResults] = useState<Record<string, ChannelTestResult | 'busy'>>({})
   const [deleting, setDeleting] = useState<Channel | null>(null)
   const [history, setHistory] = useState<string | null>(null)
+  const canAdmin = useCan('admin')
+  const canTest = useCan('operator')
 
   const test = async (channel: Channel) => {
     setResults(r => ({ ...r, [channel.id]: 'busy' }))
@@ -57,7 +60,7 @@ export function ChannelsTab ({ agent }: { agent: Agent }) {
           <p class="muted">Notified when a pending item opens and when it is resolved — not on every repeat.
             {Array.isArray(notify) && <> This agent's rules notify only {notify.length === 1 ? 'one chosen channel' : `${notify.length} chosen channels`} about failed pulls.</>}</p>
         </div>
-        {!adding && channels.data && <button type="button" class="btn btn-primary" onClick={() => setAdding(true)}>Add channel</button>}
+        {canAdmin && !adding && channels.data && <button type="button" class="btn btn-primary" onClick={() => setAdding(true)}>Add channel</button>}
       </div>
       {adding && (
         <ChannelForm path={path} onCancel={() => setAdding(false)} onCreated={(c) => {
@@ -86,9 +89,15 @@ export function ChannelsTab ({ agent }: { agent: Agent }) {
                   <span class="small muted">added {formatDateTime(c.createdAt, agent.timezone)}</span>
                 </div>
                 <div class="actions">
-                  <button type="button" class="btn btn-small" disabled={result === 'busy'} onClick={() => test(c)} aria-label={`Test ${label} channel`}>{result === 'busy' ? 'Testing…' : 'Test'}</button>
+                  {canTest && (
+                    <button type="button" class="btn btn-small" disabled={result === 'busy'} onClick={() => test(c)} aria-label={`Test ${label} channel`}>
+                      {result === 'busy' ? 'Testing…' : 'Test'}
+                    </button>
+                  )}
                   <button type="button" class="btn btn-small btn-ghost" aria-expanded={history === c.id} onClick={() => setHistory(h => h === c.id ? null : c.id)}>Notifications</button>
-                  <button type="button" class="btn btn-small btn-ghost" onClick={() => setDeleting(c)} aria-label={`Delete ${label} channel`}>Delete</button>
+                  {canAdmin && (
+                    <button type="button" class="btn btn-small btn-ghost" onClick={() => setDeleting(c)} aria-label={`Delete ${label} channel`}>Delete</button>
+                  )}
                 </div>
                 {result && result !== 'busy' && (
                   <p class={`channel-result ${result.ok ? 'text-ok small' : 'field-error'}`} role="status">

@@ -15,6 +15,7 @@ import { checkLabel } from '../lib/checks'
 import { GeneratedSecret, RedactedValues } from './secrets'
 import { SourceForm } from './source-form'
 import { ManifestDialog, SyncHistory } from './syncs'
+import { useCan } from '../lib/me'
 
 const HISTORY_LIMIT = 20
 
@@ -29,6 +30,7 @@ export function DataSourcesTab ({ agent }: { agent: Agent }) {
 
   const items = sources.data?.items ?? []
   const replace = (source: DataSource) => sources.setData(cur => cur ? { ...cur, items: cur.items.map(s => s.id === source.id ? source : s) } : cur)
+  const canEdit = useCan('operator')
   const remove = (id: string) => sources.setData(cur => cur ? { ...cur, items: cur.items.filter(s => s.id !== id) } : cur)
 
   const section = (role: SourceRole) => {
@@ -44,7 +46,7 @@ export function DataSourcesTab ({ agent }: { agent: Agent }) {
               ? 'Inventory sources: S3 prefixes Ferry pulls on a schedule, and webhooks that receive files.'
               : 'Results sinks: where the results of mapping jobs are pushed.'}</p>
           </div>
-          {sources.data && adding !== role && (
+          {canEdit && sources.data && adding !== role && (
             <button type="button" class="btn btn-primary" onClick={() => setAdding(role)}>{inbound ? 'Add source' : 'Add sink'}</button>
           )}
         </div>
@@ -148,6 +150,9 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
   const [switchBusy, setSwitchBusy] = useState<'enabled' | 'autoPush' | null>(null)
   const [confirmAutoPush, setConfirmAutoPush] = useState(false)
   const [pushing, setPushing] = useState(false)
+  // operators run and edit sources; deleting one is the admin's (docs/security.md)
+  const canRun = useCan('operator')
+  const canDelete = useCan('admin')
   const [deleting, setDeleting] = useState(false)
 
   const refresh = async () => {
@@ -277,29 +282,29 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
 
       <div class="source-controls">
         <div class="switches">
-          <Switch label="Enabled" checked={source.enabled} busy={switchBusy === 'enabled'} onChange={(v) => patch('enabled', v)}
+          <Switch label="Enabled" checked={source.enabled} busy={switchBusy === 'enabled'} disabled={!canRun} onChange={(v) => patch('enabled', v)}
             describedBy={switchError?.field === 'enabled' ? `${source.id}-switch-error` : undefined} />
           {!inbound && (
-            <Switch label="Auto-push" checked={source.autoPush} busy={switchBusy === 'autoPush'}
+            <Switch label="Auto-push" checked={source.autoPush} busy={switchBusy === 'autoPush'} disabled={!canRun}
               describedBy={switchError?.field === 'autoPush' ? `${source.id}-switch-error` : undefined}
               onChange={(v) => { setSwitchError(null); if (v) setConfirmAutoPush(true); else void patch('autoPush', false) }} />
           )}
         </div>
         <div class="actions">
-          <button type="button" class="btn" onClick={runTest} disabled={test.busy}>{test.busy ? 'Testing…' : 'Test'}</button>
-          {pullable && (
+          {canRun && <button type="button" class="btn" onClick={runTest} disabled={test.busy}>{test.busy ? 'Testing…' : 'Test'}</button>}
+          {canRun && pullable && (
             <button type="button" class="btn btn-primary" disabled={running || !source.enabled}
               title={!source.enabled ? 'Enable the source to pull it' : undefined}
               onClick={() => runner.start(() => api.post(`${base}/pull`))}>
               {running ? 'Pulling…' : 'Pull now'}
             </button>
           )}
-          {!inbound && (
+          {canRun && !inbound && (
             <button type="button" class="btn btn-primary" disabled={running || !source.enabled} onClick={() => setPushing(true)}>
               {running ? 'Pushing…' : 'Push'}
             </button>
           )}
-          <button type="button" class="btn btn-ghost" onClick={() => setDeleting(true)} aria-label={`Delete ${source.name}`}>Delete</button>
+          {canDelete && <button type="button" class="btn btn-ghost" onClick={() => setDeleting(true)} aria-label={`Delete ${source.name}`}>Delete</button>}
         </div>
       </div>
       {switchError && <p class="field-error switch-error" role="alert" id={`${source.id}-switch-error`} data-error-for={switchError.field}>{switchError.message}</p>}

@@ -7,6 +7,7 @@ import { Empty, ErrorState, Loading } from '../components/states'
 import { formatDateTime, formatNumber, formatRelative } from '../lib/format'
 import { useResource } from '../lib/resource'
 import { links } from '../lib/router'
+import { useCan } from '../lib/me'
 
 const TYPE_LABELS: Record<string, string> = {
   DATA_SOURCE_PULL_FAILED: 'Pull failed',
@@ -22,6 +23,7 @@ export function PendingItemsTab ({ agent }: { agent: Agent }) {
   const sources = useResource<ListResponse<DataSource>>(sourcesPath(agent.id))
   const sourceNames = useMemo(() => new Map((sources.data?.items ?? []).map(s => [s.id, s.name])), [sources.data])
   const [resolving, setResolving] = useState<string | null>(null)
+  const canResolve = useCan('operator')
   const [error, setError] = useState<string | null>(null)
   const [notice, setNotice] = useState<string | null>(null)
 
@@ -82,7 +84,7 @@ export function PendingItemsTab ({ agent }: { agent: Agent }) {
                 first {formatDateTime(item.firstSeenAt, agent.timezone)} · last {formatRelative(item.lastSeenAt)}
                 {item.status === 'resolved' && <> · resolved {item.resolution === 'auto' ? 'automatically' : 'by hand'}{item.resolvedAt ? ` ${formatRelative(item.resolvedAt)}` : ''}</>}
               </p>
-              {item.status === 'open' && (
+              {canResolve && item.status === 'open' && (
                 <button type="button" class="btn btn-small" disabled={resolving === item.id} onClick={() => resolve(item)}
                   aria-label={`Resolve: ${TYPE_LABELS[item.type] ?? item.type}, ${sourceNames.get(item.sourceId) ?? 'data source'}`}>
                   {resolving === item.id ? 'Resolving…' : 'Resolve'}

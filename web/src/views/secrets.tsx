@@ -6,6 +6,7 @@ import { Dialog } from '../components/dialog'
 import { Empty, ErrorState, FormError, Loading } from '../components/states'
 import { formatDateTime } from '../lib/format'
 import { useResource } from '../lib/resource'
+import { useCan } from '../lib/me'
 
 export const SECRET_TYPE_LABELS: Record<SecretType, string> = {
   aws: 'AWS access key',
@@ -41,6 +42,7 @@ export function SecretsPanel ({ asPage = false }: { asPage?: boolean }) {
   const [creating, setCreating] = useState(false)
   const [generated, setGenerated] = useState<{ name: string, value: string } | null>(null)
   const [deleting, setDeleting] = useState<Secret | null>(null)
+  const canAdmin = useCan('admin')
 
   return (
     <div class="panel">
@@ -49,7 +51,7 @@ export function SecretsPanel ({ asPage = false }: { asPage?: boolean }) {
           {asPage ? <h1>Secrets</h1> : <h2>Secrets</h2>}
           <p class="muted">Shared by every agent of the organisation. Values are write-only: after saving, only a redacted form is shown.</p>
         </div>
-        {!creating && <button type="button" class="btn btn-primary" onClick={() => setCreating(true)}>New secret</button>}
+        {canAdmin && !creating && <button type="button" class="btn btn-primary" onClick={() => setCreating(true)}>New secret</button>}
       </div>
       {generated && <GeneratedSecret name={generated.name} value={generated.value} onDone={() => setGenerated(null)} />}
       {creating && (
@@ -82,7 +84,13 @@ export function SecretsPanel ({ asPage = false }: { asPage?: boolean }) {
                   <td data-label="Value" class="wrap"><RedactedValues redacted={s.redacted} /></td>
                   <td data-label="Created">{formatDateTime(s.createdAt)}</td>
                   <td data-label="Rotated">{s.rotatedAt ? formatDateTime(s.rotatedAt) : <span class="muted">never</span>}</td>
-                  <td class="stack-actions"><button type="button" class="btn btn-small btn-ghost" onClick={() => setDeleting(s)} aria-label={`Delete secret ${s.name}`}>Delete</button></td>
+                  <td class="stack-actions">
+                    {canAdmin && (
+                      <button type="button" class="btn btn-small btn-ghost" onClick={() => setDeleting(s)} aria-label={`Delete secret ${s.name}`}>
+                        Delete
+                      </button>
+                    )}
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -8,6 +8,7 @@ import { cronInWords, describeCron } from '../lib/cron'
 import type { Resource } from '../lib/resource'
 import { GeneratedSecret, SecretForm, SECRET_TYPE_LABELS } from './secrets'
 import { sourcesPath } from '../api/paths'
+import { useCan } from '../lib/me'
 
 interface Values {
   name: string
@@ -217,11 +218,13 @@ function SecretSelect ({ label, name, value, error, options, optional, hint, onC
   label: string, name: string, value: string, error?: string, optional?: boolean, hint?: string
   options: Array<{ value: string, label: string }>, onChange: (id: string) => void, onNew: () => void
 }) {
+  // secrets are the admin's: other roles pick from the existing ones
+  const canCreateSecret = useCan('admin')
   return (
     <div class="field-with-action">
       <SelectField label={label} name={name} value={value} error={error} optional={optional} hint={hint}
         options={options} onChange={(e) => onChange(e.currentTarget.value)} />
-      <button type="button" class="btn btn-small" onClick={onNew}>New secret…</button>
+      {canCreateSecret && <button type="button" class="btn btn-small" onClick={onNew}>New secret…</button>}
     </div>
   )
 }

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { createOrgWithAdminKey } from '../../../auth/api-keys.js'
+import { recordAudit } from '../../../audit/audit.js'
 import type { Deps } from '../../../deps.js'
-import { requireInstanceAdmin } from '../../../plugins/auth.js'
+import { actorOf } from '../../../plugins/auth.js'
 import { Timestamp, Uuid, errorResponses } from '../../../schemas/common.js'
 
 const adminRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
@@ -17,8 +18,12 @@ const adminRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { dep
       },
     },
   }, async (request, reply) => {
-    requireInstanceAdmin(request)
-    const { org, apiKey } = await deps.db.transaction(tx => createOrgWithAdminKey(tx, request.body.name))
+    // only the instance-admin key reaches this handler (src/auth/roles.ts); its own organisation's log records the creation
+    const { org, apiKey } = await deps.db.transaction(async (tx) => {
+      const created = await createOrgWithAdminKey(tx, request.body.name)
+      await recordAudit(tx, actorOf(request), { action: 'create', resourceType: 'organisation', resourceId: created.org.id })
+      return created
+    })
     return reply.status(201).send({ org, apiKey })
   })
 }

@@ -8,12 +8,17 @@ import { AppError } from '../../../errors.js'
 import { AgentCreate, AgentPatch } from '../../../schemas/agents.js'
 import { newId } from '../../../util/ids.js'
 import { refreshNextPulls } from '../../../sources/service.js'
+import { recordAudit, diff } from '../../../audit/audit.js'
+import { actorOf } from '../../../plugins/auth.js'
 import { IdParams, ListOf, Page, decodeCursor, errorResponses, page } from '../../../schemas/common.js'
 
 const present = (agent: Agent) => {
   const { orgId, ...rest } = agent
   return { ...rest, nextRunAt: nextRunAfter(agent.scheduleCron, agent.timezone, new Date())?.toISOString() ?? null }
 }
+
+/** What an agent's update records in the audit log (docs/security.md, "Audit log"). */
+const AGENT_FIELDS = ['name', 'scheduleCron', 'timezone', 'rules', 'mapping'] as const
 
 const agentRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
   const { db } = deps
@@ -23,7 +28,11 @@ const agentRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { dep
     schema: { tags: ['agents'], summary: 'Create an agent', body: AgentCreate, response: { 201: AgentRef, ...errorResponses(400) } },
   }, async (request, reply) => {
     const fields = resolveAgent(request.body)
-    const agent = await insertAgent(db, request.auth.orgId, newId(), fields)
+    const agent = await db.transaction(async (tx) => {
+      const created = await insertAgent(tx, request.auth.orgId, newId(), fields)
+      await recordAudit(tx, actorOf(request), { action: 'create', resourceType: 'agent', resourceId: created.id })
+      return created
+    })
     return reply.status(201).send(present(agent))
   })
 
@@ -50,7 +59,10 @@ const agentRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { dep
       const current = await getAgent(tx, request.auth.orgId, request.params.id)
       if (!current) throw new AppError('NOT_FOUND', 'Agent not found.')
       const agent = await updateAgent(tx, request.auth.orgId, current.id, resolveAgent(request.body, current))
-      if (agent) await refreshNextPulls(tx, agent)
+      if (agent) {
+        await refreshNextPulls(tx, agent)
+        await recordAudit(tx, actorOf(request), { action: 'update', resourceType: 'agent', resourceId: agent.id, changes: diff(current, agent, AGENT_FIELDS) })
+      }
       return agent
     })
     if (!updated) throw new AppError('NOT_FOUND', 'Agent not found.')
@@ -60,7 +72,10 @@ const agentRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { dep
   app.delete('/agents/:id', {
     schema: { tags: ['agents'], summary: 'Delete an agent and everything under it', params: IdParams, response: { 204: Type.Null(), ...errorResponses(404) } },
   }, async (request, reply) => {
-    if (!await deleteAgent(db, request.auth.orgId, request.params.id)) throw new AppError('NOT_FOUND', 'Agent not found.')
+    await db.transaction(async (tx) => {
+      if (!await deleteAgent(tx, request.auth.orgId, request.params.id)) throw new AppError('NOT_FOUND', 'Agent not found.')
+      await recordAudit(tx, actorOf(request), { action: 'delete', resourceType: 'agent', resourceId: request.params.id })
+    })
     return reply.status(204).send(null)
   })
 }

@@ -6,6 +6,8 @@ import { deleteChannel, getChannel, listChannels, listDeliveriesOfChannel } from
 import { AppError } from '../../../errors.js'
 import { createChannel, presentChannels, testChannel } from '../../../channels/service.js'
 import { IdParams, ListOf, errorResponses } from '../../../schemas/common.js'
+import { recordAudit } from '../../../audit/audit.js'
+import { actorOf } from '../../../plugins/auth.js'
 import { ChannelCreate, ChannelParams, ChannelTestResult, Delivery } from '../../../schemas/channels.js'
 
 /** SPEC §4: `POST/GET /agents/{id}/channels`, `DELETE …/{cid}`, `POST …/{cid}/test`. */
@@ -29,7 +31,7 @@ const channelRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { d
     },
   }, async (request, reply) => {
     const agent = await agentOr404(db, request.auth.orgId, request.params.id)
-    const channel = await createChannel(deps, request.auth.orgId, agent.id, request.body)
+    const channel = await createChannel(deps, request.auth.orgId, agent.id, request.body, actorOf(request))
     const [out] = await presentChannels(deps, request.auth.orgId, [channel])
     return reply.status(201).send(out)
   })
@@ -58,7 +60,10 @@ const channelRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { d
   app.delete('/agents/:id/channels/:cid', {
     schema: { tags: ['channels'], summary: 'Delete a channel (its pending notifications are dropped)', params: ChannelParams, response: { 204: Type.Null(), ...errorResponses(404) } },
   }, async (request, reply) => {
-    if (!await deleteChannel(db, request.auth.orgId, request.params.id, request.params.cid)) throw new AppError('NOT_FOUND', 'Channel not found.')
+    await db.transaction(async (tx) => {
+      if (!await deleteChannel(tx, request.auth.orgId, request.params.id, request.params.cid)) throw new AppError('NOT_FOUND', 'Channel not found.')
+      await recordAudit(tx, actorOf(request), { action: 'delete', resourceType: 'channel', resourceId: request.params.cid })
+    })
     return reply.status(204).send(null)
   })
 
@@ -71,7 +76,7 @@ const channelRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { d
     },
   }, async (request) => {
     const channel = await channelOr404(request.auth.orgId, request.params.id, request.params.cid)
-    const { ok, status, message } = await testChannel(deps, channel)
+    const { ok, status, message } = await testChannel(deps, channel, actorOf(request))
     return { ok, ...(status !== undefined ? { status } : {}), message }
   })
 }

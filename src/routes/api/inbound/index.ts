@@ -1,7 +1,7 @@
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Readable } from 'node:stream'
-import { hashApiKey } from '../../../auth/api-keys.js'
+import { hashApiKey, keyExpired } from '../../../auth/api-keys.js'
 import type { Deps } from '../../../deps.js'
 import { findApiKeyByHash } from '../../../db/sql/api-keys.js'
 import { AppError } from '../../../errors.js'
@@ -13,7 +13,7 @@ import { InboundAnswer, InboundParams } from '../../../schemas/inbound.js'
 /**
  * The inbound webhook receiver. Its own encapsulated scope: no content-type parser here buffers a
  * body — every request's raw stream is handed to the handler, which verifies and spools it
- * (src/inbound). The signature authenticates, not a bearer key (`config.public`).
+ * (src/inbound). The signature authenticates, not a bearer key (`public` in src/auth/roles.ts).
  */
 const inboundRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
   app.removeAllContentTypeParsers()
@@ -34,8 +34,8 @@ const inboundRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { d
   })
 
   app.post('/inbound/:sourceId', {
+    // src/auth/roles.ts lists this route as public
     config: {
-      public: true,
       rateLimit: {
         max: deps.config.inboundRateLimitPerMinute,
         timeWindow: 60_000,
@@ -73,7 +73,7 @@ async function callerOrg (deps: Deps, authorization: string | undefined): Promis
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization)
   if (!match) return undefined
   const key = await findApiKeyByHash(deps.db, hashApiKey(match[1]))
-  if (!key) throw new AppError('UNAUTHORIZED', 'The API key is not valid.')
+  if (!key || keyExpired(key)) throw new AppError('UNAUTHORIZED', 'The API key is not valid.')
   return key.orgId
 }
 

@@ -7,6 +7,7 @@ import { requestJob } from '../../../jobs/service.js'
 import { CONTENT_TYPES, type ResultFormat } from '../../../results/format.js'
 import { streamJobResults } from '../../../results/rows.js'
 import { agentOr404 } from '../../../db/lookups.js'
+import { actorOf } from '../../../plugins/auth.js'
 import { IdParams, ListOf, decodeCursor, errorResponses, page } from '../../../schemas/common.js'
 import { Job, JobCreate, JobListQuery, JobParams, ResultsQuery } from '../../../schemas/jobs.js'
 
@@ -46,7 +47,7 @@ const jobRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps 
       response: { 201: Job, ...errorResponses(400, 404, 409) },
     },
   }, async (request, reply) => {
-    const job = await requestJob(deps, request.auth.orgId, request.params.id, request.body.uploadId)
+    const job = await requestJob(deps, request.auth.orgId, request.params.id, request.body.uploadId, actorOf(request))
     return reply.status(201).send(presentJob(job))
   })
 

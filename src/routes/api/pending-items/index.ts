@@ -6,6 +6,7 @@ import { getItem, listItems } from '../../../db/sql/pending-items.js'
 import { AppError } from '../../../errors.js'
 import { resolveManually } from '../../../alerts/pending-items.js'
 import { presentItem } from '../../../alerts/present.js'
+import { actorOf } from '../../../plugins/auth.js'
 import { IdParams, ListOf, errorResponses } from '../../../schemas/common.js'
 import { PendingItemParams, PendingItemQuery } from '../../../schemas/pending-items.js'
 
@@ -39,7 +40,7 @@ const pendingItemRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app,
   }, async (request) => {
     const { orgId } = request.auth
     const agent = await agentOr404(db, orgId, request.params.id)
-    const resolved = await resolveManually(deps, { orgId, agentId: agent.id, itemId: request.params.pid })
+    const resolved = await resolveManually(deps, { orgId, agentId: agent.id, itemId: request.params.pid, actor: actorOf(request) })
     if (resolved) return presentItem(resolved)
     const item = await getItem(db, orgId, agent.id, request.params.pid)
     if (!item) throw new AppError('NOT_FOUND', 'Pending item not found.')

@@ -5,6 +5,7 @@ import { SecretCreate, SecretCreated, SecretPatch } from '../../../schemas/secre
 import { IdParams, ListOf, Page, decodeCursor, errorResponses, page } from '../../../schemas/common.js'
 import type { SecretRecord } from '../../../vault/vault.js'
 import { validateSecretChange } from '../../../sources/service.js'
+import { actorOf } from '../../../plugins/auth.js'
 
 /** API form of a secret: metadata and the redacted value; never the value, never the org. */
 const present = ({ orgId, ...rest }: SecretRecord) => rest
@@ -21,7 +22,7 @@ const secretRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
       response: { 201: SecretCreated, ...errorResponses(400, 409) },
     },
   }, async (request, reply) => {
-    const { secret, generatedSigningSecret } = await vault.create(request.auth.orgId, request.body)
+    const { secret, generatedSigningSecret } = await vault.create(request.auth.orgId, request.body, actorOf(request))
     return reply.status(201).send({
       ...present(secret),
       ...(generatedSigningSecret ? { signingSecret: generatedSigningSecret.reveal() } : {}),
@@ -52,7 +53,7 @@ const secretRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
     const { validate, ...patch } = request.body
     // a new value for a secret in use is pinged against every S3 source using it before it is stored
     if (validate !== false && patch.value !== undefined) await validateSecretChange(deps, request.auth.orgId, request.params.id, patch.value)
-    return present(await vault.update(request.auth.orgId, request.params.id, patch))
+    return present(await vault.update(request.auth.orgId, request.params.id, patch, actorOf(request)))
   })
 
   app.delete('/secrets/:id', {
@@ -63,7 +64,7 @@ const secretRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
       response: { 204: Type.Null(), ...errorResponses(404, 409) },
     },
   }, async (request, reply) => {
-    await vault.delete(request.auth.orgId, request.params.id)
+    await vault.delete(request.auth.orgId, request.params.id, actorOf(request))
     return reply.status(204).send(null)
   })
 }

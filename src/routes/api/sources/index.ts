@@ -14,6 +14,8 @@ import { testSource } from '../../../sync/availability.js'
 import { newId } from '../../../util/ids.js'
 import { requestPush } from '../../../push/service.js'
 import { PushBody } from '../../../schemas/jobs.js'
+import { recordAudit } from '../../../audit/audit.js'
+import { actorOf } from '../../../plugins/auth.js'
 
 /** How long `?wait=true` waits for a pull before answering 202 anyway. */
 const WAIT_LIMIT_MS = 10 * 60_000
@@ -56,7 +58,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
     },
   }, async (request, reply) => {
     const agent = await agentOr404(db, request.auth.orgId, request.params.id)
-    const { source, generatedSigningSecret } = await createSource(deps, request.auth.orgId, agent.id, request.body)
+    const { source, generatedSigningSecret } = await createSource(deps, request.auth.orgId, agent.id, request.body, actorOf(request))
     const [out] = await present([source], agent.scheduleCron, generatedSigningSecret ? { signingSecret: generatedSigningSecret } : {})
     return reply.status(201).send(out)
   })
@@ -91,7 +93,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
     schema: { tags: ['data-sources'], summary: 'Update a source or sink (config changes are validated again)', params: SourceParams, body: SourcePatch, response: { 200: SourceRef, ...errorResponses(400, 404, 409, 422) } },
   }, async (request) => {
     const agent = await agentOr404(db, request.auth.orgId, request.params.id)
-    const updated = await updateSourceWith(deps, request.auth.orgId, agent.id, request.params.sid, request.body)
+    const updated = await updateSourceWith(deps, request.auth.orgId, agent.id, request.params.sid, request.body, actorOf(request))
     const [out] = await present([updated], agent.scheduleCron)
     return out
   })
@@ -99,7 +101,10 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
   app.delete('/agents/:id/data-sources/:sid', {
     schema: { tags: ['data-sources'], summary: 'Delete a source or sink with its sync history and file ledger', params: SourceParams, response: { 204: Type.Null(), ...errorResponses(404) } },
   }, async (request, reply) => {
-    if (!await deleteSource(db, request.auth.orgId, request.params.id, request.params.sid)) throw sourceNotFound()
+    await db.transaction(async (tx) => {
+      if (!await deleteSource(tx, request.auth.orgId, request.params.id, request.params.sid)) throw sourceNotFound()
+      await recordAudit(tx, actorOf(request), { action: 'delete', resourceType: 'data_source', resourceId: request.params.sid })
+    })
     return reply.status(204).send(null)
   })
 
@@ -107,7 +112,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
     schema: { tags: ['data-sources'], summary: 'Read-only smoke check: no data moved, no sync recorded', params: SourceParams, response: { 200: TestResult, ...errorResponses(404) } },
   }, async (request) => {
     const source = await sourceOr404(db, request.auth.orgId, request.params.id, request.params.sid)
-    return testSource(deps, source)
+    return testSource(deps, source, undefined, actorOf(request))
   })
 
   app.post('/agents/:id/data-sources/:sid/pull', {
@@ -127,7 +132,12 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
       throw new AppError('PULL_IN_PROGRESS', 'A pull of this source is already running.', { details: { syncId: running.id } })
     }
     if (running) await finishSync(db, running.id, { status: 'failed', error: { code: 'LEASE_LOST', message: 'The worker running this sync stopped; a new pull took over.' } })
-    const sync = await insertSync(db, { id: newId(), orgId: source.orgId, sourceId: source.id, direction: 'inbound', trigger: 'manual' })
+    const sync = await db.transaction(async (tx) => {
+      const inserted = await insertSync(tx, { id: newId(), orgId: source.orgId, sourceId: source.id, direction: 'inbound', trigger: 'manual' })
+      const changes = { syncId: { after: inserted.id } }
+      await recordAudit(tx, actorOf(request), { action: 'pull', resourceType: 'data_source', resourceId: source.id, changes })
+      return inserted
+    })
     const jobId = await enqueuePull(deps.boss, { sourceId: source.id, trigger: 'manual', syncId: sync.id })
     if (!jobId) {
       await finishSync(db, sync.id, { status: 'failed', error: { code: 'PULL_IN_PROGRESS', message: 'A pull of this source was already queued.' } })
@@ -151,7 +161,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
       response: { 200: SyncRef, 202: Type.Object({ syncId: Type.String() }), ...errorResponses(400, 404, 409) },
     },
   }, async (request, reply) => {
-    const sync = await requestPush(deps, request.auth.orgId, request.params.id, request.params.sid, request.body.jobId)
+    const sync = await requestPush(deps, request.auth.orgId, request.params.id, request.params.sid, request.body.jobId, actorOf(request))
     if (!request.query.wait) return reply.status(202).send({ syncId: sync.id })
     const finished = await waitForSync(deps, sync.id, WAIT_LIMIT_MS)
     if (!finished) return reply.status(202).send({ syncId: sync.id })

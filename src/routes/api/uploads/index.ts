@@ -7,6 +7,8 @@ import { AppError } from '../../../errors.js'
 import { IdParams, ListOf, Page, decodeCursor, errorResponses, page } from '../../../schemas/common.js'
 import { Item, UploadParams } from '../../../schemas/uploads.js'
 import { FILE_FORMATS, type FileFormat } from '../../../formats/types.js'
+import { recordAudit } from '../../../audit/audit.js'
+import { actorOf } from '../../../plugins/auth.js'
 
 const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
   const { db } = deps
@@ -28,14 +30,18 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
     if (!request.isMultipart()) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the file as multipart/form-data in a field named "file".')
     const file = await request.file({ limits: { fileSize: deps.config.limits.maxFileBytes, files: 1 } })
     if (!file || file.fieldname !== 'file') throw new AppError('VALIDATION_FAILED', 'Send the file in a multipart field named "file".', { details: { field: 'file' } })
-    const result = await db.transaction(tx => deps.pipeline.ingest(tx, {
-      orgId: request.auth.orgId,
-      agent,
-      stream: file.file,
-      fileName: file.filename || 'upload',
-      contentType: file.mimetype,
-      format: request.query.format as FileFormat | undefined,
-    }))
+    const result = await db.transaction(async (tx) => {
+      const ingested = await deps.pipeline.ingest(tx, {
+        orgId: request.auth.orgId,
+        agent,
+        stream: file.file,
+        fileName: file.filename || 'upload',
+        contentType: file.mimetype,
+        format: request.query.format as FileFormat | undefined,
+      })
+      await recordAudit(tx, actorOf(request), { action: 'create', resourceType: 'upload', resourceId: ingested.upload.id })
+      return ingested
+    })
     // whatever the parser did not read (a file refused early) is drained so the request completes
     file.file.resume()
     if (file.file.truncated) {
