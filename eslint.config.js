@@ -10,6 +10,18 @@ export default [
       '@stylistic/jsx-quotes': ['error', 'prefer-double'],
       // short objects stay on one line where they fit: `{ a, b,\n c }` reads better than one key a line
       '@stylistic/object-property-newline': 'off',
+      // SQL reads best in backticks (its own quotes unescaped); a trailing comma may end a multi-line list
+      '@stylistic/quotes': ['error', 'single', { avoidEscape: true, allowTemplateLiterals: 'always' }],
+      '@stylistic/comma-dangle': ['error', 'only-multiline'],
+      // a `return` ending each case of a switch says it does not fall through, even in the last one
+      'no-useless-return': 'off',
+      // `void promise` marks a promise deliberately left to run
+      'no-void': ['error', { allowAsStatement: true }],
+      // Ferry looks for control characters on purpose (NUL in input, C0 in terminal output)
+      'no-control-regex': 'off',
+      // a TypeBox schema and its Static type share a name; TypeScript itself refuses real redeclarations
+      '@typescript-eslint/no-redeclare': 'off',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
       '@stylistic/jsx-closing-bracket-location': 'off',
       '@stylistic/jsx-first-prop-new-line': 'off',
     },

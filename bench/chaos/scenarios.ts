@@ -172,7 +172,7 @@ export async function s3FaultScenario (options: {
     proxy.rate = 0
     await settle(() => st.ferry!.pull(source.id), pulls, 4, options.log)
     const check = await checkInvariants(st.ferry!.deps.db, source.id, [...current.values()], superseded)
-    const { passed, ...faults } = proxy.counts
+    const { passed: _passed, ...faults } = proxy.counts
     return {
       scenario: 's3-faults',
       description: `${options.faultyPulls} pulls through a proxy failing ${Math.round(options.rate * 100)} % of S3 requests ` +
@@ -302,6 +302,7 @@ export async function postgresRestartScenario (options: {
       // random delay, whichever comes first
       const target = Math.floor(random() * st.files!.length * 0.6)
       const deadline = Date.now() + Math.floor(random() * options.maxDelayMs)
+      // eslint-disable-next-line no-unmodified-loop-condition -- the pull's .finally() sets it
       while (!settled && Date.now() < deadline) {
         const done = (await deps.db.query<{ n: number }>('SELECT count(*)::int AS n FROM source_files WHERE source_id = $1', [source.id])).rows[0].n
         if (target > 0 && done >= target) break

@@ -149,7 +149,10 @@ export async function startFaultProxy (target: string): Promise<FaultProxy> {
     if (action?.kind === 'hold') {
       rule!.took()
       await rule!.hold()
-      if (closed) return void req.socket.destroy()
+      if (closed) {
+        req.socket.destroy()
+        return
+      }
     }
     forward(req, res, rule)
   }
@@ -172,7 +175,10 @@ export async function startFaultProxy (target: string): Promise<FaultProxy> {
         if (sent >= action.afterBytes) return
         const part = chunk.subarray(0, action.afterBytes - sent)
         sent += part.length
-        if (sent < action.afterBytes) return void res.write(part)
+        if (sent < action.afterBytes) {
+          res.write(part)
+          return
+        }
         up.destroy()
         // once the bytes are on the wire (destroying earlier would discard them, headers included)
         res.write(part, () => {

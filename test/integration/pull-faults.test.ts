@@ -287,6 +287,7 @@ describe('lease fencing', () => {
       await gate
     })
     const files = [file(), file()]
+    // eslint-disable-next-line no-unmodified-loop-condition -- the pulls' file checks count it
     for (let i = 0; i < 100 && checked < 2; i++) await new Promise(resolve => setTimeout(resolve, 20))
     expect(checked).toBe(2) // neither waited for the other
 

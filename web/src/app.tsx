@@ -65,25 +65,25 @@ function Shell ({ onSignOut }: { onSignOut: () => void }) {
 
   return (
     <MeContext.Provider value={me.data ?? null}>
-    <div class="layout">
-      <a class="skip-link" href="#main" onClick={(e) => { e.preventDefault(); main.current?.focus() }}>Skip to content</a>
-      <header class="topbar">
-        <a class="brand" href={links.agents()}>
-          <Logo /> Ferry
-        </a>
-        <nav class="topnav" aria-label="Main">
-          <a href={links.agents()} aria-current={section === 'agents' ? 'page' : undefined}>Agents</a>
-          <a href={links.secrets()} aria-current={section === 'secrets' ? 'page' : undefined}>Secrets</a>
-          <a href={links.apiKeys()} aria-current={section === 'api-keys' ? 'page' : undefined}>API keys</a>
-          {isAdmin && <a href={links.auditLog()} aria-current={section === 'audit-log' ? 'page' : undefined}>Audit log</a>}
-        </nav>
-        {me.data && <span class="whoami muted" data-role={me.data.apiKey.role}>{me.data.apiKey.name} · {me.data.apiKey.role}</span>}
-        <button type="button" class="btn btn-ghost signout" onClick={onSignOut}>Sign out</button>
-      </header>
-      <main id="main" ref={main} tabIndex={-1} class="content">
-        <Page route={route} />
-      </main>
-    </div>
+      <div class="layout">
+        <a class="skip-link" href="#main" onClick={(e) => { e.preventDefault(); main.current?.focus() }}>Skip to content</a>
+        <header class="topbar">
+          <a class="brand" href={links.agents()}>
+            <Logo /> Ferry
+          </a>
+          <nav class="topnav" aria-label="Main">
+            <a href={links.agents()} aria-current={section === 'agents' ? 'page' : undefined}>Agents</a>
+            <a href={links.secrets()} aria-current={section === 'secrets' ? 'page' : undefined}>Secrets</a>
+            <a href={links.apiKeys()} aria-current={section === 'api-keys' ? 'page' : undefined}>API keys</a>
+            {isAdmin && <a href={links.auditLog()} aria-current={section === 'audit-log' ? 'page' : undefined}>Audit log</a>}
+          </nav>
+          {me.data && <span class="whoami muted" data-role={me.data.apiKey.role}>{me.data.apiKey.name} · {me.data.apiKey.role}</span>}
+          <button type="button" class="btn btn-ghost signout" onClick={onSignOut}>Sign out</button>
+        </header>
+        <main id="main" ref={main} tabIndex={-1} class="content">
+          <Page route={route} />
+        </main>
+      </div>
     </MeContext.Provider>
   )
 }

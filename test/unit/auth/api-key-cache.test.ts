@@ -3,8 +3,10 @@ import { ApiKeyCache } from '../../../src/auth/api-key-cache.js'
 import type { ApiKeyRecord } from '../../../src/db/sql/api-keys.js'
 
 const record = (id: string): ApiKeyRecord =>
-  ({ id, orgId: 'org', name: id, hint: 'abcd', role: 'admin', isInstanceAdmin: false, createdAt: '2026-01-01T00:00:00.000Z', lastUsedAt: null,
-    expiresAt: null })
+  ({
+    id, orgId: 'org', name: id, hint: 'abcd', role: 'admin', isInstanceAdmin: false, createdAt: '2026-01-01T00:00:00.000Z', lastUsedAt: null,
+    expiresAt: null
+  })
 
 function clocked (ttlMs: number, maxEntries?: number) {
   let now = 1_000_000

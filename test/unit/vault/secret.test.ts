@@ -31,7 +31,7 @@ describe('Secret', () => {
   it('String(), template literals, concatenation and toString print [REDACTED]', () => {
     expect(String(s)).toBe('[REDACTED]')
     expect(`${s}`).toBe('[REDACTED]')
-    expect('x' + s).toBe('x[REDACTED]') // eslint-disable-line @typescript-eslint/restrict-plus-operands
+    expect('x' + s).toBe('x[REDACTED]')
     expect(s.toString()).toBe('[REDACTED]')
     expect([s, s].join(',')).toBe('[REDACTED],[REDACTED]')
   })

@@ -37,8 +37,7 @@ export function describeCron (pattern: string, timezone?: string): string {
   if (hour.kind === 'any') {
     let text: string
     let zoneMatters = true
-    if (minute.kind === 'any') { text = 'every minute'; zoneMatters = false }
-    else if (minute.kind === 'step' && minute.start === 0 && 60 % minute.step === 0) {
+    if (minute.kind === 'any') { text = 'every minute'; zoneMatters = false } else if (minute.kind === 'step' && minute.start === 0 && 60 % minute.step === 0) {
       text = minute.step === 1 ? 'every minute' : `every ${minute.step} minutes`
       zoneMatters = false
     } else if (minute.kind === 'list') text = `every hour at ${joinWords(minute.values.map(m => `:${pad(m)}`))}`

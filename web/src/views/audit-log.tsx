@@ -55,8 +55,9 @@ export function AuditLogPage () {
                   <td data-label="Changes" class="wrap">
                     {e.changes
                       ? <dl class="changes">{Object.entries(e.changes).map(([field, c]) => (
-                        <div key={field}><dt>{field}</dt> <dd><code>{show(c.before)}</code> → <code>{show(c.after)}</code></dd></div>
-                      ))}</dl>
+                          <div key={field}><dt>{field}</dt> <dd><code>{show(c.before)}</code> → <code>{show(c.after)}</code></dd></div>
+                        ))}
+                        </dl>
                       : <span class="muted">—</span>}
                   </td>
                 </tr>

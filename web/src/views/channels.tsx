@@ -58,7 +58,8 @@ export function ChannelsTab ({ agent }: { agent: Agent }) {
         <div>
           <h2 id="channels-title">Channels</h2>
           <p class="muted">Notified when a pending item opens and when it is resolved — not on every repeat.
-            {Array.isArray(notify) && <> This agent's rules notify only {notify.length === 1 ? 'one chosen channel' : `${notify.length} chosen channels`} about failed pulls.</>}</p>
+            {Array.isArray(notify) && <> This agent's rules notify only {notify.length === 1 ? 'one chosen channel' : `${notify.length} chosen channels`} about failed pulls.</>}
+          </p>
         </div>
         {canAdmin && !adding && channels.data && <button type="button" class="btn btn-primary" onClick={() => setAdding(true)}>Add channel</button>}
       </div>
@@ -186,7 +187,8 @@ function ChannelForm ({ path, onCreated, onCancel }: { path: string, onCreated: 
         name={targetField} value={target} required autoComplete="off" spellcheck={false}
         type={type === 'slack' ? 'password' : type === 'email' ? 'text' : 'url'}
         onInput={(e) => setTarget(e.currentTarget.value)} error={errors[targetField]}
-        hint={type === 'slack' ? 'https://hooks.slack.com/services/… — it works as a password, so it is not shown again.'
+        hint={type === 'slack'
+          ? 'https://hooks.slack.com/services/… — it works as a password, so it is not shown again.'
           : type === 'webhook' ? 'https://… — Ferry POSTs a JSON event here.' : 'Up to 20 addresses, separated by commas. Sent through the server\'s SMTP server.'} />
       {type === 'webhook' && (
         <SelectField label="Signing secret" name="config.secretRef" value={secretRef} optional error={errors['config.secretRef']}

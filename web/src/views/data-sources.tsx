@@ -19,7 +19,6 @@ import { useCan } from '../lib/me'
 
 const HISTORY_LIMIT = 20
 
-
 /** The Data sources tab: Inbound (inventory sources) and Outbound (results sinks). */
 export function DataSourcesTab ({ agent }: { agent: Agent }) {
   const sources = useResource<ListResponse<DataSource>>(sourcesPath(agent.id))
@@ -44,7 +43,8 @@ export function DataSourcesTab ({ agent }: { agent: Agent }) {
             <h2 id={`${role}-title`}>{title}</h2>
             <p class="muted">{inbound
               ? 'Inventory sources: S3 prefixes Ferry pulls on a schedule, and webhooks that receive files.'
-              : 'Results sinks: where the results of mapping jobs are pushed.'}</p>
+              : 'Results sinks: where the results of mapping jobs are pushed.'}
+            </p>
           </div>
           {canEdit && sources.data && adding !== role && (
             <button type="button" class="btn btn-primary" onClick={() => setAdding(role)}>{inbound ? 'Add source' : 'Add sink'}</button>
@@ -68,7 +68,8 @@ export function DataSourcesTab ({ agent }: { agent: Agent }) {
           <Empty title={inbound ? 'No inbound sources yet.' : 'No outbound sinks yet.'}>
             <p>{inbound
               ? 'Add an S3 bucket prefix to pull inventory files from, or a webhook that senders can post files to.'
-              : 'Add an S3 prefix or a webhook URL that receives the results of every mapping job.'}</p>
+              : 'Add an S3 prefix or a webhook URL that receives the results of every mapping job.'}
+            </p>
           </Empty>
         )}
         {list.map(source => (
@@ -136,7 +137,6 @@ function lastSyncOf (source: DataSource, history: Sync[] | undefined): { status:
   const latest = history?.[0] ?? source.lastSync
   return latest ? { status: latest.status, at: latest.finishedAt ?? latest.startedAt } : null
 }
-
 
 function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
   agent: Agent, source: DataSource, secretsById: Map<string, Secret>, onChanged: (s: DataSource) => void, onDeleted: () => void
@@ -225,8 +225,8 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
           {!source.enabled && <Pill>Disabled</Pill>}
           {last
             ? <StatusBadge status={last.status} label={last.status === 'running'
-              ? `Sync running${last.at ? `, started ${formatRelative(last.at)}` : ''}`
-              : `Last sync: ${last.status}${last.at ? `, ${formatRelative(last.at)}` : ''}`} />
+                ? `Sync running${last.at ? `, started ${formatRelative(last.at)}` : ''}`
+                : `Last sync: ${last.status}${last.at ? `, ${formatRelative(last.at)}` : ''}`} />
             : <Pill>Never synced</Pill>}
         </div>
       </header>
@@ -249,10 +249,13 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
             <dd>
               {describeCron(cron, agent.timezone)}{source.scheduleCron === null && <span class="muted"> (the agent's)</span>}
               <br />
-              {!source.enabled ? <span class="muted">Disabled: no scheduled pulls.</span>
-                : !agent.rules?.autoPull ? <span class="muted">Scheduled pulls are off in the agent's rules.</span>
-                  : source.nextPullAt ? <span>Next pull <time dateTime={source.nextPullAt} title={formatDateTime(source.nextPullAt, agent.timezone)}>{formatDateTime(source.nextPullAt, agent.timezone)}</time> <span class="muted">({formatRelative(source.nextPullAt)})</span></span>
-                    : <span class="muted">No next pull scheduled.</span>}
+              {!source.enabled
+                ? <span class="muted">Disabled: no scheduled pulls.</span>
+                : !agent.rules?.autoPull
+                    ? <span class="muted">Scheduled pulls are off in the agent's rules.</span>
+                    : source.nextPullAt
+                      ? <span>Next pull <time dateTime={source.nextPullAt} title={formatDateTime(source.nextPullAt, agent.timezone)}>{formatDateTime(source.nextPullAt, agent.timezone)}</time> <span class="muted">({formatRelative(source.nextPullAt)})</span></span>
+                      : <span class="muted">No next pull scheduled.</span>}
             </dd>
           </div>
         )}
@@ -267,7 +270,8 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
             <dt>Last test</dt>
             <dd>{source.lastTestAt
               ? <><span class={source.lastTestOk ? 'text-ok' : 'text-bad'}>{source.lastTestOk ? 'Passed' : 'Failed'}</span> <span class="muted">{formatRelative(source.lastTestAt)}</span></>
-              : <span class="muted">Never tested</span>}</dd>
+              : <span class="muted">Never tested</span>}
+            </dd>
           </div>
         )}
         {source.config.pattern && <div><dt>Pattern</dt><dd><code>{source.config.pattern}</code></dd></div>}
@@ -341,8 +345,10 @@ function RunProgress ({ state, verb, agent, onOpen, onDismiss }: { state: RunSta
   if (state.phase === 'idle') return null
   if (state.phase === 'error') {
     const e = state.error
-    const text = e.code === 'PULL_IN_PROGRESS' ? 'A pull of this source is already running; it shows in the history when it ends.'
-      : e.code === 'SOURCE_DISABLED' ? 'The source is disabled. Enable it first.'
+    const text = e.code === 'PULL_IN_PROGRESS'
+      ? 'A pull of this source is already running; it shows in the history when it ends.'
+      : e.code === 'SOURCE_DISABLED'
+        ? 'The source is disabled. Enable it first.'
         : e.routeMissing ? `${verb} is not available on this server yet (404).` : e.message
     return (
       <div class="callout callout-bad run" role="alert">

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks'
-import { api, ApiError, formErrors, seg } from '../api/client'
+import { api, formErrors, seg } from '../api/client'
 import type { ListResponse, Secret, SecretCreated, SecretType } from '../api/types'
 import { SelectField, TextField } from '../components/fields'
 import { Dialog } from '../components/dialog'

@@ -54,7 +54,7 @@ const channelRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { d
   }, async (request) => {
     const channel = await channelOr404(request.auth.orgId, request.params.id, request.params.cid)
     const deliveries = await listDeliveriesOfChannel(db, channel.id, request.query.limit ?? 20)
-    return { items: deliveries.map(({ orgId, channelId, ...rest }) => rest) }
+    return { items: deliveries.map(({ orgId: _orgId, channelId: _channelId, ...rest }) => rest) }
   })
 
   app.delete('/agents/:id/channels/:cid', {

@@ -15,7 +15,6 @@ const pendingItemRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app,
   const { db } = deps
   const ItemRef = Type.Ref('PendingItem')
 
-
   app.get('/agents/:id/pending-items', {
     schema: {
       tags: ['pending-items'],
