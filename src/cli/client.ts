@@ -104,7 +104,7 @@ export class FerryClient {
     }
   }
 
-  /** 202 { syncId }; a pull already running answers 409 PULL_IN_PROGRESS with details.syncId. */
+  /** 202 { syncId }: a pull already running answers with its own id; a queued scheduled pull → 409 PULL_IN_PROGRESS. */
   async startPull (source: SourceInfo): Promise<string> {
     const { body } = await this.request<{ syncId: string }>('POST', `${sourcePath(source)}/pull`)
     return body.syncId

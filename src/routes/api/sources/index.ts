@@ -3,7 +3,8 @@ import { Type } from 'typebox'
 import type { Deps } from '../../../deps.js'
 import { agentOr404, sourceNotFound, sourceOr404 } from '../../../db/lookups.js'
 import { deleteSource, getSourceById, leaseActive, listSources, redactedSecretsByIds } from '../../../db/sql/sources.js'
-import { getSync, insertSync, lastSyncsOf, listSyncsOfSource, runningSyncOf, finishSync, getSyncById, setSyncJob, type Sync } from '../../../db/sql/syncs.js'
+import { getSync, insertSync, lastSyncsOf, listSyncsOfSource, lockPullRequests, runningSyncOf, finishSync, getSyncById, setSyncJob, type Sync } from '../../../db/sql/syncs.js'
+import type { Transaction } from '../../../db/client.js'
 import { effectiveCron, type DataSource } from '../../../domain/source.js'
 import { AppError } from '../../../errors.js'
 import { PULL_QUEUE, enqueuePull } from '../../../queue/jobs/pull.js'
@@ -122,21 +123,10 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
     const source = await sourceOr404(db, request.auth.orgId, request.params.id, request.params.sid)
     if (source.role !== 'INVENTORY_SOURCE' || source.type !== 's3') throw new AppError('CONFLICT', 'Only S3 inventory sources can be pulled.')
     if (!source.enabled) throw new AppError('SOURCE_DISABLED', 'The data source is disabled; enable it to pull.')
-    const running = await runningSyncOf(db, source.id)
-    if (running && await pullIsAlive(deps, source.id, running)) {
-      throw new AppError('PULL_IN_PROGRESS', 'A pull of this source is already running.', { details: { syncId: running.id } })
-    }
-    if (running) await finishSync(db, running.id, { status: 'failed', error: { code: 'LEASE_LOST', message: 'The worker running this sync stopped; a new pull took over.' } })
-    const sync = await insertSync(db, { id: newId(), orgId: source.orgId, sourceId: source.id, direction: 'inbound', trigger: 'manual' })
-    const jobId = await enqueuePull(deps.boss, { sourceId: source.id, trigger: 'manual', syncId: sync.id })
-    if (!jobId) {
-      await finishSync(db, sync.id, { status: 'failed', error: { code: 'PULL_IN_PROGRESS', message: 'A pull of this source was already queued.' } })
-      throw new AppError('PULL_IN_PROGRESS', 'A pull of this source is already queued.')
-    }
-    await setSyncJob(db, sync.id, jobId)
-    if (!request.query.wait) return reply.status(202).send({ syncId: sync.id })
-    const finished = await waitForSync(deps, sync.id, WAIT_LIMIT_MS)
-    if (!finished) return reply.status(202).send({ syncId: sync.id })
+    const syncId = await requestPull(deps, source)
+    if (!request.query.wait) return reply.status(202).send({ syncId })
+    const finished = await waitForSync(deps, syncId, WAIT_LIMIT_MS)
+    if (!finished) return reply.status(202).send({ syncId })
     return reply.status(200).send(presentSync(finished))
   })
 
@@ -183,14 +173,39 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 }
 
 /**
- * Whether a `running` sync still has a pull behind it: its job is queued, or a pull holds the
- * source's lease. Otherwise the worker that ran it died, and a new pull may take over at once.
+ * Pull now: the id of the sync that will answer for it. Requests for one source are serialised (a
+ * transaction-scoped advisory lock), and the sync row and its queued job commit together, so of
+ * many concurrent requests one starts a pull and the others join it: they answer with its id and
+ * record nothing (docs/reliability.md). A sync left running by a dead worker is closed first.
+ * A queued scheduled pull (which has no sync row yet) refuses with 409: it starts shortly anyway.
  */
-async function pullIsAlive (deps: Deps, sourceId: string, sync: Sync): Promise<boolean> {
-  if (await leaseActive(deps.db, sourceId)) return true
+async function requestPull (deps: Deps, source: DataSource): Promise<string> {
+  return deps.db.transaction(async (tx) => {
+    await lockPullRequests(tx, source.id)
+    const running = await runningSyncOf(tx, source.id)
+    if (running && await pullIsAlive(deps, tx, source.id, running)) return running.id
+    if (running) await finishSync(tx, running.id, { status: 'failed', error: { code: 'LEASE_LOST', message: 'The worker running this sync stopped; a new pull took over.' } })
+    const sync = await insertSync(tx, { id: newId(), orgId: source.orgId, sourceId: source.id, direction: 'inbound', trigger: 'manual' })
+    const jobId = await enqueuePull(deps.boss, { sourceId: source.id, trigger: 'manual', syncId: sync.id }, { db: tx.bossAdapter() })
+    // rolls the sync back with the transaction: nothing is recorded for a refused request
+    if (!jobId) throw new AppError('PULL_IN_PROGRESS', 'A scheduled pull of this source is queued and starts shortly.')
+    await setSyncJob(tx, sync.id, jobId)
+    return sync.id
+  })
+}
+
+/**
+ * Whether a `running` sync still has a pull behind it: a pull holds the source's lease, or its job is
+ * queued, or a worker fetched the job within the lease time and is about to take the lease.
+ * Otherwise the worker that ran it died, and a new pull may take over at once.
+ */
+async function pullIsAlive (deps: Deps, tx: Transaction, sourceId: string, sync: Sync): Promise<boolean> {
+  if (await leaseActive(tx, sourceId)) return true
   if (!sync.jobId) return false
-  const job = await deps.boss.getJobById(PULL_QUEUE, sync.jobId)
-  return job !== null && (job.state === 'created' || job.state === 'retry')
+  const job = await deps.boss.getJobById(PULL_QUEUE, sync.jobId, { db: tx.bossAdapter(), includeArchive: false })
+  if (job === null) return false
+  if (job.state === 'created' || job.state === 'retry') return true
+  return job.state === 'active' && job.startedOn !== null && Date.now() - new Date(job.startedOn).getTime() < deps.config.pullLeaseSeconds * 1000
 }
 
 export function presentSync (sync: Sync) {
