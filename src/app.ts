@@ -7,7 +7,7 @@ import { installAuth } from './plugins/auth.js'
 import { ApiKeyCache } from './auth/api-key-cache.js'
 import { installErrorHandling } from './plugins/errors.js'
 import opsRoutes from './routes/ops.js'
-import { registerWeb, WEB_ROOT } from './plugins/web.js'
+import { PAGE_SECURITY_HEADERS, registerWeb, WEB_ROOT } from './plugins/web.js'
 import adminRoutes from './routes/api/admin/index.js'
 import agentRoutes from './routes/api/agents/index.js'
 import apiKeyRoutes from './routes/api/api-keys/index.js'
@@ -54,7 +54,15 @@ export async function buildApp (deps: Deps): Promise<FastifyInstance> {
       security: [{ bearer: [] }],
     },
   })
-  await app.register(swaggerUi, { routePrefix: '/docs' })
+  // Swagger UI loads only its own scripts and styles (no inline ones, no CDN), so the UI's policy
+  // fits it unchanged; "Try it out" holds an API key like the UI does (docs/security.md)
+  await app.register(async (docs) => {
+    docs.addHook('onSend', async (_request, reply, payload) => {
+      reply.headers(PAGE_SECURITY_HEADERS)
+      return payload
+    })
+    await docs.register(swaggerUi, { routePrefix: '/docs', uiConfig: { validatorUrl: null } })
+  })
 
   app.addHook('onResponse', async (request, reply) => {
     deps.metrics.httpRequests.observe(

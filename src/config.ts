@@ -46,6 +46,8 @@ export interface Config {
   targetTimeoutMs: number
   /** how long an API process trusts a key it verified before looking it up again (revocation latency elsewhere), ms */
   apiKeyCacheMs: number
+  /** when set, GET /metrics needs `Authorization: Bearer <this token>` */
+  metricsToken?: string
   logLevel: string
 }
 
@@ -107,6 +109,26 @@ function cidrs (env: Env): string[] {
     }
     return cidr
   })
+}
+
+/**
+ * The ranges of FERRY_ALLOW_PRIVATE_NETWORKS that open the whole IPv4 or IPv6 space (a /0, or every
+ * IPv4-mapped address): valid, but they switch the private-network protection off entirely, so
+ * the start logs a warning naming them.
+ */
+export function wholeSpaceRanges (ranges: string[]): string[] {
+  return ranges.filter(cidr => {
+    const [address, bits] = ipaddr.parseCIDR(cidr)
+    if (bits === 0) return true
+    return address.kind() === 'ipv6' && bits <= 96 && (address as ipaddr.IPv6).isIPv4MappedAddress()
+  })
+}
+
+function metricsToken (env: Env): string | undefined {
+  const raw = env.FERRY_METRICS_TOKEN
+  if (raw === undefined || raw === '') return undefined
+  if (!/^[\x21-\x7e]{16,512}$/.test(raw)) throw new ConfigError('FERRY_METRICS_TOKEN', 'must be 16 to 512 visible ASCII characters without spaces')
+  return raw
 }
 
 function databaseUrl (env: Env): string | undefined {
@@ -187,6 +209,7 @@ export function loadConfig (env: Env = process.env): Config {
     webhookInlineMaxBytes: integer(env, 'FERRY_WEBHOOK_INLINE_MAX_BYTES', 10 * MiB, 1),
     targetTimeoutMs: integer(env, 'FERRY_TARGET_TIMEOUT_MS', 30 * SECOND, 100),
     apiKeyCacheMs: integer(env, 'FERRY_API_KEY_CACHE_SECONDS', 5, 0, 300) * SECOND,
+    metricsToken: metricsToken(env),
     logLevel,
   }
 }

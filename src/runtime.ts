@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type PgBoss from 'pg-boss'
 import { buildApp } from './app.js'
 import { bootstrapAdminKey } from './auth/api-keys.js'
-import type { Config } from './config.js'
+import { wholeSpaceRanges, type Config } from './config.js'
 import type { Deps } from './deps.js'
 import { openDb, type Db } from './db/client.js'
 import { migrate } from './db/migrate.js'
@@ -48,6 +48,10 @@ export async function startRuntime (config: Config, options: RuntimeOptions): Pr
   const db = options.db ?? await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
   const releasers: Array<() => Promise<unknown>> = [() => db.close()]
   try {
+    const wideOpen = wholeSpaceRanges(config.allowPrivateNetworks)
+    if (wideOpen.length) {
+      logger.warn({ ranges: wideOpen }, `FERRY_ALLOW_PRIVATE_NETWORKS opens the whole address space (${wideOpen.join(', ')}): customer-supplied URLs may reach loopback, private and cloud-metadata addresses`)
+    }
     const { applied } = await migrate(db)
     if (applied.length) logger.info({ applied }, 'migrations applied')
     // refuses to start (MASTER_KEY_MISMATCH) if the stored secrets need another master key
