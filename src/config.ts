@@ -24,8 +24,10 @@ export interface Config {
   smtpUrl?: string
   /** largest inbound webhook body, bytes */
   inboundMaxBytes: number
-  /** inbound webhook deliveries accepted per source per minute (per API process) */
+  /** verified inbound webhook deliveries accepted per source per minute (per API process) */
   inboundRateLimitPerMinute: number
+  /** unsigned or badly signed inbound attempts per source and client address per minute (per API process) */
+  inboundUnverifiedRateLimitPerMinute: number
   /** pipeline limits */
   limits: PipelineLimits
   /** pulls run at once by one worker process */
@@ -189,6 +191,7 @@ export function loadConfig (env: Env = process.env): Config {
     smtpUrl: smtpUrl(env),
     inboundMaxBytes: integer(env, 'FERRY_INBOUND_MAX_BYTES', 100 * MiB, 1),
     inboundRateLimitPerMinute: integer(env, 'FERRY_INBOUND_RATE_LIMIT_PER_MINUTE', 60, 1, 1_000_000),
+    inboundUnverifiedRateLimitPerMinute: integer(env, 'FERRY_INBOUND_UNVERIFIED_RATE_LIMIT_PER_MINUTE', 60, 1, 1_000_000),
     limits: {
       maxFileBytes: integer(env, 'FERRY_MAX_FILE_BYTES', 2048 * MiB, 1),
       maxRows: integer(env, 'FERRY_MAX_ROWS', 10_000_000, 1),

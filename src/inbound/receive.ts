@@ -7,9 +7,10 @@ import { findDelivery, insertDelivery, purgeDeliveries } from '../db/sql/inbound
 import { getSourceById, setLastSyncedAt } from '../db/sql/sources.js'
 import { appendManifest, finishSync, getSyncById, insertSync, type ManifestEntry, type Sync } from '../db/sql/syncs.js'
 import type { DataSource, InboundWebhookConfig } from '../domain/source.js'
-import { AppError, ERRORS, type ErrorCode } from '../errors.js'
+import { AppError, ERRORS, isAppError, type ErrorCode } from '../errors.js'
 import { newId } from '../util/ids.js'
 import { readContentType, sanitiseFileName, type InboundContent } from './content.js'
+import type { InboundLimits } from './limits.js'
 import { LIBRARY_CHECK_MAX_BYTES, SignatureVerifier, readSignatureHeaders, signingKey, verifyWithLibrary, type SignatureHeaders } from './signature.js'
 import { spoolBody, type Spooled } from './spool.js'
 
@@ -23,6 +24,8 @@ export interface InboundRequest {
   body: Readable | undefined
   /** the organisation of an API key sent along, if any: the source must then be one of its own */
   callerOrgId?: string
+  /** the client's address: unverified attempts are limited per source and address */
+  clientAddress: string
 }
 
 /** The 2xx answer to a delivery (a new one or a replay of an accepted one). */
@@ -45,13 +48,26 @@ export const notFound = (): AppError => new AppError('NOT_FOUND')
 /**
  * POST /api/v1/inbound/{sourceId} (SPEC §3 "Inbound webhook"). Checks run cheapest first and all
  * but the last before any body byte is read:
- *   413 by Content-Length → 415 content type → 401 signature headers and timestamp window →
- *   404 source (unknown, disabled, another organisation's, not an inbound webhook: one answer) →
- *   body streamed to a temp file while its HMAC is computed (413 as soon as it crosses the limit) →
- *   401 signature → replayed webhook-id: the original sync → otherwise one transaction: the sync,
- *   the webhook-id claim, the file through the inventory pipeline, the manifest entry.
+ *   429 this address failed too often for this source → 413 by Content-Length → 415 content type →
+ *   401 signature headers and timestamp window → 404 source (unknown, disabled, another
+ *   organisation's, not an inbound webhook: one answer) → 429 the source's verified deliveries of
+ *   this minute are used up → body streamed to a temp file while its HMAC is computed (413 as soon
+ *   as it crosses the limit) → 401 signature → counted toward the source's limit → replayed
+ *   webhook-id: the original sync → otherwise one transaction: the sync, the webhook-id claim, the
+ *   file through the inventory pipeline, the manifest entry.
+ * Every 401 counts against the address's unverified budget, never against the source's.
  */
-export async function receiveInbound (deps: Deps, request: InboundRequest): Promise<InboundAnswer> {
+export async function receiveInbound (deps: Deps, request: InboundRequest, limits: InboundLimits): Promise<InboundAnswer> {
+  limits.checkUnverified(request.sourceId, request.clientAddress)
+  try {
+    return await receive(deps, request, limits)
+  } catch (err) {
+    if (isAppError(err) && err.code === 'WEBHOOK_SIGNATURE_INVALID') limits.recordFailure(request.sourceId, request.clientAddress)
+    throw err
+  }
+}
+
+async function receive (deps: Deps, request: InboundRequest, limits: InboundLimits): Promise<InboundAnswer> {
   const { config, db } = deps
   const declared = Number(request.headers['content-length'])
   if (Number.isFinite(declared) && declared > config.inboundMaxBytes) {
@@ -67,10 +83,12 @@ export async function receiveInbound (deps: Deps, request: InboundRequest): Prom
   const agent = await getAgent(db, source.orgId, source.agentId)
   if (!agent) throw notFound()
 
+  limits.checkVerified(source.id)
   const original = await findDelivery(db, source.id, signature.id)
   // a replay is verified like any delivery (its answer names a sync), but its bytes are not kept
   const spooled = await verifyBody(deps, source, signature, request.body ?? Readable.from([]), !original)
   try {
+    limits.recordVerified(source.id)
     if (original) return await answerReplay(deps, original.syncId)
     const fileName = sanitiseFileName(request.headers['x-file-name'], content.fallbackName)
     const { sync, duplicate } = await ingestDelivery(deps, { source, agent, signature, content, fileName, spooled })
