@@ -35,6 +35,14 @@ export async function buildApp (deps: Deps): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
     bodyLimit: 1024 * 1024,
     trustProxy: false,
+    // slow clients: a request whose headers or whole body take longer is answered 408 and its
+    // socket closed (issue #14; docs/reliability.md). Node checks these on a timer: every quarter
+    // of the shorter timeout (at most 30 s, its default) keeps the overshoot proportionate.
+    requestTimeout: deps.config.httpRequestTimeoutMs,
+    http: {
+      headersTimeout: deps.config.httpHeadersTimeoutMs,
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(deps.config.httpHeadersTimeoutMs / 4))),
+    },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.addSchema(ErrorResponse)

@@ -28,6 +28,14 @@ export interface Config {
   inboundRateLimitPerMinute: number
   /** unsigned or badly signed inbound attempts per source and client address per minute (per API process) */
   inboundUnverifiedRateLimitPerMinute: number
+  /** inbound deliveries of one source being received at once (per API process); more → 429 */
+  inboundMaxConcurrentPerSource: number
+  /** an inbound body that sends no byte for this long is abandoned (408), ms */
+  inboundBodyIdleTimeoutMs: number
+  /** every request's headers must arrive within this time, ms (Node's server.headersTimeout) */
+  httpHeadersTimeoutMs: number
+  /** every request, headers and body, must arrive within this time, ms (Node's server.requestTimeout) */
+  httpRequestTimeoutMs: number
   /** pipeline limits */
   limits: PipelineLimits
   /** pulls run at once by one worker process */
@@ -126,6 +134,19 @@ export function wholeSpaceRanges (ranges: string[]): string[] {
   })
 }
 
+/**
+ * Node refuses a headers timeout longer than the request timeout (the whole request includes its
+ * headers), so that is checked here, with the names of both variables.
+ */
+function httpTimeouts (env: Env): Pick<Config, 'httpHeadersTimeoutMs' | 'httpRequestTimeoutMs'> {
+  const httpRequestTimeoutMs = integer(env, 'FERRY_HTTP_REQUEST_TIMEOUT_MS', 5 * MINUTE, 100, 24 * HOUR)
+  const httpHeadersTimeoutMs = integer(env, 'FERRY_HTTP_HEADERS_TIMEOUT_MS', Math.min(60 * SECOND, httpRequestTimeoutMs), 100, 24 * HOUR)
+  if (httpHeadersTimeoutMs > httpRequestTimeoutMs) {
+    throw new ConfigError('FERRY_HTTP_HEADERS_TIMEOUT_MS', `must not be longer than FERRY_HTTP_REQUEST_TIMEOUT_MS (${httpRequestTimeoutMs} ms)`)
+  }
+  return { httpHeadersTimeoutMs, httpRequestTimeoutMs }
+}
+
 function metricsToken (env: Env): string | undefined {
   const raw = env.FERRY_METRICS_TOKEN
   if (raw === undefined || raw === '') return undefined
@@ -192,6 +213,9 @@ export function loadConfig (env: Env = process.env): Config {
     inboundMaxBytes: integer(env, 'FERRY_INBOUND_MAX_BYTES', 100 * MiB, 1),
     inboundRateLimitPerMinute: integer(env, 'FERRY_INBOUND_RATE_LIMIT_PER_MINUTE', 60, 1, 1_000_000),
     inboundUnverifiedRateLimitPerMinute: integer(env, 'FERRY_INBOUND_UNVERIFIED_RATE_LIMIT_PER_MINUTE', 60, 1, 1_000_000),
+    inboundMaxConcurrentPerSource: integer(env, 'FERRY_INBOUND_MAX_CONCURRENT_PER_SOURCE', 4, 1, 1000),
+    inboundBodyIdleTimeoutMs: integer(env, 'FERRY_INBOUND_BODY_IDLE_TIMEOUT_MS', 60 * SECOND, 100, HOUR),
+    ...httpTimeouts(env),
     limits: {
       maxFileBytes: integer(env, 'FERRY_MAX_FILE_BYTES', 2048 * MiB, 1),
       maxRows: integer(env, 'FERRY_MAX_ROWS', 10_000_000, 1),

@@ -7,6 +7,7 @@ import type { Deps } from './deps.js'
 import { openDb, type Db } from './db/client.js'
 import { migrate } from './db/migrate.js'
 import type { Logger } from './log.js'
+import { sweepTempDirs } from './inbound/spool.js'
 import { createMetrics } from './metrics.js'
 import { createBoss } from './queue/boss.js'
 import { JOBS } from './queue/jobs/index.js'
@@ -52,6 +53,8 @@ export async function startRuntime (config: Config, options: RuntimeOptions): Pr
     if (wideOpen.length) {
       logger.warn({ ranges: wideOpen }, `FERRY_ALLOW_PRIVATE_NETWORKS opens the whole address space (${wideOpen.join(', ')}): customer-supplied URLs may reach loopback, private and cloud-metadata addresses`)
     }
+    // temp files a SIGKILLed process left behind (src/inbound/spool.ts)
+    await sweepTempDirs(config.dataDir, logger)
     const { applied } = await migrate(db)
     if (applied.length) logger.info({ applied }, 'migrations applied')
     // refuses to start (MASTER_KEY_MISMATCH) if the stored secrets need another master key

@@ -47,7 +47,12 @@ export interface InboundLimitOptions {
   perSourcePerMinute: number
   /** unsigned or badly signed attempts per (source, client address) per minute */
   unverifiedPerMinute: number
+  /** deliveries of one source being received at once */
+  concurrentPerSource: number
 }
+
+/** What a refused concurrent delivery is told: a delivery in progress usually ends within seconds. */
+const BUSY_RETRY_AFTER_SECONDS = 5
 
 /**
  * The inbound receiver's rate limits (docs/security.md). A source's own limit counts only
@@ -58,6 +63,7 @@ export interface InboundLimitOptions {
 export class InboundLimits {
   readonly #verified = new WindowCounter(60_000)
   readonly #failed = new WindowCounter(60_000)
+  readonly #inFlight = new Map<string, number>()
 
   constructor (private readonly options: InboundLimitOptions) {}
 
@@ -80,6 +86,28 @@ export class InboundLimits {
   /** After the signature matched: counts the delivery, refusing it if concurrent ones got there first. */
   recordVerified (sourceId: string): void {
     if (this.#verified.hit(sourceId) > this.options.perSourcePerMinute) throw this.#overSource()
+  }
+
+  /**
+   * Takes one of the source's slots for a delivery being received (its body spooled and ingested);
+   * call the returned function when the request ends. Slow or stalled senders hold a slot until the
+   * body idle or request timeout ends them, so they cannot open more temp files than this.
+   */
+  enter (sourceId: string): () => void {
+    const n = this.#inFlight.get(sourceId) ?? 0
+    if (n >= this.options.concurrentPerSource) {
+      throw new AppError('RATE_LIMITED', `${n} deliveries to this source are being received already (at most ${this.options.concurrentPerSource} at once); retry in ${BUSY_RETRY_AFTER_SECONDS} s.`,
+        { details: { retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS } })
+    }
+    this.#inFlight.set(sourceId, n + 1)
+    let left = false
+    return () => {
+      if (left) return
+      left = true
+      const now = (this.#inFlight.get(sourceId) ?? 1) - 1
+      if (now > 0) this.#inFlight.set(sourceId, now)
+      else this.#inFlight.delete(sourceId)
+    }
   }
 
   #overSource (): AppError {

@@ -12,7 +12,7 @@ import { newId } from '../util/ids.js'
 import { readContentType, sanitiseFileName, type InboundContent } from './content.js'
 import type { InboundLimits } from './limits.js'
 import { LIBRARY_CHECK_MAX_BYTES, SignatureVerifier, readSignatureHeaders, signingKey, verifyWithLibrary, type SignatureHeaders } from './signature.js'
-import { spoolBody, type Spooled } from './spool.js'
+import { processTempDir, spoolBody, type Spooled } from './spool.js'
 
 /** webhook-ids are remembered at least this long (a sender's retries span ~3 days at most). */
 export const DELIVERY_RETENTION_DAYS = 7
@@ -84,7 +84,18 @@ async function receive (deps: Deps, request: InboundRequest, limits: InboundLimi
   if (!agent) throw notFound()
 
   limits.checkVerified(source.id)
-  const original = await findDelivery(db, source.id, signature.id)
+  const leave = limits.enter(source.id)
+  try {
+    return await receiveBody(deps, request, limits, { source, agent, signature, content })
+  } finally {
+    leave()
+  }
+}
+
+async function receiveBody (deps: Deps, request: InboundRequest, limits: InboundLimits,
+  d: { source: DataSource, agent: Agent, signature: SignatureHeaders, content: InboundContent }): Promise<InboundAnswer> {
+  const { source, agent, signature, content } = d
+  const original = await findDelivery(deps.db, source.id, signature.id)
   // a replay is verified like any delivery (its answer names a sync), but its bytes are not kept
   const spooled = await verifyBody(deps, source, signature, request.body ?? Readable.from([]), !original)
   try {
@@ -96,7 +107,7 @@ async function receive (deps: Deps, request: InboundRequest, limits: InboundLimi
     deps.metrics.syncs.inc({ direction: 'inbound', trigger: 'webhook', status: sync!.status })
     deps.logger.info({ sourceId: source.id, webhookId: signature.id, syncId: sync!.id, status: sync!.status, bytes: spooled.bytes, rowsAccepted: sync!.rowsAccepted, rowsRejected: sync!.rowsRejected }, 'inbound delivery received')
     // after the commit, in its own statement: the delivery is in either way; a failed purge is retried by the next one
-    await purgeDeliveries(db, source.id, DELIVERY_RETENTION_DAYS)
+    await purgeDeliveries(deps.db, source.id, DELIVERY_RETENTION_DAYS)
       .catch((err) => deps.logger.warn({ err, sourceId: source.id }, 'could not purge old inbound webhook-ids'))
     return answerFor(sync!, false)
   } finally {
@@ -116,6 +127,8 @@ async function verifyBody (deps: Deps, source: DataSource, signature: SignatureH
     const verifier = new SignatureVerifier(key, signature)
     key.fill(0)
     const spooled = await spoolBody(body, {
+      dir: processTempDir(deps.config.dataDir),
+      idleTimeoutMs: deps.config.inboundBodyIdleTimeoutMs,
       maxBytes: deps.config.inboundMaxBytes,
       onChunk: chunk => verifier.update(chunk),
       toFile: keep,

@@ -14,7 +14,7 @@ import {
 import { compilePattern, normalisePrefix, type DataSource, type S3Config } from '../domain/source.js'
 import { AppError, coerceError, isAppError } from '../errors.js'
 import { withS3Transport } from '../sources/s3-access.js'
-import { spoolBody, type Spooled } from '../inbound/spool.js'
+import { processTempDir, spoolBody, type Spooled } from '../inbound/spool.js'
 import { newId } from '../util/ids.js'
 import { PROGRESS_INTERVAL_MS, ProgressWriter } from './progress.js'
 
@@ -213,7 +213,9 @@ async function ingestFile (deps: Deps, ctx: { source: DataSource, agent: Agent, 
     // other query (the API included) on a slow bucket. There the object is spooled to a private
     // temp file first, and the transaction only parses and stores.
     if (deps.db.kind === 'pglite') {
-      spooled = await spoolBody(body, { maxBytes: deps.config.limits.maxFileBytes, toFile: true, keepUpTo: 0, onChunk: () => {}, idleTimeoutMs: deps.config.targetTimeoutMs })
+      spooled = await spoolBody(body, {
+        dir: processTempDir(deps.config.dataDir), maxBytes: deps.config.limits.maxFileBytes, toFile: true, keepUpTo: 0, onChunk: () => {}, idleTimeoutMs: deps.config.targetTimeoutMs,
+      })
     }
     return await deps.db.transaction(async (tx) => {
       const { upload, rejected } = await deps.pipeline.ingest(tx, {

@@ -23,6 +23,7 @@ const inboundRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { d
   const limits = new InboundLimits({
     perSourcePerMinute: deps.config.inboundRateLimitPerMinute,
     unverifiedPerMinute: deps.config.inboundUnverifiedRateLimitPerMinute,
+    concurrentPerSource: deps.config.inboundMaxConcurrentPerSource,
   })
 
   // An answer given before the body was read to its end (a refusal, 413 mid-stream) closes the
