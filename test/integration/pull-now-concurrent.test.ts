@@ -39,6 +39,8 @@ describe('Pull now, many at once', () => {
     const ids = new Set(answers.map(res => res.json().syncId))
     expect(ids.size).toBe(1)
     const [syncId] = [...ids]
+    // one request started it; the others joined it
+    expect(answers.filter(res => res.json().joined === true)).toHaveLength(19)
 
     await expect.poll(async () => (await t.api('GET', `/api/v1/agents/${agentId}/data-sources/${source.id}/syncs/${syncId}`)).json().status,
       { timeout: 30_000 }).toBe('succeeded')
@@ -60,7 +62,7 @@ describe('Pull now, many at once', () => {
       FROM data_sources WHERE id = $2`, [runningId, source.id])
     const res = await t.api('POST', `/api/v1/agents/${agentId}/data-sources/${source.id}/pull`)
     expect(res.statusCode, res.body).toBe(202)
-    expect(res.json()).toEqual({ syncId: runningId })
+    expect(res.json()).toEqual({ syncId: runningId, joined: true })
     const history = (await t.api('GET', `/api/v1/agents/${agentId}/data-sources/${source.id}/syncs?limit=50`)).json()
     expect(history.items.map((s: { id: string }) => s.id)).toEqual([runningId])
     await t.database.db.query(`UPDATE data_sources SET lease_token = NULL, lease_expires_at = NULL WHERE id = $1`, [source.id])

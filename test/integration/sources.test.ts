@@ -161,7 +161,7 @@ describe('S3 data sources', () => {
       ['01a22500-0000-7000-8000-00000000beef', source.id])
     const joined = await t.api('POST', `/api/v1/agents/${agentId}/data-sources/${source.id}/pull`)
     expect(joined.statusCode).toBe(202)
-    expect(joined.json()).toEqual({ syncId: '01a22500-0000-7000-8000-00000000beef' })
+    expect(joined.json()).toEqual({ syncId: '01a22500-0000-7000-8000-00000000beef', joined: true })
     await t.database.db.query(`UPDATE data_sources SET lease_token = NULL, lease_expires_at = NULL WHERE id = $1`, [source.id])
     await t.database.db.query(`UPDATE syncs SET status = 'failed' WHERE id = $1`, ['01a22500-0000-7000-8000-00000000beef'])
   })

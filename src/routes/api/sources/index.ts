@@ -115,16 +115,22 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
     schema: {
       tags: ['data-sources'],
       summary: 'Pull now: 202 { syncId }; with ?wait=true, 200 with the finished sync',
+      description: 'While a pull of the source runs, the answer names that pull (joined: true) and nothing new is started or recorded. ' +
+        'A scheduled pull that is queued but not started yet → 409 PULL_IN_PROGRESS.',
       params: SourceParams,
       querystring: Type.Object({ wait: Type.Optional(Type.Boolean()) }),
-      response: { 200: SyncRef, 202: Type.Object({ syncId: Type.String() }), ...errorResponses(404, 409) },
+      response: {
+        200: SyncRef,
+        202: Type.Object({ syncId: Type.String(), joined: Type.Optional(Type.Boolean({ description: 'true: a pull was already running; this is its sync' })) }),
+        ...errorResponses(404, 409),
+      },
     },
   }, async (request, reply) => {
     const source = await sourceOr404(db, request.auth.orgId, request.params.id, request.params.sid)
     if (source.role !== 'INVENTORY_SOURCE' || source.type !== 's3') throw new AppError('CONFLICT', 'Only S3 inventory sources can be pulled.')
     if (!source.enabled) throw new AppError('SOURCE_DISABLED', 'The data source is disabled; enable it to pull.')
-    const syncId = await requestPull(deps, source)
-    if (!request.query.wait) return reply.status(202).send({ syncId })
+    const { syncId, joined } = await requestPull(deps, source)
+    if (!request.query.wait) return reply.status(202).send({ syncId, ...(joined ? { joined } : {}) })
     const finished = await waitForSync(deps, syncId, WAIT_LIMIT_MS)
     if (!finished) return reply.status(202).send({ syncId })
     return reply.status(200).send(presentSync(finished))
@@ -179,18 +185,18 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
  * record nothing (docs/reliability.md). A sync left running by a dead worker is closed first.
  * A queued scheduled pull (which has no sync row yet) refuses with 409: it starts shortly anyway.
  */
-async function requestPull (deps: Deps, source: DataSource): Promise<string> {
+async function requestPull (deps: Deps, source: DataSource): Promise<{ syncId: string, joined: boolean }> {
   return deps.db.transaction(async (tx) => {
     await lockPullRequests(tx, source.id)
     const running = await runningSyncOf(tx, source.id)
-    if (running && await pullIsAlive(deps, tx, source.id, running)) return running.id
+    if (running && await pullIsAlive(deps, tx, source.id, running)) return { syncId: running.id, joined: true }
     if (running) await finishSync(tx, running.id, { status: 'failed', error: { code: 'LEASE_LOST', message: 'The worker running this sync stopped; a new pull took over.' } })
     const sync = await insertSync(tx, { id: newId(), orgId: source.orgId, sourceId: source.id, direction: 'inbound', trigger: 'manual' })
     const jobId = await enqueuePull(deps.boss, { sourceId: source.id, trigger: 'manual', syncId: sync.id }, { db: tx.bossAdapter() })
     // rolls the sync back with the transaction: nothing is recorded for a refused request
     if (!jobId) throw new AppError('PULL_IN_PROGRESS', 'A scheduled pull of this source is queued and starts shortly.')
     await setSyncJob(tx, sync.id, jobId)
-    return sync.id
+    return { syncId: sync.id, joined: false }
   })
 }
 
