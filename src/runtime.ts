@@ -51,7 +51,8 @@ export async function startRuntime (config: Config, options: RuntimeOptions): Pr
   try {
     const wideOpen = wholeSpaceRanges(config.allowPrivateNetworks)
     if (wideOpen.length) {
-      logger.warn({ ranges: wideOpen }, `FERRY_ALLOW_PRIVATE_NETWORKS opens the whole address space (${wideOpen.join(', ')}): customer-supplied URLs may reach loopback, private and cloud-metadata addresses`)
+      logger.warn({ ranges: wideOpen }, `FERRY_ALLOW_PRIVATE_NETWORKS opens the whole address space (${wideOpen.join(', ')}): ` +
+        'customer-supplied URLs may reach loopback, private and cloud-metadata addresses')
     }
     // temp files a SIGKILLed process left behind (src/inbound/spool.ts)
     await sweepTempDirs(config.dataDir, logger)

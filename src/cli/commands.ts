@@ -51,9 +51,10 @@ export async function pullCommand (client: FerryClient, sourceId: string, option
   const { syncId, joined } = await client.startPull(source)
   if (!options.wait) {
     io.out.write(`${syncId}\n`)
-    io.err.write(joined
-      ? `A pull of "${clean(source.name)}" is already running (sync ${syncId}); no new one was started. Follow it with \`ferry syncs ${source.id}\`, or pull with --wait.\n`
-      : `Pull of "${clean(source.name)}" started (sync ${syncId}). Follow it with \`ferry syncs ${source.id}\`, or pull with --wait.\n`)
+    const what = joined
+      ? `A pull of "${clean(source.name)}" is already running (sync ${syncId}); no new one was started.`
+      : `Pull of "${clean(source.name)}" started (sync ${syncId}).`
+    io.err.write(`${what} Follow it with \`ferry syncs ${source.id}\`, or pull with --wait.\n`)
     return EXIT.ok
   }
   if (joined) io.err.write(`A pull of "${clean(source.name)}" is already running (sync ${syncId}); following it.\n`)

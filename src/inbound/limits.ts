@@ -70,7 +70,8 @@ export class InboundLimits {
   /** Before anything is read: this address already failed too often for this source. */
   checkUnverified (sourceId: string, address: string): void {
     if (this.#failed.count(`${sourceId} ${address}`) >= this.options.unverifiedPerMinute) {
-      throw limited(`Too many unsigned or badly signed deliveries to this source from ${address}`, this.options.unverifiedPerMinute, this.#failed.retryAfterSeconds())
+      const what = `Too many unsigned or badly signed deliveries to this source from ${address}`
+      throw limited(what, this.options.unverifiedPerMinute, this.#failed.retryAfterSeconds())
     }
   }
 
@@ -96,8 +97,9 @@ export class InboundLimits {
   enter (sourceId: string): () => void {
     const n = this.#inFlight.get(sourceId) ?? 0
     if (n >= this.options.concurrentPerSource) {
-      throw new AppError('RATE_LIMITED', `${n} deliveries to this source are being received already (at most ${this.options.concurrentPerSource} at once); retry in ${BUSY_RETRY_AFTER_SECONDS} s.`,
-        { details: { retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS } })
+      const max = this.options.concurrentPerSource
+      const message = `${n} deliveries to this source are being received already (at most ${max} at once); retry in ${BUSY_RETRY_AFTER_SECONDS} s.`
+      throw new AppError('RATE_LIMITED', message, { details: { retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS } })
     }
     this.#inFlight.set(sourceId, n + 1)
     let left = false

@@ -112,7 +112,10 @@ export async function attemptWebhook (deps: Deps, sink: { orgId: string, config:
       const res = await guardedRequest(config.url, {
         policy: deps.policy, method: 'POST', headers, body, timeoutMs: deps.config.targetTimeoutMs, maxResponseBytes: 4096,
       })
-      return { kind: 'response', status: res.status, headers: res.headers, durationMs: elapsed(), contentType: res.contentType, contentLength: res.contentLength, bytes: body.length }
+      return {
+        kind: 'response', status: res.status, headers: res.headers, durationMs: elapsed(),
+        contentType: res.contentType, contentLength: res.contentLength, bytes: body.length,
+      }
     }
     if (!config.headerSecretRef) return await send({})
     return await deps.vault.withSecret(deps.db, sink.orgId, config.headerSecretRef, 'http_header', async (secret) => {

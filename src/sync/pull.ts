@@ -214,7 +214,8 @@ async function ingestFile (deps: Deps, ctx: { source: DataSource, agent: Agent, 
     // temp file first, and the transaction only parses and stores.
     if (deps.db.kind === 'pglite') {
       spooled = await spoolBody(body, {
-        dir: processTempDir(deps.config.dataDir), maxBytes: deps.config.limits.maxFileBytes, toFile: true, keepUpTo: 0, onChunk: () => {}, idleTimeoutMs: deps.config.targetTimeoutMs,
+        dir: processTempDir(deps.config.dataDir), maxBytes: deps.config.limits.maxFileBytes, toFile: true, keepUpTo: 0, onChunk: () => {},
+        idleTimeoutMs: deps.config.targetTimeoutMs,
       })
     }
     return await deps.db.transaction(async (tx) => {

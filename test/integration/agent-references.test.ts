@@ -54,11 +54,13 @@ describe('mapping.output', () => {
       const created = await t.api('POST', '/api/v1/agents', { body: { name: `bad ${from}`, mapping: { output: [{ column: 'x', from }] } } })
       expect(created.statusCode, `${from}: ${created.body}`).toBe(400)
       expect(created.json()).toMatchObject({ code: 'VALIDATION_FAILED', details: { field: 'mapping.output[0].from' } })
-      const patched = await t.api('PATCH', `/api/v1/agents/${agentId}`, { body: { mapping: { output: [{ column: 'sku', from: 'sku' }, { column: 'x', from }] } } })
+      const output = [{ column: 'sku', from: 'sku' }, { column: 'x', from }]
+      const patched = await t.api('PATCH', `/api/v1/agents/${agentId}`, { body: { mapping: { output } } })
       expect(patched.statusCode, `${from}: ${patched.body}`).toBe(400)
       expect(patched.json().details.field).toBe('mapping.output[1].from')
     }
-    const good = await t.api('PATCH', `/api/v1/agents/${agentId}`, { body: { mapping: { output: [{ column: 'SKU', from: 'sku' }, { column: 'colour', from: 'attributes.__proto__' }] } } })
+    const output = [{ column: 'SKU', from: 'sku' }, { column: 'colour', from: 'attributes.__proto__' }]
+    const good = await t.api('PATCH', `/api/v1/agents/${agentId}`, { body: { mapping: { output } } })
     expect(good.statusCode, good.body).toBe(200)
   })
 })

@@ -202,7 +202,9 @@ describe('pushing results to webhook sinks', () => {
     const sync = await push(sink.id)
     expect(sync).toMatchObject({ status: 'failed', error: { code: 'DELIVERY_FAILED' } })
     expect(sync.manifest[0]).toMatchObject({ state: 'failed', status: 'failed' })
-    expect(sync.manifest[0].attempts).toEqual([expect.objectContaining({ attempt: 1, status: 400, outcome: 'failed', contentType: 'text/plain', contentLength: 11 })])
+    expect(sync.manifest[0].attempts).toEqual([
+      expect.objectContaining({ attempt: 1, status: 400, outcome: 'failed', contentType: 'text/plain', contentLength: 11 }),
+    ])
     expect(JSON.stringify(sync)).not.toContain('bad payload')
     await new Promise(resolve => setTimeout(resolve, 300))
     expect(r.posts()).toHaveLength(1)

@@ -34,11 +34,15 @@ beforeAll(async () => {
     await db.query('INSERT INTO ferry_migrations (id, name) VALUES ($1, $2)', [m.id, m.name])
   }
   await db.query(`INSERT INTO organisations (id, name) VALUES ($1, 'acme')`, [ORG])
-  await db.query(`INSERT INTO agents (id, org_id, name, schedule_cron, timezone, rules, mapping) VALUES ($1, $2, 'a', '0 * * * *', 'UTC', '{}', '{}')`, [AGENT, ORG])
-  await db.query(`INSERT INTO data_sources (id, org_id, agent_id, name, role, type, config) VALUES ($1, $2, $3, 'sink', 'RESULTS_SINK', 'webhook', '{}')`, [SINK, ORG, AGENT])
-  await db.query(`INSERT INTO syncs (id, org_id, source_id, direction, trigger, status, manifest_json, files_count, bytes, rows_accepted, rows_rejected)
+  await db.query(`INSERT INTO agents (id, org_id, name, schedule_cron, timezone, rules, mapping)
+    VALUES ($1, $2, 'a', '0 * * * *', 'UTC', '{}', '{}')`, [AGENT, ORG])
+  await db.query(`INSERT INTO data_sources (id, org_id, agent_id, name, role, type, config)
+    VALUES ($1, $2, $3, 'sink', 'RESULTS_SINK', 'webhook', '{}')`, [SINK, ORG, AGENT])
+  await db.query(`INSERT INTO syncs (id, org_id, source_id, direction, trigger, status, manifest_json,
+    files_count, bytes, rows_accepted, rows_rejected)
     VALUES ($1, $2, $3, 'outbound', 'manual', 'succeeded', $4::jsonb, 1, 48, 7, 0)`, [CLOSED, ORG, SINK, JSON.stringify([entry('closed-canary')])])
-  await db.query(`INSERT INTO syncs (id, org_id, source_id, direction, trigger, status) VALUES ($1, $2, $3, 'outbound', 'manual', 'running')`, [RUNNING, ORG, SINK])
+  await db.query(`INSERT INTO syncs (id, org_id, source_id, direction, trigger, status)
+    VALUES ($1, $2, $3, 'outbound', 'manual', 'running')`, [RUNNING, ORG, SINK])
   await db.query(`INSERT INTO sync_manifest_entries (sync_id, entry, files, bytes, rows_accepted, rows_rejected) VALUES ($1, $2::jsonb, 1, 48, 7, 0)`,
     [RUNNING, JSON.stringify(entry('running-canary'))])
   expect((await migrate(db)).applied).toContain('10_no_response_bodies')

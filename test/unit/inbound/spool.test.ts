@@ -21,7 +21,8 @@ const codeOf = async (p: Promise<unknown>): Promise<string> => {
 describe('spoolBody', () => {
   it('writes the body to a private temp file, hands every chunk on, and keeps small bodies', async () => {
     const seen: Buffer[] = []
-    const spooled = await spoolBody(Readable.from([Buffer.from('ab'), Buffer.from('cd')]), { ...options, maxBytes: 10, onChunk: c => seen.push(c), toFile: true, keepUpTo: 100 })
+    const spooled = await spoolBody(Readable.from([Buffer.from('ab'), Buffer.from('cd')]),
+      { ...options, maxBytes: 10, onChunk: c => seen.push(c), toFile: true, keepUpTo: 100 })
     try {
       expect(spooled.bytes).toBe(4)
       expect(Buffer.concat(seen).toString()).toBe('abcd')
@@ -38,7 +39,8 @@ describe('spoolBody', () => {
   })
 
   it('keeps nothing in memory past keepUpTo, and writes no file when told not to', async () => {
-    const spooled = await spoolBody(Readable.from([Buffer.alloc(60), Buffer.alloc(60)]), { ...options, maxBytes: 1000, onChunk: () => {}, toFile: false, keepUpTo: 100 })
+    const spooled = await spoolBody(Readable.from([Buffer.alloc(60), Buffer.alloc(60)]),
+      { ...options, maxBytes: 1000, onChunk: () => {}, toFile: false, keepUpTo: 100 })
     expect(spooled).toMatchObject({ path: null, bytes: 120, kept: null })
   })
 
@@ -60,7 +62,8 @@ describe('spoolBody', () => {
   it('gives up on a body that stops arriving (408) and on one whose connection breaks', async () => {
     const stalled = new PassThrough()
     stalled.write('partial')
-    expect(await codeOf(spoolBody(stalled, { ...options, maxBytes: 100, onChunk: () => {}, toFile: true, keepUpTo: 0, idleTimeoutMs: 50 }))).toBe('REQUEST_TIMEOUT')
+    const stalledSpool = spoolBody(stalled, { ...options, maxBytes: 100, onChunk: () => {}, toFile: true, keepUpTo: 0, idleTimeoutMs: 50 })
+    expect(await codeOf(stalledSpool)).toBe('REQUEST_TIMEOUT')
 
     const broken = new PassThrough()
     const result = spoolBody(broken, { ...options, maxBytes: 100, onChunk: () => {}, toFile: true, keepUpTo: 0 })

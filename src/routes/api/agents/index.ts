@@ -35,8 +35,9 @@ async function checkReferences (q: Queryable, agentId: string, input: AgentInput
   const known = new Set(await channelIdsOf(q, agentId, notify))
   const i = notify.findIndex(id => !known.has(id))
   if (i !== -1) {
-    throw new AppError('VALIDATION_FAILED', `rules.onPullFailure.notify[${i}] is not a channel of this agent; add the channel to the agent first, or use "all".`,
-      { details: { field: `rules.onPullFailure.notify[${i}]` } })
+    const field = `rules.onPullFailure.notify[${i}]`
+    throw new AppError('VALIDATION_FAILED', `${field} is not a channel of this agent; add the channel to the agent first, or use "all".`,
+      { details: { field } })
   }
 }
 

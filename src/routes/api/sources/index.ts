@@ -3,7 +3,9 @@ import { Type } from 'typebox'
 import type { Deps } from '../../../deps.js'
 import { agentOr404, sourceNotFound, sourceOr404 } from '../../../db/lookups.js'
 import { deleteSource, getSourceById, leaseActive, listSources, redactedSecretsByIds } from '../../../db/sql/sources.js'
-import { getSync, insertSync, lastSyncsOf, listSyncsOfSource, lockPullRequests, runningSyncOf, finishSync, getSyncById, setSyncJob, type Sync } from '../../../db/sql/syncs.js'
+import {
+  getSync, insertSync, lastSyncsOf, listSyncsOfSource, lockPullRequests, runningSyncOf, finishSync, getSyncById, setSyncJob, type Sync,
+} from '../../../db/sql/syncs.js'
 import type { Transaction } from '../../../db/client.js'
 import { effectiveCron, type DataSource } from '../../../domain/source.js'
 import { AppError } from '../../../errors.js'
@@ -190,7 +192,10 @@ async function requestPull (deps: Deps, source: DataSource): Promise<{ syncId: s
     await lockPullRequests(tx, source.id)
     const running = await runningSyncOf(tx, source.id)
     if (running && await pullIsAlive(deps, tx, source.id, running)) return { syncId: running.id, joined: true }
-    if (running) await finishSync(tx, running.id, { status: 'failed', error: { code: 'LEASE_LOST', message: 'The worker running this sync stopped; a new pull took over.' } })
+    if (running) {
+      const error = { code: 'LEASE_LOST', message: 'The worker running this sync stopped; a new pull took over.' }
+      await finishSync(tx, running.id, { status: 'failed', error })
+    }
     const sync = await insertSync(tx, { id: newId(), orgId: source.orgId, sourceId: source.id, direction: 'inbound', trigger: 'manual' })
     const jobId = await enqueuePull(deps.boss, { sourceId: source.id, trigger: 'manual', syncId: sync.id }, { db: tx.bossAdapter() })
     // rolls the sync back with the transaction: nothing is recorded for a refused request
