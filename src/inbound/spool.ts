@@ -17,6 +17,9 @@ export function processTempDir (dataDir: string): string {
   return path.join(dataDir, 'tmp', `${process.pid}@${os.hostname()}`)
 }
 
+/** Temp directories this process has created (see ensureDir); a sweep that removes one forgets it. */
+const madeDirs = new Set<string>()
+
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0)
@@ -40,15 +43,14 @@ export async function sweepTempDirs (dataDir: string, logger: Logger): Promise<s
     if (!entry.isDirectory() || !match || match[2] !== os.hostname()) continue
     const pid = Number(match[1])
     if (pid !== process.pid && alive(pid)) continue
-    await fs.promises.rm(path.join(root, entry.name), { recursive: true, force: true })
-      .then(() => removed.push(entry.name))
+    const dir = path.join(root, entry.name)
+    await fs.promises.rm(dir, { recursive: true, force: true })
+      .then(() => { removed.push(entry.name); madeDirs.delete(dir) })
       .catch((err) => logger.warn({ err, dir: entry.name }, 'could not remove a temp directory left by a stopped process'))
   }
   if (removed.length) logger.info({ removed }, 'removed temp files left by stopped processes')
   return removed
 }
-
-const madeDirs = new Set<string>()
 
 /**
  * Creates a temp directory once per process. Synchronously: the body's listeners must be attached

@@ -90,6 +90,14 @@ describe('sweepTempDirs', () => {
       const removed = await sweepTempDirs(root, createLogger({ level: 'silent' }))
       expect(removed.sort()).toEqual([`${dead}@${host}`, `${process.pid}@${host}`].sort())
       expect((await fs.readdir(path.join(root, 'tmp'))).sort()).toEqual([`${process.ppid}@${host}`, `${dead}@another-host`, 'not-ours.txt'].sort())
+      // a runtime started again in this process sweeps its own directory, and spooling still works after it
+      const tiny = { ...options, dir: processTempDir(root), maxBytes: 10, onChunk: () => {}, toFile: true, keepUpTo: 0 }
+      const before = await spoolBody(Readable.from([Buffer.from('a')]), tiny)
+      await before.remove()
+      expect(await sweepTempDirs(root, createLogger({ level: 'silent' }))).toEqual([`${process.pid}@${host}`])
+      const after = await spoolBody(Readable.from([Buffer.from('b')]), tiny)
+      expect(await fs.readFile(after.path!, 'utf8')).toBe('b')
+      await after.remove()
       // no temp directory at all is fine
       expect(await sweepTempDirs(path.join(root, 'missing'), createLogger({ level: 'silent' }))).toEqual([])
     } finally {
