@@ -8,7 +8,7 @@ import { ApiKeyCache } from './auth/api-key-cache.js'
 import { installErrorHandling } from './plugins/errors.js'
 import { installTextInputCheck } from './plugins/text-input.js'
 import opsRoutes from './routes/ops.js'
-import { registerWeb, WEB_ROOT } from './plugins/web.js'
+import { PAGE_SECURITY_HEADERS, registerWeb, WEB_ROOT } from './plugins/web.js'
 import adminRoutes from './routes/api/admin/index.js'
 import agentRoutes from './routes/api/agents/index.js'
 import apiKeyRoutes from './routes/api/api-keys/index.js'
@@ -36,6 +36,14 @@ export async function buildApp (deps: Deps): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
     bodyLimit: 1024 * 1024,
     trustProxy: false,
+    // slow clients: a request whose headers or whole body take longer is answered 408 and its
+    // socket closed (issue #14; docs/reliability.md). Node checks these on a timer: every quarter
+    // of the shorter timeout (at most 30 s, its default) keeps the overshoot proportionate.
+    requestTimeout: deps.config.httpRequestTimeoutMs,
+    http: {
+      headersTimeout: deps.config.httpHeadersTimeoutMs,
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(deps.config.httpHeadersTimeoutMs / 4))),
+    },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.addSchema(ErrorResponse)
@@ -56,7 +64,15 @@ export async function buildApp (deps: Deps): Promise<FastifyInstance> {
       security: [{ bearer: [] }],
     },
   })
-  await app.register(swaggerUi, { routePrefix: '/docs' })
+  // Swagger UI loads only its own scripts and styles (no inline ones, no CDN), so the UI's policy
+  // fits it unchanged; "Try it out" holds an API key like the UI does (docs/security.md)
+  await app.register(async (docs) => {
+    docs.addHook('onSend', async (_request, reply, payload) => {
+      reply.headers(PAGE_SECURITY_HEADERS)
+      return payload
+    })
+    await docs.register(swaggerUi, { routePrefix: '/docs', uiConfig: { validatorUrl: null } })
+  })
 
   // an answer given while the process stops closes its connection (a request cut off by the
   // shutdown may still be sending its body: Node would otherwise keep reading it)

@@ -24,8 +24,18 @@ export interface Config {
   smtpUrl?: string
   /** largest inbound webhook body, bytes */
   inboundMaxBytes: number
-  /** inbound webhook deliveries accepted per source per minute (per API process) */
+  /** verified inbound webhook deliveries accepted per source per minute (per API process) */
   inboundRateLimitPerMinute: number
+  /** unsigned or badly signed inbound attempts per source and client address per minute (per API process) */
+  inboundUnverifiedRateLimitPerMinute: number
+  /** inbound deliveries of one source being received at once (per API process); more → 429 */
+  inboundMaxConcurrentPerSource: number
+  /** an inbound body that sends no byte for this long is abandoned (408), ms */
+  inboundBodyIdleTimeoutMs: number
+  /** every request's headers must arrive within this time, ms (Node's server.headersTimeout) */
+  httpHeadersTimeoutMs: number
+  /** every request, headers and body, must arrive within this time, ms (Node's server.requestTimeout) */
+  httpRequestTimeoutMs: number
   /** pipeline limits */
   limits: PipelineLimits
   /** pulls run at once by one worker process */
@@ -51,6 +61,8 @@ export interface Config {
    * back and open requests answered 503 at once; whatever is still running at the end is cut off
    */
   shutdownGraceMs: number
+  /** when set, GET /metrics needs `Authorization: Bearer <this token>` */
+  metricsToken?: string
   logLevel: string
 }
 
@@ -114,6 +126,39 @@ function cidrs (env: Env): string[] {
   })
 }
 
+/**
+ * The ranges of FERRY_ALLOW_PRIVATE_NETWORKS that open the whole IPv4 or IPv6 space (a /0, or every
+ * IPv4-mapped address): valid, but they switch the private-network protection off entirely, so
+ * the start logs a warning naming them.
+ */
+export function wholeSpaceRanges (ranges: string[]): string[] {
+  return ranges.filter(cidr => {
+    const [address, bits] = ipaddr.parseCIDR(cidr)
+    if (bits === 0) return true
+    return address.kind() === 'ipv6' && bits <= 96 && (address as ipaddr.IPv6).isIPv4MappedAddress()
+  })
+}
+
+/**
+ * Node refuses a headers timeout longer than the request timeout (the whole request includes its
+ * headers), so that is checked here, with the names of both variables.
+ */
+function httpTimeouts (env: Env): Pick<Config, 'httpHeadersTimeoutMs' | 'httpRequestTimeoutMs'> {
+  const httpRequestTimeoutMs = integer(env, 'FERRY_HTTP_REQUEST_TIMEOUT_MS', 5 * MINUTE, 100, 24 * HOUR)
+  const httpHeadersTimeoutMs = integer(env, 'FERRY_HTTP_HEADERS_TIMEOUT_MS', Math.min(60 * SECOND, httpRequestTimeoutMs), 100, 24 * HOUR)
+  if (httpHeadersTimeoutMs > httpRequestTimeoutMs) {
+    throw new ConfigError('FERRY_HTTP_HEADERS_TIMEOUT_MS', `must not be longer than FERRY_HTTP_REQUEST_TIMEOUT_MS (${httpRequestTimeoutMs} ms)`)
+  }
+  return { httpHeadersTimeoutMs, httpRequestTimeoutMs }
+}
+
+function metricsToken (env: Env): string | undefined {
+  const raw = env.FERRY_METRICS_TOKEN
+  if (raw === undefined || raw === '') return undefined
+  if (!/^[\x21-\x7e]{16,512}$/.test(raw)) throw new ConfigError('FERRY_METRICS_TOKEN', 'must be 16 to 512 visible ASCII characters without spaces')
+  return raw
+}
+
 function databaseUrl (env: Env): string | undefined {
   const raw = env.DATABASE_URL
   if (raw === undefined || raw === '') return undefined
@@ -172,6 +217,10 @@ export function loadConfig (env: Env = process.env): Config {
     smtpUrl: smtpUrl(env),
     inboundMaxBytes: integer(env, 'FERRY_INBOUND_MAX_BYTES', 100 * MiB, 1),
     inboundRateLimitPerMinute: integer(env, 'FERRY_INBOUND_RATE_LIMIT_PER_MINUTE', 60, 1, 1_000_000),
+    inboundUnverifiedRateLimitPerMinute: integer(env, 'FERRY_INBOUND_UNVERIFIED_RATE_LIMIT_PER_MINUTE', 60, 1, 1_000_000),
+    inboundMaxConcurrentPerSource: integer(env, 'FERRY_INBOUND_MAX_CONCURRENT_PER_SOURCE', 4, 1, 1000),
+    inboundBodyIdleTimeoutMs: integer(env, 'FERRY_INBOUND_BODY_IDLE_TIMEOUT_MS', 60 * SECOND, 100, HOUR),
+    ...httpTimeouts(env),
     limits: {
       maxFileBytes: integer(env, 'FERRY_MAX_FILE_BYTES', 2048 * MiB, 1),
       maxRows: integer(env, 'FERRY_MAX_ROWS', 10_000_000, 1),
@@ -193,6 +242,7 @@ export function loadConfig (env: Env = process.env): Config {
     targetTimeoutMs: integer(env, 'FERRY_TARGET_TIMEOUT_MS', 30 * SECOND, 100),
     apiKeyCacheMs: integer(env, 'FERRY_API_KEY_CACHE_SECONDS', 5, 0, 300) * SECOND,
     shutdownGraceMs: integer(env, 'FERRY_SHUTDOWN_GRACE_MS', 10 * SECOND, 1000, 10 * MINUTE),
+    metricsToken: metricsToken(env),
     logLevel,
   }
 }

@@ -2,11 +2,12 @@ import type { FastifyInstance } from 'fastify'
 import type { PgBoss, Queue } from 'pg-boss'
 import { buildApp } from './app.js'
 import { bootstrapAdminKey } from './auth/api-keys.js'
-import type { Config } from './config.js'
+import { wholeSpaceRanges, type Config } from './config.js'
 import type { Deps } from './deps.js'
 import { openDb, type Db } from './db/client.js'
 import { migrate } from './db/migrate.js'
 import type { Logger } from './log.js'
+import { sweepTempDirs } from './inbound/spool.js'
 import { createMetrics } from './metrics.js'
 import { carryOverLegacyJobs, createBoss, setAsideLegacyQueueSchema } from './queue/boss.js'
 import { JOBS } from './queue/jobs/index.js'
@@ -59,6 +60,13 @@ export async function startRuntime (config: Config, options: RuntimeOptions): Pr
   // half the grace period for jobs and requests to end after the abort; the rest is for closing
   const drainMs = Math.max(1000, Math.floor(config.shutdownGraceMs / 2))
   try {
+    const wideOpen = wholeSpaceRanges(config.allowPrivateNetworks)
+    if (wideOpen.length) {
+      logger.warn({ ranges: wideOpen }, `FERRY_ALLOW_PRIVATE_NETWORKS opens the whole address space (${wideOpen.join(', ')}): ` +
+        'customer-supplied URLs may reach loopback, private and cloud-metadata addresses')
+    }
+    // temp files a SIGKILLed process left behind (src/inbound/spool.ts)
+    await sweepTempDirs(config.dataDir, logger)
     const { applied } = await migrate(db)
     if (applied.length) logger.info({ applied }, 'migrations applied')
     // refuses to start (MASTER_KEY_MISMATCH) if the stored secrets need another master key

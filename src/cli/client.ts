@@ -106,10 +106,10 @@ export class FerryClient {
     }
   }
 
-  /** 202 { syncId }; a pull already running answers 409 PULL_IN_PROGRESS with details.syncId. */
-  async startPull (source: SourceInfo): Promise<string> {
-    const { body } = await this.request<{ syncId: string }>('POST', `${sourcePath(source)}/pull`)
-    return body.syncId
+  /** 202 { syncId, joined? }: while a pull runs, its own id with joined: true; a queued scheduled pull → 409 PULL_IN_PROGRESS. */
+  async startPull (source: SourceInfo): Promise<{ syncId: string, joined: boolean }> {
+    const { body } = await this.request<{ syncId: string, joined?: boolean }>('POST', `${sourcePath(source)}/pull`)
+    return { syncId: body.syncId, joined: body.joined === true }
   }
 
   /** Newest first, without manifests. */

@@ -48,25 +48,16 @@ export interface PullOptions {
 /** `ferry pull <sourceId> [--wait]` */
 export async function pullCommand (client: FerryClient, sourceId: string, options: PullOptions, io: Io): Promise<number> {
   const source = await client.source(sourceId)
-  let syncId: string
-  try {
-    syncId = await client.startPull(source)
-  } catch (err) {
-    const running = err instanceof ApiError && err.code === 'PULL_IN_PROGRESS' && typeof err.details?.syncId === 'string' ? err.details.syncId : null
-    if (!running) throw err
-    if (!options.wait) {
-      throw new CliError(
-        `A pull of "${clean(source.name)}" is already running (sync ${running}); nothing was started. \`ferry pull ${source.id} --wait\` follows it.`
-      )
-    }
-    io.err.write(`A pull of "${clean(source.name)}" is already running (sync ${running}); following it.\n`)
-    syncId = running
-  }
+  const { syncId, joined } = await client.startPull(source)
   if (!options.wait) {
     io.out.write(`${syncId}\n`)
-    io.err.write(`Pull of "${clean(source.name)}" started (sync ${syncId}). Follow it with \`ferry syncs ${source.id}\`, or pull with --wait.\n`)
+    const what = joined
+      ? `A pull of "${clean(source.name)}" is already running (sync ${syncId}); no new one was started.`
+      : `Pull of "${clean(source.name)}" started (sync ${syncId}).`
+    io.err.write(`${what} Follow it with \`ferry syncs ${source.id}\`, or pull with --wait.\n`)
     return EXIT.ok
   }
+  if (joined) io.err.write(`A pull of "${clean(source.name)}" is already running (sync ${syncId}); following it.\n`)
 
   const finished = await waitForSync(client, source, syncId, options, io)
   if (!finished) {

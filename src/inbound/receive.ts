@@ -7,11 +7,12 @@ import { findDelivery, insertDelivery, purgeDeliveries } from '../db/sql/inbound
 import { getSourceById, setLastSyncedAt } from '../db/sql/sources.js'
 import { appendManifest, finishSync, getSyncById, insertSync, type ManifestEntry, type Sync } from '../db/sql/syncs.js'
 import type { DataSource, InboundWebhookConfig } from '../domain/source.js'
-import { AppError, ERRORS, type ErrorCode } from '../errors.js'
+import { AppError, ERRORS, isAppError, type ErrorCode } from '../errors.js'
 import { newId } from '../util/ids.js'
 import { readContentType, sanitiseFileName, type InboundContent } from './content.js'
+import type { InboundLimits } from './limits.js'
 import { LIBRARY_CHECK_MAX_BYTES, SignatureVerifier, readSignatureHeaders, signingKey, verifyWithLibrary, type SignatureHeaders } from './signature.js'
-import { spoolBody, type Spooled } from './spool.js'
+import { processTempDir, spoolBody, type Spooled } from './spool.js'
 
 /** webhook-ids are remembered at least this long (a sender's retries span ~3 days at most). */
 export const DELIVERY_RETENTION_DAYS = 7
@@ -23,6 +24,8 @@ export interface InboundRequest {
   body: Readable | undefined
   /** the organisation of an API key sent along, if any: the source must then be one of its own */
   callerOrgId?: string
+  /** the client's address: unverified attempts are limited per source and address */
+  clientAddress: string
 }
 
 /** The 2xx answer to a delivery (a new one or a replay of an accepted one). */
@@ -45,13 +48,26 @@ export const notFound = (): AppError => new AppError('NOT_FOUND')
 /**
  * POST /api/v1/inbound/{sourceId} (SPEC §3 "Inbound webhook"). Checks run cheapest first and all
  * but the last before any body byte is read:
- *   413 by Content-Length → 415 content type → 401 signature headers and timestamp window →
- *   404 source (unknown, disabled, another organisation's, not an inbound webhook: one answer) →
- *   body streamed to a temp file while its HMAC is computed (413 as soon as it crosses the limit) →
- *   401 signature → replayed webhook-id: the original sync → otherwise one transaction: the sync,
- *   the webhook-id claim, the file through the inventory pipeline, the manifest entry.
+ *   429 this address failed too often for this source → 413 by Content-Length → 415 content type →
+ *   401 signature headers and timestamp window → 404 source (unknown, disabled, another
+ *   organisation's, not an inbound webhook: one answer) → 429 the source's verified deliveries of
+ *   this minute are used up → body streamed to a temp file while its HMAC is computed (413 as soon
+ *   as it crosses the limit) → 401 signature → counted toward the source's limit → replayed
+ *   webhook-id: the original sync → otherwise one transaction: the sync, the webhook-id claim, the
+ *   file through the inventory pipeline, the manifest entry.
+ * Every 401 counts against the address's unverified budget, never against the source's.
  */
-export async function receiveInbound (deps: Deps, request: InboundRequest): Promise<InboundAnswer> {
+export async function receiveInbound (deps: Deps, request: InboundRequest, limits: InboundLimits): Promise<InboundAnswer> {
+  limits.checkUnverified(request.sourceId, request.clientAddress)
+  try {
+    return await receive(deps, request, limits)
+  } catch (err) {
+    if (isAppError(err) && err.code === 'WEBHOOK_SIGNATURE_INVALID') limits.recordFailure(request.sourceId, request.clientAddress)
+    throw err
+  }
+}
+
+async function receive (deps: Deps, request: InboundRequest, limits: InboundLimits): Promise<InboundAnswer> {
   const { config, db } = deps
   const declared = Number(request.headers['content-length'])
   if (Number.isFinite(declared) && declared > config.inboundMaxBytes) {
@@ -67,10 +83,23 @@ export async function receiveInbound (deps: Deps, request: InboundRequest): Prom
   const agent = await getAgent(db, source.orgId, source.agentId)
   if (!agent) throw notFound()
 
-  const original = await findDelivery(db, source.id, signature.id)
+  limits.checkVerified(source.id)
+  const leave = limits.enter(source.id)
+  try {
+    return await receiveBody(deps, request, limits, { source, agent, signature, content })
+  } finally {
+    leave()
+  }
+}
+
+async function receiveBody (deps: Deps, request: InboundRequest, limits: InboundLimits,
+  d: { source: DataSource, agent: Agent, signature: SignatureHeaders, content: InboundContent }): Promise<InboundAnswer> {
+  const { source, agent, signature, content } = d
+  const original = await findDelivery(deps.db, source.id, signature.id)
   // a replay is verified like any delivery (its answer names a sync), but its bytes are not kept
   const spooled = await verifyBody(deps, source, signature, request.body ?? Readable.from([]), !original)
   try {
+    limits.recordVerified(source.id)
     if (original) return await answerReplay(deps, original.syncId)
     const fileName = sanitiseFileName(request.headers['x-file-name'], content.fallbackName)
     const { sync, duplicate } = await ingestDelivery(deps, { source, agent, signature, content, fileName, spooled })
@@ -78,7 +107,7 @@ export async function receiveInbound (deps: Deps, request: InboundRequest): Prom
     deps.metrics.syncs.inc({ direction: 'inbound', trigger: 'webhook', status: sync!.status })
     deps.logger.info({ sourceId: source.id, webhookId: signature.id, syncId: sync!.id, status: sync!.status, bytes: spooled.bytes, rowsAccepted: sync!.rowsAccepted, rowsRejected: sync!.rowsRejected }, 'inbound delivery received')
     // after the commit, in its own statement: the delivery is in either way; a failed purge is retried by the next one
-    await purgeDeliveries(db, source.id, DELIVERY_RETENTION_DAYS)
+    await purgeDeliveries(deps.db, source.id, DELIVERY_RETENTION_DAYS)
       .catch((err) => deps.logger.warn({ err, sourceId: source.id }, 'could not purge old inbound webhook-ids'))
     return answerFor(sync!, false)
   } finally {
@@ -98,6 +127,8 @@ async function verifyBody (deps: Deps, source: DataSource, signature: SignatureH
     const verifier = new SignatureVerifier(key, signature)
     key.fill(0)
     const spooled = await spoolBody(body, {
+      dir: processTempDir(deps.config.dataDir),
+      idleTimeoutMs: deps.config.inboundBodyIdleTimeoutMs,
       maxBytes: deps.config.inboundMaxBytes,
       onChunk: chunk => verifier.update(chunk),
       toFile: keep,

@@ -15,8 +15,9 @@ import { assertLiteralAllowed, createGuardedLookup, type Resolver } from './guar
  *   redirect interceptor is composed in; a 3xx is returned as a status);
  * - only http: and https: URLs;
  * - connect timeout, headers/body timeouts and a total deadline (AbortSignal);
- * - at most `maxResponseBytes` of the body are read, then the stream is destroyed; callers get
- *   a short, control-character-free excerpt, never the body itself.
+ * - at most `maxResponseBytes` of the body are read (to count them), then the stream is destroyed;
+ *   callers get the status, content type and length, never the body: with an on-prem allow-list a
+ *   target could be any internal service, and its answer must not reach the tenant (docs/security.md).
  * undici does not read HTTP(S)_PROXY for an explicit Agent, so no environment proxy can
  * redirect this traffic either.
  */
@@ -24,7 +25,6 @@ import { assertLiteralAllowed, createGuardedLookup, type Resolver } from './guar
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024
-export const EXCERPT_MAX_CHARS = 256
 
 export interface GuardedDispatcherOptions {
   connectTimeoutMs?: number
@@ -116,8 +116,10 @@ export interface GuardedRequestOptions {
 export interface GuardedResponse {
   status: number
   headers: Record<string, string | string[]>
-  /** at most EXCERPT_MAX_CHARS characters of the body, control characters removed; safe to show to the tenant */
-  bodyExcerpt: string
+  /** the Content-Type header's media type (no parameters, at most 100 characters), or null */
+  contentType: string | null
+  /** the body's length: the Content-Length header when it is valid, else the bytes read when the body ended within the cap */
+  contentLength: number | null
   /** bytes of the body read (at most maxResponseBytes) */
   bodyBytes: number
   /** true when the body was longer than maxResponseBytes and the rest was discarded */
@@ -160,12 +162,14 @@ export async function guardedRequest (target: string | URL, options: GuardedRequ
       bodyTimeout: timeoutMs,
     })
     body = res.body
-    const { bytes, truncated } = await readCapped(res.body, maxBytes)
+    const { received, truncated } = await countCapped(res.body, maxBytes)
+    const declared = declaredLength(res.headers['content-length'])
     return {
       status: res.statusCode,
       headers: flattenHeaders(res.headers),
-      bodyExcerpt: scrubExcerpt(bytes),
-      bodyBytes: bytes.length,
+      contentType: mediaType(res.headers['content-type']),
+      contentLength: declared ?? (truncated ? null : received),
+      bodyBytes: received,
       truncated,
       durationMs: Math.round(performance.now() - started),
     }
@@ -177,43 +181,34 @@ export async function guardedRequest (target: string | URL, options: GuardedRequ
   }
 }
 
-async function readCapped (stream: AsyncIterable<Buffer>, maxBytes: number): Promise<{ bytes: Buffer, truncated: boolean }> {
-  const chunks: Buffer[] = []
+/** Counts the body's bytes, at most `maxBytes`; nothing of it is kept. */
+async function countCapped (stream: AsyncIterable<Buffer>, maxBytes: number): Promise<{ received: number, truncated: boolean }> {
   let received = 0
-  let truncated = false
   for await (const chunk of stream) {
-    const room = maxBytes - received
-    if (chunk.length > room) {
-      if (room > 0) chunks.push(chunk.subarray(0, room))
-      received += Math.max(room, 0)
-      truncated = true
-      break // leaving the loop destroys the stream: the rest is never read
+    if (chunk.length > maxBytes - received) {
+      // leaving the loop destroys the stream: the rest is never read
+      return { received: maxBytes, truncated: true }
     }
-    chunks.push(chunk)
     received += chunk.length
   }
-  return { bytes: Buffer.concat(chunks, received), truncated }
+  return { received, truncated: false }
+}
+
+function declaredLength (value: string | string[] | undefined): number | null {
+  const raw = Array.isArray(value) ? value[0] : value
+  return raw !== undefined && /^\d{1,15}$/.test(raw.trim()) ? Number(raw.trim()) : null
+}
+
+/** `text/html; charset=utf-8` → `text/html`; anything that is not a plain type/subtype token → null. */
+function mediaType (value: string | string[] | undefined): string | null {
+  const raw = (Array.isArray(value) ? value[0] : value)?.split(';')[0].trim().toLowerCase()
+  return raw !== undefined && /^[a-z0-9!#$&^_.+-]{1,50}\/[a-z0-9!#$&^_.+-]{1,50}$/.test(raw) ? raw : null
 }
 
 function flattenHeaders (headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {}
   for (const [name, value] of Object.entries(headers)) if (value !== undefined) out[name] = value
   return out
-}
-
-/**
- * A short, printable excerpt of a response body: decoded as UTF-8, control and bidi-override
- * characters removed, whitespace collapsed, capped at EXCERPT_MAX_CHARS.
- */
-export function scrubExcerpt (bytes: Buffer | string, maxChars = EXCERPT_MAX_CHARS): string {
-  const text = typeof bytes === 'string' ? bytes.slice(0, maxChars * 4) : bytes.subarray(0, maxChars * 4).toString('utf8')
-  const clean = text
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\ufffd]+/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim()
-  const chars = Array.from(clean)
-  return chars.length > maxChars ? chars.slice(0, maxChars - 1).join('') + '…' : clean
 }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT', 'ESOCKETTIMEDOUT'])

@@ -28,6 +28,9 @@ const MALFORMED_MULTIPART = new Set([
 export function installErrorHandling (app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | AppError, request, reply) => {
     if (isAppError(err)) {
+      // throttling and overload answers say when to come back (RFC 9110 Retry-After)
+      const retryAfter = err.details?.retryAfterSeconds
+      if (typeof retryAfter === 'number' && (err.statusCode === 429 || err.statusCode === 503)) reply.header('retry-after', String(retryAfter))
       if (err.statusCode >= 500) request.log.error({ err }, 'request failed')
       else request.log.info({ code: err.code, message: err.message }, 'request refused')
       const status = err.statusCode

@@ -10,10 +10,8 @@ export const WEB_ROOT = fileURLToPath(new URL('../../dist/web', import.meta.url)
 /** Paths the SPA fallback never answers: they belong to the API and the ops endpoints. */
 const NOT_UI = ['/api', '/docs', '/metrics', '/healthz', '/readyz']
 
-const HTML_HEADERS = {
-  'content-type': 'text/html; charset=utf-8',
-  // index.html names the hashed bundles: revalidate it every time so a deploy is picked up at once
-  'cache-control': 'no-cache',
+/** Headers of every page that may run script next to an API key: the UI and the API docs (/docs). */
+export const PAGE_SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',
@@ -22,6 +20,13 @@ const HTML_HEADERS = {
     "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
     "connect-src 'self'", "object-src 'none'", "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
   ].join('; '),
+}
+
+const HTML_HEADERS = {
+  'content-type': 'text/html; charset=utf-8',
+  // index.html names the hashed bundles: revalidate it every time so a deploy is picked up at once
+  'cache-control': 'no-cache',
+  ...PAGE_SECURITY_HEADERS,
 }
 
 const NOT_BUILT = `<!doctype html>

@@ -19,7 +19,10 @@ export type FinalState = Extract<DeliveryState, 'delivered' | 'failed' | 'disabl
 
 /** What one attempt led to, before any decision. */
 export type AttemptOutcome =
-  | { kind: 'response', status: number, headers: Record<string, string | string[]>, durationMs: number, bodyExcerpt: string, bytes: number }
+  | {
+    kind: 'response', status: number, headers: Record<string, string | string[]>, durationMs: number,
+    contentType: string | null, contentLength: number | null, bytes: number,
+  }
   | { kind: 'stored', key: string, etag: string | null, bytes: number, durationMs: number }
   | { kind: 'error', error: unknown, durationMs: number }
 

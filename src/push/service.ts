@@ -224,7 +224,8 @@ async function record (deps: Deps, r: RecordInput): Promise<boolean> {
   }
   if (!delivered && decision.reason) attempt.error = decision.reason
   if (decision.code && !delivered) attempt.code = decision.code
-  if (outcome.kind === 'response' && outcome.bodyExcerpt) attempt.bodyExcerpt = outcome.bodyExcerpt
+  // what the receiver answered, never its body (docs/security.md)
+  if (outcome.kind === 'response') Object.assign(attempt, { contentType: outcome.contentType, contentLength: outcome.contentLength })
   if (decision.retryAfterMs !== undefined) attempt.retryAfterMs = decision.retryAfterMs
   if (decision.nextAttemptAt) attempt.nextAttemptAt = decision.nextAttemptAt.toISOString()
   entry.attempts.push(attempt)

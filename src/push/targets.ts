@@ -84,8 +84,8 @@ const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'host', 'tra
  * POST url, body = the results in the sink's format, signed per Standard Webhooks: `webhook-id`
  * stable per (job, sink), `webhook-timestamp` of this attempt, `webhook-signature` with the sink's
  * `webhook` secret (`standardwebhooks`), plus the optional `http_header` secret. Redirects are not
- * followed (guardedRequest never does). Secrets are revealed inside the vault calls only, and
- * scrubbed from the response excerpt (a receiver that echoes its request must not leak them).
+ * followed (guardedRequest never does). Secrets are revealed inside the vault calls only. Of the
+ * receiver's answer only the status, content type and length are kept, never the body.
  */
 export async function attemptWebhook (deps: Deps, sink: { orgId: string, config: OutboundWebhookConfig }, job: MappingJob, webhookId: string, beforeSend: () => Promise<void>): Promise<AttemptOutcome> {
   const { config } = sink
@@ -94,7 +94,6 @@ export async function attemptWebhook (deps: Deps, sink: { orgId: string, config:
   const elapsed = () => Math.round(performance.now() - started)
   try {
     const body = await bufferCapped(streamJobResults(deps.db, job, format), deps.config.webhookInlineMaxBytes)
-    const secrets: string[] = []
     const send = async (extra: Record<string, string>): Promise<AttemptOutcome> => {
       const now = new Date()
       const headers: Record<string, string> = {
@@ -106,21 +105,21 @@ export async function attemptWebhook (deps: Deps, sink: { orgId: string, config:
       }
       if (config.secretRef) {
         headers['webhook-signature'] = await deps.vault.withSecret(deps.db, sink.orgId, config.secretRef, 'webhook', async (secret) => {
-          const { signingSecret } = secret.reveal()
-          secrets.push(signingSecret)
-          return new Webhook(signingSecret).sign(webhookId, now, body)
+          return new Webhook(secret.reveal().signingSecret).sign(webhookId, now, body)
         })
       }
       await beforeSend()
       const res = await guardedRequest(config.url, {
         policy: deps.policy, method: 'POST', headers, body, timeoutMs: deps.config.targetTimeoutMs, maxResponseBytes: 4096,
       })
-      return { kind: 'response', status: res.status, headers: res.headers, durationMs: elapsed(), bodyExcerpt: scrub(res.bodyExcerpt, secrets), bytes: body.length }
+      return {
+        kind: 'response', status: res.status, headers: res.headers, durationMs: elapsed(),
+        contentType: res.contentType, contentLength: res.contentLength, bytes: body.length,
+      }
     }
     if (!config.headerSecretRef) return await send({})
     return await deps.vault.withSecret(deps.db, sink.orgId, config.headerSecretRef, 'http_header', async (secret) => {
       const { name, value } = secret.reveal()
-      secrets.push(value)
       if (RESERVED_HEADERS.has(name.toLowerCase())) {
         throw new AppError('VALIDATION_FAILED', `The header secret names "${name}", a header Ferry sets itself; use another header name.`, { details: { field: 'config.headerSecretRef' } })
       }
@@ -130,21 +129,4 @@ export async function attemptWebhook (deps: Deps, sink: { orgId: string, config:
     if (err instanceof AppError && err.code === 'LEASE_LOST') throw err
     return { kind: 'error', error: err, durationMs: elapsed() }
   }
-}
-
-/** Removes every secret from an excerpt, including one cut off at the excerpt's end. */
-export function scrub (excerpt: string, secrets: string[]): string {
-  let out = excerpt
-  for (const s of secrets) {
-    if (s.length < 4) continue
-    out = out.split(s).join('[REDACTED]')
-    const tail = out.endsWith('…') ? out.slice(0, -1) : out
-    for (let k = Math.min(s.length - 1, tail.length); k >= 4; k--) {
-      if (tail.endsWith(s.slice(0, k))) {
-        out = tail.slice(0, tail.length - k) + '[REDACTED]'
-        break
-      }
-    }
-  }
-  return out
 }

@@ -1,11 +1,15 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Deps } from '../deps.js'
 import { migrationsCurrent } from '../db/migrate.js'
+import { AppError } from '../errors.js'
+
+const digest = (value: string): Buffer => createHash('sha256').update(value).digest()
 
 const Status = Type.Object({ status: Type.String(), checks: Type.Optional(Type.Record(Type.String(), Type.String())) })
 
-/** Liveness, readiness and metrics: unauthenticated, outside /api/v1. */
+/** Liveness, readiness and metrics: outside /api/v1, without an API key (metrics: an optional token of their own). */
 const opsRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
   app.get('/healthz', { schema: { tags: ['ops'], summary: 'The process is alive', response: { 200: Status } } },
     async () => ({ status: 'ok' }))
@@ -25,7 +29,15 @@ const opsRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps 
     return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', checks })
   })
 
-  app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics', hide: false } }, async (_request, reply) => {
+  const token = deps.config.metricsToken
+  const expected = token === undefined ? undefined : digest(`Bearer ${token}`)
+  app.get('/metrics', {
+    schema: { tags: ['ops'], summary: 'Prometheus metrics (needs "Authorization: Bearer <FERRY_METRICS_TOKEN>" when that is set)', hide: false },
+  }, async (request, reply) => {
+    // digests of equal length, compared in constant time: the answer's timing says nothing of the token
+    if (expected !== undefined && !timingSafeEqual(digest(request.headers.authorization ?? ''), expected)) {
+      throw new AppError('UNAUTHORIZED', 'GET /metrics needs "Authorization: Bearer <FERRY_METRICS_TOKEN>".')
+    }
     reply.header('content-type', deps.metrics.registry.contentType)
     return deps.metrics.registry.metrics()
   })

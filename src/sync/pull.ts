@@ -14,7 +14,7 @@ import {
 import { compilePattern, normalisePrefix, type DataSource, type S3Config } from '../domain/source.js'
 import { AppError, coerceError, isAppError, shuttingDown } from '../errors.js'
 import { withS3Transport } from '../sources/s3-access.js'
-import { spoolBody, type Spooled } from '../inbound/spool.js'
+import { processTempDir, spoolBody, type Spooled } from '../inbound/spool.js'
 import { newId } from '../util/ids.js'
 import { PROGRESS_INTERVAL_MS, ProgressWriter } from './progress.js'
 
@@ -231,7 +231,7 @@ async function ingestFile (deps: Deps, ctx: { source: DataSource, agent: Agent, 
     // temp file first, and the transaction only parses and stores.
     if (deps.db.kind === 'pglite') {
       spooled = await spoolBody(body, {
-        maxBytes: deps.config.limits.maxFileBytes, toFile: true, keepUpTo: 0, onChunk: () => {},
+        dir: processTempDir(deps.config.dataDir), maxBytes: deps.config.limits.maxFileBytes, toFile: true, keepUpTo: 0, onChunk: () => {},
         idleTimeoutMs: deps.config.targetTimeoutMs, signal: deps.signal,
       })
     }

@@ -112,7 +112,7 @@ describe('ferry pull', () => {
     expect(stdout).toContain(`The manifest: GET /api/v1/agents/${agentId}/data-sources/${sourceId}/syncs/`)
   })
 
-  it('without --wait prints the new sync id and exits 0; a pull already running is followed with --wait and refused without', async () => {
+  it('without --wait prints the new sync id and exits 0; a pull already running is named without --wait and followed with it', async () => {
     await put('busy/a.csv', 'sku\nB1\n')
     const sourceId = await newSource('busy/')
     // the pull's listing is held: the sync runs, and no file transaction blocks PGlite meanwhile
@@ -124,10 +124,10 @@ describe('ferry pull', () => {
     expect(started.stderr).toContain(`ferry syncs ${sourceId}`)
     await hold.reached()
 
-    const refused = await cli(['pull', sourceId])
-    expect(refused.code).toBe(2)
-    expect(refused.stderr).toContain(`already running (sync ${syncId}); nothing was started`)
-    expect(refused.stdout).toBe('')
+    const joined = await cli(['pull', sourceId])
+    expect(joined.code, joined.stderr).toBe(0)
+    expect(joined.stderr).toContain(`already running (sync ${syncId}); no new one was started`)
+    expect(joined.stdout.trim()).toBe(syncId)
 
     const follow = startCli(['pull', sourceId, '--wait'])
     await until(() => follow.stderr().includes('following it'), 'the CLI to follow the running pull', follow)

@@ -109,11 +109,13 @@ describe('pushing results to webhook sinks', () => {
     const entry = sync.manifest[0]
     expect(entry).toMatchObject({ key: `${r.url}/ferry/results`, status: 'delivered', state: 'delivered', format: 'json', webhookId: req.headers['webhook-id'], size: req.body.length })
     expect(entry.attempts).toEqual([expect.objectContaining({ attempt: 1, status: 200, outcome: 'delivered' })])
-    // the receiver echoed every header: the excerpt kept for the tenant never carries a secret
-    expect(entry.attempts[0].bodyExcerpt).toContain('[REDACTED]')
+    // the receiver echoed every header: of its answer only type and length are kept, never the body
+    expect(entry.attempts[0]).toMatchObject({ contentType: 'text/plain', contentLength: expect.any(Number) })
+    expect(entry.attempts[0]).not.toHaveProperty('bodyExcerpt')
     const visible = JSON.stringify((await t.api('GET', `${sinkUrl(sink.id)}/syncs/${sync.id}`)).json())
     expect(visible).not.toContain('canary-header')
     expect(visible).not.toContain(secret.slice(6, 20))
+    expect(visible).not.toContain('webhook-signature')
     expect(t.logs.join('')).not.toContain('canary-header')
     expect(t.logs.join('')).not.toContain(secret.slice(6, 20))
 
@@ -140,7 +142,9 @@ describe('pushing results to webhook sinks', () => {
 
     const attempts = sync.manifest[0].attempts
     expect(attempts.map((a: { status: number, outcome: string }) => [a.status, a.outcome])).toEqual([[500, 'retrying'], [503, 'retrying'], [200, 'delivered']])
-    expect(attempts[0].bodyExcerpt).toBe('boom')
+    // the answer's status, type and length, never its body (docs/security.md)
+    expect(attempts[0]).toMatchObject({ contentType: 'text/plain', contentLength: 4 })
+    expect(JSON.stringify(sync)).not.toContain('boom')
     expect(attempts[0].nextAttemptAt).toBeTruthy()
     expect(attempts.filter((a: { outcome: string }) => a.outcome === 'delivered')).toHaveLength(1)
     expect(sync.manifest[0]).toMatchObject({ status: 'delivered', nextAttemptAt: null })
@@ -198,7 +202,10 @@ describe('pushing results to webhook sinks', () => {
     const sync = await push(sink.id)
     expect(sync).toMatchObject({ status: 'failed', error: { code: 'DELIVERY_FAILED' } })
     expect(sync.manifest[0]).toMatchObject({ state: 'failed', status: 'failed' })
-    expect(sync.manifest[0].attempts).toEqual([expect.objectContaining({ attempt: 1, status: 400, outcome: 'failed', bodyExcerpt: 'bad payload' })])
+    expect(sync.manifest[0].attempts).toEqual([
+      expect.objectContaining({ attempt: 1, status: 400, outcome: 'failed', contentType: 'text/plain', contentLength: 11 }),
+    ])
+    expect(JSON.stringify(sync)).not.toContain('bad payload')
     await new Promise(resolve => setTimeout(resolve, 300))
     expect(r.posts()).toHaveLength(1)
     expect((await openItems()).filter(i => i.sourceId === sink.id)).toEqual([])

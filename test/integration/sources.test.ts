@@ -155,13 +155,13 @@ describe('S3 data sources', () => {
     expect(sync).toMatchObject({ status: 'succeeded', rowsAccepted: 1 })
     const orphan = await syncWithManifest(source.id, orphanId)
     expect(orphan).toMatchObject({ status: 'failed', error: { code: 'LEASE_LOST' } })
-    // a live lease still refuses a second pull
+    // a live lease: a second pull joins the running one (its id) and starts nothing
     await t.database.db.query(`UPDATE data_sources SET lease_token = $2, lease_expires_at = now() + interval '1 minute' WHERE id = $1`, [source.id, orphanId])
     await t.database.db.query(`INSERT INTO syncs (id, org_id, source_id, direction, trigger, status) SELECT $1, org_id, id, 'inbound', 'schedule', 'running' FROM data_sources WHERE id = $2`,
       ['01a22500-0000-7000-8000-00000000beef', source.id])
-    const refused = await t.api('POST', `/api/v1/agents/${agentId}/data-sources/${source.id}/pull`)
-    expect(refused.statusCode).toBe(409)
-    expect(refused.json()).toMatchObject({ code: 'PULL_IN_PROGRESS', details: { syncId: '01a22500-0000-7000-8000-00000000beef' } })
+    const joined = await t.api('POST', `/api/v1/agents/${agentId}/data-sources/${source.id}/pull`)
+    expect(joined.statusCode).toBe(202)
+    expect(joined.json()).toEqual({ syncId: '01a22500-0000-7000-8000-00000000beef', joined: true })
     await t.database.db.query(`UPDATE data_sources SET lease_token = NULL, lease_expires_at = NULL WHERE id = $1`, [source.id])
     await t.database.db.query(`UPDATE syncs SET status = 'failed' WHERE id = $1`, ['01a22500-0000-7000-8000-00000000beef'])
   })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { loadConfig, ConfigError } from '../../src/config.js'
+import { loadConfig, ConfigError, wholeSpaceRanges } from '../../src/config.js'
 
 const fails = (env: Record<string, string>, variable: string, pattern: RegExp) => {
   let err: unknown
@@ -49,5 +49,25 @@ describe('config', () => {
     fails({ FERRY_BOOTSTRAP_API_KEY: 'short' }, 'FERRY_BOOTSTRAP_API_KEY', /16 characters/)
     fails({ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', /one of/)
     fails({ FERRY_SHUTDOWN_GRACE_MS: '500' }, 'FERRY_SHUTDOWN_GRACE_MS', /between 1000 and 600000/)
+  })
+
+  it('reads the hardening settings of issue #14', () => {
+    const defaults = loadConfig({})
+    expect(defaults).toMatchObject({
+      httpHeadersTimeoutMs: 60_000, httpRequestTimeoutMs: 300_000, inboundBodyIdleTimeoutMs: 60_000,
+      inboundMaxConcurrentPerSource: 4, inboundUnverifiedRateLimitPerMinute: 60, metricsToken: undefined,
+    })
+    // a request timeout below the default headers timeout pulls the headers timeout down with it
+    expect(loadConfig({ FERRY_HTTP_REQUEST_TIMEOUT_MS: '2000' })).toMatchObject({ httpRequestTimeoutMs: 2000, httpHeadersTimeoutMs: 2000 })
+    fails({ FERRY_HTTP_REQUEST_TIMEOUT_MS: '2000', FERRY_HTTP_HEADERS_TIMEOUT_MS: '3000' }, 'FERRY_HTTP_HEADERS_TIMEOUT_MS', /FERRY_HTTP_REQUEST_TIMEOUT_MS/)
+    expect(loadConfig({ FERRY_METRICS_TOKEN: 'a-long-enough-token' }).metricsToken).toBe('a-long-enough-token')
+    fails({ FERRY_METRICS_TOKEN: 'short' }, 'FERRY_METRICS_TOKEN', /16 to 512/)
+    fails({ FERRY_METRICS_TOKEN: 'has a space in it, long' }, 'FERRY_METRICS_TOKEN', /without spaces/)
+  })
+
+  it('tells which allowed ranges open the whole address space', () => {
+    expect(wholeSpaceRanges(['127.0.0.0/8', '::1/128', '10.0.0.0/8', '::ffff:10.0.0.0/104'])).toEqual([])
+    const open = ['0.0.0.0/0', '::/0', '::ffff:0.0.0.0/96', '1.2.3.4/0']
+    expect(wholeSpaceRanges([...open, '127.0.0.0/8'])).toEqual(open)
   })
 })

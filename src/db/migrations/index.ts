@@ -8,6 +8,7 @@ import jobs from './007_jobs.js'
 import manifestEntries from './008_manifest_entries.js'
 import leanItems from './009_lean_items.js'
 import rolesAudit from './010_roles_audit.js'
+import noResponseBodies from './011_no_response_bodies.js'
 
 /**
  * The one migration set, applied in order on both backends. Append only: a shipped migration is
@@ -24,4 +25,5 @@ export const MIGRATIONS: ReadonlyArray<{ id: number, name: string, sql: string }
   { id: 8, name: 'manifest_entries', sql: manifestEntries },
   { id: 9, name: 'lean_items', sql: leanItems },
   { id: 10, name: 'roles_audit', sql: rolesAudit },
+  { id: 11, name: 'no_response_bodies', sql: noResponseBodies },
 ]

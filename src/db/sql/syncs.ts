@@ -137,6 +137,14 @@ export async function runningSyncOf (q: Queryable, sourceId: string): Promise<Sy
   return rows[0] ? toSync(rows[0]) : null
 }
 
+/**
+ * Serialises "Pull now" requests for one source until the caller's transaction ends (an advisory
+ * lock, not a row lock: the pull's fencing share-locks the source row and must not wait for it).
+ */
+export async function lockPullRequests (tx: Queryable, sourceId: string): Promise<void> {
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('ferry.pull-now.' || $1::text, 0))`, [sourceId])
+}
+
 export async function setSyncJob (q: Queryable, id: string, jobId: string): Promise<void> {
   await q.query('UPDATE syncs SET job_id = $2 WHERE id = $1', [id, jobId])
 }

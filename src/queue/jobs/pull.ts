@@ -6,6 +6,7 @@ import { AppError, isAppError } from '../../errors.js'
 import { PullFairShare } from '../../scheduler/fairness.js'
 import { pullSource } from '../../sync/pull.js'
 import type { JobDefinition } from './index.js'
+import type { BossDb } from '../../push/queue.js'
 
 export const PULL_QUEUE = 'pull-source'
 
@@ -19,7 +20,7 @@ export interface PullJobData {
 }
 
 /** Enqueues a pull; one queued pull per source at most (a second one would do the same work). */
-export async function enqueuePull (boss: PgBoss, data: PullJobData, options: { db?: { executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }> } } = {}): Promise<string | null> {
+export async function enqueuePull (boss: PgBoss, data: PullJobData, options: { db?: BossDb } = {}): Promise<string | null> {
   return boss.send(PULL_QUEUE, data, { singletonKey: data.sourceId, ...(options.db ? { db: options.db } : {}) } as SendOptions)
 }
 
@@ -29,8 +30,9 @@ export async function pullJobWaiting (boss: PgBoss, jobId: string): Promise<bool
   return job !== null && (job.state === 'created' || job.state === 'retry')
 }
 
-async function findPullJob (boss: PgBoss, jobId: string) {
-  const [job] = await boss.findJobs<PullJobData>(PULL_QUEUE, { id: jobId })
+/** A pull job by id in any state; with `db`, read inside the caller's transaction. */
+export async function findPullJob (boss: PgBoss, jobId: string, db?: BossDb) {
+  const [job] = await boss.findJobs<PullJobData>(PULL_QUEUE, { id: jobId, ...(db ? { db } : {}) })
   return job ?? null
 }
 

@@ -108,6 +108,9 @@ export interface ManifestAttempt {
   /** HTTP status of the answer (webhooks), null without one */
   status: number | null
   durationMs?: number
+  /** the answer's media type and length; its body is never kept (docs/security.md) */
+  contentType?: string | null
+  contentLength?: number | null
   outcome: 'delivered' | 'retrying' | 'failed' | 'disabled' | 'unknown' | string
   error?: string
   code?: string

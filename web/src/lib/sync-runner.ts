@@ -24,8 +24,8 @@ const asApiError = (err: unknown) => err instanceof ApiError ? err : new ApiErro
 /**
  * Starts a sync (pull or push) and follows it until it ends: the start request answers
  * `{ syncId }` (202) or the finished sync itself; then `GET …/syncs/{syncId}` is polled (once a
- * second, every 5 s while a push waits for a later attempt) for live progress. A pull refused with
- * PULL_IN_PROGRESS follows the sync that is already running. Polling stops on unmount.
+ * second, every 5 s while a push waits for a later attempt) for live progress. "Pull now" while a
+ * pull runs answers that pull's id, so the card follows it. Polling stops on unmount.
  */
 export function useSyncRunner (syncsPath: string, onFinished: (sync: Sync) => void) {
   const [state, setState] = useState<RunState>({ phase: 'idle' })
@@ -75,11 +75,8 @@ export function useSyncRunner (syncsPath: string, onFinished: (sync: Sync) => vo
       syncId = answer?.syncId ?? answer?.id
     } catch (err) {
       if (!alive.current) return
-      const e = asApiError(err)
-      // "already running": show that one instead of an error
-      const running = e.code === 'PULL_IN_PROGRESS' ? e.details?.syncId : undefined
-      if (typeof running !== 'string') { setState({ phase: 'error', error: e }); return }
-      syncId = running
+      setState({ phase: 'error', error: asApiError(err) })
+      return
     }
     if (!syncId) { setState({ phase: 'idle' }); return }
     setState({ phase: 'running', syncId })

@@ -197,6 +197,9 @@ function Attempts ({ attempts, agent }: { attempts: ManifestAttempt[], agent: Ag
                 <td class="wrap">
                   <StatusBadge status={outcome.status} label={a.status != null ? `HTTP ${a.status} · ${outcome.label}` : outcome.label} />
                   {a.durationMs != null && <span class="muted"> {formatDuration(a.durationMs)}</span>}
+                  {(a.contentType != null || a.contentLength != null) && (
+                    <span class="muted"> · {[a.contentType, a.contentLength != null ? formatBytes(a.contentLength) : null].filter(Boolean).join(', ')}</span>
+                  )}
                   {a.error && <div class="small">{a.error}</div>}
                 </td>
                 <td>{a.nextAttemptAt ? formatDateTime(a.nextAttemptAt, agent.timezone) : '—'}</td>

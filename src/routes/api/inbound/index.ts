@@ -1,4 +1,3 @@
-import rateLimit from '@fastify/rate-limit'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Readable } from 'node:stream'
 import { hashApiKey, keyExpired } from '../../../auth/api-keys.js'
@@ -6,6 +5,7 @@ import type { Deps } from '../../../deps.js'
 import { findApiKeyByHash } from '../../../db/sql/api-keys.js'
 import { AppError } from '../../../errors.js'
 import { INBOUND_CONTENT_TYPES } from '../../../inbound/content.js'
+import { InboundLimits } from '../../../inbound/limits.js'
 import { receiveInbound } from '../../../inbound/receive.js'
 import { errorResponses } from '../../../schemas/common.js'
 import { InboundAnswer, InboundParams } from '../../../schemas/inbound.js'
@@ -19,11 +19,11 @@ const inboundRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { d
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_request, payload, done) => { done(null, payload) })
 
-  await app.register(rateLimit, {
-    global: false,
-    errorResponseBuilder: (_request, context) => new AppError('RATE_LIMITED',
-      `Too many deliveries to this source (at most ${context.max} a minute); retry in ${context.after}.`,
-      { details: { retryAfterSeconds: Math.ceil(context.ttl / 1000) } }),
+  // per API process; only verified deliveries count toward a source's limit (src/inbound/limits.ts)
+  const limits = new InboundLimits({
+    perSourcePerMinute: deps.config.inboundRateLimitPerMinute,
+    unverifiedPerMinute: deps.config.inboundUnverifiedRateLimitPerMinute,
+    concurrentPerSource: deps.config.inboundMaxConcurrentPerSource,
   })
 
   // An answer given before the body was read to its end (a refusal, 413 mid-stream) closes the
@@ -34,20 +34,15 @@ const inboundRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { d
   })
 
   app.post('/inbound/:sourceId', {
-    // src/auth/roles.ts lists this route as public
-    config: {
-      rateLimit: {
-        max: deps.config.inboundRateLimitPerMinute,
-        timeWindow: 60_000,
-        // per source: one noisy sender cannot use up the receiver for the others
-        keyGenerator: (request) => `inbound:${(request.params as { sourceId?: string }).sourceId ?? ''}`,
-      },
-    },
+    // src/auth/roles.ts lists this route as public: the signature authenticates
     schema: {
       tags: ['inbound'],
       summary: 'Receive an inventory file pushed by a customer (Standard Webhooks signature, not a bearer key)',
       description: 'The body is the file. Headers: webhook-id, webhook-timestamp, webhook-signature (v1,<base64 HMAC-SHA256 of "id.timestamp.body"> with the source\'s whsec_ secret; several space-separated signatures are accepted while rotating), Content-Type, optional X-File-Name. ' +
-        'Bad or missing signature or a timestamp off by more than 5 minutes → 401; body over FERRY_INBOUND_MAX_BYTES → 413; unknown, disabled or another organisation\'s source → 404; a replayed webhook-id → the original answer with duplicate: true. ' +
+        'Bad or missing signature or a timestamp off by more than 5 minutes → 401; ' +
+        'past FERRY_INBOUND_RATE_LIMIT_PER_MINUTE verified deliveries a minute, FERRY_INBOUND_UNVERIFIED_RATE_LIMIT_PER_MINUTE failed ones from one address, ' +
+        'or FERRY_INBOUND_MAX_CONCURRENT_PER_SOURCE at once → 429 with Retry-After; body over FERRY_INBOUND_MAX_BYTES → 413; ' +
+        'unknown, disabled or another organisation\'s source → 404; a replayed webhook-id → the original answer with duplicate: true. ' +
         'A file that lands answers 200 with its counts; a file refused whole answers 422 (or 413) with the reason and details.syncId. See docs/recipes/push-inventory-to-ferry.md.',
       security: [],
       consumes: Object.keys(INBOUND_CONTENT_TYPES),
@@ -60,7 +55,8 @@ const inboundRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { d
       headers: request.headers,
       body: request.body as Readable | undefined,
       callerOrgId: await callerOrg(deps, request.headers.authorization),
-    })
+      clientAddress: request.ip,
+    }, limits)
   })
 }
 

@@ -3,10 +3,13 @@ import { Type } from 'typebox'
 import type { Deps } from '../../../deps.js'
 import { agentOr404, sourceNotFound, sourceOr404 } from '../../../db/lookups.js'
 import { deleteSource, getSourceById, leaseActive, listSources, redactedSecretsByIds } from '../../../db/sql/sources.js'
-import { getSync, insertSync, lastSyncsOf, listSyncsOfSource, runningSyncOf, finishSync, getSyncById, setSyncJob, type Sync } from '../../../db/sql/syncs.js'
+import {
+  getSync, insertSync, lastSyncsOf, listSyncsOfSource, lockPullRequests, runningSyncOf, finishSync, getSyncById, setSyncJob, type Sync,
+} from '../../../db/sql/syncs.js'
+import type { Transaction } from '../../../db/client.js'
 import { effectiveCron, type DataSource } from '../../../domain/source.js'
 import { AppError } from '../../../errors.js'
-import { enqueuePull, pullJobWaiting } from '../../../queue/jobs/pull.js'
+import { enqueuePull, findPullJob } from '../../../queue/jobs/pull.js'
 import { IdParams, ListOf, Uuid, errorResponses } from '../../../schemas/common.js'
 import { SourceCreate, SourceParams, SourcePatch, SyncParams, TestResult } from '../../../schemas/sources.js'
 import { createSource, updateSourceWith } from '../../../sources/service.js'
@@ -14,7 +17,7 @@ import { testSource } from '../../../sync/availability.js'
 import { newId } from '../../../util/ids.js'
 import { requestPush } from '../../../push/service.js'
 import { PushBody } from '../../../schemas/jobs.js'
-import { recordAudit } from '../../../audit/audit.js'
+import { recordAudit, type Actor } from '../../../audit/audit.js'
 import { actorOf } from '../../../plugins/auth.js'
 
 /** How long `?wait=true` waits for a pull before answering 202 anyway. */
@@ -119,34 +122,24 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
     schema: {
       tags: ['data-sources'],
       summary: 'Pull now: 202 { syncId }; with ?wait=true, 200 with the finished sync',
+      description: 'While a pull of the source runs, the answer names that pull (joined: true) and nothing new is started or recorded. ' +
+        'A scheduled pull that is queued but not started yet → 409 PULL_IN_PROGRESS.',
       params: SourceParams,
       querystring: Type.Object({ wait: Type.Optional(Type.Boolean()) }),
-      response: { 200: SyncRef, 202: Type.Object({ syncId: Type.String() }), ...errorResponses(404, 409) },
+      response: {
+        200: SyncRef,
+        202: Type.Object({ syncId: Type.String(), joined: Type.Optional(Type.Boolean({ description: 'true: a pull was already running; this is its sync' })) }),
+        ...errorResponses(404, 409),
+      },
     },
   }, async (request, reply) => {
     const source = await sourceOr404(db, request.auth.orgId, request.params.id, request.params.sid)
     if (source.role !== 'INVENTORY_SOURCE' || source.type !== 's3') throw new AppError('CONFLICT', 'Only S3 inventory sources can be pulled.')
     if (!source.enabled) throw new AppError('SOURCE_DISABLED', 'The data source is disabled; enable it to pull.')
-    const running = await runningSyncOf(db, source.id)
-    if (running && await pullIsAlive(deps, source.id, running)) {
-      throw new AppError('PULL_IN_PROGRESS', 'A pull of this source is already running.', { details: { syncId: running.id } })
-    }
-    if (running) await finishSync(db, running.id, { status: 'failed', error: { code: 'LEASE_LOST', message: 'The worker running this sync stopped; a new pull took over.' } })
-    const sync = await db.transaction(async (tx) => {
-      const inserted = await insertSync(tx, { id: newId(), orgId: source.orgId, sourceId: source.id, direction: 'inbound', trigger: 'manual' })
-      const changes = { syncId: { after: inserted.id } }
-      await recordAudit(tx, actorOf(request), { action: 'pull', resourceType: 'data_source', resourceId: source.id, changes })
-      return inserted
-    })
-    const jobId = await enqueuePull(deps.boss, { sourceId: source.id, trigger: 'manual', syncId: sync.id })
-    if (!jobId) {
-      await finishSync(db, sync.id, { status: 'failed', error: { code: 'PULL_IN_PROGRESS', message: 'A pull of this source was already queued.' } })
-      throw new AppError('PULL_IN_PROGRESS', 'A pull of this source is already queued.')
-    }
-    await setSyncJob(db, sync.id, jobId)
-    if (!request.query.wait) return reply.status(202).send({ syncId: sync.id })
-    const finished = await waitForSync(deps, sync.id, WAIT_LIMIT_MS)
-    if (!finished) return reply.status(202).send({ syncId: sync.id })
+    const { syncId, joined } = await requestPull(deps, source, actorOf(request))
+    if (!request.query.wait) return reply.status(202).send({ syncId, ...(joined ? { joined } : {}) })
+    const finished = await waitForSync(deps, syncId, WAIT_LIMIT_MS)
+    if (!finished) return reply.status(202).send({ syncId })
     return reply.status(200).send(presentSync(finished))
   })
 
@@ -193,12 +186,43 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 }
 
 /**
- * Whether a `running` sync still has a pull behind it: its job is queued, or a pull holds the
- * source's lease. Otherwise the worker that ran it died, and a new pull may take over at once.
+ * Pull now: the id of the sync that will answer for it. Requests for one source are serialised (a
+ * transaction-scoped advisory lock), and the sync row and its queued job commit together, so of
+ * many concurrent requests one starts a pull and the others join it: they answer with its id and
+ * record nothing (docs/reliability.md). A sync left running by a dead worker is closed first.
+ * A queued scheduled pull (which has no sync row yet) refuses with 409: it starts shortly anyway.
  */
-async function pullIsAlive (deps: Deps, sourceId: string, sync: Sync): Promise<boolean> {
-  if (await leaseActive(deps.db, sourceId)) return true
-  return sync.jobId !== null && await pullJobWaiting(deps.boss, sync.jobId)
+async function requestPull (deps: Deps, source: DataSource, actor: Actor): Promise<{ syncId: string, joined: boolean }> {
+  return deps.db.transaction(async (tx) => {
+    await lockPullRequests(tx, source.id)
+    const running = await runningSyncOf(tx, source.id)
+    if (running && await pullIsAlive(deps, tx, source.id, running)) return { syncId: running.id, joined: true }
+    if (running) {
+      const error = { code: 'LEASE_LOST', message: 'The worker running this sync stopped; a new pull took over.' }
+      await finishSync(tx, running.id, { status: 'failed', error })
+    }
+    const sync = await insertSync(tx, { id: newId(), orgId: source.orgId, sourceId: source.id, direction: 'inbound', trigger: 'manual' })
+    const jobId = await enqueuePull(deps.boss, { sourceId: source.id, trigger: 'manual', syncId: sync.id }, { db: tx.bossAdapter() })
+    // rolls the sync back with the transaction: nothing is recorded for a refused request
+    if (!jobId) throw new AppError('PULL_IN_PROGRESS', 'A scheduled pull of this source is queued and starts shortly.')
+    await setSyncJob(tx, sync.id, jobId)
+    await recordAudit(tx, actor, { action: 'pull', resourceType: 'data_source', resourceId: source.id, changes: { syncId: { after: sync.id } } })
+    return { syncId: sync.id, joined: false }
+  })
+}
+
+/**
+ * Whether a `running` sync still has a pull behind it: a pull holds the source's lease, or its job is
+ * queued, or a worker fetched the job within the lease time and is about to take the lease.
+ * Otherwise the worker that ran it died, and a new pull may take over at once.
+ */
+async function pullIsAlive (deps: Deps, tx: Transaction, sourceId: string, sync: Sync): Promise<boolean> {
+  if (await leaseActive(tx, sourceId)) return true
+  if (!sync.jobId) return false
+  const job = await findPullJob(deps.boss, sync.jobId, tx.bossAdapter())
+  if (job === null) return false
+  if (job.state === 'created' || job.state === 'retry') return true
+  return job.state === 'active' && job.startedOn !== null && Date.now() - new Date(job.startedOn).getTime() < deps.config.pullLeaseSeconds * 1000
 }
 
 export function presentSync (sync: Sync) {
