@@ -111,7 +111,11 @@ function trickle (url: string, headers: Record<string, string>, first: Buffer, n
 }
 
 const rows = (prefix: string, from: number, n: number) => Array.from({ length: n }, (_, k) => `${prefix}-${from + k},item ${from + k},${k}\n`).join('')
-const spoolFiles = async (dir: string) => (await fs.readdir(dir)).filter(name => name.startsWith('ferry-inbound-'))
+/** The inbound spool files of every process under `$FERRY_DATA_DIR/tmp/<pid>@<host>/` (src/inbound/spool.ts). */
+const spoolFiles = async (dataDir: string) => {
+  const entries = await fs.readdir(path.join(dataDir, 'tmp'), { recursive: true }).catch(() => [] as string[])
+  return entries.filter(name => path.basename(name).startsWith('ferry-spool-'))
+}
 
 describe('SIGTERM', () => {
   it('during slow uploads that keep trickling in: the process exits gracefully, the clients get 503 or a closed connection, nothing is kept', async () => {
@@ -139,7 +143,7 @@ describe('SIGTERM', () => {
       i => Buffer.from(rows('UP', 500 + i, 1)))
 
     // both are being read: the delivery is spooling to its temp file, the upload reached its handler
-    await expect.poll(async () => (await spoolFiles(instance.tmpDir)).length, { timeout: 30_000 }).toBe(1)
+    await expect.poll(async () => (await spoolFiles(instance.dataDir)).length, { timeout: 30_000 }).toBe(1)
     await expect.poll(() => server.output().includes('/inventory/uploads'), { timeout: 30_000 }).toBe(true)
 
     server.child.kill('SIGTERM')
@@ -151,7 +155,7 @@ describe('SIGTERM', () => {
     expect(await query(instance, 'SELECT id FROM inventory_uploads')).toEqual([])
     expect(await query(instance, 'SELECT id FROM syncs')).toEqual([])
     expect(await query(instance, 'SELECT webhook_id FROM inbound_deliveries')).toEqual([])
-    expect(await spoolFiles(instance.tmpDir)).toEqual([])
+    expect(await spoolFiles(instance.dataDir)).toEqual([])
   }, 240_000)
 
   it('during a pull\'s long ingest of a large S3 file: the process exits gracefully, the file is rolled back, a later pull takes it once', async () => {
@@ -186,7 +190,7 @@ describe('SIGTERM', () => {
     expect((await query<{ file_name: string }>(instance, 'SELECT file_name FROM inventory_uploads')).map(r => r.file_name)).toEqual(['a-small.csv'])
     const [cut] = await query<{ status: string, error: { code: string } }>(instance, 'SELECT status, error FROM syncs WHERE id = $1', [pulled.json.syncId])
     expect(cut).toMatchObject({ status: 'failed', error: { code: 'SHUTTING_DOWN' } })
-    expect(await spoolFiles(instance.tmpDir)).toEqual([])
+    expect(await spoolFiles(instance.dataDir)).toEqual([])
 
     // the next process pulls it once
     proxy.clear()
