@@ -19,9 +19,7 @@ export interface PullJobData {
 }
 
 /** Enqueues a pull; one queued pull per source at most (a second one would do the same work). */
-export async function enqueuePull (
-  boss: PgBoss, data: PullJobData, options: { db?: { executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }> } } = {},
-): Promise<string | null> {
+export async function enqueuePull (boss: PgBoss, data: PullJobData, options: { db?: { executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }> } } = {}): Promise<string | null> {
   return boss.send(PULL_QUEUE, data, { singletonKey: data.sourceId, ...(options.db ? { db: options.db } : {}) } as SendOptions)
 }
 
