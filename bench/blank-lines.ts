@@ -29,4 +29,6 @@ const result = await db.transaction(tx => pipeline.ingest(tx, { orgId: org.id, a
 const ms = performance.now() - start
 clearInterval(timer)
 await db.close()
-console.log(JSON.stringify({ mib, gzBytes: gz.length, ms: Math.round(ms), status: result.upload.status, error: result.upload.error, maxEventLoopGapMs: Math.round(maxGap) }))
+console.log(JSON.stringify({
+  mib, gzBytes: gz.length, ms: Math.round(ms), status: result.upload.status, error: result.upload.error, maxEventLoopGapMs: Math.round(maxGap),
+}))

@@ -82,7 +82,9 @@ export async function resolveManually (deps: Deps, input: { orgId: string, agent
 async function queueNotifications (tx: Transaction, deps: Deps, item: PendingItem, event: DeliveryEvent): Promise<void> {
   const channelIds = await channelIdsOf(tx, item.agentId, item.notify)
   if (channelIds.length === 0) return
-  const deliveries = await insertDeliveries(tx, { orgId: item.orgId, itemId: item.id, event, deliveries: channelIds.map(channelId => ({ id: newId(), channelId })) })
+  const deliveries = await insertDeliveries(tx, {
+    orgId: item.orgId, itemId: item.id, event, deliveries: channelIds.map(channelId => ({ id: newId(), channelId })),
+  })
   await enqueueDeliveries(deps.boss, deliveries.map(d => d.id), { db: tx.bossAdapter() })
 }
 

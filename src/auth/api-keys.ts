@@ -44,7 +44,9 @@ export async function createApiKey (q: Queryable, orgId: string, options: ApiKey
   return { record, plaintext }
 }
 
-export async function createOrgWithAdminKey (q: Queryable, name: string, options: { isInstanceAdmin?: boolean, plaintext?: string } = {}): Promise<{ org: Organisation, apiKey: string, key: ApiKeyRecord }> {
+export async function createOrgWithAdminKey (
+  q: Queryable, name: string, options: { isInstanceAdmin?: boolean, plaintext?: string } = {},
+): Promise<{ org: Organisation, apiKey: string, key: ApiKeyRecord }> {
   const org = await insertOrg(q, { id: newId(), name })
   const { record, plaintext } = await createApiKey(q, org.id, { name: 'admin', ...options })
   return { org, apiKey: plaintext, key: record }
@@ -56,7 +58,9 @@ export async function createOrgWithAdminKey (q: Queryable, name: string, options
  * and written to $FERRY_DATA_DIR/admin-api-key (0600). The advisory lock makes two processes
  * starting together on one PostgreSQL create one organisation, not two.
  */
-export async function bootstrapAdminKey (db: Db, options: { bootstrapApiKey?: string, dataDir: string, logger: Logger, print?: (line: string) => void }): Promise<{ created: boolean }> {
+export async function bootstrapAdminKey (
+  db: Db, options: { bootstrapApiKey?: string, dataDir: string, logger: Logger, print?: (line: string) => void },
+): Promise<{ created: boolean }> {
   const generated = await db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [7_246_002])
     if (await countApiKeys(tx) > 0) return null

@@ -2,7 +2,9 @@ import nodemailer from 'nodemailer'
 import { Webhook } from 'standardwebhooks'
 import type { Deps } from '../deps.js'
 import { getAgent } from '../db/sql/agents.js'
-import { getChannelById, getDelivery, recordDeliveryAttempt, type Channel, type DeliveryEvent, type EmailChannelConfig, type WebhookChannelConfig } from '../db/sql/channels.js'
+import {
+  getChannelById, getDelivery, recordDeliveryAttempt, type Channel, type DeliveryEvent, type EmailChannelConfig, type WebhookChannelConfig,
+} from '../db/sql/channels.js'
 import { getItemById, type PendingItem } from '../db/sql/pending-items.js'
 import { getSourceById } from '../db/sql/sources.js'
 import { isAppError } from '../errors.js'
@@ -40,7 +42,9 @@ export interface SendResult {
 }
 
 /** Sends one recorded delivery; 'retry' asks pg-boss to try again later. */
-export async function deliverNotification (deps: Deps, deliveryId: string, options: { lastAttempt: boolean }): Promise<'delivered' | 'failed' | 'retry' | 'skipped'> {
+export async function deliverNotification (
+  deps: Deps, deliveryId: string, options: { lastAttempt: boolean },
+): Promise<'delivered' | 'failed' | 'retry' | 'skipped'> {
   const { db, logger } = deps
   const delivery = await getDelivery(db, deliveryId)
   // gone with its channel or item (deleted meanwhile), or already settled by an earlier attempt
@@ -167,12 +171,19 @@ async function postJson (deps: Deps, url: string, payload: unknown, headers: Rec
     maxResponseBytes: 4096,
   })
   const host = new URL(url).host
-  if (res.status >= 200 && res.status < 300) return { ok: true, retryable: false, status: res.status, message: `${host} accepted the notification (HTTP ${res.status}).` }
+  if (res.status >= 200 && res.status < 300) {
+    return { ok: true, retryable: false, status: res.status, message: `${host} accepted the notification (HTTP ${res.status}).` }
+  }
   if (res.status >= 300 && res.status < 400) {
-    return { ok: false, retryable: false, status: res.status, message: `${host} answered HTTP ${res.status}, a redirect; Ferry does not follow redirects: configure the final URL.` }
+    return {
+      ok: false, retryable: false, status: res.status,
+      message: `${host} answered HTTP ${res.status}, a redirect; Ferry does not follow redirects: configure the final URL.`,
+    }
   }
   const retryable = res.status === 408 || res.status === 429 || res.status >= 500
-  const hint = res.status === 404 || res.status === 410 ? ' The URL may have been revoked; create a new one and update the channel.' : retryable ? ' Ferry retries with backoff.' : ''
+  const hint = res.status === 404 || res.status === 410
+    ? ' The URL may have been revoked; create a new one and update the channel.'
+    : retryable ? ' Ferry retries with backoff.' : ''
   return { ok: false, retryable, status: res.status, message: `${host} refused the notification with HTTP ${res.status}.${hint}` }
 }
 
@@ -183,7 +194,9 @@ const DEFAULT_FROM = 'Ferry <ferry@localhost>'
  * sets the sender (smtp://host:25?from=alerts@example.com); it is not passed on to nodemailer.
  */
 async function sendEmail (deps: Deps, config: EmailChannelConfig, n: Notification): Promise<SendResult> {
-  if (!deps.config.smtpUrl) return { ok: false, retryable: false, message: 'E-mail is not set up on this Ferry server (FERRY_SMTP_URL is not set); ask its operator.' }
+  if (!deps.config.smtpUrl) {
+    return { ok: false, retryable: false, message: 'E-mail is not set up on this Ferry server (FERRY_SMTP_URL is not set); ask its operator.' }
+  }
   const url = new URL(deps.config.smtpUrl)
   const from = url.searchParams.get('from') ?? DEFAULT_FROM
   url.searchParams.delete('from')
@@ -193,12 +206,14 @@ async function sendEmail (deps: Deps, config: EmailChannelConfig, n: Notificatio
       from,
       to: config.to,
       subject: n.subject,
-      text: `${n.text}\n\nAgent: ${n.agent.name}${n.source ? `\nSource: ${n.source.name}` : ''}${n.item ? `\nOccurrences: ${n.item.occurrences}\nFirst seen: ${n.item.firstSeenAt}` : ''}\n`,
+      text: `${n.text}\n\nAgent: ${n.agent.name}${n.source ? `\nSource: ${n.source.name}` : ''}` +
+        `${n.item ? `\nOccurrences: ${n.item.occurrences}\nFirst seen: ${n.item.firstSeenAt}` : ''}\n`,
       headers: { 'X-Ferry-Notification-Id': n.id },
     })
     const refused = info.rejected.length
     if (refused > 0 && info.accepted.length === 0) return { ok: false, retryable: false, message: 'The mail server refused every recipient.' }
-    return { ok: true, retryable: false, message: `The mail server accepted the message for ${info.accepted.length} recipient${info.accepted.length === 1 ? '' : 's'}${refused ? ` (${refused} refused)` : ''}.` }
+    const recipients = `${info.accepted.length} recipient${info.accepted.length === 1 ? '' : 's'}`
+    return { ok: true, retryable: false, message: `The mail server accepted the message for ${recipients}${refused ? ` (${refused} refused)` : ''}.` }
   } catch (err) {
     const code = (err as { responseCode?: number }).responseCode
     if (typeof code === 'number') {

@@ -32,13 +32,23 @@ export async function createChannel (
     try {
       type = (await deps.vault.get(orgId, secretRef)).type
     } catch (err) {
-      if (isAppError(err) && err.code === 'NOT_FOUND') throw new AppError('VALIDATION_FAILED', 'config.secretRef does not name a secret of this organisation.', { details: { field: 'config.secretRef' } })
+      if (isAppError(err) && err.code === 'NOT_FOUND') {
+        throw new AppError('VALIDATION_FAILED', 'config.secretRef does not name a secret of this organisation.', { details: { field: 'config.secretRef' } })
+      }
       throw err
     }
-    if (type !== 'webhook') throw new AppError('SECRET_TYPE_MISMATCH', `config.secretRef must be a secret of type "webhook" (a signing secret), not "${type}".`, { details: { field: 'config.secretRef' } })
+    if (type !== 'webhook') {
+      throw new AppError('SECRET_TYPE_MISMATCH',
+        `config.secretRef must be a secret of type "webhook" (a signing secret), not "${type}".`, { details: { field: 'config.secretRef' } })
+    }
   }
   if (input.type === 'email') {
-    if (!deps.config.smtpUrl) throw new AppError('VALIDATION_FAILED', 'E-mail channels need an SMTP server, and this Ferry server has none (FERRY_SMTP_URL is not set); ask its operator, or use a Slack or webhook channel.', { details: { field: 'type' } })
+    if (!deps.config.smtpUrl) {
+      throw new AppError('VALIDATION_FAILED',
+        'E-mail channels need an SMTP server, and this Ferry server has none (FERRY_SMTP_URL is not set); ' +
+        'ask its operator, or use a Slack or webhook channel.',
+        { details: { field: 'type' } })
+    }
     const to = [...new Set((config as { to: string[] }).to.map(a => a.trim().toLowerCase()))]
     config.to = to
   }
@@ -60,7 +70,8 @@ function checkConfig (type: ChannelType, config: Record<string, unknown>): Recor
     const where = first?.instancePath ? `config${first.instancePath.replace(/\//g, '.')}` : 'config'
     const field = missing?.length ? `config.${missing[0]}` : extra?.length ? `config.${extra[0]}` : where
     const message = extra?.length
-      ? `${field} is not a known field for a ${type} channel${type === 'slack' && extra[0] === 'webhookUrl' ? ' (the incoming-webhook URL goes in config.url)' : ''}.`
+      ? `${field} is not a known field for a ${type} channel` +
+        `${type === 'slack' && extra[0] === 'webhookUrl' ? ' (the incoming-webhook URL goes in config.url)' : ''}.`
       : `${field} ${first?.message ?? 'is not valid'}.`
     throw new AppError('VALIDATION_FAILED', message, { details: { field } })
   }
@@ -75,7 +86,9 @@ async function checkUrl (deps: Deps, url: string): Promise<void> {
       if (isAppError(err)) throw err
     })
   } catch (err) {
-    if (isAppError(err) && err.code === 'TARGET_NOT_ALLOWED') throw new AppError('TARGET_NOT_ALLOWED', err.message, { details: { ...err.details, field: 'config.url' } })
+    if (isAppError(err) && err.code === 'TARGET_NOT_ALLOWED') {
+      throw new AppError('TARGET_NOT_ALLOWED', err.message, { details: { ...err.details, field: 'config.url' } })
+    }
     throw err
   }
 }

@@ -10,7 +10,9 @@ const parsers = {
   [types.NUMERIC]: (v: string) => Number(v),
 }
 
-function adapter (q: PGlite | PgliteTx, options: { ownsConnection: boolean }): Queryable & { exec(sql: string): Promise<void>, bossAdapter: Db['bossAdapter'] } {
+function adapter (
+  q: PGlite | PgliteTx, options: { ownsConnection: boolean },
+): Queryable & { exec(sql: string): Promise<void>, bossAdapter: Db['bossAdapter'] } {
   const query = async <T>(text: string, params?: readonly unknown[]): Promise<QueryResult<T>> => {
     const res = await q.query<T>(text, params as unknown[] | undefined)
     return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length }

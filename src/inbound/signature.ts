@@ -54,11 +54,15 @@ export function readSignatureHeaders (headers: IncomingHttpHeaders, nowMs = Date
   const timestamp = header(headers, 'webhook-timestamp')?.trim()
   const signature = header(headers, 'webhook-signature')?.trim()
   const missing = [!id && 'webhook-id', !timestamp && 'webhook-timestamp', !signature && 'webhook-signature'].filter(Boolean)
-  if (missing.length) throw refuse(`The delivery is not signed: the ${missing.join(', ')} header${missing.length > 1 ? 's are' : ' is'} missing (Standard Webhooks).`)
+  if (missing.length) {
+    throw refuse(`The delivery is not signed: the ${missing.join(', ')} header${missing.length > 1 ? 's are' : ' is'} missing (Standard Webhooks).`)
+  }
   if (!WEBHOOK_ID.test(id!)) throw refuse('The webhook-id header must be 1 to 256 visible ASCII characters without ".".')
   if (!TIMESTAMP.test(timestamp!)) throw refuse('The webhook-timestamp header must be the signing time in whole Unix seconds.')
   const skew = Math.floor(nowMs / 1000) - Number(timestamp)
-  if (skew > TIMESTAMP_TOLERANCE_SECONDS) throw refuse('The webhook-timestamp is more than 5 minutes old: sign each attempt anew and check the sender\'s clock.')
+  if (skew > TIMESTAMP_TOLERANCE_SECONDS) {
+    throw refuse('The webhook-timestamp is more than 5 minutes old: sign each attempt anew and check the sender\'s clock.')
+  }
   if (skew < -TIMESTAMP_TOLERANCE_SECONDS) throw refuse('The webhook-timestamp is more than 5 minutes in the future: check the sender\'s clock.')
 
   const signatures: Buffer[] = []

@@ -27,11 +27,17 @@ export function compileProjection (output: OutputColumn[]): Projection {
   const seen = new Set<string>()
   const getters = output.map((col, i) => {
     const where = `mapping.output[${i}]`
-    if (seen.has(col.column)) throw new AppError('VALIDATION_FAILED', `${where}.column "${col.column}" appears twice; result columns must be unique.`, { details: { field: `${where}.column` } })
+    if (seen.has(col.column)) {
+      throw new AppError('VALIDATION_FAILED',
+        `${where}.column "${col.column}" appears twice; result columns must be unique.`, { details: { field: `${where}.column` } })
+    }
     seen.add(col.column)
     const read = reader(col.from, where)
     const transform = col.transform ? TRANSFORMS[col.transform] : undefined
-    if (col.transform && !transform) throw new AppError('VALIDATION_FAILED', `${where}.transform "${col.transform}" is not one of upper, lower, trim, number, string.`, { details: { field: `${where}.transform` } })
+    if (col.transform && !transform) {
+      throw new AppError('VALIDATION_FAILED',
+        `${where}.transform "${col.transform}" is not one of upper, lower, trim, number, string.`, { details: { field: `${where}.transform` } })
+    }
     return transform ? (item: Omit<StoredItem, 'rowNumber'>) => transform(read(item)) : read
   })
   return {

@@ -22,8 +22,12 @@ const BATCH = 1000
  * Creates a queued mapping job and its pg-boss job in the caller's transaction. The job keeps the
  * projection it was created with (the agent's mapping.output, or the canonical fields).
  */
-export async function createJob (boss: PgBoss, tx: Transaction, j: { orgId: string, agent: Pick<Agent, 'id' | 'mapping'>, upload: Pick<InventoryUpload, 'id'>, trigger: JobTrigger }): Promise<MappingJob> {
-  const job = await insertJob(tx, { id: newId(), orgId: j.orgId, agentId: j.agent.id, uploadId: j.upload.id, trigger: j.trigger, output: outputOf(j.agent.mapping) })
+export async function createJob (
+  boss: PgBoss, tx: Transaction, j: { orgId: string, agent: Pick<Agent, 'id' | 'mapping'>, upload: Pick<InventoryUpload, 'id'>, trigger: JobTrigger },
+): Promise<MappingJob> {
+  const job = await insertJob(tx, {
+    id: newId(), orgId: j.orgId, agentId: j.agent.id, uploadId: j.upload.id, trigger: j.trigger, output: outputOf(j.agent.mapping),
+  })
   await enqueueMap(boss, { jobId: job.id }, { db: tx.bossAdapter() })
   return job
 }
@@ -34,7 +38,9 @@ export async function requestJob (deps: Deps, orgId: string, agentId: string, up
   const upload = await getUpload(deps.db, orgId, agentId, uploadId)
   if (!upload) throw new AppError('NOT_FOUND', 'Upload not found.', { details: { field: 'uploadId' } })
   if (upload.status !== 'ingested') {
-    throw new AppError('CONFLICT', 'The upload was rejected as a whole; it has no items to map.', { details: { field: 'uploadId', uploadStatus: upload.status } })
+    throw new AppError('CONFLICT', 'The upload was rejected as a whole; it has no items to map.', {
+      details: { field: 'uploadId', uploadStatus: upload.status },
+    })
   }
   // a mapping that cannot run is refused now, not discovered by the worker
   compileProjection(outputOf(agent.mapping))
@@ -101,7 +107,9 @@ export async function runMappingJob (deps: Deps, jobId: string, options: { lastA
     else logger.info({ jobId, code: e.code }, 'mapping job failed')
     return finishJob(db, jobId, {
       status: 'failed',
-      error: e && e.failureType !== 'system' ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: 'The mapping job failed because of an internal error.' },
+      error: e && e.failureType !== 'system'
+        ? { code: e.code, message: e.message }
+        : { code: 'INTERNAL', message: 'The mapping job failed because of an internal error.' },
     })
   }
 }

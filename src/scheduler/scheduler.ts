@@ -65,7 +65,9 @@ async function scheduleBatch (deps: Pick<Deps, 'db' | 'boss' | 'logger'>, batchS
         continue
       }
       const at = crons.nextAfter(s.cron, s.timezone, now)
-      if (at === undefined) deps.logger.error({ sourceId: s.id, cron: s.cron, timezone: s.timezone }, 'schedule cannot be evaluated; the source is no longer pulled on a schedule')
+      if (at === undefined) {
+        deps.logger.error({ sourceId: s.id, cron: s.cron, timezone: s.timezone }, 'schedule cannot be evaluated; the source is no longer pulled on a schedule')
+      }
       next.push({ id: s.id, at: at ?? null })
       // round-robin across organisations: every org's 1st job, then every org's 2nd … (pg-boss
       // fetches by priority first), so a large organisation's batch does not queue ahead of the others

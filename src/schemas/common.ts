@@ -35,7 +35,9 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 export function decodeCursor (cursor: string | undefined): string | undefined {
   if (!cursor) return undefined
   const id = Buffer.from(cursor, 'base64url').toString('utf8')
-  if (!UUID_RE.test(id)) throw new AppError('VALIDATION_FAILED', 'The cursor is not valid; use the nextCursor of a previous page.', { details: { field: 'cursor' } })
+  if (!UUID_RE.test(id)) {
+    throw new AppError('VALIDATION_FAILED', 'The cursor is not valid; use the nextCursor of a previous page.', { details: { field: 'cursor' } })
+  }
   return id
 }
 

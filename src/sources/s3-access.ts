@@ -17,7 +17,9 @@ export async function withS3Transport<T> (
 }
 
 /** The same with credentials in hand (a secret's new value, validated before it is stored). */
-export async function withCredentials<T> (deps: Pick<Deps, 'policy' | 'config'>, config: S3Config, credentials: S3Credentials, fn: (transport: S3Transport) => Promise<T>): Promise<T> {
+export async function withCredentials<T> (
+  deps: Pick<Deps, 'policy' | 'config'>, config: S3Config, credentials: S3Credentials, fn: (transport: S3Transport) => Promise<T>,
+): Promise<T> {
   const region = config.region || 'us-east-1'
   const client = createS3Client({
     region,
@@ -28,7 +30,8 @@ export async function withCredentials<T> (deps: Pick<Deps, 'policy' | 'config'>,
     timeoutMs: deps.config.targetTimeoutMs,
   })
   try {
-    return await fn(new S3Transport(client, { bucket: config.bucket, prefix: normalisePrefix(config.prefix), region, endpoint: config.endpoint }, credentials.accessKeyId))
+    const target = { bucket: config.bucket, prefix: normalisePrefix(config.prefix), region, endpoint: config.endpoint }
+    return await fn(new S3Transport(client, target, credentials.accessKeyId))
   } finally {
     client.destroy()
   }

@@ -40,7 +40,8 @@ beforeAll(async () => {
     },
   })
   agentId = (await api('POST', '/agents', { name: 'acme', scheduleCron: '0 6 * * *', timezone: 'Europe/Berlin' })).json().id
-  awsSecretId = (await api('POST', '/secrets', { name: 's3rver', type: 'aws', value: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } })).json().id
+  const awsSecret = await api('POST', '/secrets', { name: 's3rver', type: 'aws', value: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } })
+  awsSecretId = awsSecret.json().id
   const hook = await api('POST', '/secrets', { name: 'hook', type: 'webhook', value: { signingSecret: SIGNING_SECRET } })
   expect(hook.statusCode, hook.body).toBe(201)
   hookSecretId = hook.json().id
@@ -68,7 +69,8 @@ async function scheduledPull (sourceIds: string[]): Promise<void> {
   }, 'the scheduled pulls to finish')
   // the job's follow-up (filing or resolving) runs right after the sync is finished: let it land
   await eventually(async () => {
-    const { rows } = await t.database.db.query<{ n: number }>(`SELECT count(*) AS n FROM pgboss.job WHERE name = 'pull-source' AND state IN ('created', 'active', 'retry')`)
+    const { rows } = await t.database.db.query<{ n: number }>(
+      `SELECT count(*) AS n FROM pgboss.job WHERE name = 'pull-source' AND state IN ('created', 'active', 'retry')`)
     return rows[0].n === 0
   }, 'the pull jobs to complete')
 }
@@ -105,7 +107,9 @@ describe('scheduled pull failures: pending items and channels', () => {
 
     const hook = await api('POST', `/agents/${agentId}/channels`, { type: 'webhook', config: { url: `${http.url}/hook`, secretRef: hookSecretId } })
     expect(hook.statusCode, hook.body).toBe(201)
-    expect(hook.json()).toMatchObject({ type: 'webhook', config: { url: `${http.url}/hook`, secretRef: hookSecretId }, redactedSecrets: { secretRef: { type: 'webhook' } } })
+    expect(hook.json()).toMatchObject({
+      type: 'webhook', config: { url: `${http.url}/hook`, secretRef: hookSecretId }, redactedSecrets: { secretRef: { type: 'webhook' } },
+    })
     expect(hook.body).not.toContain(SIGNING_SECRET)
     hookId = hook.json().id
 
@@ -148,7 +152,8 @@ describe('scheduled pull failures: pending items and channels', () => {
     const source = (await api('GET', `/agents/${agentId}/data-sources/${sourceId}`)).json()
     // the next run moved past now, to the next 06:00 in Berlin
     expect(Date.parse(source.nextPullAt)).toBeGreaterThan(Date.now())
-    expect(new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', hour: '2-digit', minute: '2-digit' }).format(new Date(source.nextPullAt))).toBe('06:00')
+    const berlinTime = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', hour: '2-digit', minute: '2-digit' })
+    expect(berlinTime.format(new Date(source.nextPullAt))).toBe('06:00')
     const syncs = (await api('GET', `/agents/${agentId}/data-sources/${sourceId}/syncs`)).json().items
     expect(syncs[0]).toMatchObject({ trigger: 'schedule', status: 'failed', error: { code: 'S3_CONFIG' } })
 
@@ -159,7 +164,9 @@ describe('scheduled pull failures: pending items and channels', () => {
     expect(open[0].message).toContain(BUCKET)
     expect(open[0].message).toMatch(/Test/)
 
-    await eventually(() => http.on('/slack/T000/B000/XXXXsecretpart').length === 1 && http.on('/hook').length === 1 && smtp.mails.length === 1, 'the three notifications')
+    await eventually(
+      () => http.on('/slack/T000/B000/XXXXsecretpart').length === 1 && http.on('/hook').length === 1 && smtp.mails.length === 1,
+      'the three notifications')
     const slackMsg = http.on('/slack/T000/B000/XXXXsecretpart')[0]
     expect(slackMsg.headers['content-type']).toBe('application/json')
     expect(slackMsg.json.text).toContain('daily')
@@ -168,7 +175,10 @@ describe('scheduled pull failures: pending items and channels', () => {
 
     const hookMsg = http.on('/hook')[0]
     expect(hookMsg.signatureValid).toBe(true)
-    expect(hookMsg.json).toMatchObject({ type: 'pending_item.opened', data: { agent: { id: agentId, name: 'acme' }, source: { id: sourceId, name: 'daily' }, item: { id: open[0].id, status: 'open', occurrences: 1 } } })
+    expect(hookMsg.json).toMatchObject({
+      type: 'pending_item.opened',
+      data: { agent: { id: agentId, name: 'acme' }, source: { id: sourceId, name: 'daily' }, item: { id: open[0].id, status: 'open', occurrences: 1 } },
+    })
     expect(hookMsg.headers['webhook-id']).toBeTruthy()
 
     const mail = smtp.mails[0]
@@ -178,7 +188,8 @@ describe('scheduled pull failures: pending items and channels', () => {
 
     await eventually(async () => (await deliveries(open[0].id)).every(d => d.status === 'delivered'), 'deliveries recorded as delivered')
     const recorded = await deliveries(open[0].id)
-    expect(recorded.map(d => [d.channel_id, d.event, d.attempts]).sort()).toEqual([[slackId, 'opened', 1], [hookId, 'opened', 1], [emailId, 'opened', 1]].sort())
+    expect(recorded.map(d => [d.channel_id, d.event, d.attempts]).sort())
+      .toEqual([[slackId, 'opened', 1], [hookId, 'opened', 1], [emailId, 'opened', 1]].sort())
     const viaApi = (await api('GET', `/agents/${agentId}/channels/${hookId}/deliveries`)).json().items
     expect(viaApi).toEqual([expect.objectContaining({ itemId: open[0].id, event: 'opened', status: 'delivered', attempts: 1, lastStatus: 200 })])
   })
@@ -297,7 +308,8 @@ describe('scheduled pull failures: pending items and channels', () => {
     const agent = (await api('POST', '/agents', { name: 'retries' })).json()
     const source = (await s3Source('retried', agent.id)).json()
     const deps = t.runtime.deps
-    const failed = (code: string, message: string) => ({ id: '0', sourceId: source.id, trigger: 'schedule', status: 'failed', error: { code, message }, manifest: [] }) as unknown as Sync
+    const failed = (code: string, message: string) =>
+      ({ id: '0', sourceId: source.id, trigger: 'schedule', status: 'failed', error: { code, message }, manifest: [] }) as unknown as Sync
     const throttled = failed('S3_ERROR', 'The S3 endpoint is throttling requests (SlowDown). This is temporary; the request will be retried with back-off.')
     expect(await afterPull(deps, { sourceId: source.id, trigger: 'schedule', sync: throttled, lastAttempt: false })).toBe('retry')
     expect(await items('', agent.id)).toEqual([])
@@ -307,10 +319,13 @@ describe('scheduled pull failures: pending items and channels', () => {
     expect(item.message).toContain('SlowDown')
     expect(item.message).toMatch(/retried/)
     // a config failure is filed at once, even with retries left
-    expect(await afterPull(deps, { sourceId: source.id, trigger: 'schedule', sync: failed('S3_CONFIG', 'Bucket late-bucket does not exist.'), lastAttempt: false })).toBe('done')
+    const configFailure = failed('S3_CONFIG', 'Bucket late-bucket does not exist.')
+    expect(await afterPull(deps, { sourceId: source.id, trigger: 'schedule', sync: configFailure, lastAttempt: false })).toBe('done')
     expect((await items('', agent.id))[0]).toMatchObject({ id: item.id, occurrences: 2 })
     // thrown errors: a secret of the wrong type is the source's problem; another pull holding it is not
-    await afterPullError(deps, { sourceId: source.id, trigger: 'schedule', error: new AppError('SECRET_TYPE_MISMATCH', 'The secret has the wrong type.'), lastAttempt: false })
+    await afterPullError(deps, {
+      sourceId: source.id, trigger: 'schedule', error: new AppError('SECRET_TYPE_MISMATCH', 'The secret has the wrong type.'), lastAttempt: false,
+    })
     expect((await items('', agent.id))[0].occurrences).toBe(3)
     await afterPullError(deps, { sourceId: source.id, trigger: 'schedule', error: new AppError('PULL_IN_PROGRESS'), lastAttempt: true })
     await afterPullError(deps, { sourceId: source.id, trigger: 'schedule', error: new AppError('INTERNAL'), lastAttempt: true })
@@ -370,7 +385,8 @@ describe('scheduled pull failures: pending items and channels', () => {
       ['POST', `/agents/${agentId}/channels/${slackId}/test`],
       ['DELETE', `/agents/${agentId}/channels/${slackId}`],
     ] as const) {
-      const res = await api(method, url, method === 'POST' && url.endsWith('/channels') ? { type: 'slack', config: { url: `${http.url}/x` } } : undefined, otherKey)
+      const body = method === 'POST' && url.endsWith('/channels') ? { type: 'slack', config: { url: `${http.url}/x` } } : undefined
+      const res = await api(method, url, body, otherKey)
       expect(res.statusCode, `${method} ${url}`).toBe(404)
     }
     // their own agent cannot reach our items or channels by id either

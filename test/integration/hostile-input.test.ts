@@ -49,7 +49,9 @@ function expectRowsRejected (answer: { rowsAccepted: number, rowsRejected: numbe
 describe('NUL and lone surrogates in files: the row is rejected, the file lands', () => {
   let source: { id: string, secret: string }
   beforeAll(async () => {
-    const res = await t.api('POST', `/api/v1/agents/${agentId}/data-sources`, { body: { name: 'nul inbound', role: 'INVENTORY_SOURCE', type: 'webhook', config: {} } })
+    const res = await t.api('POST', `/api/v1/agents/${agentId}/data-sources`, {
+      body: { name: 'nul inbound', role: 'INVENTORY_SOURCE', type: 'webhook', config: {} },
+    })
     expect(res.statusCode, res.body).toBe(201)
     source = { id: res.json().id, secret: res.json().signingSecret }
   })
@@ -57,7 +59,8 @@ describe('NUL and lone surrogates in files: the row is rejected, the file lands'
   const deliver = (body: string, contentType: string): Promise<LightMyRequestResponse> => {
     const id = `msg_${randomUUID()}`
     const timestamp = String(Math.floor(Date.now() / 1000))
-    const signature = 'v1,' + createHmac('sha256', Buffer.from(source.secret.replace(/^whsec_/, ''), 'base64')).update(`${id}.${timestamp}.${body}`).digest('base64')
+    const signingKey = Buffer.from(source.secret.replace(/^whsec_/, ''), 'base64')
+    const signature = 'v1,' + createHmac('sha256', signingKey).update(`${id}.${timestamp}.${body}`).digest('base64')
     return t.app.inject({
       method: 'POST',
       url: `/api/v1/inbound/${source.id}`,
@@ -88,14 +91,18 @@ describe('NUL and lone surrogates in files: the row is rejected, the file lands'
   })
 
   it('CSV: a lone surrogate (UTF-16 lets one through) rejects its row; a NUL byte fails the file (binary), with a 422', async () => {
-    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('sku,name\nC1,ok\nC2,A', 'utf16le'), Buffer.from([0x00, 0xd8]), Buffer.from('B\nC3,ok\n', 'utf16le')])
+    const utf16 = Buffer.concat([
+      Buffer.from([0xff, 0xfe]), Buffer.from('sku,name\nC1,ok\nC2,A', 'utf16le'), Buffer.from([0x00, 0xd8]), Buffer.from('B\nC3,ok\n', 'utf16le'),
+    ])
     const upload = async (bytes: Buffer, fileName: string) => {
       const { payload, headers } = multipartFile(bytes, { fileName })
       return t.api('POST', `/api/v1/agents/${agentId}/inventory/uploads`, { body: payload, headers })
     }
     const res = await upload(utf16, 'u16.csv')
     expect(res.statusCode, res.body).toBe(201)
-    expect(res.json()).toMatchObject({ rowsAccepted: 2, rowsRejected: 1, rejectedRows: [{ row: 3, reason: expect.stringMatching(/"name" holds an unpaired UTF-16 surrogate/) }] })
+    expect(res.json()).toMatchObject({
+      rowsAccepted: 2, rowsRejected: 1, rejectedRows: [{ row: 3, reason: expect.stringMatching(/"name" holds an unpaired UTF-16 surrogate/) }],
+    })
 
     // in the first 64 KiB it reads as a binary file; later, as a text file that is not text (docs/security.md)
     const early = await upload(Buffer.from('sku,name\nC1,a\u0000b\n'), 'nul.csv')
@@ -139,7 +146,8 @@ describe('API strings with NUL or a lone surrogate: 400, whatever the route', ()
     ['mapping output column', 'PATCH', () => `/api/v1/agents/${agentId}`, s => ({ mapping: { output: [{ column: s, from: 'sku' }] } })],
     ['source name', 'POST', () => `/api/v1/agents/${agentId}/data-sources`, s => ({ name: s, role: 'INVENTORY_SOURCE', type: 'webhook', config: {} })],
     ['source prefix', 'PATCH', () => `/api/v1/agents/${agentId}/data-sources/${sourceId}`, s => ({ config: { prefix: s } })],
-    ['sink url', 'POST', () => `/api/v1/agents/${agentId}/data-sources`, s => ({ name: 'sink', role: 'RESULTS_SINK', type: 'webhook', config: { url: `https://example.com/${s}` } })],
+    ['sink url', 'POST', () => `/api/v1/agents/${agentId}/data-sources`,
+      s => ({ name: 'sink', role: 'RESULTS_SINK', type: 'webhook', config: { url: `https://example.com/${s}` } })],
     ['secret name', 'POST', () => '/api/v1/secrets', s => ({ name: s, type: 'webhook' })],
     ['secret rename', 'PATCH', () => `/api/v1/secrets/${secretId}`, s => ({ name: s })],
     ['api-key name', 'POST', () => '/api/v1/api-keys', s => ({ name: s })],

@@ -45,7 +45,8 @@ afterEach(() => { proxy.clear() })
 afterAll(async () => { await w?.close() })
 
 const put = (key: string, body: string) => w.put(key, body)
-const csv = (prefix: string, rows: number) => 'sku,name,quantity\n' + Array.from({ length: rows }, (_, i) => `${prefix}-${i + 1},item number ${i + 1} of ${rows},${i}\n`).join('')
+const csv = (prefix: string, rows: number) =>
+  'sku,name,quantity\n' + Array.from({ length: rows }, (_, i) => `${prefix}-${i + 1},item number ${i + 1} of ${rows},${i}\n`).join('')
 
 const newSource = (prefix: string, endpoint?: string) => w.newSource(prefix, { endpoint })
 
@@ -81,7 +82,9 @@ describe('pulls against a faulty S3', () => {
       proxy.plan(match.getObject(BUCKET, 'flaky/a.csv'), { kind: 'status', status: 500 }, 2),
       proxy.plan(match.getObject(BUCKET, 'flaky/b.csv'), { kind: 'slowDown' }, 2),
       proxy.plan(match.getObject(BUCKET, 'flaky/c.csv'), { kind: 'reset' }),
-      proxy.plan(match.getObject(BUCKET, 'flaky/d.csv'), { kind: 'status', status: 503, code: 'ServiceUnavailable', message: 'Service is unable to handle request.' }),
+      proxy.plan(match.getObject(BUCKET, 'flaky/d.csv'), {
+        kind: 'status', status: 503, code: 'ServiceUnavailable', message: 'Service is unable to handle request.',
+      }),
     ]
     const sync = await pull(sourceId)
     // every planned fault was served: the SDK retried through them
@@ -147,7 +150,8 @@ describe('pulls against a faulty S3', () => {
 
   // PGlite's database lives inside one process (in memory here, and an on-disk PGlite may be
   // opened by one process only), so a second process cannot share it: PostgreSQL only.
-  it.skipIf(backend() === 'pglite')('a worker killed in the middle of a file leaves nothing of it; the next pull takes it once and closes the dead sync', async () => {
+  it.skipIf(backend() === 'pglite')('a worker killed in the middle of a file leaves nothing of it; ' +
+    'the next pull takes it once and closes the dead sync', async () => {
     await put('kill/1-first.csv', csv('K1', 3))
     await put('kill/2-big.csv', csv('K2', 5000))
     const sourceId = await newSource('kill/')
@@ -306,7 +310,8 @@ describe('lease fencing', () => {
 })
 
 describe('the guarded network path at connect time', () => {
-  it('refuses an endpoint whose host name resolves to 127.0.0.1 when private networks are not allowed: at save time, in the test, and in the pull — with no request reaching the store', async () => {
+  it('refuses an endpoint whose host name resolves to 127.0.0.1 when private networks are not allowed: ' +
+    'at save time, in the test, and in the pull — with no request reaching the store', async () => {
     await put('guard/x.csv', csv('G', 2))
     // saved while loopback is allowed (this runtime) …
     const viaName = await newSource('guard/', `http://localhost:${store.port}`)

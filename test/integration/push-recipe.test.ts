@@ -54,11 +54,15 @@ describe('docs/recipes/push-results-to-webhook.md', () => {
     })
     let stderr = ''
     child.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
-    const { port } = await waitFor('the receiver to listen', () => events.find(e => e.event === 'listening')).catch((err) => { throw new Error(`${err.message}\n${stderr}`) })
+    const { port } = await waitFor('the receiver to listen', () => events.find(e => e.event === 'listening'))
+      .catch((err) => { throw new Error(`${err.message}\n${stderr}`) })
 
     const agentId = (await t.api('POST', '/api/v1/agents', { body: { name: 'recipe' } })).json().id
     const created = await t.api('POST', `/api/v1/agents/${agentId}/data-sources`, {
-      body: { name: 'recipe receiver', role: 'RESULTS_SINK', type: 'webhook', config: { url: `http://127.0.0.1:${port}/ferry`, secretRef: secret.id, format: 'json' } },
+      body: {
+        name: 'recipe receiver', role: 'RESULTS_SINK', type: 'webhook',
+        config: { url: `http://127.0.0.1:${port}/ferry`, secretRef: secret.id, format: 'json' },
+      },
     })
     expect(created.statusCode, created.body).toBe(201)
     const sinkId = created.json().id
@@ -67,7 +71,9 @@ describe('docs/recipes/push-results-to-webhook.md', () => {
 
     // an upload → autoMap → job → auto-push, received and verified by the recipe's code
     const { payload, headers } = multipartFile('sku,quantity\nREC-1,1\nREC-2,2\nREC-3,3\n', { fileName: 'stock.csv' })
-    const up = await t.app.inject({ method: 'POST', url: `/api/v1/agents/${agentId}/inventory/uploads`, payload, headers: { ...headers, authorization: `Bearer ${t.adminKey}` } })
+    const up = await t.app.inject({
+      method: 'POST', url: `/api/v1/agents/${agentId}/inventory/uploads`, payload, headers: { ...headers, authorization: `Bearer ${t.adminKey}` },
+    })
     expect(up.statusCode).toBe(201)
     const received = await waitFor('the verified delivery', () => events.find(e => e.event === 'received'))
     expect(received).toMatchObject({ rows: 3, type: 'application/json; charset=utf-8' })
@@ -95,7 +101,12 @@ describe('docs/recipes/push-results-to-webhook.md', () => {
     // a request Ferry did not sign is refused
     const forged = await fetch(`http://127.0.0.1:${port}/ferry`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'webhook-id': 'msg_forged', 'webhook-timestamp': String(Math.floor(Date.now() / 1000)), 'webhook-signature': 'v1,' + Buffer.alloc(32).toString('base64') },
+      headers: {
+        'content-type': 'application/json',
+        'webhook-id': 'msg_forged',
+        'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+        'webhook-signature': 'v1,' + Buffer.alloc(32).toString('base64'),
+      },
       body: '[{"sku":"EVIL"}]',
     })
     expect(forged.status).toBe(401)

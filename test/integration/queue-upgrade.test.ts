@@ -52,7 +52,8 @@ describe('a database whose job queue pg-boss 10 made', () => {
     expect(before).toBe(24)
     expect(await queueSchemaVersion(database.db, BOSS_SCHEMA)).toBeGreaterThan(24)
     const jobs = await runtime.deps.boss.findJobs('notify-channel', { key: 'kept' })
-    expect(jobs.map(j => ({ data: j.data, state: j.state, singletonKey: j.singletonKey }))).toEqual([{ data: { deliveryId: 'kept' }, state: 'created', singletonKey: 'kept' }])
+    expect(jobs.map(j => ({ data: j.data, state: j.state, singletonKey: j.singletonKey })))
+      .toEqual([{ data: { deliveryId: 'kept' }, state: 'created', singletonKey: 'kept' }])
     expect(jobs[0].startAfter.getTime()).toBeGreaterThan(Date.now() + 30 * 60_000)
     // the old schema is gone once its jobs are carried over
     expect(await queueSchemaVersion(database.db, 'pgboss_v10')).toBeNull()

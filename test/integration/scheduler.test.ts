@@ -31,7 +31,10 @@ beforeAll(async () => {
       FERRY_PULL_ORG_CONCURRENCY: '1',
     },
   })
-  secretId = (await t.api('POST', '/api/v1/secrets', { body: { name: 's3', type: 'aws', value: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } } })).json().id
+  const secret = await t.api('POST', '/api/v1/secrets', {
+    body: { name: 's3', type: 'aws', value: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } },
+  })
+  secretId = secret.json().id
 })
 afterAll(async () => {
   slow?.release()
@@ -47,12 +50,17 @@ async function newAgent (body: Record<string, unknown>, key?: string): Promise<s
   return res.json().id
 }
 
-async function newSource (agentId: string, name: string, options: { key?: string, secretRef?: string, endpoint?: string, bucket?: string } = {}): Promise<Record<string, any>> {
+async function newSource (
+  agentId: string, name: string, options: { key?: string, secretRef?: string, endpoint?: string, bucket?: string } = {},
+): Promise<Record<string, any>> {
   const res = await t.api('POST', `/api/v1/agents/${agentId}/data-sources`, {
     key: options.key,
     body: {
       name, role: 'INVENTORY_SOURCE', type: 's3', validate: false,
-      config: { bucket: options.bucket ?? BUCKET, prefix: `${name}/`, region: 'us-east-1', secretRef: options.secretRef ?? secretId, endpoint: options.endpoint ?? s3.endpoint, forcePathStyle: true },
+      config: {
+        bucket: options.bucket ?? BUCKET, prefix: `${name}/`, region: 'us-east-1',
+        secretRef: options.secretRef ?? secretId, endpoint: options.endpoint ?? s3.endpoint, forcePathStyle: true,
+      },
     },
   })
   expect(res.statusCode, res.body).toBe(201)
@@ -60,9 +68,12 @@ async function newSource (agentId: string, name: string, options: { key?: string
 }
 
 /** pg-boss pull jobs of these sources in any state (completed ones stay in the job table for hours) */
-async function jobsOf (sourceIds: string[], states = ['created', 'retry', 'active', 'completed', 'failed', 'cancelled']): Promise<Array<{ singleton_key: string, state: string, priority: number, data: any }>> {
+async function jobsOf (
+  sourceIds: string[], states = ['created', 'retry', 'active', 'completed', 'failed', 'cancelled'],
+): Promise<Array<{ singleton_key: string, state: string, priority: number, data: any }>> {
   const { rows } = await db().query<{ singleton_key: string, state: string, priority: number, data: any }>(
-    `SELECT singleton_key, state::text AS state, priority, data FROM pgboss.job WHERE name = 'pull-source' AND singleton_key = ANY($1::text[]) AND state::text = ANY($2::text[])`,
+    `SELECT singleton_key, state::text AS state, priority, data FROM pgboss.job
+     WHERE name = 'pull-source' AND singleton_key = ANY($1::text[]) AND state::text = ANY($2::text[])`,
     [sourceIds, states])
   return rows
 }
@@ -116,7 +127,8 @@ describe('the scheduler', () => {
     // the agent's cron and timezone move nextPullAt
     await t.api('PATCH', `/api/v1/agents/${agentId}`, { body: { scheduleCron: '0 6 * * *', timezone: 'America/New_York' } })
     const moved = (await t.api('GET', `/api/v1/agents/${agentId}/data-sources/${source.id}`)).json()
-    expect(Number(new Intl.DateTimeFormat('en-US', { timeZone: 'America/New_York', hour: 'numeric', hourCycle: 'h23' }).format(new Date(moved.nextPullAt)))).toBe(6)
+    const newYorkHour = new Intl.DateTimeFormat('en-US', { timeZone: 'America/New_York', hour: 'numeric', hourCycle: 'h23' })
+    expect(Number(newYorkHour.format(new Date(moved.nextPullAt)))).toBe(6)
     expect(moved.nextPullAt).not.toBe(source.nextPullAt)
     // autoPull off clears it
     await t.api('PATCH', `/api/v1/agents/${agentId}`, { body: { rules: { autoPull: false } } })
@@ -140,9 +152,11 @@ describe('the scheduler', () => {
       for (let i = 0; i < 300; i++) ids.push(newId())
       await db().query(
         `INSERT INTO data_sources (id, org_id, agent_id, name, role, type, config, validation_skipped, next_pull_at)
-         SELECT x.id, $2, CASE WHEN x.n % 2 = 0 THEN $3::uuid ELSE $4::uuid END, 'bulk ' || x.n, 'INVENTORY_SOURCE', 's3', $5::jsonb, true, now() - interval '1 second'
+         SELECT x.id, $2, CASE WHEN x.n % 2 = 0 THEN $3::uuid ELSE $4::uuid END, 'bulk ' || x.n, 'INVENTORY_SOURCE', 's3', $5::jsonb, true,
+                now() - interval '1 second'
          FROM unnest($1::uuid[]) WITH ORDINALITY AS x(id, n)`,
-        [ids, orgId, agentId, other, JSON.stringify({ bucket: BUCKET, prefix: 'bulk/', region: 'us-east-1', secretRef: secretId, endpoint: s3.endpoint, forcePathStyle: true })])
+        [ids, orgId, agentId, other,
+          JSON.stringify({ bucket: BUCKET, prefix: 'bulk/', region: 'us-east-1', secretRef: secretId, endpoint: s3.endpoint, forcePathStyle: true })])
       const ticks = await Promise.all([0, 1, 2].map(() => runSchedulerTick(t.runtime.deps, { batchSize: 50 })))
       expect(ticks.reduce((n, r) => n + r.claimed, 0)).toBe(300)
       const jobs = await jobsOf(ids)
@@ -159,8 +173,9 @@ describe('the scheduler', () => {
     await withPullsPaused(async () => {
       const bigKey = await t.newOrg('big')
       const smallKey = await t.newOrg('small')
-      const bigSecret = (await t.api('POST', '/api/v1/secrets', { key: bigKey, body: { name: 's3', type: 'aws', value: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } } })).json().id
-      const smallSecret = (await t.api('POST', '/api/v1/secrets', { key: smallKey, body: { name: 's3', type: 'aws', value: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } } })).json().id
+      const s3rverSecret = { name: 's3', type: 'aws', value: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } }
+      const bigSecret = (await t.api('POST', '/api/v1/secrets', { key: bigKey, body: s3rverSecret })).json().id
+      const smallSecret = (await t.api('POST', '/api/v1/secrets', { key: smallKey, body: s3rverSecret })).json().id
       const bigAgent = await newAgent({ name: 'big' }, bigKey)
       const smallAgent = await newAgent({ name: 'small' }, smallKey)
       const big = []
@@ -182,10 +197,13 @@ describe('the scheduler', () => {
 describe('pull slots are fair across organisations', () => {
   it('an organisation whose bucket hangs holds one of two slots; another organisation\'s pull still runs', async () => {
     const slowKey = await t.newOrg('slow-org')
-    const slowSecret = (await t.api('POST', '/api/v1/secrets', { key: slowKey, body: { name: 's3', type: 'aws', value: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } } })).json().id
+    const s3rverSecret = { name: 's3', type: 'aws', value: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } }
+    const slowSecret = (await t.api('POST', '/api/v1/secrets', { key: slowKey, body: s3rverSecret })).json().id
     const slowAgent = await newAgent({ name: 'slow' }, slowKey)
     const slowSources: string[] = []
-    for (let i = 0; i < 3; i++) slowSources.push((await newSource(slowAgent, `slow-${i}`, { key: slowKey, secretRef: slowSecret, endpoint: slow.endpoint, bucket: 'slow' })).id)
+    for (let i = 0; i < 3; i++) {
+      slowSources.push((await newSource(slowAgent, `slow-${i}`, { key: slowKey, secretRef: slowSecret, endpoint: slow.endpoint, bucket: 'slow' })).id)
+    }
     const agentId = await newAgent({ name: 'quick' })
     const quick = await newSource(agentId, 'quick')
 
@@ -211,7 +229,8 @@ describe('pull slots are fair across organisations', () => {
     // released, every slow pull completes (the deferred ones come back)
     slow.release()
     await eventually(async () => {
-      const { rows } = await db().query<{ n: number }>(`SELECT count(DISTINCT source_id) AS n FROM syncs WHERE source_id = ANY($1::uuid[]) AND trigger = 'schedule' AND status = 'succeeded'`, [slowSources])
+      const { rows } = await db().query<{ n: number }>(
+        `SELECT count(DISTINCT source_id) AS n FROM syncs WHERE source_id = ANY($1::uuid[]) AND trigger = 'schedule' AND status = 'succeeded'`, [slowSources])
       return rows[0].n === 3
     }, 'the slow organisation\'s pulls', 45_000)
   })

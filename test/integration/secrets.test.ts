@@ -146,7 +146,9 @@ describe('secrets API', () => {
     expect(renamed.statusCode).toBe(200)
     expect(renamed.json()).toMatchObject({ name: 'rotating', rotatedAt: null, redacted: created.redacted })
 
-    const wrongShape = await t.api('PATCH', `/api/v1/secrets/${created.id}`, { body: { value: { signingSecret: 'whsec_' + Buffer.alloc(24).toString('base64') } } })
+    const wrongShape = await t.api('PATCH', `/api/v1/secrets/${created.id}`, {
+      body: { value: { signingSecret: 'whsec_' + Buffer.alloc(24).toString('base64') } },
+    })
     expect(wrongShape.statusCode).toBe(400)
     expect(wrongShape.json().code).toBe('VALIDATION_FAILED')
     const partial = await t.api('PATCH', `/api/v1/secrets/${created.id}`, { body: { value: { accessKeyId: 'AKIANEWNEWNEWNEW1234' } } })
@@ -170,9 +172,11 @@ describe('secrets API', () => {
 
   it('a new value gets a new data key and nonce; the old ciphertext is gone', async () => {
     const created = (await create({ name: 'rekey', type: 'webhook' })).json()
-    const before = (await t.database.db.query<Record<string, Uint8Array>>('SELECT ciphertext, nonce, wrapped_key FROM secrets WHERE id = $1', [created.id])).rows[0]
+    const sealed = async () =>
+      (await t.database.db.query<Record<string, Uint8Array>>('SELECT ciphertext, nonce, wrapped_key FROM secrets WHERE id = $1', [created.id])).rows[0]
+    const before = await sealed()
     await t.api('PATCH', `/api/v1/secrets/${created.id}`, { body: { value: { signingSecret: 'whsec_' + Buffer.alloc(24, 1).toString('base64') } } })
-    const after = (await t.database.db.query<Record<string, Uint8Array>>('SELECT ciphertext, nonce, wrapped_key FROM secrets WHERE id = $1', [created.id])).rows[0]
+    const after = await sealed()
     for (const col of ['ciphertext', 'nonce', 'wrapped_key']) expect(Buffer.from(after[col]).equals(Buffer.from(before[col])), col).toBe(false)
   })
 
@@ -218,10 +222,11 @@ describe('secrets API', () => {
   it('DELETE of a secret in use answers 409 SECRET_IN_USE naming the sources, and keeps the secret', async () => {
     const s = (await create({ name: 'used', type: 'aws', value: AWS })).json()
     // what the composition root will wire once data sources exist
+    const users = () => [{ id: '00000000-0000-7000-8000-000000000001', name: 'daily drops' }, { id: '00000000-0000-7000-8000-000000000002', name: 'results' }]
     const vault = await openVault(t.database.db, t.config.masterKey!, {
       findSecretUsers: async (q, orgId, secretId) => {
         const { rows } = await q.query<{ n: number }>('SELECT count(*) AS n FROM secrets WHERE org_id = $1 AND id = $2', [orgId, secretId])
-        return rows[0].n > 0 && secretId === s.id ? [{ id: '00000000-0000-7000-8000-000000000001', name: 'daily drops' }, { id: '00000000-0000-7000-8000-000000000002', name: 'results' }] : []
+        return rows[0].n > 0 && secretId === s.id ? users() : []
       },
     })
     const app = await buildApp({ ...t.runtime.deps, vault })
@@ -231,11 +236,12 @@ describe('secrets API', () => {
       expect(res.json()).toEqual({
         code: 'SECRET_IN_USE',
         message: expect.stringContaining('"daily drops", "results"'),
-        details: { sources: [{ id: '00000000-0000-7000-8000-000000000001', name: 'daily drops' }, { id: '00000000-0000-7000-8000-000000000002', name: 'results' }] },
+        details: { sources: users() },
       })
       expect((await t.api('GET', `/api/v1/secrets/${s.id}`)).statusCode).toBe(200)
       const unused = (await create({ name: 'unused', type: 'webhook' })).json()
-      expect((await app.inject({ method: 'DELETE', url: `/api/v1/secrets/${unused.id}`, headers: { authorization: `Bearer ${t.adminKey}` } })).statusCode).toBe(204)
+      const deleted = await app.inject({ method: 'DELETE', url: `/api/v1/secrets/${unused.id}`, headers: { authorization: `Bearer ${t.adminKey}` } })
+      expect(deleted.statusCode).toBe(204)
     } finally {
       await app.close()
     }

@@ -139,7 +139,8 @@ describe('SIGTERM', () => {
     const boundary = `----ferry${randomBytes(8).toString('hex')}`
     const upload = trickle(`${instance.base}/api/v1/agents/${agent.json.id}/inventory/uploads`,
       { authorization: `Bearer ${KEY}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
-      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="slow.csv"\r\nContent-Type: text/csv\r\n\r\nsku,name,quantity\n` + rows('UP', 0, 500)),
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="slow.csv"\r\n` +
+        'Content-Type: text/csv\r\n\r\nsku,name,quantity\n' + rows('UP', 0, 500)),
       i => Buffer.from(rows('UP', 500 + i, 1)))
 
     // both are being read: the delivery is spooling to its temp file, the upload reached its handler

@@ -254,7 +254,8 @@ describe.skipIf(onPostgres || !haveChromium)(haveChromium ? 'web UI in Chromium'
     await form.getByRole('button', { name: 'Save source' }).click()
     await form.waitFor({ state: 'detached' })
     await inbound().getByRole('heading', { name: 'daily drops' }).waitFor()
-    const sources = (await t.api('GET', `/api/v1/agents/${agentId}/data-sources`)).json().items as Array<{ id: string, name: string, config: Record<string, unknown> }>
+    const sources = (await t.api('GET', `/api/v1/agents/${agentId}/data-sources`)).json().items as
+      Array<{ id: string, name: string, config: Record<string, unknown> }>
     expect(sources).toHaveLength(1)
     expect(sources[0]!.config).toMatchObject({ bucket: 'acme-inventory', prefix: 'daily-uploads/', endpoint: gate.endpoint, forcePathStyle: true })
     sourceId = sources[0]!.id
@@ -365,7 +366,13 @@ describe.skipIf(onPostgres || !haveChromium)(haveChromium ? 'web UI in Chromium'
     const signature = 'v1,' + createHmac('sha256', Buffer.from(secret.slice('whsec_'.length), 'base64')).update(`${id}.${timestamp}.${body}`).digest('base64')
     const delivered = await fetch(receiveUrl, {
       method: 'POST',
-      headers: { 'content-type': 'text/csv', 'x-file-name': 'partner-stock.csv', 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signature },
+      headers: {
+        'content-type': 'text/csv',
+        'x-file-name': 'partner-stock.csv',
+        'webhook-id': id,
+        'webhook-timestamp': String(timestamp),
+        'webhook-signature': signature,
+      },
       body,
     })
     expect(delivered.status).toBe(200)
@@ -459,7 +466,8 @@ describe.skipIf(onPostgres || !haveChromium)(haveChromium ? 'web UI in Chromium'
     await browser.screenshot(page, 'pending-1280')
 
     // both channels heard of it once (delivered to the receiver)
-    await expect.poll(() => receiver.requests.filter(r => r.method === 'POST' && (r.path === '/events' || r.path === SLACK_PATH)).length, { timeout: 30_000 }).toBeGreaterThanOrEqual(3)
+    const posted = () => receiver.requests.filter(r => r.method === 'POST' && (r.path === '/events' || r.path === SLACK_PATH)).length
+    await expect.poll(posted, { timeout: 30_000 }).toBeGreaterThanOrEqual(3)
 
     await item.getByRole('button', { name: /^Resolve/ }).click()
     await page.getByText(/Resolved “Pull failed” of old drops/).waitFor()
@@ -674,7 +682,9 @@ async function startGateProxy (target: string): Promise<GateProxy> {
     const listing = req.method === 'GET' && url.searchParams.get('list-type') === '2'
     if (listing) url.searchParams.set('max-keys', '1')
     const forward = () => {
-      const out = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: `${url.pathname}${url.search}`, headers: req.headers }, (answer) => {
+      const out = http.request({
+        host: upstream.hostname, port: upstream.port, method: req.method, path: `${url.pathname}${url.search}`, headers: req.headers,
+      }, (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers)
         answer.pipe(res)
       })

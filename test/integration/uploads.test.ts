@@ -16,7 +16,12 @@ afterAll(async () => { await t?.close() })
 
 const upload = (content: Buffer | string, options: { fileName?: string, contentType?: string, key?: string, agent?: string } = {}) => {
   const { payload, headers } = multipartFile(content, options)
-  return t.app.inject({ method: 'POST', url: `/api/v1/agents/${options.agent ?? agentId}/inventory/uploads`, payload, headers: { ...headers, authorization: `Bearer ${options.key ?? t.adminKey}` } })
+  return t.app.inject({
+    method: 'POST',
+    url: `/api/v1/agents/${options.agent ?? agentId}/inventory/uploads`,
+    payload,
+    headers: { ...headers, authorization: `Bearer ${options.key ?? t.adminKey}` },
+  })
 }
 
 const itemsOf = async (uploadId: string) => {
@@ -38,8 +43,14 @@ describe('inventory uploads', () => {
     ])
     const items = await itemsOf(body.id)
     expect(items).toEqual([
-      { rowNumber: 2, sku: 'A-1', name: null, quantity: 5, price: null, currency: null, location: null, attributes: { 'Product Name': 'Widget', 'unit-price': '9.99', Colour: 'red' } },
-      { rowNumber: 5, sku: 'A-3', name: null, quantity: null, price: null, currency: null, location: null, attributes: { 'Product Name': 'Thing', 'unit-price': '1e2', Colour: '' } },
+      {
+        rowNumber: 2, sku: 'A-1', name: null, quantity: 5, price: null, currency: null, location: null,
+        attributes: { 'Product Name': 'Widget', 'unit-price': '9.99', Colour: 'red' },
+      },
+      {
+        rowNumber: 5, sku: 'A-3', name: null, quantity: null, price: null, currency: null, location: null,
+        attributes: { 'Product Name': 'Thing', 'unit-price': '1e2', Colour: '' },
+      },
     ])
     const again = await t.api('GET', `/api/v1/agents/${agentId}/inventory/uploads/${body.id}`)
     expect(again.json().rejectedRows).toHaveLength(2)
@@ -110,7 +121,8 @@ describe('inventory uploads', () => {
     const uploadId = res.json().details.uploadId
     const stored = (await t.api('GET', `/api/v1/agents/${agentId}/inventory/uploads/${uploadId}`)).json()
     expect(stored).toMatchObject({ status: 'rejected', rowsAccepted: 0, error: { code: 'JSON_TOO_DEEP' } })
-    const { rows } = await t.database.db.query<{ n: number }>('SELECT count(*) AS n FROM inventory_items i JOIN inventory_uploads u ON u.seq = i.upload_seq WHERE u.id = $1', [uploadId])
+    const { rows } = await t.database.db.query<{ n: number }>(
+      'SELECT count(*) AS n FROM inventory_items i JOIN inventory_uploads u ON u.seq = i.upload_seq WHERE u.id = $1', [uploadId])
     expect(rows[0].n).toBe(0)
   })
 
@@ -139,7 +151,8 @@ describe('inventory uploads', () => {
     const seen: string[] = []
     let cursor: string | null = null
     do {
-      const p: { items: Array<{ sku: string }>, nextCursor: string | null } = (await t.api('GET', `/api/v1/agents/${agentId}/inventory/uploads/${id}/items?limit=100${cursor ? `&cursor=${cursor}` : ''}`)).json()
+      const itemsPage = await t.api('GET', `/api/v1/agents/${agentId}/inventory/uploads/${id}/items?limit=100${cursor ? `&cursor=${cursor}` : ''}`)
+      const p: { items: Array<{ sku: string }>, nextCursor: string | null } = itemsPage.json()
       seen.push(...p.items.map((i: { sku: string }) => i.sku))
       cursor = p.nextCursor
     } while (cursor)

@@ -39,7 +39,8 @@ beforeAll(async () => {
 })
 afterAll(async () => { await w?.close() })
 
-const csv = (prefix: string, rows: number) => 'sku,name,quantity\n' + Array.from({ length: rows }, (_, i) => `${prefix}-${i + 1},item number ${i + 1} of ${rows},${i}\n`).join('')
+const csv = (prefix: string, rows: number) =>
+  'sku,name,quantity\n' + Array.from({ length: rows }, (_, i) => `${prefix}-${i + 1},item number ${i + 1} of ${rows},${i}\n`).join('')
 
 async function insertSync (sourceId: string, s: { direction?: string, trigger: string, jobId?: string }): Promise<string> {
   const id = newId()
@@ -69,7 +70,8 @@ async function landed (sourceId: string): Promise<Record<string, { uploads: numb
 }
 
 describe('the lost-pull sweep', () => {
-  it('closes a pull whose lease expired as failed/WORKER_LOST and files the scheduled pull\'s pending item; leaves live, queued, pushed and webhook syncs alone', async () => {
+  it('closes a pull whose lease expired as failed/WORKER_LOST and files the scheduled pull\'s pending item; ' +
+    'leaves live, queued, pushed and webhook syncs alone', async () => {
     const db = t.database.db
     const dead = await w.newSource('dead/')
     const live = await w.newSource('live/')
@@ -104,7 +106,8 @@ describe('the lost-pull sweep', () => {
   })
 
   // PGlite's database lives inside one process, so a second process cannot share it: PostgreSQL only.
-  it.skipIf(backend() === 'pglite')('a worker SIGKILLed mid-pull: a live worker closes its sync as WORKER_LOST, its job is retried, a later pull takes every file once', async () => {
+  it.skipIf(backend() === 'pglite')('a worker SIGKILLed mid-pull: a live worker closes its sync as WORKER_LOST, its job is retried, ' +
+    'a later pull takes every file once', async () => {
     const db = t.database.db
     const boss = t.runtime.deps.boss
     await w.put('killed/1-first.csv', csv('K1', 3))

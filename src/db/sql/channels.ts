@@ -28,7 +28,9 @@ const toChannel = (r: Record<string, unknown>): Channel => ({
   updatedAt: isoRequired(r.updated_at),
 })
 
-export async function insertChannel (q: Queryable, c: { id: string, orgId: string, agentId: string, type: ChannelType, config: ChannelConfig }): Promise<Channel> {
+export async function insertChannel (
+  q: Queryable, c: { id: string, orgId: string, agentId: string, type: ChannelType, config: ChannelConfig },
+): Promise<Channel> {
   const { rows } = await q.query(
     'INSERT INTO channels (id, org_id, agent_id, type, config) VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING *',
     [c.id, c.orgId, c.agentId, c.type, json(c.config)])
@@ -109,7 +111,9 @@ const toDelivery = (r: Record<string, unknown>): Delivery => ({
  * Records one queued delivery per (channel, item, event) for the given channels and returns the
  * rows created now: a (channel, item, event) already recorded is not announced twice.
  */
-export async function insertDeliveries (q: Queryable, d: { orgId: string, itemId: string, event: DeliveryEvent, deliveries: Array<{ id: string, channelId: string }> }): Promise<Delivery[]> {
+export async function insertDeliveries (
+  q: Queryable, d: { orgId: string, itemId: string, event: DeliveryEvent, deliveries: Array<{ id: string, channelId: string }> },
+): Promise<Delivery[]> {
   if (d.deliveries.length === 0) return []
   const { rows } = await q.query(
     `INSERT INTO channel_deliveries (id, org_id, channel_id, item_id, event, status)
@@ -125,7 +129,9 @@ export async function getDelivery (q: Queryable, id: string): Promise<Delivery |
 }
 
 /** Records one attempt's outcome; `status` stays `queued` while retries remain. */
-export async function recordDeliveryAttempt (q: Queryable, id: string, outcome: { status: DeliveryStatus, error: string | null, httpStatus: number | null }): Promise<void> {
+export async function recordDeliveryAttempt (
+  q: Queryable, id: string, outcome: { status: DeliveryStatus, error: string | null, httpStatus: number | null },
+): Promise<void> {
   await q.query(
     `UPDATE channel_deliveries SET attempts = attempts + 1, status = $2, last_error = $3, last_status = $4, updated_at = now(),
        delivered_at = CASE WHEN $2 = 'delivered' THEN now() ELSE delivered_at END

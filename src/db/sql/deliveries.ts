@@ -35,7 +35,9 @@ const toDelivery = (r: Record<string, unknown>): Delivery => ({
   finishedAt: iso(r.finished_at),
 })
 
-export async function insertDelivery (q: Queryable, d: { id: string, orgId: string, sinkId: string, jobId: string, syncId: string, webhookId: string }): Promise<Delivery> {
+export async function insertDelivery (
+  q: Queryable, d: { id: string, orgId: string, sinkId: string, jobId: string, syncId: string, webhookId: string },
+): Promise<Delivery> {
   const { rows } = await q.query(
     `INSERT INTO push_deliveries (id, org_id, sink_id, job_id, sync_id, webhook_id, state) VALUES ($1, $2, $3, $4, $5, $6, 'pending') RETURNING *`,
     [d.id, d.orgId, d.sinkId, d.jobId, d.syncId, d.webhookId])
@@ -50,7 +52,8 @@ export async function getDeliveryBySync (q: Queryable, syncId: string): Promise<
 /** An unfinished push of this job to this sink, if any (a second one would repeat it). */
 export async function openDeliveryOf (q: Queryable, jobId: string, sinkId: string): Promise<Delivery | null> {
   const { rows } = await q.query(
-    `SELECT * FROM push_deliveries WHERE job_id = $1 AND sink_id = $2 AND state IN ('pending', 'delivering', 'retrying') ORDER BY id DESC LIMIT 1`, [jobId, sinkId])
+    `SELECT * FROM push_deliveries WHERE job_id = $1 AND sink_id = $2 AND state IN ('pending', 'delivering', 'retrying')
+     ORDER BY id DESC LIMIT 1`, [jobId, sinkId])
   return rows[0] ? toDelivery(rows[0]) : null
 }
 
@@ -92,7 +95,9 @@ export async function holdsDelivery (q: Queryable, id: string, token: string): P
 }
 
 /** Records the state an attempt led to and releases the lease (in the holder's transaction). */
-export async function setDeliveryState (q: Queryable, id: string, state: Exclude<DeliveryState, 'pending' | 'delivering'>, nextAttemptAt: Date | null): Promise<void> {
+export async function setDeliveryState (
+  q: Queryable, id: string, state: Exclude<DeliveryState, 'pending' | 'delivering'>, nextAttemptAt: Date | null,
+): Promise<void> {
   await q.query(
     `UPDATE push_deliveries SET state = $2, next_attempt_at = $3, lease_token = NULL, lease_expires_at = NULL,
        finished_at = CASE WHEN $2 IN ('delivered', 'failed', 'disabled') THEN now() ELSE NULL END

@@ -143,7 +143,8 @@ function insertWriter (tx: Transaction, upload: Pick<InventoryUpload, 'seq'>): I
     await tx.query(
       `INSERT INTO inventory_items (upload_seq, row_number, sku, name, quantity, price, currency, location, attributes)
        SELECT $1, r.row, r.sku, r.name, r.quantity, r.price, r.currency, r.location, coalesce(r.attributes, '{}')
-       FROM jsonb_to_recordset($2::jsonb) AS r(row integer, sku text, name text, quantity numeric, price numeric, currency text, location text, attributes jsonb)`,
+       FROM jsonb_to_recordset($2::jsonb)
+         AS r(row integer, sku text, name text, quantity numeric, price numeric, currency text, location text, attributes jsonb)`,
       [upload.seq, json(rows)])
   }
   return {
@@ -226,7 +227,9 @@ function pipelineEnd (w: Writable): Promise<void> {
   })
 }
 
-export async function updateUploadCounts (q: Queryable, id: string, f: { format: string, encoding: string, bytes: number, rowsAccepted: number, rowsRejected: number, warnings: string[] }): Promise<InventoryUpload> {
+export async function updateUploadCounts (
+  q: Queryable, id: string, f: { format: string, encoding: string, bytes: number, rowsAccepted: number, rowsRejected: number, warnings: string[] },
+): Promise<InventoryUpload> {
   const { rows } = await q.query(
     `UPDATE inventory_uploads SET format = $2, encoding = $3, bytes = $4, rows_accepted = $5, rows_rejected = $6, warnings = $7::jsonb
      WHERE id = $1 RETURNING *`, [id, f.format, f.encoding, f.bytes, f.rowsAccepted, f.rowsRejected, json(f.warnings)])

@@ -38,7 +38,9 @@ const toJob = (r: Record<string, unknown>): MappingJob => ({
   finishedAt: iso(r.finished_at),
 })
 
-export async function insertJob (q: Queryable, j: { id: string, orgId: string, agentId: string, uploadId: string, trigger: JobTrigger, output: OutputColumn[] }): Promise<MappingJob> {
+export async function insertJob (
+  q: Queryable, j: { id: string, orgId: string, agentId: string, uploadId: string, trigger: JobTrigger, output: OutputColumn[] },
+): Promise<MappingJob> {
   const { rows } = await q.query(
     `INSERT INTO mapping_jobs (id, org_id, agent_id, upload_id, status, trigger, output) VALUES ($1, $2, $3, $4, 'queued', $5, $6::jsonb) RETURNING *`,
     [j.id, j.orgId, j.agentId, j.uploadId, j.trigger, json(j.output)])
@@ -57,7 +59,9 @@ export async function getJobById (q: Queryable, id: string): Promise<MappingJob 
 }
 
 /** Newest first (keyset on the time-ordered id). */
-export async function listJobs (q: Queryable, orgId: string, agentId: string, page: { limit: number, before?: string, uploadId?: string, status?: JobStatus }): Promise<MappingJob[]> {
+export async function listJobs (
+  q: Queryable, orgId: string, agentId: string, page: { limit: number, before?: string, uploadId?: string, status?: JobStatus },
+): Promise<MappingJob[]> {
   const { rows } = await q.query(
     `SELECT * FROM mapping_jobs WHERE org_id = $1 AND agent_id = $2 AND ($3::uuid IS NULL OR id < $3::uuid)
        AND ($4::uuid IS NULL OR upload_id = $4::uuid) AND ($5::text IS NULL OR status = $5::text)
@@ -83,7 +87,9 @@ export async function lockJob (q: Queryable, id: string): Promise<MappingJob | n
   return rows[0] ? toJob(rows[0]) : null
 }
 
-export async function finishJob (q: Queryable, id: string, outcome: { status: 'succeeded' | 'failed', rows?: number, error?: MappingJob['error'] }): Promise<MappingJob | null> {
+export async function finishJob (
+  q: Queryable, id: string, outcome: { status: 'succeeded' | 'failed', rows?: number, error?: MappingJob['error'] },
+): Promise<MappingJob | null> {
   const { rows } = await q.query(
     `UPDATE mapping_jobs SET status = $2, rows = $3, error = $4::jsonb, finished_at = now()
      WHERE id = $1 AND status IN ('queued', 'running') RETURNING *`,

@@ -44,7 +44,9 @@ const toItem = (r: Record<string, unknown>): PendingItem => ({
  * One statement on the partial unique index, so concurrent reports of one source cannot open two.
  * `opened` is true when this call created the item (xmax = 0 only on a fresh insert).
  */
-export async function upsertOpenItem (q: Queryable, i: { id: string, orgId: string, agentId: string, sourceId: string, type: PendingItemType, message: string, notify: NotifySelection }): Promise<{ item: PendingItem, opened: boolean }> {
+export async function upsertOpenItem (
+  q: Queryable, i: { id: string, orgId: string, agentId: string, sourceId: string, type: PendingItemType, message: string, notify: NotifySelection },
+): Promise<{ item: PendingItem, opened: boolean }> {
   const { rows } = await q.query(
     `INSERT INTO pending_items (id, org_id, agent_id, source_id, type, status, message, notify)
      VALUES ($1, $2, $3, $4, $5, 'open', $6, $7::jsonb)

@@ -31,7 +31,9 @@ export async function claimDueSources (q: Queryable, limit: number): Promise<{ n
   const now = rows[0] ? new Date(rows[0].db_now as string | Date) : new Date()
   return {
     now,
-    sources: rows.map(r => ({ id: r.id as string, orgId: r.org_id as string, cron: r.cron as string, timezone: r.timezone as string, eligible: r.eligible === true })),
+    sources: rows.map(r => ({
+      id: r.id as string, orgId: r.org_id as string, cron: r.cron as string, timezone: r.timezone as string, eligible: r.eligible === true,
+    })),
   }
 }
 

@@ -54,7 +54,9 @@ export async function lockVault (q: Queryable): Promise<void> {
   await q.query('SELECT pg_advisory_xact_lock($1)', [VAULT_LOCK])
 }
 
-export async function insertSecret (q: Queryable, s: { id: string, orgId: string, name: string, type: SecretType, redacted: RedactedSecretValue, sealed: SealedSecret }): Promise<SecretRecord> {
+export async function insertSecret (
+  q: Queryable, s: { id: string, orgId: string, name: string, type: SecretType, redacted: RedactedSecretValue, sealed: SealedSecret },
+): Promise<SecretRecord> {
   const { rows } = await q.query(
     `INSERT INTO secrets (id, org_id, name, type, format_version, ciphertext, nonce, tag, wrapped_key, kek_id, redacted)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb) RETURNING ${META}`,
@@ -93,7 +95,9 @@ export async function renameSecret (q: Queryable, orgId: string, id: string, nam
 }
 
 /** Stores a new sealed value (a new data key, new nonces) and stamps rotated_at. */
-export async function replaceSecretValue (q: Queryable, orgId: string, id: string, redacted: RedactedSecretValue, sealed: SealedSecret): Promise<SecretRecord | null> {
+export async function replaceSecretValue (
+  q: Queryable, orgId: string, id: string, redacted: RedactedSecretValue, sealed: SealedSecret,
+): Promise<SecretRecord | null> {
   const { rows } = await q.query(
     `UPDATE secrets SET format_version = $3, ciphertext = $4, nonce = $5, tag = $6, wrapped_key = $7, kek_id = $8,
        redacted = $9::jsonb, rotated_at = now()

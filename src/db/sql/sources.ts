@@ -34,9 +34,12 @@ export interface SourceFields {
   nextPullAt: Date | null
 }
 
-export async function insertSource (q: Queryable, s: SourceFields & { id: string, orgId: string, agentId: string, role: string, type: string }): Promise<DataSource> {
+export async function insertSource (
+  q: Queryable, s: SourceFields & { id: string, orgId: string, agentId: string, role: string, type: string },
+): Promise<DataSource> {
   const { rows } = await q.query(
-    `INSERT INTO data_sources (id, org_id, agent_id, name, role, type, config, schedule_cron, enabled, auto_push, validated_at, validation_skipped, next_pull_at)
+    `INSERT INTO data_sources
+       (id, org_id, agent_id, name, role, type, config, schedule_cron, enabled, auto_push, validated_at, validation_skipped, next_pull_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12, $13) RETURNING *`,
     [s.id, s.orgId, s.agentId, s.name, s.role, s.type, json(s.config), s.scheduleCron, s.enabled, s.autoPush, s.validatedAt, s.validationSkipped, s.nextPullAt])
   return toSource(rows[0])
@@ -179,7 +182,13 @@ export async function ledgerContains (q: Queryable, sourceId: string, files: Led
 
 export const ledgerId = (f: LedgerKey): string => `${f.etag}\u0000${f.key}`
 
-export async function insertLedgerEntry (q: Queryable, e: { sourceId: string, key: string, etag: string, size: number, lastModified: Date | null, status: 'ingested' | 'rejected' | 'skipped', uploadId?: string | null, syncId: string }): Promise<boolean> {
+export async function insertLedgerEntry (
+  q: Queryable,
+  e: {
+    sourceId: string, key: string, etag: string, size: number, lastModified: Date | null,
+    status: 'ingested' | 'rejected' | 'skipped', uploadId?: string | null, syncId: string,
+  },
+): Promise<boolean> {
   const { rowCount } = await q.query(
     `INSERT INTO source_files (source_id, key, etag, size, last_modified, status, upload_id, sync_id)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
@@ -188,7 +197,9 @@ export async function insertLedgerEntry (q: Queryable, e: { sourceId: string, ke
 }
 
 /** The redacted display form of the vault entries sources refer to (never a value). */
-export async function redactedSecretsByIds (q: Queryable, orgId: string, ids: string[]): Promise<Map<string, { id: string, name: string, type: string, redacted: unknown }>> {
+export async function redactedSecretsByIds (
+  q: Queryable, orgId: string, ids: string[],
+): Promise<Map<string, { id: string, name: string, type: string, redacted: unknown }>> {
   if (ids.length === 0) return new Map()
   const { rows } = await q.query('SELECT id, name, type, redacted FROM secrets WHERE org_id = $1 AND id = ANY($2::uuid[])', [orgId, [...new Set(ids)]])
   return new Map(rows.map(r => [r.id as string, { id: r.id as string, name: r.name as string, type: r.type as string, redacted: r.redacted }]))

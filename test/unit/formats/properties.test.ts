@@ -100,7 +100,8 @@ describe('parsers: any bytes → rows or a file-level error', () => {
     it('sheet XML edited (a stored zip, so the edits reach the XML parser)', async () => {
       const piece = fc.constantFrom('<', '>', '/', '"', '&', '&#0;', '&#xD800;', '&amp;', '<row r="2">', '</row>', '<c r="A2" t="s">',
         '<c r="ZZZ9" t="inlineStr"><is><t>', '</t></is></c>', '<v>', '</v>', '1', 'x', 'r="', 't="n"', '<sheetData>', '</sheetData>')
-      const edit = fc.array(fc.record({ at: fc.nat(), insert: fc.array(piece, { maxLength: 4 }).map(p => p.join('')), drop: fc.nat({ max: 8 }) }), { maxLength: 6 })
+      const edit = fc.array(
+        fc.record({ at: fc.nat(), insert: fc.array(piece, { maxLength: 4 }).map(p => p.join('')), drop: fc.nat({ max: 8 }) }), { maxLength: 6 })
       const sheetXml = '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>sku</t></is></c><c r="B1" t="inlineStr"><is><t>qty</t></is></c></row>' +
         '<row r="2"><c r="A2" t="inlineStr"><is><t>A1</t></is></c><c r="B2"><v>3</v></c></row></sheetData>'
       await fc.assert(fc.asyncProperty(edit, async (edits) => {
@@ -113,7 +114,8 @@ describe('parsers: any bytes → rows or a file-level error', () => {
         const parts: Record<string, string> = {
           '[Content_Types].xml': xml('<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>'),
           'xl/workbook.xml': xml('<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" ' +
-            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Data" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">' +
+            '<sheets><sheet name="Data" sheetId="1" r:id="rId1"/></sheets></workbook>'),
           'xl/_rels/workbook.xml.rels': xml('<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" ' +
             'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>'),
           'xl/worksheets/sheet1.xml': xml(`<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">${text}</worksheet>`),

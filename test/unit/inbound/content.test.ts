@@ -4,14 +4,17 @@ import { readContentType, sanitiseFileName } from '../../../src/inbound/content.
 
 describe('readContentType', () => {
   it('takes the file types and their parameters', () => {
-    expect(readContentType({ 'content-type': 'text/CSV; charset=windows-1252' })).toMatchObject({ mediaType: 'text/csv', contentType: 'text/CSV; charset=windows-1252', fallbackName: 'inbound.csv' })
+    expect(readContentType({ 'content-type': 'text/CSV; charset=windows-1252' }))
+      .toMatchObject({ mediaType: 'text/csv', contentType: 'text/CSV; charset=windows-1252', fallbackName: 'inbound.csv' })
     expect(readContentType({ 'content-type': 'application/x-ndjson' }).fallbackName).toBe('inbound.ndjson')
     expect(readContentType({ 'content-type': 'application/gzip' }).fallbackName).toBe('inbound.gz')
     expect(readContentType({ 'content-type': 'text/csv', 'content-encoding': 'gzip' }).mediaType).toBe('text/csv')
   })
 
   it('answers 415 to anything else', () => {
-    for (const headers of [{}, { 'content-type': 'text/plain' }, { 'content-type': 'multipart/form-data; boundary=x' }, { 'content-type': 'text/csv', 'content-encoding': 'br' }]) {
+    for (const headers of [
+      {}, { 'content-type': 'text/plain' }, { 'content-type': 'multipart/form-data; boundary=x' }, { 'content-type': 'text/csv', 'content-encoding': 'br' },
+    ]) {
       let err: unknown
       try { readContentType(headers) } catch (e) { err = e }
       expect(err, JSON.stringify(headers)).toBeInstanceOf(AppError)

@@ -53,14 +53,17 @@ describe('readSignatureHeaders', () => {
   })
 
   it('refuses ids with a dot, spaces or more than 256 characters', () => {
-    for (const bad of ['a.b', 'a b', 'x'.repeat(257), 'caf\u00e9']) expect(() => readSignatureHeaders(headers({ 'webhook-id': bad }), NOW), bad).toThrow(AppError)
+    for (const bad of ['a.b', 'a b', 'x'.repeat(257), 'caf\u00e9']) {
+      expect(() => readSignatureHeaders(headers({ 'webhook-id': bad }), NOW), bad).toThrow(AppError)
+    }
     expect(readSignatureHeaders(headers({ 'webhook-id': 'x'.repeat(256) }), NOW).id).toHaveLength(256)
   })
 
   it('keeps only well-formed v1 signatures of 32 bytes', () => {
     const good = rawSign(secret, 'msg_1', ts, Buffer.from('x'))
     const parsed = readSignatureHeaders(headers({
-      'webhook-signature': `v1a,${randomBytes(64).toString('base64')}   v1,${randomBytes(16).toString('base64')} v1,not*base64 v2,${randomBytes(32).toString('base64')} ${good}`,
+      'webhook-signature': `v1a,${randomBytes(64).toString('base64')}   v1,${randomBytes(16).toString('base64')} ` +
+        `v1,not*base64 v2,${randomBytes(32).toString('base64')} ${good}`,
     }), NOW)
     expect(parsed.signatures).toHaveLength(1)
     expect(parsed.signatures[0].toString('base64')).toBe(good.slice(3))

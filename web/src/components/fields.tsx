@@ -60,18 +60,23 @@ export function SelectField ({ label, name, error, hint, optional, options, ...s
   const id = useId()
   return (
     <Shell id={id} label={label} name={name} error={error} hint={hint} optional={optional}>
-      <select id={id} name={name} aria-invalid={error ? 'true' : undefined} aria-describedby={describedBy(id, error, hint)} {...(select as SelectHTMLAttributes<HTMLSelectElement>)}>
+      <select id={id} name={name} aria-invalid={error ? 'true' : undefined} aria-describedby={describedBy(id, error, hint)}
+        {...(select as SelectHTMLAttributes<HTMLSelectElement>)}>
         {options.map(o => <option key={o.value} value={o.value} disabled={o.disabled}>{o.label}</option>)}
       </select>
     </Shell>
   )
 }
 
-export function CheckboxField ({ label, name, hint, ...input }: { label: string, name: string, hint?: ComponentChildren } & Omit<PartialInputHTMLAttributes<HTMLInputElement>, 'label' | 'name' | 'id' | 'type' | 'role'>) {
+type CheckboxProps = { label: string, name: string, hint?: ComponentChildren } &
+  Omit<PartialInputHTMLAttributes<HTMLInputElement>, 'label' | 'name' | 'id' | 'type' | 'role'>
+
+export function CheckboxField ({ label, name, hint, ...input }: CheckboxProps) {
   const id = useId()
   return (
     <div class="field field-checkbox">
-      <input id={id} name={name} type="checkbox" aria-describedby={hint ? `${id}-hint` : undefined} {...(input as Omit<PartialInputHTMLAttributes<HTMLInputElement>, 'type' | 'role'>)} />
+      <input id={id} name={name} type="checkbox" aria-describedby={hint ? `${id}-hint` : undefined}
+        {...(input as Omit<PartialInputHTMLAttributes<HTMLInputElement>, 'type' | 'role'>)} />
       <label for={id}>{label}</label>
       {hint && <p class="hint" id={`${id}-hint`}>{hint}</p>}
     </div>

@@ -24,7 +24,10 @@ export function Empty ({ title, children }: { title: string, children?: Componen
 /** What a person can do about an API error, in words. */
 export function describeError (error: ApiError, what = 'This'): { title: string, body: string } {
   if (error.routeMissing) {
-    return { title: `${what} is not available on this server yet.`, body: 'The server does not offer this part of the API (404). It appears here once the server supports it.' }
+    return {
+      title: `${what} is not available on this server yet.`,
+      body: 'The server does not offer this part of the API (404). It appears here once the server supports it.',
+    }
   }
   if (error.status === 0) return { title: 'The server could not be reached.', body: error.message }
   if (error.status === 404) return { title: `${what} was not found.`, body: 'It may have been deleted, or it belongs to another organisation.' }

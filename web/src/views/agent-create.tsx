@@ -41,6 +41,9 @@ export function AgentCreate () {
   }
 
   const clear = (field: string) => { if (errors[field]) setErrors(({ [field]: _, ...rest }) => rest) }
+  const readsAs = cronInWords(cron) && <>Reads as: <strong>{cronInWords(cron)}</strong>.</>
+  const yourZone = local && local !== 'UTC' &&
+    <>; yours is <button type="button" class="link" onClick={() => { setTimezone(local); clear('timezone') }}>{local}</button></>
 
   return (
     <section aria-labelledby="new-agent-title" class="narrow">
@@ -51,10 +54,10 @@ export function AgentCreate () {
           onInput={(e) => { setName(e.currentTarget.value); clear('name') }} error={errors.name} />
         <TextField label="Schedule (cron)" name="scheduleCron" value={cron} required autoComplete="off" spellcheck={false} class="mono"
           onInput={(e) => { setCron(e.currentTarget.value); clear('scheduleCron') }} error={errors.scheduleCron}
-          hint={<>Five fields: minute hour day-of-month month day-of-week, e.g. 30 6 * * 1-5. {cronInWords(cron) && <>Reads as: <strong>{cronInWords(cron)}</strong>.</>}</>} />
+          hint={<>Five fields: minute hour day-of-month month day-of-week, e.g. 30 6 * * 1-5. {readsAs}</>} />
         <TextField label="Timezone" name="timezone" value={timezone} required autoComplete="off" spellcheck={false} list="tz-list"
           onInput={(e) => { setTimezone(e.currentTarget.value); clear('timezone') }} error={errors.timezone}
-          hint={<>An IANA zone such as UTC or Europe/Berlin{local && local !== 'UTC' && <>; yours is <button type="button" class="link" onClick={() => { setTimezone(local); clear('timezone') }}>{local}</button></>}.</>} />
+          hint={<>An IANA zone such as UTC or Europe/Berlin{yourZone}.</>} />
         <datalist id="tz-list">{zoneList.map(z => <option key={z} value={z} />)}</datalist>
         <FormError error={formError} />
         <div class="form-actions">

@@ -58,13 +58,19 @@ function AgentHeader ({ agent }: { agent: Agent }) {
       <dl class="facts">
         <div>
           <dt>Schedule</dt>
-          <dd><span class="schedule-words">{describeCron(agent.scheduleCron, agent.timezone)}</span> <code class="muted cron-raw">{agent.scheduleCron}</code></dd>
+          <dd>
+            <span class="schedule-words">{describeCron(agent.scheduleCron, agent.timezone)}</span>
+            {' '}<code class="muted cron-raw">{agent.scheduleCron}</code>
+          </dd>
         </div>
         <div>
           <dt>Next run</dt>
           <dd>
             {agent.nextRunAt
-              ? <><time dateTime={agent.nextRunAt}>{formatDateTime(agent.nextRunAt, agent.timezone)}</time> <span class="muted">({formatRelative(agent.nextRunAt)})</span></>
+              ? <>
+                  <time dateTime={agent.nextRunAt}>{formatDateTime(agent.nextRunAt, agent.timezone)}</time>
+                  {' '}<span class="muted">({formatRelative(agent.nextRunAt)})</span>
+                </>
               : <span class="muted">none scheduled</span>}
           </dd>
         </div>

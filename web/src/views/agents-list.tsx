@@ -48,7 +48,9 @@ export function AgentsList () {
               <span class="agent-schedule">{describeCron(agent.scheduleCron, agent.timezone)}</span>
               <span class="agent-next muted">
                 {agent.nextRunAt
-                  ? <>Next run <time dateTime={agent.nextRunAt} title={formatDateTime(agent.nextRunAt, agent.timezone)}>{formatRelative(agent.nextRunAt)}</time></>
+                  ? <>Next run{' '}
+                      <time dateTime={agent.nextRunAt} title={formatDateTime(agent.nextRunAt, agent.timezone)}>{formatRelative(agent.nextRunAt)}</time>
+                    </>
                   : 'No upcoming run'}
               </span>
             </li>

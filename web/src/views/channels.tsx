@@ -58,7 +58,8 @@ export function ChannelsTab ({ agent }: { agent: Agent }) {
         <div>
           <h2 id="channels-title">Channels</h2>
           <p class="muted">Notified when a pending item opens and when it is resolved — not on every repeat.
-            {Array.isArray(notify) && <> This agent's rules notify only {notify.length === 1 ? 'one chosen channel' : `${notify.length} chosen channels`} about failed pulls.</>}
+            {Array.isArray(notify) &&
+              <> This agent's rules notify only {notify.length === 1 ? 'one chosen channel' : `${notify.length} chosen channels`} about failed pulls.</>}
           </p>
         </div>
         {canAdmin && !adding && channels.data && <button type="button" class="btn btn-primary" onClick={() => setAdding(true)}>Add channel</button>}
@@ -79,13 +80,14 @@ export function ChannelsTab ({ agent }: { agent: Agent }) {
           {channels.data.items.map(c => {
             const result = results[c.id]
             const label = TYPE_LABELS[c.type] ?? c.type
+            const signing = c.redactedSecrets?.secretRef
             return (
               <li key={c.id} class="card channel-item" data-channel-id={c.id}>
                 <div class="channel-main">
                   <strong>{label}</strong>
                   <code class="target channel-target">{describeTarget(c)}</code>
-                  {c.redactedSecrets?.secretRef && (
-                    <span class="small muted">signed with {c.redactedSecrets.secretRef.name} <RedactedValues redacted={c.redactedSecrets.secretRef.redacted} inline /></span>
+                  {signing && (
+                    <span class="small muted">signed with {signing.name} <RedactedValues redacted={signing.redacted} inline /></span>
                   )}
                   <span class="small muted">added {formatDateTime(c.createdAt, agent.timezone)}</span>
                 </div>
@@ -95,14 +97,20 @@ export function ChannelsTab ({ agent }: { agent: Agent }) {
                       {result === 'busy' ? 'Testing…' : 'Test'}
                     </button>
                   )}
-                  <button type="button" class="btn btn-small btn-ghost" aria-expanded={history === c.id} onClick={() => setHistory(h => h === c.id ? null : c.id)}>Notifications</button>
+                  <button type="button" class="btn btn-small btn-ghost" aria-expanded={history === c.id}
+                    onClick={() => setHistory(h => h === c.id ? null : c.id)}>
+                    Notifications
+                  </button>
                   {canAdmin && (
                     <button type="button" class="btn btn-small btn-ghost" onClick={() => setDeleting(c)} aria-label={`Delete ${label} channel`}>Delete</button>
                   )}
                 </div>
                 {result && result !== 'busy' && (
                   <p class={`channel-result ${result.ok ? 'text-ok small' : 'field-error'}`} role="status">
-                    {result.ok ? 'Test sent: ' : 'Test failed: '}{result.message}{result.status != null && !result.message.includes(String(result.status)) ? ` (${c.type === 'email' ? 'SMTP' : 'HTTP'} ${result.status})` : ''}
+                    {result.ok ? 'Test sent: ' : 'Test failed: '}{result.message}
+                    {result.status != null && !result.message.includes(String(result.status))
+                      ? ` (${c.type === 'email' ? 'SMTP' : 'HTTP'} ${result.status})`
+                      : ''}
                   </p>
                 )}
                 {history === c.id && <Deliveries path={`${path}/${seg(c.id)}/deliveries?limit=10`} agent={agent} />}
@@ -132,7 +140,8 @@ function Deliveries ({ path, agent }: { path: string, agent: Agent }) {
     <ul class="channel-deliveries small">
       {items.map(d => (
         <li key={d.id}>
-          <StatusBadge status={d.status === 'delivered' ? 'delivered' : d.status === 'queued' ? 'queued' : 'failed'} label={d.status === 'delivered' ? 'Delivered' : d.status === 'queued' ? 'Queued' : 'Failed'} />
+          <StatusBadge status={d.status === 'delivered' ? 'delivered' : d.status === 'queued' ? 'queued' : 'failed'}
+            label={d.status === 'delivered' ? 'Delivered' : d.status === 'queued' ? 'Queued' : 'Failed'} />
           {' '}{d.event === 'opened' ? 'Item opened' : 'Item resolved'} · {formatDateTime(d.createdAt, agent.timezone)} ({formatRelative(d.createdAt)})
           {d.attempts > 1 && <> · {d.attempts} attempts</>}
           {d.lastError && d.status !== 'delivered' && <span class="muted"> · {d.lastError}</span>}
@@ -189,12 +198,19 @@ function ChannelForm ({ path, onCreated, onCancel }: { path: string, onCreated: 
         onInput={(e) => setTarget(e.currentTarget.value)} error={errors[targetField]}
         hint={type === 'slack'
           ? 'https://hooks.slack.com/services/… — it works as a password, so it is not shown again.'
-          : type === 'webhook' ? 'https://… — Ferry POSTs a JSON event here.' : 'Up to 20 addresses, separated by commas. Sent through the server\'s SMTP server.'} />
+          : type === 'webhook'
+            ? 'https://… — Ferry POSTs a JSON event here.'
+            : 'Up to 20 addresses, separated by commas. Sent through the server\'s SMTP server.'} />
       {type === 'webhook' && (
         <SelectField label="Signing secret" name="config.secretRef" value={secretRef} optional error={errors['config.secretRef']}
           onChange={(e) => setSecretRef(e.currentTarget.value)}
-          hint={secrets.error ? 'The secrets could not be loaded.' : 'Events are signed per Standard Webhooks with a webhook secret (create one under Secrets).'}
-          options={[{ value: '', label: '— unsigned —' }, ...(secrets.data?.items ?? []).filter(s => s.type === 'webhook').map(s => ({ value: s.id, label: s.name }))]} />
+          hint={secrets.error
+            ? 'The secrets could not be loaded.'
+            : 'Events are signed per Standard Webhooks with a webhook secret (create one under Secrets).'}
+          options={[
+            { value: '', label: '— unsigned —' },
+            ...(secrets.data?.items ?? []).filter(s => s.type === 'webhook').map(s => ({ value: s.id, label: s.name })),
+          ]} />
       )}
       <FormError error={formError} />
       <div class="form-actions">

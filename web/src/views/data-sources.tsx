@@ -211,6 +211,7 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
   const cron = source.effectiveScheduleCron ?? source.scheduleCron ?? agent.scheduleCron
   const running = runner.state.phase === 'starting' || runner.state.phase === 'running'
   const pullable = inbound && source.type === 's3'
+  const nextPullTime = source.nextPullAt ? formatDateTime(source.nextPullAt, agent.timezone) : ''
 
   return (
     <article class="card source-card" aria-labelledby={`src-${source.id}`} data-source-id={source.id}>
@@ -238,7 +239,8 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
             {inbound && source.type === 'webhook'
               ? <div class="copy-inline"><code class="target">{targetOf(source)}</code><CopyButton text={targetOf(source)} label="Copy receive URL" /></div>
               : <code class="target">{targetOf(source)}</code>}
-            {source.type === 's3' && source.config.region && <span class="muted"> ({source.config.region}{source.config.endpoint ? `, ${source.config.endpoint}` : ''})</span>}
+            {source.type === 's3' && source.config.region &&
+              <span class="muted"> ({source.config.region}{source.config.endpoint ? `, ${source.config.endpoint}` : ''})</span>}
           </dd>
         </div>
         <SecretRef field="secretRef" source={source} secretsById={secretsById} label={source.type === 's3' ? 'Credentials' : 'Signing secret'} />
@@ -254,7 +256,10 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
                 : !agent.rules?.autoPull
                     ? <span class="muted">Scheduled pulls are off in the agent's rules.</span>
                     : source.nextPullAt
-                      ? <span>Next pull <time dateTime={source.nextPullAt} title={formatDateTime(source.nextPullAt, agent.timezone)}>{formatDateTime(source.nextPullAt, agent.timezone)}</time> <span class="muted">({formatRelative(source.nextPullAt)})</span></span>
+                      ? <span>Next pull{' '}
+                          <time dateTime={source.nextPullAt} title={nextPullTime}>{nextPullTime}</time>
+                          {' '}<span class="muted">({formatRelative(source.nextPullAt)})</span>
+                        </span>
                       : <span class="muted">No next pull scheduled.</span>}
             </dd>
           </div>
@@ -269,7 +274,10 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
           <div>
             <dt>Last test</dt>
             <dd>{source.lastTestAt
-              ? <><span class={source.lastTestOk ? 'text-ok' : 'text-bad'}>{source.lastTestOk ? 'Passed' : 'Failed'}</span> <span class="muted">{formatRelative(source.lastTestAt)}</span></>
+              ? <>
+                  <span class={source.lastTestOk ? 'text-ok' : 'text-bad'}>{source.lastTestOk ? 'Passed' : 'Failed'}</span>
+                  {' '}<span class="muted">{formatRelative(source.lastTestAt)}</span>
+                </>
               : <span class="muted">Never tested</span>}
             </dd>
           </div>
@@ -311,7 +319,9 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
           {canDelete && <button type="button" class="btn btn-ghost" onClick={() => setDeleting(true)} aria-label={`Delete ${source.name}`}>Delete</button>}
         </div>
       </div>
-      {switchError && <p class="field-error switch-error" role="alert" id={`${source.id}-switch-error`} data-error-for={switchError.field}>{switchError.message}</p>}
+      {switchError && (
+        <p class="field-error switch-error" role="alert" id={`${source.id}-switch-error`} data-error-for={switchError.field}>{switchError.message}</p>
+      )}
 
       <RunProgress state={runner.state} verb={inbound ? 'Pull' : 'Push'} agent={agent} onOpen={(id) => setOpenSync(id)} onDismiss={runner.reset} />
       {(test.result || test.error) && <TestResults test={test} onDismiss={() => setTest({ busy: false })} />}
@@ -341,7 +351,9 @@ const recentPass = (source: DataSource) =>
   !!source.lastTestOk && !!source.lastTestAt && Date.now() - Date.parse(source.lastTestAt) < 24 * 3600 * 1000
 
 /** Live progress of a pull/push until the sync ends, then its outcome. */
-function RunProgress ({ state, verb, agent, onOpen, onDismiss }: { state: RunState, verb: 'Pull' | 'Push', agent: Agent, onOpen: (id: string) => void, onDismiss: () => void }) {
+function RunProgress ({ state, verb, agent, onOpen, onDismiss }: {
+  state: RunState, verb: 'Pull' | 'Push', agent: Agent, onOpen: (id: string) => void, onDismiss: () => void
+}) {
   if (state.phase === 'idle') return null
   if (state.phase === 'error') {
     const e = state.error
@@ -385,12 +397,15 @@ function RunProgress ({ state, verb, agent, onOpen, onDismiss }: { state: RunSta
   else if (!s) text = `${verb} queued…`
   else if (verb === 'Push') {
     text = push?.nextAttemptAt && lastAttempt
-      ? `Attempt ${lastAttempt.attempt} ${lastAttempt.status != null ? `answered HTTP ${lastAttempt.status}` : 'failed'}${lastAttempt.error ? ` (${lastAttempt.error})` : ''}; next attempt ${formatDateTime(push.nextAttemptAt, agent.timezone)} (${formatRelative(push.nextAttemptAt)}).`
+      ? `Attempt ${lastAttempt.attempt} ${lastAttempt.status != null ? `answered HTTP ${lastAttempt.status}` : 'failed'}` +
+        `${lastAttempt.error ? ` (${lastAttempt.error})` : ''}; ` +
+        `next attempt ${formatDateTime(push.nextAttemptAt, agent.timezone)} (${formatRelative(push.nextAttemptAt)}).`
       : 'Push running: delivering the results…'
   } else if (counted) {
     // the listing may still be going: "of N" is what was found so far, not a promise
     const listed = p.filesListed ?? 0
-    text = `Pull running: ${formatNumber(p.filesDone ?? 0)} of ${formatNumber(p.filesTotal!)} new file${p.filesTotal === 1 ? '' : 's'} ingested, ${formatBytes(p.bytesDone ?? 0)} — ${formatNumber(listed)} object${listed === 1 ? '' : 's'} listed so far.`
+    text = `Pull running: ${formatNumber(p.filesDone ?? 0)} of ${formatNumber(p.filesTotal!)} new file${p.filesTotal === 1 ? '' : 's'} ingested, ` +
+      `${formatBytes(p.bytesDone ?? 0)} — ${formatNumber(listed)} object${listed === 1 ? '' : 's'} listed so far.`
   } else if (typeof p.filesListed === 'number') {
     text = `Pull running: ${formatNumber(p.filesListed)} object${p.filesListed === 1 ? '' : 's'} listed so far, nothing new yet…`
   } else text = 'Pull started: listing the bucket…'
@@ -460,7 +475,9 @@ function PushDialog ({ agent, source, onPush, onCancel }: { agent: Agent, source
       <p>Choose the mapping job whose results go to <code class="target">{targetOf(source)}</code>. Pushes cannot be undone.</p>
       {jobs.loading && <Loading label="Loading mapping jobs…" />}
       {jobs.error && <ErrorState error={jobs.error} what="Mapping jobs" onRetry={jobs.reload} compact />}
-      {jobs.data && done.length === 0 && <Empty title="No finished mapping jobs yet."><p>A mapping job runs after each upload when the agent's rules have auto-map on.</p></Empty>}
+      {jobs.data && done.length === 0 && (
+        <Empty title="No finished mapping jobs yet."><p>A mapping job runs after each upload when the agent's rules have auto-map on.</p></Empty>
+      )}
       {done.length > 0 && (
         <fieldset class="fieldset">
           <legend>Mapping job</legend>
@@ -468,7 +485,11 @@ function PushDialog ({ agent, source, onPush, onCancel }: { agent: Agent, source
             {done.map(job => (
               <label key={job.id} class="radio">
                 <input type="radio" name="jobId" value={job.id} checked={selected === job.id} onChange={() => setJobId(job.id)} />
-                <span>Job …{shortId(job.id)} · {formatNumber(job.rows)} rows · {job.columns.length} columns · {job.trigger === 'auto_map' ? 'after an upload' : 'started by hand'} · {formatDateTime(job.finishedAt ?? job.createdAt, agent.timezone)}</span>
+                <span>
+                  Job …{shortId(job.id)} · {formatNumber(job.rows)} rows · {job.columns.length} columns
+                  {' · '}{job.trigger === 'auto_map' ? 'after an upload' : 'started by hand'}
+                  {' · '}{formatDateTime(job.finishedAt ?? job.createdAt, agent.timezone)}
+                </span>
               </label>
             ))}
           </div>

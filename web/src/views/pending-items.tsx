@@ -40,7 +40,8 @@ export function PendingItemsTab ({ agent }: { agent: Agent }) {
         ...cur,
         items: filter === 'open' ? cur.items.filter(i => i.id !== item.id) : cur.items.map(i => i.id === item.id ? updated : i),
       })
-      setNotice(`Resolved “${TYPE_LABELS[item.type] ?? item.type}” of ${sourceNames.get(item.sourceId) ?? 'the data source'}. If it fails again, a new item opens.`)
+      setNotice(`Resolved “${TYPE_LABELS[item.type] ?? item.type}” of ${sourceNames.get(item.sourceId) ?? 'the data source'}. ` +
+        'If it fails again, a new item opens.')
     } catch (err) {
       setError(err instanceof ApiError && err.routeMissing ? 'Resolving is not available on this server yet (404).' : (err as Error).message)
     } finally {
@@ -48,6 +49,7 @@ export function PendingItemsTab ({ agent }: { agent: Agent }) {
     }
   }
 
+  const filingOff = agent.rules?.onPullFailure?.pendingItem === false ? ' (filing is switched off in this agent\'s rules)' : ''
   return (
     <section class="panel" aria-labelledby="pending-title">
       <div class="section-header">
@@ -66,7 +68,7 @@ export function PendingItemsTab ({ agent }: { agent: Agent }) {
       {items.error && !items.data && <ErrorState error={items.error} what="Pending items" onRetry={items.reload} />}
       {items.data && sorted.length === 0 && (
         <Empty title={filter === 'open' ? 'Nothing pending.' : 'No pending items yet.'}>
-          <p>When an automatic pull or push fails, it shows up here{agent.rules?.onPullFailure?.pendingItem === false ? ' (filing is switched off in this agent\'s rules)' : ''}.</p>
+          <p>When an automatic pull or push fails, it shows up here{filingOff}.</p>
         </Empty>
       )}
       {sorted.length > 0 && (
@@ -76,13 +78,16 @@ export function PendingItemsTab ({ agent }: { agent: Agent }) {
               <div class="pending-head">
                 <StatusBadge status={item.status} />
                 <strong>{TYPE_LABELS[item.type] ?? item.type}</strong>
-                <a href={links.agent(agent.id)} class="pending-source">{sourceNames.get(item.sourceId) ?? (sources.data ? 'a deleted data source' : 'data source')}</a>
+                <a href={links.agent(agent.id)} class="pending-source">
+                  {sourceNames.get(item.sourceId) ?? (sources.data ? 'a deleted data source' : 'data source')}
+                </a>
               </div>
               <p class="pending-message">{item.message}</p>
               <p class="muted small">
                 {formatNumber(item.occurrences)} occurrence{item.occurrences === 1 ? '' : 's'} ·
                 first {formatDateTime(item.firstSeenAt, agent.timezone)} · last {formatRelative(item.lastSeenAt)}
-                {item.status === 'resolved' && <> · resolved {item.resolution === 'auto' ? 'automatically' : 'by hand'}{item.resolvedAt ? ` ${formatRelative(item.resolvedAt)}` : ''}</>}
+                {item.status === 'resolved' &&
+                  <> · resolved {item.resolution === 'auto' ? 'automatically' : 'by hand'}{item.resolvedAt ? ` ${formatRelative(item.resolvedAt)}` : ''}</>}
               </p>
               {canResolve && item.status === 'open' && (
                 <button type="button" class="btn btn-small" disabled={resolving === item.id} onClick={() => resolve(item)}

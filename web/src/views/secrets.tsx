@@ -75,7 +75,12 @@ export function SecretsPanel ({ asPage = false }: { asPage?: boolean }) {
       {secrets.data && secrets.data.items.length > 0 && (
         <div class="table-wrap" tabIndex={0} role="region" aria-label="Secrets">
           <table class="table table-stack">
-            <thead><tr><th scope="col">Name</th><th scope="col">Type</th><th scope="col">Value</th><th scope="col">Created</th><th scope="col">Rotated</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
+            <thead>
+              <tr>
+                <th scope="col">Name</th><th scope="col">Type</th><th scope="col">Value</th><th scope="col">Created</th><th scope="col">Rotated</th>
+                <th scope="col"><span class="sr-only">Actions</span></th>
+              </tr>
+            </thead>
             <tbody>
               {secrets.data.items.map(s => (
                 <tr key={s.id}>
@@ -123,7 +128,10 @@ const VALUE_FIELDS: Record<SecretType, Array<{ name: string, label: string, secr
     { name: 'sessionToken', label: 'Session token', secret: true, optional: true },
   ],
   webhook: [
-    { name: 'signingSecret', label: 'Signing secret', secret: true, optional: true, hint: 'Leave empty to have Ferry generate one (whsec_…); it is shown once.' },
+    {
+      name: 'signingSecret', label: 'Signing secret', secret: true, optional: true,
+      hint: 'Leave empty to have Ferry generate one (whsec_…); it is shown once.',
+    },
   ],
   http_header: [
     { name: 'name', label: 'Header name', secret: false, hint: 'For example Authorization or X-Api-Key.' },
@@ -211,7 +219,9 @@ export function GeneratedSecret ({ name, value, onDone }: { name: string, value:
       <p><strong>Copy the signing secret of “{name}” now.</strong> Ferry will not show it again; the sender of the webhook needs it to sign its requests.</p>
       <div class="copy-row">
         <input class="mono" readOnly value={value} aria-label="Generated signing secret" onFocus={(e) => e.currentTarget.select()} />
-        <button type="button" class="btn" onClick={() => { void navigator.clipboard?.writeText(value).then(() => setCopied(true)) }}>{copied ? 'Copied' : 'Copy'}</button>
+        <button type="button" class="btn" onClick={() => { void navigator.clipboard?.writeText(value).then(() => setCopied(true)) }}>
+          {copied ? 'Copied' : 'Copy'}
+        </button>
       </div>
       <button type="button" class="btn btn-primary" onClick={onDone}>I have stored it — hide it</button>
     </div>

@@ -58,7 +58,12 @@ const channelRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { d
   })
 
   app.delete('/agents/:id/channels/:cid', {
-    schema: { tags: ['channels'], summary: 'Delete a channel (its pending notifications are dropped)', params: ChannelParams, response: { 204: Type.Null(), ...errorResponses(404) } },
+    schema: {
+      tags: ['channels'],
+      summary: 'Delete a channel (its pending notifications are dropped)',
+      params: ChannelParams,
+      response: { 204: Type.Null(), ...errorResponses(404) },
+    },
   }, async (request, reply) => {
     await db.transaction(async (tx) => {
       if (!await deleteChannel(tx, request.auth.orgId, request.params.id, request.params.cid)) throw new AppError('NOT_FOUND', 'Channel not found.')

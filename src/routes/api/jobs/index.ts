@@ -41,7 +41,8 @@ const jobRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps 
     schema: {
       tags: ['jobs'],
       summary: 'Start a mapping job for one of the agent\'s uploads (201, status queued)',
-      description: 'The job projects the upload\'s items through agent.mapping.output (default: the canonical fields). On success every enabled RESULTS_SINK with autoPush receives the results.',
+      description: 'The job projects the upload\'s items through agent.mapping.output (default: the canonical fields). ' +
+        'On success every enabled RESULTS_SINK with autoPush receives the results.',
       params: IdParams,
       body: JobCreate,
       response: { 201: Job, ...errorResponses(400, 404, 409) },
@@ -52,7 +53,13 @@ const jobRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps 
   })
 
   app.get('/agents/:id/jobs', {
-    schema: { tags: ['jobs'], summary: 'The agent\'s mapping jobs, newest first', params: IdParams, querystring: JobListQuery, response: { 200: ListOf(Job), ...errorResponses(404) } },
+    schema: {
+      tags: ['jobs'],
+      summary: 'The agent\'s mapping jobs, newest first',
+      params: IdParams,
+      querystring: JobListQuery,
+      response: { 200: ListOf(Job), ...errorResponses(404) },
+    },
   }, async (request) => {
     await agentOr404(db, request.auth.orgId, request.params.id)
     const limit = request.query.limit ?? 50
@@ -70,7 +77,8 @@ const jobRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps 
     schema: {
       tags: ['jobs'],
       summary: 'A succeeded job\'s results, streamed as csv, json (an array of objects), ndjson or xlsx',
-      description: 'CSV cells that a spreadsheet would run as a formula (text starting with = + - @, tab or carriage return) are prefixed with an apostrophe; numbers never are.',
+      description: 'CSV cells that a spreadsheet would run as a formula (text starting with = + - @, tab or carriage return) ' +
+        'are prefixed with an apostrophe; numbers never are.',
       params: JobParams,
       querystring: ResultsQuery,
       produces: Object.values(CONTENT_TYPES).map(t => t.split(';')[0]),
