@@ -3,6 +3,7 @@ import { finished } from 'node:stream/promises'
 import { parse as csvParse, CsvError } from 'csv-parse'
 import { AppError, isAppError } from '../errors.js'
 import { cellTooLong, headerKeys, onceWarner, tooManyRows } from './columns.js'
+import { noRowsError } from './parse-options.js'
 import { peekText, textChunks } from './stream-utils.js'
 import { ROW_BATCH, type FormatParser, type ParseOptions, type ParsedRow } from './types.js'
 
@@ -34,11 +35,14 @@ async function * parseCsv (input: Readable, options: ParseOptions): AsyncGenerat
   const { limits } = options
   const warn = onceWarner(options.onWarning)
   const { head, complete, all } = await peekText(textChunks(input), SNIFF_CHARS)
-  const delimiter = sniffDelimiter(head, complete)
+  // parse.headerRow: the lines above the header (a title, a date) are not sniffed nor read
+  const headerRow = options.headerRow ?? 1
+  const delimiter = options.delimiter ?? sniffDelimiter(dropLines(head, headerRow - 1), complete)
 
   const parser = csvParse({
     bom: true,
     delimiter,
+    quote: options.quote === '' ? false : options.quote ?? '"',
     relax_column_count: true,
     // a quote inside an unquoted field (`5" screen`) is kept as a character instead of failing the file
     relax_quotes: true,
@@ -78,10 +82,11 @@ async function * parseCsv (input: Readable, options: ParseOptions): AsyncGenerat
         const record = chunk[r]
         const row = nextLine
         nextLine += 1 + lineBreaksIn(record)
-        if (isBlankRecord(record)) continue
+        if (row < headerRow || isBlankRecord(record)) continue
         if (keys === undefined) {
           keys = headerKeys(record, i => String(i + 1), limits, warn)
           width = keys.length
+          options.onLayout?.({ headerRow: row, headers: keys.filter((k): k is string => k !== undefined) })
           continue
         }
         if (++rows > limits.maxRows) throw tooManyRows(limits, row)
@@ -121,7 +126,23 @@ async function * parseCsv (input: Readable, options: ParseOptions): AsyncGenerat
     parser.destroy()
     await all.return(undefined)
   }
+  if (keys === undefined && headerRow > 1) {
+    throw noRowsError({}, 'csv', `The header line ${headerRow} (parse.headerRow) was not found: the file has ${nextLine - 1} line${nextLine === 2 ? '' : 's'}`)
+  }
   if (keys === undefined) throw new AppError('EMPTY_FILE', 'The file has no header and no rows.')
+}
+
+/** `text` without its first `n` lines (CRLF, LF or CR each end one). */
+function dropLines (text: string, n: number): string {
+  let at = 0
+  for (let i = 0; i < n && at < text.length; i++) {
+    const lf = text.indexOf('\n', at)
+    const cr = text.indexOf('\r', at)
+    const end = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr)
+    if (end === -1) return ''
+    at = end + (text[end] === '\r' && text[end + 1] === '\n' ? 2 : 1)
+  }
+  return text.slice(at)
 }
 
 function raggedProblem (record: string[], width: number): string | undefined {

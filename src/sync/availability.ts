@@ -8,6 +8,7 @@ import { resolveAllowed } from '../net/guarded-lookup.js'
 import { guardedRequest } from '../net/guarded-http.js'
 import { withS3Transport } from '../sources/s3-access.js'
 import { resultKey } from '../push/targets.js'
+import type { ResultFormat } from '../results/format.js'
 import type { RemoteFile } from '../connectors/remote-file.js'
 import { testInboundWebhook } from '../inbound/check.js'
 
@@ -84,7 +85,7 @@ async function testS3 (deps: Deps, source: DataSource, list: Checklist): Promise
       return { message: `Bucket "${config.bucket}" is reachable in region ${config.region}.` }
     })
     if (source.role === 'RESULTS_SINK') {
-      await list.step('prefix', async () => ({ message: `Prefix "${normalisePrefix(config.prefix)}" can be listed; results are written as ${resultKey(config.prefix, '<jobId>', config.format ?? 'csv')}.` }))
+      await list.step('prefix', async () => ({ message: `Prefix "${normalisePrefix(config.prefix)}" can be listed; results are written as ${resultKey(config.prefix, '<jobId>', (config.format ?? 'csv') as ResultFormat)}.` }))
       return
     }
     const prefix = normalisePrefix(config.prefix)

@@ -7,6 +7,7 @@ import inbound from './006_inbound.js'
 import jobs from './007_jobs.js'
 import manifestEntries from './008_manifest_entries.js'
 import leanItems from './009_lean_items.js'
+import parseOptions from './010_parse_options.js'
 
 /**
  * The one migration set, applied in order on both backends. Append only: a shipped migration is
@@ -22,4 +23,5 @@ export const MIGRATIONS: ReadonlyArray<{ id: number, name: string, sql: string }
   { id: 7, name: 'jobs', sql: jobs },
   { id: 8, name: 'manifest_entries', sql: manifestEntries },
   { id: 9, name: 'lean_items', sql: leanItems },
+  { id: 10, name: 'parse_options', sql: parseOptions },
 ]

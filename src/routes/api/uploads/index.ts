@@ -7,6 +7,8 @@ import { AppError } from '../../../errors.js'
 import { IdParams, ListOf, Page, decodeCursor, errorResponses, page } from '../../../schemas/common.js'
 import { Item, UploadParams } from '../../../schemas/uploads.js'
 import { FILE_FORMATS, type FileFormat } from '../../../formats/types.js'
+import { checkParseSettings } from '../../../formats/parse-options.js'
+import { parseOverride } from '../../../schemas/parse.js'
 
 const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
   const { db } = deps
@@ -16,8 +18,10 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
   app.post('/agents/:id/inventory/uploads', {
     schema: {
       tags: ['inventory'],
-      summary: 'Upload an inventory file (multipart field "file"; CSV, JSON, NDJSON or XLSX, optionally gzipped)',
-      description: 'The file is streamed through the inventory pipeline. Rows that fail validation are rejected with their row number; the rest land. A file that cannot be read at all answers 422 with the reason and keeps nothing.',
+      summary: 'Upload an inventory file (multipart field "file"; CSV, JSON, NDJSON, XLSX or Parquet, optionally gzipped)',
+      description: 'The file is streamed through the inventory pipeline. Rows that fail validation are rejected with their row number; the rest land. ' +
+        'A file that cannot be read at all, yields no rows (NO_ROWS) or has no sku column (NO_SKU_COLUMN) answers 422 with the reason and keeps nothing. ' +
+        'An optional multipart field "parse", sent before "file", holds parse options as JSON (docs/formats.md), e.g. {"delimiter":";","decimalSeparator":","}.',
       params: IdParams,
       querystring: Type.Object({ format: Type.Optional(Type.Union(FILE_FORMATS.map(f => Type.Literal(f)))) }),
       consumes: ['multipart/form-data'],
@@ -28,6 +32,10 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
     if (!request.isMultipart()) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the file as multipart/form-data in a field named "file".')
     const file = await request.file({ limits: { fileSize: deps.config.limits.maxFileBytes, files: 1 } })
     if (!file || file.fieldname !== 'file') throw new AppError('VALIDATION_FAILED', 'Send the file in a multipart field named "file".', { details: { field: 'file' } })
+    // the multipart field "parse" (before "file" in the form: fields after the file are not read yet)
+    const field = file.fields.parse
+    const parseField = Array.isArray(field) ? field[0] : field
+    const parse = checkParseSettings(parseOverride(parseField?.type === 'field' ? String(parseField.value) : undefined, 'parse'), 'parse')
     const result = await db.transaction(tx => deps.pipeline.ingest(tx, {
       orgId: request.auth.orgId,
       agent,
@@ -35,6 +43,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
       fileName: file.filename || 'upload',
       contentType: file.mimetype,
       format: request.query.format as FileFormat | undefined,
+      parse,
     }))
     // whatever the parser did not read (a file refused early) is drained so the request completes
     file.file.resume()
