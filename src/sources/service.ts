@@ -199,6 +199,16 @@ function requireRecentTest (source: Pick<DataSource, 'lastTestAt' | 'lastTestOk'
   }
 }
 
+/**
+ * A config as it would be saved (schema, defaults, import options, its secrets exist in the
+ * organisation), without saving it or pinging anything: the preview of an unsaved source reads with it.
+ */
+export async function prepareSourceConfig (deps: Deps, orgId: string, type: SourceType, role: SourceRole, raw: Record<string, unknown>): Promise<SourceConfig> {
+  const config = normaliseConfig(type, role, checkConfig(type, role, raw), deps)
+  if (type === 's3') await checkSecretRefs(deps, deps.db, orgId, { type, role }, config)
+  return config
+}
+
 export interface CreatedSource { source: DataSource, generatedSigningSecret?: string }
 
 export async function createSource (deps: Deps, orgId: string, agentId: string, input: Required<Pick<SourceInput, 'name' | 'role' | 'type' | 'config'>> & SourceInput): Promise<CreatedSource> {
