@@ -115,7 +115,7 @@ describe('parquet', () => {
 
 describe('zip archives', () => {
   const open = async (zip: Buffer) => {
-    const spooled = await spoolToTempFile([zip], LIMITS.maxFileBytes, 'zip')
+    const spooled = await spoolToTempFile(Readable.from([zip]), LIMITS.maxFileBytes, 'zip')
     try {
       return await openZip(spooled.path, spooled.bytes, LIMITS)
     } finally {
@@ -140,7 +140,7 @@ describe('zip archives', () => {
 
   it('the XLSX guards apply: ../ names, too many entries, ratio — as ZIP_UNSAFE', async () => {
     await expect(open(makeZip([{ name: '../evil.csv', data: Buffer.from('sku\n') }]))).rejects.toMatchObject({ code: 'ZIP_UNSAFE', message: expect.stringContaining('zip archive') })
-    await expect(spoolToTempFile([makeZip(Array.from({ length: 5 }, (_, i) => ({ name: `${i}.csv`, data: Buffer.from('sku\n') })))], 1e9, 'zip')
+    await expect(spoolToTempFile(Readable.from([makeZip(Array.from({ length: 5 }, (_, i) => ({ name: `${i}.csv`, data: Buffer.from('sku\n') })))]), 1e9, 'zip')
       .then(async s => { try { return await openZip(s.path, s.bytes, { ...LIMITS, xlsxMaxEntries: 3 }) } finally { await s.remove() } }))
       .rejects.toMatchObject({ code: 'ZIP_UNSAFE' })
     await expect(open(makeZip([{ name: 'bomb.csv', data: Buffer.alloc(50 * 1024 * 1024, 0x61) }]))).rejects.toMatchObject({ code: 'ZIP_UNSAFE' })
