@@ -103,7 +103,9 @@ export const formatsMemoryBenchmark: Benchmark = {
             const res = await runTs('bench/lib/pull-child.ts', [source.id], { env: { ...process.env, ...f.env } })
             if (res.code !== 0) throw new Error(`the pull child failed (${res.code}): ${res.stdout.slice(-300)} ${res.stderr.slice(-500)}`)
             const out = lastJson<{ status: string, rowsAccepted: number, ms: number, maxRssBytes: number }>(res.stdout)
-            if (out.status !== 'succeeded' || out.rowsAccepted !== rows) throw new Error(`${kind} pull ended ${out.status} with ${out.rowsAccepted} rows, expected ${rows}`)
+            if (out.status !== 'succeeded' || out.rowsAccepted !== rows) {
+              throw new Error(`${kind} pull ended ${out.status} with ${out.rowsAccepted} rows, expected ${rows}`)
+            }
             rss[kind].push(out.maxRssBytes)
             secs[kind].push(out.ms)
             ctx.log(`formats memory run ${i + 1}: ${kind} peak RSS ${(out.maxRssBytes / MB).toFixed(0)} MiB, ${Math.round(out.ms)} ms`)
@@ -115,8 +117,10 @@ export const formatsMemoryBenchmark: Benchmark = {
     } finally {
       await s3.close()
     }
-    const mZip = measure('zip.maxRss', `Peak RSS pulling a ${(zip.bytes / MB).toFixed(0)} MiB zip of two CSVs (${zip.rows.toLocaleString('en-US')} rows)`, 'bytes', rss.zip)
-    const mParquet = measure('parquet.maxRss', `Peak RSS pulling a ${(parquet.bytes / MB).toFixed(0)} MiB Parquet file (${parquet.rows.toLocaleString('en-US')} rows)`, 'bytes', rss.parquet)
+    const size = (f: Fixture) => `${(f.bytes / MB).toFixed(0)} MiB`
+    const mZip = measure('zip.maxRss', `Peak RSS pulling a ${size(zip)} zip of two CSVs (${zip.rows.toLocaleString('en-US')} rows)`, 'bytes', rss.zip)
+    const parquetRows = parquet.rows.toLocaleString('en-US')
+    const mParquet = measure('parquet.maxRss', `Peak RSS pulling a ${size(parquet)} Parquet file (${parquetRows} rows)`, 'bytes', rss.parquet)
     const tZip = measure('zip.ms', 'Duration of that zip pull (for reference)', 'ms', secs.zip)
     const tParquet = measure('parquet.ms', 'Duration of that Parquet pull (for reference)', 'ms', secs.parquet)
     const limit = { text: '≤ 300 MB', test: (v: number) => v <= 300 * 1e6 }

@@ -98,10 +98,13 @@ async function readMetadata (handle: fs.FileHandle, file: AsyncBuffer, bytes: nu
   if (bytes < 12) throw new AppError('PARSE_FAILED', 'The Parquet file is truncated: it is too short to hold a footer.')
   const tail = Buffer.alloc(8)
   await handle.read(tail, 0, 8, bytes - 8)
-  if (tail.toString('latin1', 4) !== 'PAR1') throw new AppError('PARSE_FAILED', 'The Parquet file is truncated or corrupt: it does not end with the "PAR1" footer mark.')
+  if (tail.toString('latin1', 4) !== 'PAR1') {
+    throw new AppError('PARSE_FAILED', 'The Parquet file is truncated or corrupt: it does not end with the "PAR1" footer mark.')
+  }
   const footer = tail.readUInt32LE(0)
   if (footer > MAX_FOOTER_BYTES || footer > bytes - 12) {
-    throw new AppError('PARSE_FAILED', `The Parquet footer claims ${footer} bytes of metadata; the file is corrupt or the metadata is over ${MAX_FOOTER_BYTES} bytes.`)
+    throw new AppError('PARSE_FAILED',
+      `The Parquet footer claims ${footer} bytes of metadata; the file is corrupt or the metadata is over ${MAX_FOOTER_BYTES} bytes.`)
   }
   return await parquetMetadataAsync(file)
 }

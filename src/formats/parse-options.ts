@@ -48,7 +48,10 @@ export function checkParseSettings (input: Record<string, unknown> | null | unde
   const settings = out as ParseSettings
   if (settings.encoding !== undefined) {
     const name = encodingName(settings.encoding)
-    if (name === undefined) throw invalid(`${field}.encoding`, `"${settings.encoding}" is not an encoding label a decoder knows (e.g. "utf-8", "windows-1252", "utf-16le", "iso-8859-2").`)
+    if (name === undefined) {
+      throw invalid(`${field}.encoding`,
+        `"${settings.encoding}" is not an encoding label a decoder knows (e.g. "utf-8", "windows-1252", "utf-16le", "iso-8859-2").`)
+    }
     settings.encoding = name
   }
   if (settings.decimalSeparator !== undefined && settings.decimalSeparator === settings.thousandsSeparator) {

@@ -65,7 +65,9 @@ export function selectSheet (sheets: XlsxSheet[], sheetName?: string | number): 
   if (typeof sheetName === 'number') {
     const byIndex = sheets[sheetName - 1]
     if (byIndex === undefined) {
-      throw new AppError('PARSE_FAILED', `The workbook has ${sheets.length} sheet${sheets.length === 1 ? '' : 's'}, so there is no sheet ${sheetName}; its sheets are: ${sheets.map(s => `"${s.name}"`).join(', ')}.`, {
+      const names = sheets.map(s => `"${s.name}"`).join(', ')
+      const count = `${sheets.length} sheet${sheets.length === 1 ? '' : 's'}`
+      throw new AppError('PARSE_FAILED', `The workbook has ${count}, so there is no sheet ${sheetName}; its sheets are: ${names}.`, {
         details: { sheet: sheetName, sheets: sheets.map(s => s.name) },
       })
     }

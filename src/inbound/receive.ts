@@ -185,7 +185,8 @@ function deliveryOutcome (entries: ManifestEntry[]): { status: 'succeeded' | 'pa
   const unreadable = refused.filter(e => !READ_BUT_EMPTY.has(String(e.code)))
   if (!entries.some(e => e.status === 'ingested') && refused.length > 0 && unreadable.length === refused.length) {
     const first = unreadable[0]
-    return { status: 'failed', error: { code: String(first.code ?? 'PARSE_FAILED'), message: String(first.reason ?? 'The file was rejected.').replace(/^[A-Z_]+: /, '') } }
+    const message = String(first.reason ?? 'The file was rejected.').replace(/^[A-Z_]+: /, '')
+    return { status: 'failed', error: { code: String(first.code ?? 'PARSE_FAILED'), message } }
   }
   return { status: 'partial' }
 }
@@ -194,7 +195,10 @@ async function answerReplay (deps: Deps, syncId: string | null): Promise<Inbound
   const sync = syncId ? await getSyncById(deps.db, syncId) : null
   if (!sync) {
     // the webhook-id is known but its sync was deleted since: still nothing is ingested twice
-    return { syncId: null, status: null, duplicate: true, uploadId: null, fileName: null, format: null, bytes: 0, rowsAccepted: 0, rowsRejected: 0, errors: [], files: [] }
+    return {
+      syncId: null, status: null, duplicate: true, uploadId: null, fileName: null, format: null,
+      bytes: 0, rowsAccepted: 0, rowsRejected: 0, errors: [], files: [],
+    }
   }
   return answerFor(sync, true)
 }

@@ -195,7 +195,8 @@ export class InventoryPipeline {
   }
 
   /** A file refused whole: an upload row with the reason, nothing else. */
-  async #rejected (tx: Transaction, base: Omit<Parameters<typeof insertUpload>[1], 'bytes' | 'rowsAccepted' | 'rowsRejected' | 'status' | 'warnings' | 'id'> & { id?: string },
+  async #rejected (tx: Transaction,
+    base: Omit<Parameters<typeof insertUpload>[1], 'bytes' | 'rowsAccepted' | 'rowsRejected' | 'status' | 'warnings' | 'id'> & { id?: string },
     err: AppError, detected: { format?: FileFormat, encoding?: string, bytes: number }): Promise<IngestResult> {
     const upload = await insertUpload(tx, {
       ...base,

@@ -47,18 +47,17 @@ export interface ReadInput {
 const MAX_COLUMNS_LISTED = 100
 
 export class MappedFile {
-  readonly layout: FileLayout = {}
   readonly #mapper: CanonicalMapper
   #rows = 0
   #skuChecked = false
 
-  private constructor (readonly opened: OpenedInventory, mapper: CanonicalMapper) {
+  /** `layout` is filled in by the parser once it knows the sheet and the header (before the first row) */
+  private constructor (readonly opened: OpenedInventory, mapper: CanonicalMapper, readonly layout: FileLayout) {
     this.#mapper = mapper
   }
 
   static async open (input: ReadInput): Promise<MappedFile> {
     const mapper = new CanonicalMapper({ fieldMap: input.fieldMap }, input.parse)
-    let file: MappedFile | undefined
     const layout: FileLayout = {}
     const opened = await openInventoryStream(input.stream, {
       fileName: input.fileName,
@@ -66,11 +65,9 @@ export class MappedFile {
       format: input.format,
       limits: input.limits,
       parse: input.parse,
-      onLayout: (l) => { Object.assign(file?.layout ?? layout, l) },
+      onLayout: (l) => { Object.assign(layout, l) },
     })
-    file = new MappedFile(opened, mapper)
-    Object.assign(file.layout, layout)
-    return file
+    return new MappedFile(opened, mapper, layout)
   }
 
   get format (): FileFormat { return this.opened.format }
@@ -117,10 +114,12 @@ export class MappedFile {
     const unmapped = this.columns().filter(c => c.field === null).map(c => c.header)
     if (unmapped.length > 0) {
       const shown = unmapped.slice(0, MAX_COLUMNS_LISTED)
+      const one = unmapped.length === 1
+      const names = `${shown.map(c => `"${c}"`).join(', ')}${unmapped.length > shown.length ? ', …' : ''}`
       warnings.push({
         code: 'UNMAPPED_COLUMNS',
-        message: `${unmapped.length} column${unmapped.length === 1 ? ' maps' : 's map'} to no canonical field and ${unmapped.length === 1 ? 'was' : 'were'} kept in attributes: ` +
-          `${shown.map(c => `"${c}"`).join(', ')}${unmapped.length > shown.length ? ', …' : ''}. Map ${unmapped.length === 1 ? 'it' : 'them'} with the source's fieldMap if ${unmapped.length === 1 ? 'it holds' : 'they hold'} a canonical field.`,
+        message: `${unmapped.length} column${one ? ' maps' : 's map'} to no canonical field and ${one ? 'was' : 'were'} kept in attributes: ${names}. ` +
+          `Map ${one ? 'it' : 'them'} with the source's fieldMap if ${one ? 'it holds' : 'they hold'} a canonical field.`,
         columns: shown,
       })
     }

@@ -125,7 +125,10 @@ async function newestMatching (transport: S3Transport, config: S3Config): Promis
       if (!newest || (f.lastModified?.getTime() ?? 0) > (newest.lastModified?.getTime() ?? 0)) newest = f
     }
   }
-  if (!newest) throw new AppError('NO_FILE_TO_PREVIEW', `No file under the prefix "${prefix}"${config.pattern ? ` matches the pattern "${config.pattern}"` : ''} in a supported format yet.`)
+  if (!newest) {
+    const pattern = config.pattern ? ` matches the pattern "${config.pattern}"` : ''
+    throw new AppError('NO_FILE_TO_PREVIEW', `No file under the prefix "${prefix}"${pattern} in a supported format yet.`)
+  }
   return newest
 }
 
@@ -133,7 +136,8 @@ async function readPreview (deps: Deps, agent: Agent, config: S3Config, object: 
   const options = importOptionsOf(config)
   const limits = deps.config.limits
   const source = new ByteSource(body)
-  const archive = object.key.toLowerCase().endsWith('.zip') || (options.format === undefined && isZipMagic(await source.peek(4)) && !/\.(xlsx|xlsm)$/i.test(object.key))
+  const archive = object.key.toLowerCase().endsWith('.zip') ||
+    (options.format === undefined && isZipMagic(await source.peek(4)) && !/\.(xlsx|xlsm)$/i.test(object.key))
   let spooled: SpooledFile | undefined
   let zip: OpenedZip | undefined
   try {
@@ -149,7 +153,10 @@ async function readPreview (deps: Deps, agent: Agent, config: S3Config, object: 
         stream = fs.createReadStream(spooled.path)
       } else {
         const chosen = member !== undefined ? zip.members.find(m => m.name === member) : zip.members.find(m => m.skip === undefined)
-        if (!chosen) throw new AppError('NO_FILE_TO_PREVIEW', member !== undefined ? `The archive has no member "${member}".` : 'The archive holds no file in a supported format.')
+        if (!chosen) {
+          throw new AppError('NO_FILE_TO_PREVIEW',
+            member !== undefined ? `The archive has no member "${member}".` : 'The archive holds no file in a supported format.')
+        }
         if (chosen.skip !== undefined) throw new AppError('NO_FILE_TO_PREVIEW', `The member "${chosen.name}" is not read: ${chosen.skip}.`)
         stream = await zip.open(chosen)
         key = `${object.key}!${chosen.name}`
@@ -163,7 +170,10 @@ async function readPreview (deps: Deps, agent: Agent, config: S3Config, object: 
   } catch (err) {
     if (isAppError(err) && err.failureType === 'config' && err.code !== 'NO_FILE_TO_PREVIEW' && !err.code.startsWith('S3_')) {
       // the file could not be opened at all: still an answer a person can act on
-      return { file: { key: object.key, size: object.size, format: options.format ?? 'unknown', encoding: null }, columns: [], rows: [], rejected: [], warnings: [], error: { code: err.code, message: err.message } }
+      return {
+        file: { key: object.key, size: object.size, format: options.format ?? 'unknown', encoding: null },
+        columns: [], rows: [], rejected: [], warnings: [], error: { code: err.code, message: err.message },
+      }
     }
     throw err
   } finally {
@@ -178,15 +188,14 @@ async function mapFirstRows (file: { key: string, size: number }, mapped: Mapped
   let error: Preview['error']
   let complete = false
   try {
-    read: for await (const batch of mapped.outcomes()) {
+    for await (const batch of mapped.outcomes()) {
       for (const outcome of batch) {
-        if (isRejection(outcome)) {
-          if (rejected.length < PREVIEW_REJECTED) rejected.push({ row: outcome.row, reason: outcome.reason })
-        } else {
-          rows.push(outcome)
-          if (rows.length >= PREVIEW_ROWS) break read
-        }
+        if (!isRejection(outcome)) rows.push(outcome)
+        else if (rejected.length < PREVIEW_REJECTED) rejected.push({ row: outcome.row, reason: outcome.reason })
+        if (rows.length >= PREVIEW_ROWS) break
       }
+      // leaving the loop ends the parser (its stream and temp files are released)
+      if (rows.length >= PREVIEW_ROWS) break
     }
     complete = rows.length < PREVIEW_ROWS
     if (complete) mapped.finish()
@@ -196,7 +205,14 @@ async function mapFirstRows (file: { key: string, size: number }, mapped: Mapped
   }
   const layout = mapped.layout
   return {
-    file: { key: file.key, size: file.size, format: mapped.format, encoding: mapped.format === 'xlsx' || mapped.format === 'parquet' ? null : mapped.opened.encoding, ...(layout.sheet ? { sheet: layout.sheet } : {}) },
+    file: {
+      key: file.key,
+      size: file.size,
+      format: mapped.format,
+      // binary formats have no text encoding
+      encoding: mapped.format === 'xlsx' || mapped.format === 'parquet' ? null : mapped.opened.encoding,
+      ...(layout.sheet ? { sheet: layout.sheet } : {}),
+    },
     ...(layout.sheets ? { sheets: layout.sheets } : {}),
     columns: mapped.columns(),
     rows,

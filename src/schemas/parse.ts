@@ -37,7 +37,9 @@ export function parseOverride (text: string | undefined, field: string): Record<
   try {
     value = JSON.parse(text)
   } catch {
-    throw new AppError('VALIDATION_FAILED', `${field} must be a JSON object of parse options, e.g. {"delimiter":";","decimalSeparator":","}.`, { details: { field } })
+    throw new AppError('VALIDATION_FAILED', `${field} must be a JSON object of parse options, e.g. {"delimiter":";","decimalSeparator":","}.`, {
+      details: { field },
+    })
   }
   if (!Value.Check(ParseConfig, value)) {
     const first = [...Value.Errors(ParseConfig, value)][0]

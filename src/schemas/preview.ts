@@ -31,8 +31,10 @@ export const Preview = Type.Object({
   }),
   sheets: Type.Optional(Type.Array(Type.String())),
   columns: Type.Array(Type.Object({ header: Type.String(), field: Type.Union([Type.String(), Type.Null()]) })),
-  rows: Type.Array(Type.Object({ row: Type.Integer(), ...Type.Omit(Item, ['rowNumber']).properties }), { description: 'the first 20 items as they would land' }),
+  rows: Type.Array(Type.Object({ row: Type.Integer(), ...Type.Omit(Item, ['rowNumber']).properties }),
+    { description: 'the first 20 items as they would land' }),
   rejected: Type.Array(Type.Object({ row: Type.Integer(), reason: Type.String() })),
   warnings: Type.Array(Warning),
-  error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() }, { description: 'the file would be refused whole (NO_ROWS, NO_SKU_COLUMN, …)' })),
+  error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() },
+    { description: 'the file would be refused whole (NO_ROWS, NO_SKU_COLUMN, …)' })),
 })

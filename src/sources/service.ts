@@ -61,7 +61,9 @@ function normaliseImportOptions (role: SourceRole, config: SourceConfig): Source
   if (role === 'RESULTS_SINK') {
     const field = parse != null ? 'config.parse' : fieldMap != null ? 'config.fieldMap' : undefined
     if (field) throw new AppError('VALIDATION_FAILED', `${field} applies to inventory sources only.`, { details: { field } })
-    if ((config as S3Config).format === 'parquet') throw new AppError('VALIDATION_FAILED', 'Results are written as CSV, JSON, NDJSON or XLSX, not Parquet.', { details: { field: 'config.format' } })
+    if ((config as S3Config).format === 'parquet') {
+      throw new AppError('VALIDATION_FAILED', 'Results are written as CSV, JSON, NDJSON or XLSX, not Parquet.', { details: { field: 'config.format' } })
+    }
     return rest as SourceConfig
   }
   const settings = checkParseSettings(parse ?? undefined, 'config.parse')
@@ -255,7 +257,8 @@ export async function updateSourceWith (deps: Deps, orgId: string, agentId: stri
   const current = await sourceOr404(deps.db, orgId, agentId, sourceId)
   const configChanged = patch.config !== undefined
   // a merge patch: `null` clears an optional setting (docs/formats.md), nested objects (parse, fieldMap) merge field by field
-  const merged = configChanged ? mergeConfigPatch(current.config as unknown as Record<string, unknown>, patch.config!) : current.config as unknown as Record<string, unknown>
+  const stored = current.config as unknown as Record<string, unknown>
+  const merged = configChanged ? mergeConfigPatch(stored, patch.config!) : stored
   const config = configChanged ? normaliseConfig(current.type, current.role, checkConfig(current.type, current.role, merged), deps) : current.config
   if (patch.scheduleCron !== undefined) checkScheduleAllowed(current.type, current.role, patch.scheduleCron)
   const scheduleCron = patch.scheduleCron !== undefined ? validateSourceCron(patch.scheduleCron, agent.timezone) : current.scheduleCron

@@ -7,7 +7,11 @@ import type { FileOutcome } from '../pipeline/ingest.js'
  * A file refused whole carries its error `code` (NO_ROWS, NO_SKU_COLUMN, …) next to the reason; a
  * file that landed with warnings lists them (the UI shows it amber).
  */
-export function manifestEntriesOf (file: Pick<ManifestEntry, 'key' | 'etag' | 'size' | 'lastModified'>, outcomes: FileOutcome[], extra: Record<string, unknown> = {}): ManifestEntry[] {
+export function manifestEntriesOf (
+  file: Pick<ManifestEntry, 'key' | 'etag' | 'size' | 'lastModified'>,
+  outcomes: FileOutcome[],
+  extra: Record<string, unknown> = {}
+): ManifestEntry[] {
   return outcomes.map(({ member, size, result, skipped }) => {
     const base = { ...file, ...extra, ...(member !== undefined ? { key: `${file.key}!${member}`, size: size ?? null } : {}) }
     if (result === undefined) return { ...base, format: null, status: 'skipped', rowsAccepted: 0, rowsRejected: 0, reason: skipped ?? 'not read' }

@@ -202,7 +202,10 @@ async function recordSkipped (deps: Deps, source: DataSource, syncId: string, fi
 /** Marks a commit that found the file already taken: roll back, report nothing. */
 class AlreadyIngested extends Error {}
 
-async function ingestFile (deps: Deps, ctx: { source: DataSource, agent: Agent, syncId: string, file: RemoteFile, transport: S3Transport, lease: LeaseKeeper }): Promise<ManifestEntry[]> {
+async function ingestFile (
+  deps: Deps,
+  ctx: { source: DataSource, agent: Agent, syncId: string, file: RemoteFile, transport: S3Transport, lease: LeaseKeeper },
+): Promise<ManifestEntry[]> {
   const { source, agent, syncId, file, transport, lease } = ctx
   const base = { key: file.key, etag: file.etag, size: file.size, lastModified: file.lastModified?.toISOString() ?? null }
   const controller = new AbortController()

@@ -23,7 +23,9 @@ beforeAll(async () => {
 })
 afterAll(async () => { await w?.close() })
 
-type Entry = Record<string, unknown> & { key: string, status: string, uploadId?: string, code?: string, reason?: string, warnings?: Array<{ code: string, columns?: string[] }> }
+type Entry = Record<string, unknown> & {
+  key: string, status: string, uploadId?: string, code?: string, reason?: string, warnings?: Array<{ code: string, columns?: string[] }>
+}
 interface Landed { status: string, manifest: Entry[], syncId: string, sourceId: string }
 
 const putObject = (key: string, body: Buffer) => w.store.client().send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }))
@@ -38,17 +40,25 @@ async function pullOne (prefix: string, fileName: string, body: Buffer, config: 
 }
 
 /** A new inbound webhook source with `config`, one signed delivery of the file. */
-async function deliverOne (fileName: string, body: Buffer, config: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<Landed & { http: number, answer: Record<string, unknown> }> {
-  const created = await w.t.api('POST', `/api/v1/agents/${agentId}/data-sources`, { body: { name: `in ${fileName} ${randomUUID()}`, role: 'INVENTORY_SOURCE', type: 'webhook', config } })
+async function deliverOne (
+  fileName: string, body: Buffer, config: Record<string, unknown> = {}, headers: Record<string, string> = {}
+): Promise<Landed & { http: number, answer: Record<string, unknown> }> {
+  const created = await w.t.api('POST', `/api/v1/agents/${agentId}/data-sources`, {
+    body: { name: `in ${fileName} ${randomUUID()}`, role: 'INVENTORY_SOURCE', type: 'webhook', config },
+  })
   expect(created.statusCode, created.body).toBe(201)
   const { id: sourceId, signingSecret } = created.json() as { id: string, signingSecret: string }
   const id = `msg_${randomUUID()}`
   const timestamp = String(Math.floor(Date.now() / 1000))
-  const signature = 'v1,' + createHmac('sha256', Buffer.from(signingSecret.replace(/^whsec_/, ''), 'base64')).update(`${id}.${timestamp}.`).update(body).digest('base64')
+  const key = Buffer.from(signingSecret.replace(/^whsec_/, ''), 'base64')
+  const signature = 'v1,' + createHmac('sha256', key).update(`${id}.${timestamp}.`).update(body).digest('base64')
   const res = await w.t.app.inject({
     method: 'POST',
     url: `/api/v1/inbound/${sourceId}`,
-    headers: { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signature, 'content-type': 'application/octet-stream', 'x-file-name': fileName, ...headers },
+    headers: {
+      'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signature,
+      'content-type': 'application/octet-stream', 'x-file-name': fileName, ...headers,
+    },
     payload: body,
   })
   const answer = res.json() as Record<string, unknown> & { syncId?: string, details?: { syncId?: string } }
@@ -75,7 +85,9 @@ describe('parse options land the file as a person expects, through S3 and throug
     }
     // without the options the prices are rejected row by row: what the issue saw
     const plain = await deliverOne('stock.csv', semicolonCsv())
-    expect(plain.manifest[0]).toMatchObject({ rowsAccepted: 0, rowsRejected: 2, errors: [{ row: 2, message: 'price "2,50" is not a number' }, expect.anything()] })
+    expect(plain.manifest[0]).toMatchObject({
+      rowsAccepted: 0, rowsRejected: 2, errors: [{ row: 2, message: 'price "2,50" is not a number' }, expect.anything()],
+    })
     // a bad header is refused before anything is read
     const bad = await deliverOne('stock.csv', semicolonCsv(), {}, { 'x-ferry-parse': '{"decimalSeparator":";"}' })
     expect([bad.http, bad.answer.code, bad.status]).toEqual([400, 'VALIDATION_FAILED', 'none'])
@@ -167,7 +179,9 @@ describe('parse options land the file as a person expects, through S3 and throug
 
 describe('source settings', () => {
   it('config.parse and fieldMap are saved, cleared one field at a time with null, and refused on sinks', async () => {
-    const sourceId = await w.newSource('settings/', { endpoint: w.store.endpoint, config: { parse: { delimiter: ';', encoding: 'latin1', sheet: null }, fieldMap: { sku: 'Artikel' } } })
+    const sourceId = await w.newSource('settings/', {
+      endpoint: w.store.endpoint, config: { parse: { delimiter: ';', encoding: 'latin1', sheet: null }, fieldMap: { sku: 'Artikel' } },
+    })
     const path = `/api/v1/agents/${agentId}/data-sources/${sourceId}`
     expect((await w.t.api('GET', path)).json().config).toMatchObject({ parse: { delimiter: ';', encoding: 'windows-1252' }, fieldMap: { sku: 'Artikel' } })
     const patched = await w.t.api('PATCH', path, { body: { config: { parse: { encoding: null, headerRow: 2 }, fieldMap: null }, validate: false } })
@@ -178,7 +192,10 @@ describe('source settings', () => {
     expect(bad.statusCode).toBe(400)
     expect(bad.json()).toMatchObject({ details: { field: 'config.parse.encoding' } })
     const sink = await w.t.api('POST', `/api/v1/agents/${agentId}/data-sources`, {
-      body: { name: 'sink', role: 'RESULTS_SINK', type: 's3', validate: false, config: { bucket: BUCKET, prefix: 'out/', secretRef: w.secretId, parse: { delimiter: ';' } } },
+      body: {
+        name: 'sink', role: 'RESULTS_SINK', type: 's3', validate: false,
+        config: { bucket: BUCKET, prefix: 'out/', secretRef: w.secretId, parse: { delimiter: ';' } },
+      },
     })
     expect(sink.statusCode).toBe(400)
   })
@@ -190,9 +207,12 @@ describe('source settings', () => {
       body: { name: 'legacy src', role: 'INVENTORY_SOURCE', type: 's3', validate: false, config: { bucket: BUCKET, prefix: 'legacy/', secretRef: w.secretId } },
     })
     const keeps = await w.t.api('POST', `/api/v1/agents/${agent}/data-sources`, {
-      body: { name: 'own sheet', role: 'INVENTORY_SOURCE', type: 's3', validate: false, config: { bucket: BUCKET, prefix: 'own/', secretRef: w.secretId, parse: { sheet: 'Own' } } },
+      body: {
+        name: 'own sheet', role: 'INVENTORY_SOURCE', type: 's3', validate: false,
+        config: { bucket: BUCKET, prefix: 'own/', secretRef: w.secretId, parse: { sheet: 'Own' } },
+      },
     })
-    await db.query(`UPDATE agents SET mapping = mapping || '{"sheetName":"Stock"}'::jsonb WHERE id = $1`, [agent])
+    await db.query('UPDATE agents SET mapping = mapping || \'{"sheetName":"Stock"}\'::jsonb WHERE id = $1', [agent])
     const { MIGRATIONS } = await import('../../src/db/migrations/index.js')
     await db.exec(MIGRATIONS.find(m => m.id === 10)!.sql)
     const { rows } = await db.query<{ id: string, parse: unknown }>('SELECT id, config->\'parse\' AS parse FROM data_sources WHERE agent_id = $1', [agent])
@@ -202,6 +222,7 @@ describe('source settings', () => {
 })
 
 describe('preview: read-only, no sync, no ledger row', () => {
+  const s3Config = (prefix: string) => ({ bucket: BUCKET, prefix, secretRef: w.secretId, endpoint: w.store.endpoint, forcePathStyle: true })
   const footprint = async () => {
     const { rows } = await w.t.database.db.query<{ syncs: number, ledger: number, uploads: number }>(
       `SELECT (SELECT count(*)::int FROM syncs) AS syncs, (SELECT count(*)::int FROM source_files) AS ledger,
@@ -222,7 +243,7 @@ describe('preview: read-only, no sync, no ledger row', () => {
     expect(plain.json()).toMatchObject({ file: { key: 'preview/stock.csv', format: 'csv', encoding: 'utf-8' }, rows: [], rejected: [{ row: 2 }, { row: 3 }] })
     const tried = await w.t.api('POST', path, { body: { parse: SEMICOLON_PARSE } })
     expect(tried.json()).toMatchObject({
-      columns: [{ header: 'sku', field: 'sku' }, { header: 'name', field: 'name' }, { header: 'quantity', field: 'quantity' }, { header: 'price', field: 'price' }],
+      columns: ['sku', 'name', 'quantity', 'price'].map(h => ({ header: h, field: h })),
       rows: SEMICOLON_ITEMS,
       rejected: [],
       warnings: [],
@@ -237,7 +258,7 @@ describe('preview: read-only, no sync, no ledger row', () => {
     await putObject('unsaved/book.xlsx', await twoSheetWorkbook())
     const before = await footprint()
     const body = (parse: Record<string, unknown>) => ({
-      type: 's3', role: 'INVENTORY_SOURCE', config: { bucket: BUCKET, prefix: 'unsaved/', secretRef: w.secretId, endpoint: w.store.endpoint, forcePathStyle: true, parse },
+      type: 's3', role: 'INVENTORY_SOURCE', config: { ...s3Config('unsaved/'), parse },
     })
     const res = await w.t.api('POST', `/api/v1/agents/${agentId}/data-sources/preview`, { body: body({ sheet: 'Stock' }) })
     expect(res.statusCode, res.body).toBe(200)
@@ -256,7 +277,7 @@ describe('preview: read-only, no sync, no ledger row', () => {
     expect(zip.json()).toMatchObject({ file: { key: 'unsaved/drop.zip!south/south.csv', format: 'csv' }, rows: [{ sku: 'S1' }] })
     expect(await footprint()).toEqual(before)
     const none = await w.t.api('POST', `/api/v1/agents/${agentId}/data-sources/preview`, {
-      body: { type: 's3', role: 'INVENTORY_SOURCE', config: { bucket: BUCKET, prefix: 'nothing-here/', secretRef: w.secretId, endpoint: w.store.endpoint, forcePathStyle: true } },
+      body: { type: 's3', role: 'INVENTORY_SOURCE', config: s3Config('nothing-here/') },
     })
     expect(none.statusCode).toBe(422)
     expect(none.json().code).toBe('NO_FILE_TO_PREVIEW')

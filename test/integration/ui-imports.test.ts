@@ -51,7 +51,8 @@ describe.skipIf(onPostgres || !haveChromium)('import options in Chromium', () =>
     if (!address || typeof address === 'string') throw new Error('server did not listen on a TCP port')
     base = `http://127.0.0.1:${address.port}`
     agentId = (await t.api('POST', '/api/v1/agents', { body: { name: 'supplier', rules: { autoPull: false, autoMap: false } } })).json().id
-    secretId = (await t.api('POST', '/api/v1/secrets', { body: { name: 's3rver', type: 'aws', value: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } } })).json().id
+    const value = { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }
+    secretId = (await t.api('POST', '/api/v1/secrets', { body: { name: 's3rver', type: 'aws', value } })).json().id
     browser = await launchBrowser()
     page = await browser.newPage({ width: 1280, height: 900 })
     await page.goto(`${base}/`)

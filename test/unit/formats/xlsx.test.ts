@@ -82,8 +82,10 @@ describe('xlsx: reading', () => {
       }
     })
     expect((await collect(bytes, { fileName: 'x.xlsx' })).records.map(r => r.values.sku)).toEqual(['First-1', 'First-2'])
-    expect((await collect(bytes, { fileName: 'x.xlsx', parse: { sheet: 'second SHEET' } })).records.map(r => r.values.sku)).toEqual(['Second sheet-1', 'Second sheet-2'])
-    await expect(collect(bytes, { fileName: 'x.xlsx', parse: { sheet: 'Missing' } })).rejects.toMatchObject({ code: 'PARSE_FAILED', message: expect.stringContaining('"First", "Second sheet"') })
+    const second = await collect(bytes, { fileName: 'x.xlsx', parse: { sheet: 'second SHEET' } })
+    expect(second.records.map(r => r.values.sku)).toEqual(['Second sheet-1', 'Second sheet-2'])
+    await expect(collect(bytes, { fileName: 'x.xlsx', parse: { sheet: 'Missing' } }))
+      .rejects.toMatchObject({ code: 'PARSE_FAILED', message: expect.stringContaining('"First", "Second sheet"') })
   })
 
   it('detects the header as the first non-empty row; values without a header become column_<letter>', async () => {

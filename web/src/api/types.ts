@@ -150,7 +150,10 @@ export interface Preview {
   file: { key: string, size: number, format: string, encoding: string | null, sheet?: string }
   sheets?: string[]
   columns: Array<{ header: string, field: string | null }>
-  rows: Array<{ row: number, sku: string, name: string | null, quantity: number | null, price: number | null, currency: string | null, location: string | null, attributes: Record<string, unknown> }>
+  rows: Array<{
+    row: number, sku: string, name: string | null, quantity: number | null, price: number | null, currency: string | null, location: string | null
+    attributes: Record<string, unknown>
+  }>
   rejected: Array<{ row: number, reason: string }>
   warnings: FileWarning[]
   error?: { code: string, message: string }

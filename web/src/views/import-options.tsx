@@ -62,7 +62,10 @@ export function ImportOptions ({ values: v, errors, onChange }: {
       <div class="field-row">
         <SelectField label="Delimiter" name="config.parse.delimiter" value={v.delimiter} error={errors['config.parse.delimiter']}
           onChange={(e) => set('delimiter', e.currentTarget.value)}
-          options={[{ value: '', label: 'Detect' }, { value: ',', label: 'Comma ,' }, { value: ';', label: 'Semicolon ;' }, { value: '\\t', label: 'Tab' }, { value: '|', label: 'Pipe |' }]} />
+          options={[
+            { value: '', label: 'Detect' }, { value: ',', label: 'Comma ,' }, { value: ';', label: 'Semicolon ;' },
+            { value: '\\t', label: 'Tab' }, { value: '|', label: 'Pipe |' },
+          ]} />
         <SelectField label="Quote" name="config.parse.quote" value={v.quote} error={errors['config.parse.quote']}
           onChange={(e) => set('quote', e.currentTarget.value)}
           options={[{ value: '', label: 'Double quote " (default)' }, { value: '\'', label: 'Single quote \'' }, { value: 'none', label: 'None' }]} />
@@ -74,9 +77,13 @@ export function ImportOptions ({ values: v, errors, onChange }: {
         <SelectField label="Decimal separator" name="config.parse.decimalSeparator" value={v.decimalSeparator} error={errors['config.parse.decimalSeparator']}
           onChange={(e) => set('decimalSeparator', e.currentTarget.value)}
           options={[{ value: '', label: 'Point . (default)' }, { value: ',', label: 'Comma ,' }]} />
-        <SelectField label="Thousands separator" name="config.parse.thousandsSeparator" value={v.thousandsSeparator} error={errors['config.parse.thousandsSeparator']}
+        <SelectField label="Thousands separator" name="config.parse.thousandsSeparator" value={v.thousandsSeparator}
+          error={errors['config.parse.thousandsSeparator']}
           onChange={(e) => set('thousandsSeparator', e.currentTarget.value)}
-          options={[{ value: '', label: 'None (default)' }, { value: ',', label: 'Comma ,' }, { value: '.', label: 'Point .' }, { value: ' ', label: 'Space' }, { value: '\'', label: 'Apostrophe \'' }]} />
+          options={[
+            { value: '', label: 'None (default)' }, { value: ',', label: 'Comma ,' }, { value: '.', label: 'Point .' },
+            { value: ' ', label: 'Space' }, { value: '\'', label: 'Apostrophe \'' },
+          ]} />
       </div>
       <div class="field-row">
         <TextField label="Encoding" name="config.parse.encoding" value={v.encoding} optional autoComplete="off" spellcheck={false}
@@ -153,7 +160,13 @@ function PreviewResult ({ preview: p }: { preview: Preview }) {
       {p.rows.length > 0 && (
         <div class="table-wrap" tabIndex={0} role="region" aria-label="First items">
           <table class="table table-compact preview-table">
-            <thead><tr><th scope="col">Row</th>{CANONICAL_FIELDS.map(f => <th key={f} scope="col">{f}</th>)}{extra.length > 0 && <th scope="col">attributes</th>}</tr></thead>
+            <thead>
+              <tr>
+                <th scope="col">Row</th>
+                {CANONICAL_FIELDS.map(f => <th key={f} scope="col">{f}</th>)}
+                {extra.length > 0 && <th scope="col">attributes</th>}
+              </tr>
+            </thead>
             <tbody>
               {p.rows.map(r => (
                 <tr key={r.row}>
@@ -174,7 +187,8 @@ function PreviewResult ({ preview: p }: { preview: Preview }) {
       )}
       {!p.error && p.rows.length === 0 && p.rejected.length === 0 && <p class="small">The file has no rows.</p>}
       <p class="small muted">
-        <StatusBadge status={p.error ? 'rejected' : p.warnings.length ? 'ingested_warnings' : 'ingested'} label={p.error ? 'Would be rejected' : p.warnings.length ? 'Would land with warnings' : 'Would land'} />
+        <StatusBadge status={p.error ? 'rejected' : p.warnings.length ? 'ingested_warnings' : 'ingested'}
+          label={p.error ? 'Would be rejected' : p.warnings.length ? 'Would land with warnings' : 'Would land'} />
         {' '}{formatNumber(p.rows.length)} item{p.rows.length === 1 ? '' : 's'} shown.
       </p>
     </div>

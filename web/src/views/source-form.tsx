@@ -194,7 +194,7 @@ export function SourceForm ({ agent, role, secrets, onCreated, onCancel }: {
         <ImportOptions values={imp} errors={errors} onChange={(next) => { setImp(next); setErrors(({ config: _, ...rest }) => rest) }} />
       )}
       {inbound && v.type === 's3' && (
-        <PreviewPanel path={`${sourcesPath(agent.id)}/preview`} body={() => { const { name: _, scheduleCron: __, validate: ___, ...rest } = body() as Record<string, unknown>; return rest }} />
+        <PreviewPanel path={`${sourcesPath(agent.id)}/preview`} body={() => previewBody(body())} />
       )}
 
       {(v.type === 's3' || !inbound) && (
@@ -224,6 +224,9 @@ export function SourceForm ({ agent, role, secrets, onCreated, onCancel }: {
     </>
   )
 }
+
+/** The preview reads with the unsaved `{ type, role, config }`; the rest of the form does not matter to it. */
+const previewBody = ({ type, role, config }: { type: SourceType, role: SourceRole, config: Record<string, unknown> }) => ({ type, role, config })
 
 function SecretSelect ({ label, name, value, error, options, optional, hint, onChange, onNew }: {
   label: string, name: string, value: string, error?: string, optional?: boolean, hint?: string

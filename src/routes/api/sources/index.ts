@@ -116,7 +116,8 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
     schema: {
       tags: ['data-sources'],
       summary: 'Preview an unsaved source: its newest matching file (or "key") read as it would land; read-only, no sync recorded',
-      description: 'See docs/formats.md. Answers the file read, its sheets, the columns with the field each lands in, the first 20 items, the rejected rows among them and the warnings.',
+      description: 'See docs/formats.md. Answers the file read, its sheets, the columns with the field each lands in, the first 20 items, ' +
+        'the rejected rows among them and the warnings.',
       params: IdParams,
       body: UnsavedPreviewBody,
       response: { 200: Preview, ...errorResponses(400, 404, 422) },

@@ -21,7 +21,8 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
       summary: 'Upload an inventory file (multipart field "file"; CSV, JSON, NDJSON, XLSX or Parquet, optionally gzipped)',
       description: 'The file is streamed through the inventory pipeline. Rows that fail validation are rejected with their row number; the rest land. ' +
         'A file that cannot be read at all, yields no rows (NO_ROWS) or has no sku column (NO_SKU_COLUMN) answers 422 with the reason and keeps nothing. ' +
-        'An optional multipart field "parse", sent before "file", holds parse options as JSON (docs/formats.md), e.g. {"delimiter":";","decimalSeparator":","}.',
+        'An optional multipart field "parse", sent before "file", holds parse options as JSON (docs/formats.md), ' +
+        'e.g. {"delimiter":";","decimalSeparator":","}.',
       params: IdParams,
       querystring: Type.Object({ format: Type.Optional(Type.Union(FILE_FORMATS.map(f => Type.Literal(f)))) }),
       consumes: ['multipart/form-data'],
