@@ -106,6 +106,16 @@ describe.skipIf(onPostgres || !haveChromium)('import options in Chromium', () =>
     await form.waitFor({ state: 'detached' })
     const saved = (await t.api('GET', `/api/v1/agents/${agentId}/data-sources`)).json().items[0]
     expect(saved.config).toMatchObject({ parse: { decimalSeparator: ',', thousandsSeparator: '.' }, fieldMap: { name: 'name' }, secretRef: secretId })
+
+    // the saved source previews with its saved options, from its card
+    await page.locator(`[data-source-id="${saved.id}"]`).getByRole('button', { name: 'Preview', exact: true }).click()
+    const dialog = page.getByRole('dialog', { name: 'Preview of supplier drops' })
+    await dialog.getByRole('button', { name: 'Preview the newest file' }).click()
+    await expect.poll(() => dialog.locator('tbody tr').count()).toBe(2)
+    expect(await dialog.locator('tbody tr').nth(1).locator('td').allTextContents()).toEqual(['3', 'A2', 'Nut', '7', '1234.5', '—', '—'])
+    await page.keyboard.press('Escape')
+    await dialog.waitFor({ state: 'detached' })
+    expect(await footprint()).toBe(0)
   })
 
   it('a file that landed with warnings is amber in the manifest, never plain green, with the warning listed', async () => {

@@ -14,6 +14,7 @@ import { useSyncRunner, type RunState } from '../lib/sync-runner'
 import { checkLabel } from '../lib/checks'
 import { GeneratedSecret, RedactedValues } from './secrets'
 import { SourceForm } from './source-form'
+import { PreviewPanel } from './import-options'
 import { ManifestDialog, SyncHistory } from './syncs'
 
 const HISTORY_LIMIT = 20
@@ -149,6 +150,7 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
   const [confirmAutoPush, setConfirmAutoPush] = useState(false)
   const [pushing, setPushing] = useState(false)
   const [deleting, setDeleting] = useState(false)
+  const [previewing, setPreviewing] = useState(false)
 
   const refresh = async () => {
     void syncs.reload()
@@ -287,6 +289,7 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
         </div>
         <div class="actions">
           <button type="button" class="btn" onClick={runTest} disabled={test.busy}>{test.busy ? 'Testing…' : 'Test'}</button>
+          {pullable && <button type="button" class="btn" onClick={() => setPreviewing(true)}>Preview</button>}
           {pullable && (
             <button type="button" class="btn btn-primary" disabled={running || !source.enabled}
               title={!source.enabled ? 'Enable the source to pull it' : undefined}
@@ -322,6 +325,11 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
         <PushDialog agent={agent} source={source}
           onCancel={() => setPushing(false)}
           onPush={(jobId) => { setPushing(false); void runner.start(() => api.post(`${base}/push`, { jobId })) }} />
+      )}
+      {previewing && (
+        <Dialog title={`Preview of ${source.name}`} onClose={() => setPreviewing(false)} wide>
+          <PreviewPanel path={`${base}/preview`} body={() => ({})} />
+        </Dialog>
       )}
       {deleting && <DeleteSource base={base} source={source} onClose={() => setDeleting(false)} onDeleted={onDeleted} />}
     </article>
