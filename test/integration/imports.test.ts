@@ -174,6 +174,16 @@ describe('parse options land the file as a person expects, through S3 and throug
     const refused = await w.t.api('POST', `/api/v1/agents/${agentId}/inventory/uploads`, { body: empty.payload, headers: empty.headers })
     expect(refused.statusCode).toBe(422)
     expect(refused.json()).toMatchObject({ code: 'NO_ROWS', message: expect.stringContaining('"Stock"') })
+    // a zip: one upload per member, the answer lists them
+    const zip = multipartFile(twoCsvZip(), { fileName: 'drop.zip' })
+    const archive = await w.t.api('POST', `/api/v1/agents/${agentId}/inventory/uploads`, { body: zip.payload, headers: zip.headers })
+    expect(archive.statusCode, archive.body).toBe(201)
+    expect(archive.json()).toMatchObject({
+      fileName: 'drop.zip!north.csv',
+      rowsAccepted: 2,
+      files: [{ key: 'drop.zip!north.csv', status: 'ingested' }, { key: 'drop.zip!south/south.csv', status: 'ingested' }, { key: 'drop.zip!readme.pdf', status: 'skipped' }],
+    })
+    expect((await itemsOf(archive.json().files[1].uploadId)).map(i => i.sku)).toEqual(['S1'])
   })
 })
 
