@@ -148,6 +148,9 @@ describe('parse options land the file as a person expects, through S3 and throug
       ])
       expect((await landedItems(landed.manifest)).map(i => i.sku)).toEqual(['N1', 'N2', 'S1'])
     }
+    // Test names it an archive, not an XLSX workbook
+    const checks = (await w.t.api('POST', `/api/v1/agents/${agentId}/data-sources/${pulled.sourceId}/test`)).json().checks as Array<{ name: string, message: string }>
+    expect(checks.find(c => c.name === 'format')?.message).toMatch(/zip\/drop\.zip, is a zip archive/)
     // the archive is one ledger row: the next pull takes nothing again
     const again = await w.t.api('POST', `/api/v1/agents/${agentId}/data-sources/${pulled.sourceId}/pull?wait=true`)
     expect(again.json()).toMatchObject({ status: 'succeeded', manifest: [] })
@@ -228,6 +231,11 @@ describe('source settings', () => {
     const { rows } = await db.query<{ id: string, parse: unknown }>('SELECT id, config->\'parse\' AS parse FROM data_sources WHERE agent_id = $1', [agent])
     expect(Object.fromEntries(rows.map(r => [r.id, r.parse]))).toEqual({ [created.json().id]: { sheet: 'Stock' }, [keeps.json().id]: { sheet: 'Own' } })
     expect((await w.t.api('GET', `/api/v1/agents/${agent}`)).json().mapping).toEqual({ fieldMap: {}, output: [] })
+    // the agent field is gone from the API; its field map clears with null
+    expect((await w.t.api('PATCH', `/api/v1/agents/${agent}`, { body: { mapping: { sheetName: 'Stock' } } })).statusCode).toBe(400)
+    await w.t.api('PATCH', `/api/v1/agents/${agent}`, { body: { mapping: { fieldMap: { sku: 'Item No', name: 'Title' } } } })
+    const cleared = await w.t.api('PATCH', `/api/v1/agents/${agent}`, { body: { mapping: { fieldMap: null } } })
+    expect(cleared.json().mapping.fieldMap).toEqual({})
   })
 })
 
