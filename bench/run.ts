@@ -29,7 +29,9 @@ import { renderReport } from './lib/report.js'
 import { ROOT } from './lib/proc.js'
 import type { BenchContext, BenchOutcome, Benchmark } from './lib/types.js'
 
-const BENCHMARKS: Benchmark[] = [ingestBenchmark, manyFilesBenchmark, noopBenchmark, memoryBenchmark, formatsMemoryBenchmark, pushBenchmark, schedulerBenchmark, apiBenchmark]
+const BENCHMARKS: Benchmark[] = [
+  ingestBenchmark, manyFilesBenchmark, noopBenchmark, memoryBenchmark, formatsMemoryBenchmark, pushBenchmark, schedulerBenchmark, apiBenchmark,
+]
 
 function arg (name: string): string | undefined {
   const hit = process.argv.slice(2).find(a => a === `--${name}` || a.startsWith(`--${name}=`))

@@ -149,7 +149,8 @@ describe('parse options land the file as a person expects, through S3 and throug
       expect((await landedItems(landed.manifest)).map(i => i.sku)).toEqual(['N1', 'N2', 'S1'])
     }
     // Test names it an archive, not an XLSX workbook
-    const checks = (await w.t.api('POST', `/api/v1/agents/${agentId}/data-sources/${pulled.sourceId}/test`)).json().checks as Array<{ name: string, message: string }>
+    const tested = await w.t.api('POST', `/api/v1/agents/${agentId}/data-sources/${pulled.sourceId}/test`)
+    const checks = tested.json().checks as Array<{ name: string, message: string }>
     expect(checks.find(c => c.name === 'format')?.message).toMatch(/zip\/drop\.zip, is a zip archive/)
     // the archive is one ledger row: the next pull takes nothing again
     const again = await w.t.api('POST', `/api/v1/agents/${agentId}/data-sources/${pulled.sourceId}/pull?wait=true`)
@@ -184,7 +185,9 @@ describe('parse options land the file as a person expects, through S3 and throug
     expect(archive.json()).toMatchObject({
       fileName: 'drop.zip!north.csv',
       rowsAccepted: 2,
-      files: [{ key: 'drop.zip!north.csv', status: 'ingested' }, { key: 'drop.zip!south/south.csv', status: 'ingested' }, { key: 'drop.zip!readme.pdf', status: 'skipped' }],
+      files: [
+        { key: 'drop.zip!north.csv', status: 'ingested' }, { key: 'drop.zip!south/south.csv', status: 'ingested' }, { key: 'drop.zip!readme.pdf', status: 'skipped' },
+      ],
     })
     expect((await itemsOf(archive.json().files[1].uploadId)).map(i => i.sku)).toEqual(['S1'])
   })
