@@ -65,7 +65,11 @@ export class MappedFile {
       format: input.format,
       limits: input.limits,
       parse: input.parse,
-      onLayout: (l) => { Object.assign(layout, l) },
+      onLayout: (l) => {
+        // parse.sheet "*": each sheet reports its header; the file's columns are all of them
+        const headers = l.headers && layout.headers && l.sheet !== layout.sheet ? [...new Set([...layout.headers, ...l.headers])] : l.headers
+        Object.assign(layout, l, headers ? { headers } : {})
+      },
     })
     return new MappedFile(opened, mapper, layout)
   }
