@@ -20,6 +20,7 @@ import { ingestBenchmark } from './ingest.js'
 import { manyFilesBenchmark } from './many-files.js'
 import { noopBenchmark } from './noop.js'
 import { memoryBenchmark } from './memory.js'
+import { formatsMemoryBenchmark } from './formats-memory.js'
 import { pushBenchmark } from './push.js'
 import { schedulerBenchmark } from './scheduler-run.js'
 import { apiBenchmark } from './api.js'
@@ -28,7 +29,9 @@ import { renderReport } from './lib/report.js'
 import { ROOT } from './lib/proc.js'
 import type { BenchContext, BenchOutcome, Benchmark } from './lib/types.js'
 
-const BENCHMARKS: Benchmark[] = [ingestBenchmark, manyFilesBenchmark, noopBenchmark, memoryBenchmark, pushBenchmark, schedulerBenchmark, apiBenchmark]
+const BENCHMARKS: Benchmark[] = [
+  ingestBenchmark, manyFilesBenchmark, noopBenchmark, memoryBenchmark, formatsMemoryBenchmark, pushBenchmark, schedulerBenchmark, apiBenchmark,
+]
 
 function arg (name: string): string | undefined {
   const hit = process.argv.slice(2).find(a => a === `--${name}` || a.startsWith(`--${name}=`))

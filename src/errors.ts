@@ -54,6 +54,10 @@ export const ERRORS = {
   LINE_TOO_LONG: define(422, 'config', 'A line is longer than allowed.'),
   XLSX_UNSAFE: define(422, 'config', 'The XLSX file was refused before it was opened.'),
   EMPTY_FILE: define(422, 'config', 'The file is empty.'),
+  NO_ROWS: define(422, 'config', 'The file was read but yielded no data rows.'),
+  NO_SKU_COLUMN: define(422, 'config', 'No column of the file maps to sku.'),
+  ZIP_UNSAFE: define(422, 'config', 'The zip archive was refused before it was opened.'),
+  NO_FILE_TO_PREVIEW: define(422, 'config', 'There is no matching file to preview.'),
 
   // network guard
   TARGET_NOT_ALLOWED: define(422, 'config', 'The target address is not allowed.'),

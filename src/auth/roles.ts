@@ -55,6 +55,8 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   [`PATCH ${A}/agents/:id/data-sources/:sid`]: 'operator',
   [`DELETE ${A}/agents/:id/data-sources/:sid`]: 'admin',
   [`POST ${A}/agents/:id/data-sources/:sid/test`]: 'operator',
+  [`POST ${A}/agents/:id/data-sources/preview`]: 'operator',
+  [`POST ${A}/agents/:id/data-sources/:sid/preview`]: 'operator',
   [`POST ${A}/agents/:id/data-sources/:sid/pull`]: 'operator',
   [`POST ${A}/agents/:id/data-sources/:sid/push`]: 'operator',
   [`GET ${A}/agents/:id/data-sources/:sid/syncs`]: 'viewer',

@@ -13,8 +13,6 @@ export interface AgentMapping {
   fieldMap: Partial<Record<CanonicalField, string>>
   /** result projection; empty → the canonical fields */
   output: OutputColumn[]
-  /** XLSX sheet to read; default: the first */
-  sheetName?: string
 }
 
 export const CANONICAL_FIELDS = ['sku', 'name', 'quantity', 'price', 'currency', 'location'] as const
@@ -28,7 +26,8 @@ export interface AgentInput {
   scheduleCron?: string
   timezone?: string
   rules?: Partial<Omit<AgentRules, 'onPullFailure'>> & { onPullFailure?: Partial<AgentRules['onPullFailure']> }
-  mapping?: Partial<AgentMapping>
+  /** `fieldMap: null` clears the field map */
+  mapping?: { fieldMap?: AgentMapping['fieldMap'] | null, output?: OutputColumn[] }
 }
 
 export function resolveRules (input: AgentInput['rules'], base?: AgentRules): AgentRules {
@@ -43,11 +42,10 @@ export function resolveRules (input: AgentInput['rules'], base?: AgentRules): Ag
 }
 
 export function resolveMapping (input: AgentInput['mapping'], base?: AgentMapping): AgentMapping {
-  const sheetName = input?.sheetName ?? base?.sheetName
+  const fieldMap = input?.fieldMap === null ? {} : input?.fieldMap ?? base?.fieldMap ?? {}
   return {
-    fieldMap: input?.fieldMap ?? base?.fieldMap ?? {},
+    fieldMap: Object.fromEntries(Object.entries(fieldMap).filter(([, column]) => typeof column === 'string')),
     output: input?.output ?? base?.output ?? [],
-    ...(sheetName ? { sheetName } : {}),
   }
 }
 

@@ -1,6 +1,8 @@
 import picomatch from 'picomatch'
 import { AppError } from '../errors.js'
 import type { FileFormat } from '../formats/types.js'
+import type { ParseSettings } from '../formats/parse-options.js'
+import type { CanonicalField } from './agent.js'
 import { nextRunAfter, validateCron } from './schedule.js'
 
 export type SourceRole = 'INVENTORY_SOURCE' | 'RESULTS_SINK'
@@ -16,9 +18,38 @@ export interface S3Config {
   /** glob on the key below the prefix, e.g. "**\/*.csv" */
   pattern?: string
   format?: FileFormat
+  /** inventory sources: how to read the files (docs/formats.md) */
+  parse?: ParseSettings
+  /** inventory sources: canonical field → column, over the agent's mapping.fieldMap */
+  fieldMap?: Partial<Record<CanonicalField, string>>
 }
 
-export interface InboundWebhookConfig { secretRef: string, format?: FileFormat }
+export interface InboundWebhookConfig {
+  secretRef: string
+  format?: FileFormat
+  parse?: ParseSettings
+  fieldMap?: Partial<Record<CanonicalField, string>>
+}
+
+/** What an inventory source says about reading its files (both kinds that receive files carry it). */
+export const importOptionsOf = (config: SourceConfig): Pick<S3Config, 'parse' | 'fieldMap' | 'format'> => config as S3Config
+
+/**
+ * A JSON merge patch (RFC 7396) of a config: objects merge key by key, `null` removes a key, anything
+ * else replaces. So `{ "parse": { "sheet": null } }` clears one option and keeps the others.
+ */
+export function mergeConfigPatch (base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base }
+  for (const [key, value] of Object.entries(patch)) {
+    if (key === '__proto__') continue
+    if (value === null) delete out[key]
+    else if (isPlainObject(value) && isPlainObject(out[key])) out[key] = mergeConfigPatch(out[key] as Record<string, unknown>, value)
+    else out[key] = value
+  }
+  return out
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 export interface OutboundWebhookConfig { url: string, secretRef?: string, headerSecretRef?: string, format?: FileFormat }
 
 export type SourceConfig = S3Config | InboundWebhookConfig | OutboundWebhookConfig

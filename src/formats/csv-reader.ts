@@ -2,7 +2,6 @@ import { AppError } from '../errors.js'
 
 const LF = 10
 const CR = 13
-const QUOTE = 34
 
 // where the reader is inside the current field
 const FIELD_START = 0 // nothing of the field read yet
@@ -37,6 +36,9 @@ export class CsvReader {
   blankRecords = 0
 
   private readonly delimiter: number
+  /** the quote character's code, or -1 when fields are never quoted (parse.quote: "") */
+  private readonly quote: number
+  private readonly quoteChar: string
   private state = FIELD_START
   /** the current field's text from earlier chunks */
   private field = ''
@@ -47,8 +49,15 @@ export class CsvReader {
   /** the last character was a CR: a LF right after it completes a CRLF (one line break) */
   private cr = false
 
-  constructor (delimiter: string, private readonly maxRecordChars: number) {
+  constructor (delimiter: string, private readonly maxRecordChars: number, quote = '"') {
     this.delimiter = delimiter.charCodeAt(0)
+    this.quote = quote === '' ? -1 : quote.charCodeAt(0)
+    this.quoteChar = quote
+  }
+
+  /** Lines read so far (a final line break does not start another line). */
+  get lineCount (): number {
+    return this.state === FIELD_START && this.record.length === 0 && !this.field ? this.line - 1 : this.line
   }
 
   /** The records completed so far (and the lines they start on), handed over once. */
@@ -61,6 +70,7 @@ export class CsvReader {
 
   write (chunk: string): void {
     const d = this.delimiter
+    const q = this.quote
     const n = chunk.length
     let state = this.state
     let cr = this.cr
@@ -80,7 +90,7 @@ export class CsvReader {
       }
 
       if (state === QUOTED) {
-        if (c === QUOTE) {
+        if (c === q) {
           this.field += chunk.slice(start, i)
           state = QUOTE_IN_QUOTED
           start = i + 1
@@ -88,7 +98,7 @@ export class CsvReader {
         continue
       }
       if (state === QUOTE_IN_QUOTED) {
-        if (c === QUOTE) {
+        if (c === q) {
           // `""`: this quote is data, the first slice of what follows
           state = QUOTED
           start = i
@@ -96,7 +106,7 @@ export class CsvReader {
         }
         if (c !== d && c !== LF && c !== CR) {
           // text after the closing quote: the field is kept as written, quotes included
-          this.field = `"${this.field}"`
+          this.field = `${this.quoteChar}${this.field}${this.quoteChar}`
           state = UNQUOTED
           continue
         }
@@ -120,8 +130,8 @@ export class CsvReader {
         }
         start = i + 1
       } else if (state === FIELD_START) {
-        if (c === QUOTE) start = i + 1
-        state = c === QUOTE ? QUOTED : UNQUOTED
+        if (c === q) start = i + 1
+        state = c === q ? QUOTED : UNQUOTED
       }
     }
     if (state !== QUOTE_IN_QUOTED) this.field += chunk.slice(start, n)

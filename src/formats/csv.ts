@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream'
 import { AppError } from '../errors.js'
 import { cellTooLong, headerKeys, onceWarner, tooManyRows } from './columns.js'
 import { CsvReader } from './csv-reader.js'
+import { noRowsError } from './parse-options.js'
 import { peekText, textChunks } from './stream-utils.js'
 import { ROW_BATCH, type FormatParser, type ParseOptions, type ParsedRow } from './types.js'
 
@@ -34,7 +35,10 @@ async function * parseCsv (input: Readable, options: ParseOptions): AsyncGenerat
   const { limits } = options
   const warn = onceWarner(options.onWarning)
   const { head, complete, all } = await peekText(textChunks(input), SNIFF_CHARS)
-  const reader = new CsvReader(sniffDelimiter(head, complete), Math.min(limits.maxCellChars * limits.maxColumns, MAX_RECORD_CHARS_CAP))
+  // parse.headerRow: the lines above the header (a title, a date) are not sniffed nor read
+  const headerRow = options.headerRow ?? 1
+  const delimiter = options.delimiter ?? sniffDelimiter(dropLines(head, headerRow - 1), complete)
+  const reader = new CsvReader(delimiter, Math.min(limits.maxCellChars * limits.maxColumns, MAX_RECORD_CHARS_CAP), options.quote ?? '"')
 
   let keys: Array<string | undefined> | undefined
   let width = 0
@@ -60,9 +64,11 @@ async function * parseCsv (input: Readable, options: ParseOptions): AsyncGenerat
       for (let r = 0; r < records.length; r++) {
         const record = records[r]
         const row = lines[r]
+        if (row < headerRow) continue
         if (keys === undefined) {
           keys = headerKeys(record, i => String(i + 1), limits, warn)
           width = keys.length
+          options.onLayout?.({ headerRow: row, headers: keys.filter((k): k is string => k !== undefined) })
           continue
         }
         if (++rows + reader.blankRecords > limits.maxRows) throw tooManyRows(limits, row)
@@ -100,7 +106,24 @@ async function * parseCsv (input: Readable, options: ParseOptions): AsyncGenerat
   } finally {
     await all.return(undefined)
   }
+  if (keys === undefined && headerRow > 1) {
+    const lines = reader.lineCount
+    throw noRowsError({}, 'csv', `The header line ${headerRow} (parse.headerRow) was not found: the file has ${lines} line${lines === 1 ? '' : 's'}`)
+  }
   if (keys === undefined) throw new AppError('EMPTY_FILE', 'The file has no header and no rows.')
+}
+
+/** `text` without its first `n` lines (CRLF, LF or CR each end one). */
+function dropLines (text: string, n: number): string {
+  let at = 0
+  for (let i = 0; i < n && at < text.length; i++) {
+    const lf = text.indexOf('\n', at)
+    const cr = text.indexOf('\r', at)
+    const end = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr)
+    if (end === -1) return ''
+    at = end + (text[end] === '\r' && text[end + 1] === '\n' ? 2 : 1)
+  }
+  return text.slice(at)
 }
 
 function raggedProblem (record: string[], width: number): string | undefined {

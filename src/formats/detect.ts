@@ -6,14 +6,15 @@ import type { PipelineLimits } from '../config.js'
 import { decodeText, detectBom, type DecodeState } from './encoding.js'
 import { parsers } from './registry.js'
 import { ByteSource, isBlankText, limitBytes, withBreaks } from './stream-utils.js'
+import type { FileLayout, ParseSettings } from './parse-options.js'
 import type { FileFormat, ParsedRow, TextEncoding } from './types.js'
 
 /**
  * The front of the inventory pipeline: a byte stream in, typed records out.
  *
  *   raw bytes ─ count (FILE_TOO_LARGE) ─ gunzip if 1f 8b ─ count again ─ peek 64 KiB ─ detect format
- *     ├─ xlsx: the bytes go to the xlsx parser (guard, then exceljs)
- *     └─ text: decode (BOM / UTF-8 / windows-1252) ─ csv | json | ndjson parser
+ *     ├─ xlsx / parquet: the bytes go to the binary parser (both spool to a temp file first)
+ *     └─ text: decode (BOM / parse.encoding / UTF-8 / windows-1252) ─ csv | json | ndjson parser
  *
  * Nothing is read before the caller iterates `batches`, except the first 64 KiB used to detect the format.
  */
@@ -22,8 +23,10 @@ export interface OpenInventoryOptions {
   fileName?: string
   contentType?: string
   limits: PipelineLimits
-  /** XLSX: the sheet to read (default: the first visible one) */
-  sheetName?: string
+  /** how to read the file where detection would guess (docs/formats.md); unset fields are detected */
+  parse?: ParseSettings
+  /** called once the parser knows the file's layout (sheet read, sheets seen, header) */
+  onLayout?: (layout: FileLayout) => void
   /** an explicit format (the data source's configured one) wins over every detection */
   format?: FileFormat
   /** called with each warning as it happens (they are also collected in `warnings`) */
@@ -40,6 +43,8 @@ export interface OpenedInventory {
    * Always 'utf-8' for XLSX (its XML parts must be UTF-8).
    */
   readonly encoding: TextEncoding
+  /** the file was not valid UTF-8 and was read as windows-1252 (final once `batches` is read) */
+  readonly encodingFallback: boolean
   /** For the person who uploaded the file (encoding guessed, duplicate header renamed, …). Grows while reading `batches`. */
   warnings: string[]
   /**
@@ -102,6 +107,7 @@ export async function openInventoryStream (input: Readable, options: OpenInvento
       fileName: options.fileName,
       contentType: options.contentType,
       format: options.format,
+      encoding: options.parse?.encoding,
     })
   } catch (err) {
     await plain.close()
@@ -114,18 +120,21 @@ export async function openInventoryStream (input: Readable, options: OpenInvento
     options.onWarning?.(message)
   }
   const state: DecodeState = { encoding: 'utf-8', warn: onWarning }
-  const parseOptions = { limits, sheetName: options.sheetName, onWarning }
+  const parse = options.parse ?? {}
+  const parseOptions = {
+    limits, delimiter: parse.delimiter, quote: parse.quote, headerRow: parse.headerRow, sheet: parse.sheet, onWarning, onLayout: options.onLayout,
+  }
 
   // breaks between input chunks (a file of blank lines yields no batch) and between batches (XLSX rows)
   let batches: AsyncIterable<ParsedRow[]>
-  if (format === 'xlsx') {
-    batches = withBreaks(parsers.xlsx.parse(Readable.from(plain, { objectMode: false }), parseOptions))
+  if (format === 'xlsx' || format === 'parquet') {
+    batches = withBreaks(parsers[format].parse(Readable.from(plain, { objectMode: false }), parseOptions))
   } else {
-    if (plain.ended && isBlankText(headText(head))) {
+    if (plain.ended && isBlankText(headText(head, parse.encoding))) {
       await plain.close()
       throw new AppError('EMPTY_FILE', 'The file contains only whitespace.')
     }
-    const text = Readable.from(withBreaks(decodeText(plain, head, state)))
+    const text = Readable.from(withBreaks(decodeText(plain, head, state, parse.encoding)))
     batches = withBreaks(parsers[format].parse(text, parseOptions))
   }
 
@@ -133,6 +142,7 @@ export async function openInventoryStream (input: Readable, options: OpenInvento
     format,
     compressed,
     get encoding () { return state.encoding },
+    get encodingFallback () { return state.fallback === true },
     warnings,
     batches,
     bytesRead: () => rawBytes,
@@ -172,6 +182,8 @@ export interface DetectInput {
   fileName?: string
   contentType?: string
   format?: FileFormat
+  /** parse.encoding: the file is text in this encoding (NUL bytes are then UTF-16/32 text, not a binary mark) */
+  encoding?: string
 }
 
 /**
@@ -189,14 +201,15 @@ export interface DetectInput {
  */
 export function detectFormat (input: DetectInput): FileFormat {
   if (input.format !== undefined) return input.format
-  const binary = sniffBinary(input.head)
+  const binary = sniffBinary(input.head, input.encoding !== undefined)
   if (binary === 'zip') return 'xlsx'
+  if (binary === 'parquet') return 'parquet'
   if (binary !== undefined) {
-    throw new AppError('UNSUPPORTED_FORMAT', `The file is ${binary}; supported formats are CSV, JSON, NDJSON and XLSX.`, {
+    throw new AppError('UNSUPPORTED_FORMAT', `The file is ${binary}; supported formats are CSV, JSON, NDJSON, XLSX, Parquet and zip archives of them.`, {
       details: { detected: binary },
     })
   }
-  const text = headText(input.head)
+  const text = headText(input.head, input.encoding)
   const content = sniffContent(text, input.complete)
   const declared = formatFromFileName(input.fileName) ?? formatFromContentType(input.contentType)
   if (declared === 'json' || declared === 'ndjson') return content === 'csv' || content === 'either' ? declared : content
@@ -219,6 +232,7 @@ export function formatFromFileName (fileName?: string): FileFormat | undefined {
     case 'json': return 'json'
     case 'ndjson': case 'jsonl': case 'ldjson': return 'ndjson'
     case 'xlsx': case 'xlsm': return 'xlsx'
+    case 'parquet': case 'pq': return 'parquet'
     default: return undefined
   }
 }
@@ -231,28 +245,34 @@ export function formatFromContentType (contentType?: string): FileFormat | undef
   if (type === 'application/x-ndjson' || type === 'application/ndjson' || type === 'application/jsonl' ||
     type === 'application/x-jsonlines' || type === 'application/jsonlines') return 'ndjson'
   if (XLSX_CONTENT_TYPES.has(type)) return 'xlsx'
+  if (type === 'application/vnd.apache.parquet' || type === 'application/x-parquet') return 'parquet'
   return undefined
 }
 
-/** A short description if the head is a binary format we do not read ('zip' for zip archives). */
-function sniffBinary (head: Buffer): string | undefined {
+/**
+ * A short description if the head is a binary format we do not read ('zip' for zip archives,
+ * 'parquet' for Parquet). `declaredText`: parse.encoding names the file's encoding, so NUL bytes are
+ * its characters (UTF-16 without a BOM), not the mark of a binary file.
+ */
+function sniffBinary (head: Buffer, declaredText = false): string | undefined {
   if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && (head[2] === 3 || head[2] === 5 || head[2] === 7) && head[3] === head[2] + 1) return 'zip'
   if (head.length >= 8 && head.readUInt32BE(0) === 0xd0cf11e0 && head.readUInt32BE(4) === 0xa1b11ae1) {
     return 'a legacy Excel (.xls) or password-protected workbook; save it as .xlsx or CSV'
   }
   if (head.subarray(0, 5).toString('latin1') === '%PDF-') return 'a PDF document'
-  if (head.subarray(0, 4).toString('latin1') === 'PAR1') return 'a Parquet file'
+  if (head.subarray(0, 4).toString('latin1') === 'PAR1') return 'parquet'
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip inside gzip'
   const bom = detectBom(head)
-  if (bom?.encoding !== 'utf-16le' && bom?.encoding !== 'utf-16be' && head.indexOf(0) !== -1) {
+  if (!declaredText && bom?.encoding !== 'utf-16le' && bom?.encoding !== 'utf-16be' && head.indexOf(0) !== -1) {
     return 'binary (it contains NUL bytes; if it is UTF-16 text, save it with a byte-order mark or as UTF-8)'
   }
   return undefined
 }
 
 /** The head as text, good enough for sniffing structure (ASCII punctuation). */
-function headText (head: Buffer): string {
+function headText (head: Buffer, encoding?: string): string {
   const bom = detectBom(head)
+  if (bom === undefined && (encoding === 'utf-16le' || encoding === 'utf-16be')) return new TextDecoder(encoding).decode(head)
   if (bom?.encoding === 'utf-16le' || bom?.encoding === 'utf-16be') {
     return iconv.decode(head.subarray(0, head.length - (head.length % 2)), bom.encoding)
   }

@@ -22,6 +22,9 @@ import type { TextEncoding } from './types.js'
  *   PostgreSQL text cannot store them anyway.
  */
 
+/** How the warning of a windows-1252 fallback starts (the manifest tags it ENCODING_FALLBACK). */
+export const ENCODING_FALLBACK_WARNING = 'The file is not valid UTF-8'
+
 export interface Bom {
   encoding: 'utf-8' | 'utf-16le' | 'utf-16be'
   length: number
@@ -38,14 +41,21 @@ export function detectBom (head: Buffer): Bom | undefined {
 export interface DecodeState {
   encoding: TextEncoding
   warn: (message: string) => void
+  /** set when the file was not valid UTF-8 and was read as windows-1252 (the manifest's ENCODING_FALLBACK) */
+  fallback?: boolean
 }
 
 /**
  * Decodes `source` according to the BOM in its first bytes (`head`, already peeked) or, without one,
  * by the UTF-8 / windows-1252 rule above. Yields strings without the BOM.
  */
-export async function * decodeText (source: AsyncIterable<Buffer>, head: Buffer, state: DecodeState): AsyncGenerator<string> {
+export async function * decodeText (source: AsyncIterable<Buffer>, head: Buffer, state: DecodeState, label?: string): AsyncGenerator<string> {
   const bom = detectBom(head)
+  if (label !== undefined && bom === undefined) {
+    state.encoding = label
+    yield * decodeWithLabel(source, label)
+    return
+  }
   if (bom?.encoding === 'utf-16le' || bom?.encoding === 'utf-16be') {
     state.encoding = bom.encoding
     yield * decodeUtf16(source, bom.encoding)
@@ -53,6 +63,26 @@ export async function * decodeText (source: AsyncIterable<Buffer>, head: Buffer,
   }
   state.encoding = 'utf-8'
   yield * decodeUtf8OrWindows1252(source, state, bom !== undefined)
+}
+
+/**
+ * parse.encoding: the person said which encoding the file is in, so it is decoded with it (a BOM
+ * still wins, as in a browser). Bytes the encoding cannot map become U+FFFD, as WHATWG decoding does.
+ */
+async function * decodeWithLabel (source: AsyncIterable<Buffer>, label: string): AsyncGenerator<string> {
+  const decoder = new TextDecoder(label)
+  let offset = 0
+  for await (const chunk of source) {
+    const text = decoder.decode(chunk, { stream: true })
+    checkNul(text, offset)
+    offset += chunk.length
+    if (text.length > 0) yield text
+  }
+  const tail = decoder.decode()
+  if (tail.length > 0) {
+    checkNul(tail, offset)
+    yield tail
+  }
 }
 
 async function * decodeUtf16 (source: AsyncIterable<Buffer>, encoding: 'utf-16le' | 'utf-16be'): AsyncGenerator<string> {
@@ -82,7 +112,8 @@ async function * decodeUtf8OrWindows1252 (source: AsyncIterable<Buffer>, state: 
   const toWindows1252 = (at: number): void => {
     mode = 'windows-1252'
     state.encoding = 'windows-1252'
-    state.warn(`The file is not valid UTF-8 (first invalid byte at offset ${at}); it was read as windows-1252. ` +
+    state.fallback = true
+    state.warn(`${ENCODING_FALLBACK_WARNING} (first invalid byte at offset ${at}); it was read as windows-1252. ` +
       'Check accented characters, or save the file as UTF-8 and upload it again.')
   }
 

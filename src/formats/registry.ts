@@ -1,6 +1,7 @@
 import { csvParser } from './csv.js'
 import { jsonArrayParser } from './json.js'
 import { ndjsonParser } from './ndjson.js'
+import { parquetParser } from './parquet.js'
 import { xlsxParser } from './xlsx.js'
 import type { FileFormat, FormatParser } from './types.js'
 
@@ -10,4 +11,5 @@ export const parsers: Readonly<Record<FileFormat, FormatParser>> = Object.freeze
   json: jsonArrayParser,
   ndjson: ndjsonParser,
   xlsx: xlsxParser,
+  parquet: parquetParser,
 })

@@ -1,16 +1,18 @@
 import type { Readable } from 'node:stream'
 import type { PipelineLimits } from '../config.js'
+import type { FileLayout, ParseSettings } from './parse-options.js'
 
 /**
  * The parsing layer of the inventory pipeline: bytes in, raw records out. Parsers only parse
  * (no header normalisation to canonical fields, no validation of sku/quantity/price, no storage);
  * the pipeline does that on top of the records yielded here.
  */
-export type FileFormat = 'csv' | 'json' | 'ndjson' | 'xlsx'
+export type FileFormat = 'csv' | 'json' | 'ndjson' | 'xlsx' | 'parquet'
 
-export const FILE_FORMATS: readonly FileFormat[] = ['csv', 'json', 'ndjson', 'xlsx']
+export const FILE_FORMATS: readonly FileFormat[] = ['csv', 'json', 'ndjson', 'xlsx', 'parquet']
 
-export type TextEncoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1252'
+/** The detected encodings, or the WHATWG name of the one a person set (parse.encoding). */
+export type TextEncoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1252' | (string & {})
 
 /** One record of the file, keyed by the header names as written (trimmed). */
 export interface RawRecord {
@@ -44,10 +46,10 @@ export const isRowProblem = (row: ParsedRow): row is RowProblem => 'error' in ro
  */
 export const ROW_BATCH = 1000
 
-export interface ParseOptions {
+export interface ParseOptions extends Pick<ParseSettings, 'delimiter' | 'quote' | 'headerRow' | 'sheet'> {
   limits: PipelineLimits
-  /** XLSX only: the sheet to read; default the first visible sheet */
-  sheetName?: string
+  /** called once the parser knows the file's layout (sheet, header), before the first row */
+  onLayout?: (layout: FileLayout) => void
   /**
    * Something the person who uploaded the file should know but that does not reject a row
    * (duplicate header renamed, `__proto__` key dropped, …). Each distinct warning is reported once.

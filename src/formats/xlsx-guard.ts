@@ -64,9 +64,9 @@ export interface SpooledFile {
 }
 
 /** Writes the stream to a new private temp file, refusing more than `maxBytes` (FILE_TOO_LARGE). */
-export async function spoolToTempFile (input: AsyncIterable<unknown>, maxBytes: number): Promise<SpooledFile> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-xlsx-'))
-  const file = path.join(dir, 'upload.xlsx')
+export async function spoolToTempFile (input: AsyncIterable<unknown>, maxBytes: number, kind: 'xlsx' | 'zip' | 'parquet' = 'xlsx'): Promise<SpooledFile> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), `ferry-${kind}-`))
+  const file = path.join(dir, `upload.${kind}`)
   const remove = async (): Promise<void> => { await fs.rm(dir, { recursive: true, force: true }) }
   let bytes = 0
   try {
@@ -92,6 +92,14 @@ export async function spoolToTempFile (input: AsyncIterable<unknown>, maxBytes: 
 
 const unsafe = (message: string, details: Record<string, unknown> = {}): AppError =>
   new AppError('XLSX_UNSAFE', message, { details })
+
+/** Which archive the zip checks are guarding: messages and the error code name it. */
+export interface ZipKind {
+  label: string
+  unsafe: (message: string, details?: Record<string, unknown>) => AppError
+}
+
+const XLSX_KIND: ZipKind = { label: 'XLSX archive', unsafe }
 
 const notAWorkbook = (message: string): AppError => new AppError('UNSUPPORTED_FORMAT', message, { details: { format: 'zip' } })
 
@@ -126,14 +134,14 @@ export async function guardXlsx (file: string, fileBytes: number, limits: Pipeli
   }
 }
 
-function entryName (entry: Entry): string {
+export function entryName (entry: Entry): string {
   const raw = entry.fileNameRaw
   return (entry.generalPurposeBitFlag & 0x800) !== 0 ? raw.toString('utf8') : raw.toString('latin1')
 }
 
-async function checkCentralDirectory (zip: ZipFile, fileBytes: number, limits: PipelineLimits): Promise<Map<string, Entry>> {
+export async function checkCentralDirectory (zip: ZipFile, fileBytes: number, limits: PipelineLimits, kind: ZipKind = XLSX_KIND): Promise<Map<string, Entry>> {
   if (zip.entryCount > limits.xlsxMaxEntries) {
-    throw unsafe(`The XLSX archive has ${zip.entryCount} entries; the limit is ${limits.xlsxMaxEntries}.`, {
+    throw kind.unsafe(`The ${kind.label} has ${zip.entryCount} entries; the limit is ${limits.xlsxMaxEntries}.`, {
       check: 'entries', entries: zip.entryCount, limit: limits.xlsxMaxEntries,
     })
   }
@@ -143,42 +151,42 @@ async function checkCentralDirectory (zip: ZipFile, fileBytes: number, limits: P
   let count = 0
   for await (const entry of zip.eachEntry()) {
     if (++count > limits.xlsxMaxEntries) {
-      throw unsafe(`The XLSX archive has more than ${limits.xlsxMaxEntries} entries.`, { check: 'entries', limit: limits.xlsxMaxEntries })
+      throw kind.unsafe(`The ${kind.label} has more than ${limits.xlsxMaxEntries} entries.`, { check: 'entries', limit: limits.xlsxMaxEntries })
     }
     const name = entryName(entry)
     const problem = unsafeName(name)
-    if (problem !== undefined) throw unsafe(`The XLSX archive has an entry with ${problem}: "${name.slice(0, 200)}".`, { check: 'path', entry: name.slice(0, 200) })
-    if (lowerNames.has(name.toLowerCase())) throw unsafe(`The XLSX archive has the entry "${name}" twice.`, { check: 'duplicate', entry: name })
+    if (problem !== undefined) throw kind.unsafe(`The ${kind.label} has an entry with ${problem}: "${name.slice(0, 200)}".`, { check: 'path', entry: name.slice(0, 200) })
+    if (lowerNames.has(name.toLowerCase())) throw kind.unsafe(`The ${kind.label} has the entry "${name}" twice.`, { check: 'duplicate', entry: name })
     lowerNames.add(name.toLowerCase())
-    if ((entry.generalPurposeBitFlag & 0x1) !== 0) throw unsafe(`The XLSX archive entry "${name}" is encrypted.`, { check: 'encrypted', entry: name })
+    if ((entry.generalPurposeBitFlag & 0x1) !== 0) throw kind.unsafe(`The ${kind.label} entry "${name}" is encrypted.`, { check: 'encrypted', entry: name })
     if (entry.compressionMethod !== 0 && entry.compressionMethod !== 8) {
-      throw unsafe(`The XLSX archive entry "${name}" uses compression method ${entry.compressionMethod}; only stored and deflate are read.`, {
+      throw kind.unsafe(`The ${kind.label} entry "${name}" uses compression method ${entry.compressionMethod}; only stored and deflate are read.`, {
         check: 'method', entry: name,
       })
     }
     total += entry.uncompressedSize
     if (total > limits.xlsxMaxUncompressedBytes) {
-      throw unsafe(`The XLSX archive inflates to more than ${limits.xlsxMaxUncompressedBytes} bytes.`, {
+      throw kind.unsafe(`The ${kind.label} inflates to more than ${limits.xlsxMaxUncompressedBytes} bytes.`, {
         check: 'uncompressed_size', limit: limits.xlsxMaxUncompressedBytes,
       })
     }
     if (entry.uncompressedSize >= RATIO_FLOOR_BYTES && entry.uncompressedSize > entry.compressedSize * limits.xlsxMaxCompressionRatio) {
-      throw unsafe(`The XLSX archive entry "${name}" is compressed more than ${limits.xlsxMaxCompressionRatio}:1 (${entry.compressedSize} → ${entry.uncompressedSize} bytes).`, {
+      throw kind.unsafe(`The ${kind.label} entry "${name}" is compressed more than ${limits.xlsxMaxCompressionRatio}:1 (${entry.compressedSize} → ${entry.uncompressedSize} bytes).`, {
         check: 'compression_ratio', entry: name, limit: limits.xlsxMaxCompressionRatio,
       })
     }
-    if (entry.uncompressedSize > ZIP32_MAX) throw unsafe(`The XLSX archive entry "${name}" is larger than 4 GiB.`, { check: 'uncompressed_size' })
+    if (entry.uncompressedSize > ZIP32_MAX) throw kind.unsafe(`The ${kind.label} entry "${name}" is larger than 4 GiB.`, { check: 'uncompressed_size' })
     if (!name.endsWith('/')) entries.set(name, entry)
   }
   if (total >= RATIO_FLOOR_BYTES && total > Math.max(fileBytes, 1) * limits.xlsxMaxCompressionRatio) {
-    throw unsafe(`The XLSX archive is compressed more than ${limits.xlsxMaxCompressionRatio}:1 overall.`, {
+    throw kind.unsafe(`The ${kind.label} is compressed more than ${limits.xlsxMaxCompressionRatio}:1 overall.`, {
       check: 'compression_ratio', limit: limits.xlsxMaxCompressionRatio,
     })
   }
   return entries
 }
 
-function unsafeName (name: string): string | undefined {
+export function unsafeName (name: string): string | undefined {
   if (name.includes('\u0000')) return 'a NUL character in its name'
   if (name.includes('\\')) return 'a backslash in its name'
   if (name.startsWith('/') || /^[a-zA-Z]:/.test(name)) return 'an absolute path'

@@ -4,13 +4,15 @@ import { AppError, isAppError } from '../errors.js'
 import type { PipelineLimits } from '../config.js'
 import { cellTooLong, columnLetters, headerKeys, onceWarner, tooManyRows } from './columns.js'
 import { guardXlsx, mapZipError, spoolToTempFile, type GuardedXlsx, type XlsxSheet } from './xlsx-guard.js'
+import { noRowsError, type FileLayout } from './parse-options.js'
 import type { FormatParser, ParseOptions, ParsedRow } from './types.js'
 
 /**
  * XLSX workbooks, read with exceljs' streaming reader behind the guard of xlsx-guard.ts.
- * - The sheet: `sheetName` if given (exact name, then case-insensitive), else the first visible worksheet
- *   in tab order (hidden sheets usually hold lookup lists, not the data).
- * - The header is the first row with a value; empty rows are skipped (and count toward maxRows); `row` is the sheet's row number.
+ * - The sheet: `parse.sheet` if given (see selectSheet; "*" reads every visible sheet), else the first
+ *   visible worksheet in tab order (hidden sheets usually hold lookup lists, not the data).
+ * - The header is the first row with a value (at or below `parse.headerRow`); empty rows are skipped (and count
+ *   toward maxRows); `row` is the sheet's row number. A workbook whose sheet(s) hold no header at all is NO_ROWS.
  * - Values are typed: numbers stay numbers, booleans booleans, date-formatted cells become ISO strings
  *   ("2024-03-01", or "2024-03-01T08:30:00.000Z" when there is a time of day), formulas give their
  *   cached result (exceljs does not evaluate formulas), error cells their text ("#N/A"), rich text its
@@ -30,9 +32,23 @@ async function * parseXlsx (input: Readable, options: ParseOptions): AsyncGenera
   try {
     if (spooled.bytes === 0) throw new AppError('EMPTY_FILE', 'The file is empty.')
     guarded = await guardXlsx(spooled.path, spooled.bytes, limits)
-    const sheet = selectSheet(guarded.sheets, options.sheetName)
-    workbook = guarded.workbookFor(sheet)
-    yield * readSheet(workbook, sheet, limits, onceWarner(options.onWarning))
+    const sheets = guarded.sheets.map(s => s.name)
+    const warn = onceWarner(options.onWarning)
+    // parse.sheet "*": every visible sheet in tab order, each with its own header (row numbers restart per sheet)
+    const chosen = options.sheet === '*' ? guarded.sheets.filter(s => !s.hidden) : [selectSheet(guarded.sheets, options.sheet)]
+    let found = false
+    for (const sheet of chosen) {
+      workbook = guarded.workbookFor(sheet)
+      const layout = (l: FileLayout): void => options.onLayout?.({ ...l, sheet: sheet.name, sheets })
+      found = (yield * readSheet(workbook, sheet, limits, warn, options.headerRow ?? 1, layout)) || found
+      workbook.destroy()
+    }
+    if (!found) {
+      const read = chosen.length === 1 ? chosen[0].name : undefined
+      throw noRowsError({ sheet: read, sheets }, 'xlsx', options.headerRow !== undefined && read !== undefined
+        ? `The sheet "${read}" has no header at or below row ${options.headerRow} (parse.headerRow)`
+        : read !== undefined ? `The sheet "${read}" is empty` : 'Every sheet of the workbook is empty')
+    }
   } catch (err) {
     throw xlsxFailure(err)
   } finally {
@@ -42,9 +58,21 @@ async function * parseXlsx (input: Readable, options: ParseOptions): AsyncGenera
   }
 }
 
-export function selectSheet (sheets: XlsxSheet[], sheetName?: string): XlsxSheet {
+/** parse.sheet: a name (exact, then case-insensitive), a 1-based index in tab order, or unset (the first visible sheet). */
+export function selectSheet (sheets: XlsxSheet[], sheetName?: string | number): XlsxSheet {
   if (sheets.length === 0) throw new AppError('PARSE_FAILED', 'The workbook has no worksheet.')
   if (sheetName === undefined || sheetName === '') return sheets.find(s => !s.hidden) ?? sheets[0]
+  if (typeof sheetName === 'number') {
+    const byIndex = sheets[sheetName - 1]
+    if (byIndex === undefined) {
+      const names = sheets.map(s => `"${s.name}"`).join(', ')
+      const count = `${sheets.length} sheet${sheets.length === 1 ? '' : 's'}`
+      throw new AppError('PARSE_FAILED', `The workbook has ${count}, so there is no sheet ${sheetName}; its sheets are: ${names}.`, {
+        details: { sheet: sheetName, sheets: sheets.map(s => s.name) },
+      })
+    }
+    return byIndex
+  }
   const wanted = sheetName.trim().toLowerCase()
   const sheet = sheets.find(s => s.name === sheetName) ?? sheets.find(s => s.name.trim().toLowerCase() === wanted)
   if (sheet === undefined) {
@@ -70,7 +98,9 @@ async function * readSheet (
   sheet: XlsxSheet,
   limits: PipelineLimits,
   warn: (message: string) => void,
-): AsyncGenerator<ParsedRow[]> {
+  headerRow: number,
+  onLayout: (layout: FileLayout) => void,
+): AsyncGenerator<ParsedRow[], boolean> {
   // exceljs does not see errors of the stream it reads (it pipes without forwarding them), so each wait
   // on it is raced against that stream failing. Not Promise.race() against one long-lived promise:
   // every call would leave a reaction on it that keeps that row reachable until the sheet ends
@@ -124,10 +154,12 @@ async function * readSheet (
         if (keys !== undefined && ++rows > limits.maxRows) throw tooManyRows(limits, row.number)
         continue
       }
+      if (row.number < headerRow) continue // above parse.headerRow
       if (keys === undefined) {
         const names: string[] = []
         for (let i = 0; i < width; i++) names.push(cells[i] === undefined ? '' : String(cells[i]))
         keys = headerKeys(names, columnLetters, limits, warn)
+        onLayout({ headerRow: row.number, headers: keys.filter((k): k is string => k !== undefined) })
         continue
       }
       if (++rows > limits.maxRows) throw tooManyRows(limits, row.number)
@@ -155,7 +187,7 @@ async function * readSheet (
     rowsOf.return?.()?.catch(() => {})
     sheets.return?.(undefined)?.catch(() => {})
   }
-  if (keys === undefined) throw new AppError('EMPTY_FILE', `The sheet "${sheet.name}" is empty.`, { details: { sheet: sheet.name } })
+  return keys !== undefined
 }
 
 /** A cell's value, typed, as the pipeline receives it. */

@@ -14,6 +14,11 @@ export const INBOUND_CONTENT_TYPES: Readonly<Record<string, { fallbackName: stri
   'application/x-ndjson': { fallbackName: 'inbound.ndjson' },
   'application/ndjson': { fallbackName: 'inbound.ndjson' },
   'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': { fallbackName: 'inbound.xlsx' },
+  'application/vnd.apache.parquet': { fallbackName: 'inbound.parquet' },
+  'application/x-parquet': { fallbackName: 'inbound.parquet' },
+  // an archive of inventory files: each member in a supported format lands as a file of the sync
+  'application/zip': { fallbackName: 'inbound.zip' },
+  'application/x-zip-compressed': { fallbackName: 'inbound.zip' },
   // a compressed file of any supported format: the name (X-File-Name) or the content tells which
   'application/gzip': { fallbackName: 'inbound.gz' },
   'application/x-gzip': { fallbackName: 'inbound.gz' },
@@ -21,7 +26,8 @@ export const INBOUND_CONTENT_TYPES: Readonly<Record<string, { fallbackName: stri
   'application/octet-stream': { fallbackName: 'inbound' },
 }
 
-const ACCEPTED = 'text/csv, application/json, application/x-ndjson, application/vnd.openxmlformats-officedocument.spreadsheetml.sheet, application/gzip or application/octet-stream'
+const ACCEPTED = 'text/csv, application/json, application/x-ndjson, application/vnd.openxmlformats-officedocument.spreadsheetml.sheet, ' +
+  'application/vnd.apache.parquet, application/zip, application/gzip or application/octet-stream'
 
 export interface InboundContent {
   /** the media type without parameters, lower case */

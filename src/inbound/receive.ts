@@ -6,7 +6,10 @@ import { getAgent, type Agent } from '../db/sql/agents.js'
 import { findDelivery, insertDelivery, purgeDeliveries } from '../db/sql/inbound.js'
 import { getSourceById, setLastSyncedAt } from '../db/sql/sources.js'
 import { appendManifest, finishSync, getSyncById, insertSync, type ManifestEntry, type Sync } from '../db/sql/syncs.js'
-import type { DataSource, InboundWebhookConfig } from '../domain/source.js'
+import { importOptionsOf, type DataSource, type InboundWebhookConfig } from '../domain/source.js'
+import { mergeParseSettings } from '../formats/parse-options.js'
+import { parseOverride } from '../schemas/parse.js'
+import { isProblem, manifestEntriesOf } from '../sync/file-entries.js'
 import { AppError, ERRORS, isAppError, type ErrorCode } from '../errors.js'
 import { newId } from '../util/ids.js'
 import { readContentType, sanitiseFileName, type InboundContent } from './content.js'
@@ -40,6 +43,8 @@ export interface InboundAnswer {
   rowsAccepted: number
   rowsRejected: number
   errors: Array<{ row?: number, message: string }>
+  /** the delivery's manifest entries (one per member of a zip archive) */
+  files: ManifestEntry[]
 }
 
 /** The one refusal for every source that cannot receive: unknown, disabled, another org's, not an inbound webhook. */
@@ -76,6 +81,8 @@ async function receive (deps: Deps, request: InboundRequest, limits: InboundLimi
   }
   const content = readContentType(request.headers)
   const signature = readSignatureHeaders(request.headers)
+  const parseHeader = request.headers['x-ferry-parse']
+  const parse = parseOverride(Array.isArray(parseHeader) ? parseHeader[0] : parseHeader, 'X-Ferry-Parse')
 
   const source = await getSourceById(db, request.sourceId)
   if (!source || source.type !== 'webhook' || source.role !== 'INVENTORY_SOURCE' || !source.enabled ||
@@ -86,15 +93,15 @@ async function receive (deps: Deps, request: InboundRequest, limits: InboundLimi
   limits.checkVerified(source.id)
   const leave = limits.enter(source.id)
   try {
-    return await receiveBody(deps, request, limits, { source, agent, signature, content })
+    return await receiveBody(deps, request, limits, { source, agent, signature, content, parse })
   } finally {
     leave()
   }
 }
 
 async function receiveBody (deps: Deps, request: InboundRequest, limits: InboundLimits,
-  d: { source: DataSource, agent: Agent, signature: SignatureHeaders, content: InboundContent }): Promise<InboundAnswer> {
-  const { source, agent, signature, content } = d
+  d: { source: DataSource, agent: Agent, signature: SignatureHeaders, content: InboundContent, parse?: Record<string, unknown> }): Promise<InboundAnswer> {
+  const { source, agent, signature, content, parse } = d
   const original = await findDelivery(deps.db, source.id, signature.id)
   // a replay is verified like any delivery (its answer names a sync), but its bytes are not kept
   const spooled = await verifyBody(deps, source, signature, request.body ?? Readable.from([]), !original)
@@ -102,7 +109,7 @@ async function receiveBody (deps: Deps, request: InboundRequest, limits: Inbound
     limits.recordVerified(source.id)
     if (original) return await answerReplay(deps, original.syncId)
     const fileName = sanitiseFileName(request.headers['x-file-name'], content.fallbackName)
-    const { sync, duplicate } = await ingestDelivery(deps, { source, agent, signature, content, fileName, spooled })
+    const { sync, duplicate } = await ingestDelivery(deps, { source, agent, signature, content, fileName, spooled, parse })
     if (duplicate) return await answerReplay(deps, sync?.id ?? null)
     deps.metrics.syncs.inc({ direction: 'inbound', trigger: 'webhook', status: sync!.status })
     deps.logger.info({ sourceId: source.id, webhookId: signature.id, syncId: sync!.id, status: sync!.status, bytes: spooled.bytes, rowsAccepted: sync!.rowsAccepted, rowsRejected: sync!.rowsRejected }, 'inbound delivery received')
@@ -152,51 +159,40 @@ async function verifyBody (deps: Deps, source: DataSource, signature: SignatureH
 /** Thrown inside the delivery's transaction when its webhook-id turned out to be taken: roll back. */
 class DuplicateDelivery extends Error {}
 
-async function ingestDelivery (deps: Deps, d: { source: DataSource, agent: Agent, signature: SignatureHeaders, content: InboundContent, fileName: string, spooled: Spooled }): Promise<{ sync: Sync | null, duplicate: boolean }> {
+async function ingestDelivery (deps: Deps, d: {
+  source: DataSource, agent: Agent, signature: SignatureHeaders, content: InboundContent, fileName: string, spooled: Spooled, parse?: Record<string, unknown>
+}): Promise<{ sync: Sync | null, duplicate: boolean }> {
   const { source, agent, signature, content, fileName, spooled } = d
+  const options = importOptionsOf(source.config)
+  const parse = mergeParseSettings(options.parse, d.parse, 'X-Ferry-Parse')
   try {
     const sync = await deps.db.transaction(async (tx) => {
       const started = await insertSync(tx, { id: newId(), orgId: source.orgId, sourceId: source.id, direction: 'inbound', trigger: 'webhook' })
       // claimed first, before the file is read: a concurrent duplicate waits here, not after the work
       if (!await insertDelivery(tx, { sourceId: source.id, webhookId: signature.id, syncId: started.id })) throw new DuplicateDelivery()
       const stream = fs.createReadStream(spooled.path!)
-      let result
+      let outcomes
       try {
-        result = await deps.pipeline.ingest(tx, {
+        outcomes = await deps.pipeline.ingestAll(tx, {
           orgId: source.orgId,
           agent,
           stream,
           fileName,
           contentType: content.contentType,
-          format: (source.config as InboundWebhookConfig).format,
+          format: options.format,
+          parse,
+          fieldMap: options.fieldMap,
           sourceId: source.id,
           syncId: started.id,
         })
       } finally {
         stream.destroy()
       }
-      const { upload, rejected } = result
-      const entry: ManifestEntry = {
-        key: fileName,
-        etag: null,
-        size: spooled.bytes,
-        lastModified: null,
-        format: upload.format,
-        status: upload.status === 'rejected' ? 'rejected' : 'ingested',
-        rowsAccepted: upload.rowsAccepted,
-        rowsRejected: upload.rowsRejected,
-        uploadId: upload.id,
-        webhookId: signature.id,
-        contentType: content.mediaType,
-        ...(upload.error ? { reason: `${upload.error.code}: ${upload.error.message}` } : {}),
-        ...(rejected.length ? { errors: rejected.map(r => ({ row: r.row, message: r.reason })) } : {}),
-      }
-      await appendManifest(tx, started.id, entry)
-      // one file per sync: it landed (rejected rows are counted, as in a pull) or it was refused whole
-      const finished = await finishSync(tx, started.id, upload.status === 'rejected'
-        ? { status: 'failed', error: { code: upload.error?.code ?? 'PARSE_FAILED', message: upload.error?.message ?? 'The file was rejected.' } }
-        : { status: 'succeeded' })
-      if (upload.status !== 'rejected') await setLastSyncedAt(tx, source.id, new Date(started.startedAt))
+      const entries = manifestEntriesOf({ key: fileName, etag: null, size: spooled.bytes, lastModified: null }, outcomes,
+        { webhookId: signature.id, contentType: content.mediaType })
+      for (const entry of entries) await appendManifest(tx, started.id, entry)
+      const finished = await finishSync(tx, started.id, deliveryOutcome(entries))
+      if (entries.some(e => e.status === 'ingested')) await setLastSyncedAt(tx, source.id, new Date(started.startedAt))
       return finished
     })
     return { sync, duplicate: false }
@@ -207,11 +203,34 @@ async function ingestDelivery (deps: Deps, d: { source: DataSource, agent: Agent
   }
 }
 
+/** Codes of a file that was read but landed nothing usable: the delivery arrived, the sync is partial (docs/formats.md). */
+const READ_BUT_EMPTY = new Set(['NO_ROWS', 'NO_SKU_COLUMN'])
+
+/**
+ * A delivery's sync status: succeeded when every file landed; failed when nothing landed because the
+ * file could not be read at all (its code is the sync's error); partial otherwise — some member of an
+ * archive was refused, or the file was read but yielded no rows or no sku column.
+ */
+function deliveryOutcome (entries: ManifestEntry[]): { status: 'succeeded' | 'partial' | 'failed', error?: Sync['error'] } {
+  if (!entries.some(isProblem)) return { status: 'succeeded' }
+  const refused = entries.filter(e => e.status === 'rejected')
+  const unreadable = refused.filter(e => !READ_BUT_EMPTY.has(String(e.code)))
+  if (!entries.some(e => e.status === 'ingested') && refused.length > 0 && unreadable.length === refused.length) {
+    const first = unreadable[0]
+    const message = String(first.reason ?? 'The file was rejected.').replace(/^[A-Z_]+: /, '')
+    return { status: 'failed', error: { code: String(first.code ?? 'PARSE_FAILED'), message } }
+  }
+  return { status: 'partial' }
+}
+
 async function answerReplay (deps: Deps, syncId: string | null): Promise<InboundAnswer> {
   const sync = syncId ? await getSyncById(deps.db, syncId) : null
   if (!sync) {
     // the webhook-id is known but its sync was deleted since: still nothing is ingested twice
-    return { syncId: null, status: null, duplicate: true, uploadId: null, fileName: null, format: null, bytes: 0, rowsAccepted: 0, rowsRejected: 0, errors: [] }
+    return {
+      syncId: null, status: null, duplicate: true, uploadId: null, fileName: null, format: null,
+      bytes: 0, rowsAccepted: 0, rowsRejected: 0, errors: [], files: [],
+    }
   }
   return answerFor(sync, true)
 }
@@ -222,10 +241,14 @@ async function answerReplay (deps: Deps, syncId: string | null): Promise<Inbound
  * answers as the original did, with `duplicate: true`.
  */
 function answerFor (sync: Sync, duplicate: boolean): InboundAnswer {
-  const entry = sync.manifest[0]
-  if (sync.status === 'failed') {
-    const code = (sync.error?.code && sync.error.code in ERRORS ? sync.error.code : 'PARSE_FAILED') as ErrorCode
-    throw new AppError(code, sync.error?.message, {
+  const landed = sync.manifest.filter(e => e.status === 'ingested')
+  const entry = landed[0] ?? sync.manifest[0]
+  if (sync.status === 'failed' || (landed.length === 0 && entry?.status === 'rejected')) {
+    // nothing landed: the refusal's code (a partial sync's file that had no rows or no sku column included)
+    const raw = sync.status === 'failed' ? sync.error?.code : String(entry?.code ?? '')
+    const code = (raw && raw in ERRORS ? raw : 'PARSE_FAILED') as ErrorCode
+    const message = sync.status === 'failed' ? sync.error?.message : String(entry?.reason ?? '').replace(/^[A-Z_]+: /, '')
+    throw new AppError(code, message, {
       details: { syncId: sync.id, uploadId: entry?.uploadId ?? null, status: sync.status, duplicate },
     })
   }
@@ -239,6 +262,7 @@ function answerFor (sync: Sync, duplicate: boolean): InboundAnswer {
     bytes: sync.bytes,
     rowsAccepted: sync.rowsAccepted,
     rowsRejected: sync.rowsRejected,
-    errors: entry?.errors ?? [],
+    errors: sync.manifest.flatMap(e => e.errors ?? []).slice(0, 100),
+    files: sync.manifest,
   }
 }

@@ -32,7 +32,11 @@ export class CanonicalMapper {
   /** the canonical values of the row being mapped, by CANONICAL_FIELDS index (one array per mapper, reset per row) */
   readonly #picked: unknown[] = CANONICAL_FIELDS.map(() => undefined)
 
-  constructor (mapping: Pick<AgentMapping, 'fieldMap'>) {
+  readonly #numbers: CompiledNumberFormat | undefined
+
+  /** `numbers`: parse.decimalSeparator / thousandsSeparator, for numbers written as text */
+  constructor (mapping: Pick<AgentMapping, 'fieldMap'>, numbers?: NumberFormat) {
+    this.#numbers = numbers?.decimalSeparator === ',' || numbers?.thousandsSeparator !== undefined ? numbersFormat(numbers) : undefined
     // fieldMap wins over the automatic match: { sku: "Item No" } maps that column, exactly or normalised
     for (const [field, header] of Object.entries(mapping.fieldMap ?? {})) {
       if (header) this.#explicit.set(normaliseHeader(header), field as CanonicalField)
@@ -47,6 +51,17 @@ export class CanonicalMapper {
     // a canonical name taken over by an explicit mapping is no longer matched automatically
     for (const claimed of this.#explicit.values()) if (claimed === norm) return null
     return norm as CanonicalField
+  }
+
+  /** The canonical field a column lands in, or null when it goes to attributes. */
+  fieldOf (header: string): CanonicalField | null {
+    const slot = this.#slotFor(header)
+    return slot === ATTRIBUTE ? null : CANONICAL_FIELDS[slot]
+  }
+
+  /** Every column name met so far, in the order first met. */
+  headersSeen (): string[] {
+    return [...this.#slotByHeader.keys()]
   }
 
   #slotFor (header: string): number {
@@ -74,10 +89,10 @@ export class CanonicalMapper {
     const [skuValue, nameValue, quantityValue, priceValue, currencyValue, locationValue] = picked
     const sku = text(skuValue)
     if (sku === null) return 'sku is missing'
-    const quantity = numeric(quantityValue)
-    if (quantity === false) return `quantity ${JSON.stringify(String(quantityValue))} is not a number`
-    const price = numeric(priceValue)
-    if (price === false) return `price ${JSON.stringify(String(priceValue))} is not a number`
+    const quantity = numeric(quantityValue, this.#numbers)
+    if (quantity === false) return `quantity ${JSON.stringify(String(quantityValue))} is not a number${this.#numbers?.hint ?? ''}`
+    const price = numeric(priceValue, this.#numbers)
+    if (price === false) return `price ${JSON.stringify(String(priceValue))} is not a number${this.#numbers?.hint ?? ''}`
     return { row, sku, name: text(nameValue), quantity, price, currency: text(currencyValue), location: text(locationValue), attributes }
   }
 }
@@ -88,11 +103,47 @@ function text (value: unknown): string | null {
   return s === '' ? null : s
 }
 
-/** null when empty, false when present but not a number. */
-function numeric (value: unknown): number | null | false {
+export interface NumberFormat {
+  decimalSeparator?: '.' | ','
+  thousandsSeparator?: ',' | '.' | ' ' | '\''
+}
+
+interface CompiledNumberFormat {
+  decimal: '.' | ','
+  thousands: string | undefined
+  /** digits grouped by three with the thousands mark, optionally a decimal part: 1.234.567,89 */
+  grouped: RegExp | undefined
+  hint: string
+}
+
+const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+function numbersFormat (f: NumberFormat): CompiledNumberFormat {
+  const decimal = f.decimalSeparator ?? '.'
+  const thousands = f.thousandsSeparator
+  const grouped = thousands === undefined ? undefined : new RegExp(`^[+-]?\\d{1,3}(?:${escapeRe(thousands)}\\d{3})+(?:${escapeRe(decimal)}\\d*)?$`)
+  const hint = ` (parse: decimal "${decimal}"${thousands === undefined ? '' : `, thousands "${thousands}"`})`
+  return { decimal, thousands, grouped, hint }
+}
+
+/** null when empty, false when present but not a number (in the file's number format, when one is set). */
+function numeric (value: unknown, format?: CompiledNumberFormat): number | null | false {
   if (value === null || value === undefined) return null
   if (typeof value === 'number') return Number.isFinite(value) ? value : false
-  const s = String(value).trim()
+  let s = String(value).trim()
   if (s === '') return null
+  if (format !== undefined) {
+    // spreadsheets group digits with no-break spaces where the separator is a space
+    if (format.thousands === ' ') s = s.replace(/[\u00a0\u202f]/g, ' ')
+    if (format.thousands !== undefined && s.includes(format.thousands)) {
+      if (!format.grouped!.test(s)) return false
+      s = s.split(format.thousands).join('')
+    }
+    if (format.decimal === ',') {
+      // with a decimal comma, a "." is only ever a thousands mark (handled above): "1.5" is ambiguous
+      if (s.includes('.')) return false
+      s = s.replace(',', '.')
+    }
+  }
   return NUMBER.test(s) ? Number(s) : false
 }

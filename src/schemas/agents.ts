@@ -30,16 +30,15 @@ const OutputColumn = Type.Object({
   transform: Type.Optional(Type.Union(['upper', 'lower', 'trim', 'number', 'string'].map(t => Type.Literal(t)))),
 }, { additionalProperties: false })
 
+// the XLSX sheet is chosen per source now (config.parse.sheet, docs/formats.md); migration 010 moved mapping.sheetName there
 export const MappingInput = Type.Object({
-  fieldMap: Type.Optional(FieldMap),
+  fieldMap: Type.Optional(Type.Union([FieldMap, Type.Null()], { description: 'null clears it' })),
   output: Type.Optional(Type.Array(OutputColumn, { maxItems: 500 })),
-  sheetName: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
 }, { additionalProperties: false })
 
 export const Mapping = Type.Object({
   fieldMap: Type.Record(Type.String(), Type.String()),
   output: Type.Array(OutputColumn),
-  sheetName: Type.Optional(Type.String()),
 })
 
 export const AgentCreate = Type.Object({

@@ -1,6 +1,7 @@
 import { Type } from 'typebox'
 import { FILE_FORMATS } from '../formats/types.js'
 import { Timestamp, Uuid } from './common.js'
+import { ParseConfig, SourceFieldMap } from './parse.js'
 
 const Format = Type.Union(FILE_FORMATS.map(f => Type.Literal(f)))
 const UuidPattern = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' })
@@ -15,11 +16,15 @@ export const S3Config = Type.Object({
   forcePathStyle: Type.Optional(Type.Boolean()),
   pattern: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'glob on the key below the prefix' })),
   format: Type.Optional(Format),
+  parse: Type.Optional(Type.Union([ParseConfig, Type.Null()])),
+  fieldMap: Type.Optional(Type.Union([SourceFieldMap, Type.Null()])),
 }, { additionalProperties: false })
 
 export const InboundWebhookConfig = Type.Object({
   secretRef: Type.Optional(UuidPattern),
   format: Type.Optional(Format),
+  parse: Type.Optional(Type.Union([ParseConfig, Type.Null()])),
+  fieldMap: Type.Optional(Type.Union([SourceFieldMap, Type.Null()])),
 }, { additionalProperties: false })
 
 export const OutboundWebhookConfig = Type.Object({

@@ -19,6 +19,10 @@ export const Upload = Type.Object({
   warnings: Type.Array(Type.String()),
   createdAt: Timestamp,
   rejectedRows: Type.Optional(Type.Array(RejectedRow, { description: 'the first 100 rejected rows with their row numbers' })),
+  files: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Unknown()), {
+    description: 'a zip archive: one entry per member (archive.zip!member.csv) with its upload, status, rows and warnings; ' +
+      'the answer is the first upload that landed',
+  })),
 }, { $id: 'Upload' })
 
 export const Item = Type.Object({

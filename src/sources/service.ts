@@ -6,7 +6,7 @@ import type { Agent } from '../db/sql/agents.js'
 import { agentOr404, sourceNotFound, sourceOr404 } from '../db/lookups.js'
 import { findSourcesUsingSecret, getSourceById, insertSource, listSourcesOfAgent, setNextPullAt, updateSource, type SourceFields } from '../db/sql/sources.js'
 import {
-  computeNextPullAt, normalisePrefix, secretRefsOf, validatePattern, validateSourceCron,
+  computeNextPullAt, mergeConfigPatch, normalisePrefix, secretRefsOf, validatePattern, validateSourceCron,
   type DataSource, type OutboundWebhookConfig, type S3Config, type SourceConfig, type SourceRole, type SourceType,
 } from '../domain/source.js'
 import { AppError, isAppError } from '../errors.js'
@@ -14,6 +14,7 @@ import { checkEndpoint } from '../connectors/s3-client.js'
 import { assertTargetUrl, guardedRequest } from '../net/guarded-http.js'
 import { InboundWebhookConfig, OutboundWebhookConfig as OutboundSchema, S3Config as S3Schema } from '../schemas/sources.js'
 import { newId } from '../util/ids.js'
+import { checkParseSettings } from '../formats/parse-options.js'
 import { withCredentials, withS3Transport } from './s3-access.js'
 import { parseSecretValue } from '../vault/vault.js'
 import { diff, recordAudit, type Actor } from '../audit/audit.js'
@@ -52,8 +53,28 @@ function checkConfig (type: SourceType, role: SourceRole, config: Record<string,
   return config as unknown as SourceConfig
 }
 
+/**
+ * The import options of an inventory source (docs/formats.md): parse settings checked and stripped
+ * of cleared (null) fields, an empty field map dropped. Sinks have neither, nor can they write Parquet.
+ */
+function normaliseImportOptions (role: SourceRole, config: SourceConfig): SourceConfig {
+  const { parse, fieldMap, ...rest } = config as S3Config & { parse?: Record<string, unknown> | null, fieldMap?: Record<string, unknown> | null }
+  if (role === 'RESULTS_SINK') {
+    const field = parse != null ? 'config.parse' : fieldMap != null ? 'config.fieldMap' : undefined
+    if (field) throw new AppError('VALIDATION_FAILED', `${field} applies to inventory sources only.`, { details: { field } })
+    if ((config as S3Config).format === 'parquet') {
+      throw new AppError('VALIDATION_FAILED', 'Results are written as CSV, JSON, NDJSON or XLSX, not Parquet.', { details: { field: 'config.format' } })
+    }
+    return rest as SourceConfig
+  }
+  const settings = checkParseSettings(parse ?? undefined, 'config.parse')
+  const fields = Object.entries(fieldMap ?? {}).filter(([, column]) => typeof column === 'string')
+  return { ...rest, ...(settings ? { parse: settings } : {}), ...(fields.length > 0 ? { fieldMap: Object.fromEntries(fields) } : {}) } as SourceConfig
+}
+
 /** Defaults and checks that need no network. */
-function normaliseConfig (type: SourceType, role: SourceRole, config: SourceConfig, deps: Pick<Deps, 'policy'>): SourceConfig {
+function normaliseConfig (type: SourceType, role: SourceRole, checked: SourceConfig, deps: Pick<Deps, 'policy'>): SourceConfig {
+  const config = normaliseImportOptions(role, checked)
   if (type === 's3') {
     const c = config as S3Config
     validatePattern(c.pattern)
@@ -181,6 +202,16 @@ function requireRecentTest (source: Pick<DataSource, 'lastTestAt' | 'lastTestOk'
   }
 }
 
+/**
+ * A config as it would be saved (schema, defaults, import options, its secrets exist in the
+ * organisation), without saving it or pinging anything: the preview of an unsaved source reads with it.
+ */
+export async function prepareSourceConfig (deps: Deps, orgId: string, type: SourceType, role: SourceRole, raw: Record<string, unknown>): Promise<SourceConfig> {
+  const config = normaliseConfig(type, role, checkConfig(type, role, raw), deps)
+  if (type === 's3') await checkSecretRefs(deps, deps.db, orgId, { type, role }, config)
+  return config
+}
+
 export interface CreatedSource { source: DataSource, generatedSigningSecret?: string }
 
 export async function createSource (
@@ -235,7 +266,9 @@ export async function updateSourceWith (
   const agent = await agentOr404(deps.db, orgId, agentId)
   const current = await sourceOr404(deps.db, orgId, agentId, sourceId)
   const configChanged = patch.config !== undefined
-  const merged = configChanged ? { ...(current.config as unknown as Record<string, unknown>), ...patch.config } : current.config as unknown as Record<string, unknown>
+  // a merge patch: `null` clears an optional setting (docs/formats.md), nested objects (parse, fieldMap) merge field by field
+  const stored = current.config as unknown as Record<string, unknown>
+  const merged = configChanged ? mergeConfigPatch(stored, patch.config!) : stored
   const config = configChanged ? normaliseConfig(current.type, current.role, checkConfig(current.type, current.role, merged), deps) : current.config
   if (patch.scheduleCron !== undefined) checkScheduleAllowed(current.type, current.role, patch.scheduleCron)
   const scheduleCron = patch.scheduleCron !== undefined ? validateSourceCron(patch.scheduleCron, agent.timezone) : current.scheduleCron

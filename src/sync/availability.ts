@@ -5,10 +5,12 @@ import { recordAudit, type Actor } from '../audit/audit.js'
 import { compilePattern, normalisePrefix, type DataSource, type OutboundWebhookConfig, type S3Config } from '../domain/source.js'
 import { AppError, isAppError } from '../errors.js'
 import { detectFormat, SNIFF_BYTES } from '../formats/detect.js'
+import { isZipMagic } from '../formats/zip.js'
 import { resolveAllowed } from '../net/guarded-lookup.js'
 import { guardedRequest } from '../net/guarded-http.js'
 import { withS3Transport } from '../sources/s3-access.js'
 import { resultKey } from '../push/targets.js'
+import type { ResultFormat } from '../results/format.js'
 import type { RemoteFile } from '../connectors/remote-file.js'
 import { testInboundWebhook } from '../inbound/check.js'
 
@@ -89,7 +91,7 @@ async function testS3 (deps: Deps, source: DataSource, list: Checklist): Promise
       return { message: `Bucket "${config.bucket}" is reachable in region ${config.region}.` }
     })
     if (source.role === 'RESULTS_SINK') {
-      await list.step('prefix', async () => ({ message: `Prefix "${normalisePrefix(config.prefix)}" can be listed; results are written as ${resultKey(config.prefix, '<jobId>', config.format ?? 'csv')}.` }))
+      await list.step('prefix', async () => ({ message: `Prefix "${normalisePrefix(config.prefix)}" can be listed; results are written as ${resultKey(config.prefix, '<jobId>', (config.format ?? 'csv') as ResultFormat)}.` }))
       return
     }
     const prefix = normalisePrefix(config.prefix)
@@ -118,6 +120,10 @@ async function testS3 (deps: Deps, source: DataSource, list: Checklist): Promise
       let head = await transport.head(newest, SNIFF_BYTES)
       const gz = head[0] === 0x1f && head[1] === 0x8b
       if (gz) head = gunzipSync(head, { finishFlush: zlib.Z_SYNC_FLUSH })
+      // a zip is an archive of files unless it is named as a workbook (the pull decides the same way: pipeline/ingest.ts)
+      if (newest.key.toLowerCase().endsWith('.zip') || (!config.format && isZipMagic(head) && !/\.(xlsx|xlsm)$/i.test(newest.key))) {
+        return { message: `The newest matching file, ${newest.key}, is a zip archive: each file in it in a supported format is read.` }
+      }
       const format = detectFormat({ head, complete: !gz && newest.size <= SNIFF_BYTES, fileName: newest.key, format: config.format })
       return { message: `The newest matching file, ${newest.key}, is recognised as ${format.toUpperCase()}${gz ? ' (gzip)' : ''}.` }
     })

@@ -11,11 +11,12 @@ import {
 import {
   anyFileLanded, appendManifest, failOrphanedSyncs, finishSync, getSyncById, insertSync, setSyncProgress, type ManifestEntry, type Sync, type SyncTrigger,
 } from '../db/sql/syncs.js'
-import { compilePattern, normalisePrefix, type DataSource, type S3Config } from '../domain/source.js'
+import { compilePattern, importOptionsOf, normalisePrefix, type DataSource, type S3Config } from '../domain/source.js'
 import { AppError, coerceError, isAppError, shuttingDown } from '../errors.js'
 import { withS3Transport } from '../sources/s3-access.js'
 import { processTempDir, spoolBody, type Spooled } from '../inbound/spool.js'
 import { newId } from '../util/ids.js'
+import { manifestEntriesOf, isProblem } from './file-entries.js'
 import { PROGRESS_INTERVAL_MS, ProgressWriter } from './progress.js'
 
 export interface PullRequest {
@@ -30,7 +31,7 @@ export interface PullRequest {
 }
 
 /** Extensions the pipeline reads (optionally gzipped); other files are recorded once as skipped. */
-const SUPPORTED_EXTENSIONS = new Set(['.csv', '.tsv', '.txt', '.json', '.ndjson', '.jsonl', '.xlsx'])
+const SUPPORTED_EXTENSIONS = new Set(['.csv', '.tsv', '.psv', '.txt', '.json', '.ndjson', '.jsonl', '.xlsx', '.xlsm', '.parquet', '.zip'])
 
 /**
  * Why a listed object is not ingested, or null when it is a candidate.
@@ -167,8 +168,8 @@ async function runPull (deps: Deps, source: DataSource, agent: Agent, syncId: st
             progress.filesTotal++
             progress.bytesTotal += file.size
             await pool.run(async () => {
-              const entry = await ingestFile(deps, { source, agent, syncId, file, transport, lease })
-              if (entry.status === 'rejected' || entry.status === 'failed') problems++
+              const entries = await ingestFile(deps, { source, agent, syncId, file, transport, lease })
+              if (entries.some(isProblem)) problems++
               progress.filesDone++
               progress.bytesDone += file.size
               reporter.update()
@@ -215,7 +216,10 @@ async function recordSkipped (deps: Deps, source: DataSource, syncId: string, fi
 /** Marks a commit that found the file already taken: roll back, report nothing. */
 class AlreadyIngested extends Error {}
 
-async function ingestFile (deps: Deps, ctx: { source: DataSource, agent: Agent, syncId: string, file: RemoteFile, transport: S3Transport, lease: LeaseKeeper }): Promise<ManifestEntry> {
+async function ingestFile (
+  deps: Deps,
+  ctx: { source: DataSource, agent: Agent, syncId: string, file: RemoteFile, transport: S3Transport, lease: LeaseKeeper },
+): Promise<ManifestEntry[]> {
   const { source, agent, syncId, file, transport, lease } = ctx
   const base = { key: file.key, etag: file.etag, size: file.size, lastModified: file.lastModified?.toISOString() ?? null }
   // the download stops when the process does (the pipeline then fails the file's transaction)
@@ -224,7 +228,7 @@ async function ingestFile (deps: Deps, ctx: { source: DataSource, agent: Agent, 
   deps.signal.addEventListener('abort', stop, { once: true })
   let spooled: Spooled | undefined
   try {
-    if (file.size > deps.config.limits.maxFileBytes) return await recordTooLarge(deps, ctx, base)
+    if (file.size > deps.config.limits.maxFileBytes) return [await recordTooLarge(deps, ctx, base)]
     const body = await transport.open(file, controller.signal)
     // PGlite is one connection: a transaction held open for a whole download would stall every
     // other query (the API included) on a slow bucket. There the object is spooled to a private
@@ -235,41 +239,40 @@ async function ingestFile (deps: Deps, ctx: { source: DataSource, agent: Agent, 
         idleTimeoutMs: deps.config.targetTimeoutMs, signal: deps.signal,
       })
     }
+    const options = importOptionsOf(source.config)
     return await deps.db.transaction(async (tx) => {
-      const { upload, rejected } = await deps.pipeline.ingest(tx, {
+      const outcomes = await deps.pipeline.ingestAll(tx, {
         orgId: source.orgId,
         agent,
         stream: spooled ? fs.createReadStream(spooled.path!) : body,
         fileName: path.posix.basename(file.key),
-        format: (source.config as S3Config).format,
+        format: options.format,
+        parse: options.parse,
+        fieldMap: options.fieldMap,
         sourceId: source.id,
         syncId,
       })
       body.destroy()
-      const entry: ManifestEntry = {
-        ...base,
-        format: upload.format,
-        status: upload.status === 'rejected' ? 'rejected' : 'ingested',
-        rowsAccepted: upload.rowsAccepted,
-        rowsRejected: upload.rowsRejected,
-        uploadId: upload.id,
-        ...(upload.error ? { reason: `${upload.error.code}: ${upload.error.message}` } : {}),
-        ...(rejected.length ? { errors: rejected.map(r => ({ row: r.row, message: r.reason })) } : {}),
-      }
-      if (!await insertLedgerEntry(tx, { sourceId: source.id, key: file.key, etag: file.etag, size: file.size, lastModified: file.lastModified, status: entry.status as 'ingested' | 'rejected', uploadId: upload.id, syncId })) {
+      const entries = manifestEntriesOf(base, outcomes)
+      // one ledger row for the object, archive or not: its members are taken again only with a new ETag
+      const landed = entries.find(e => e.status === 'ingested') ?? entries.find(e => e.uploadId)
+      if (!await insertLedgerEntry(tx, {
+        sourceId: source.id, key: file.key, etag: file.etag, size: file.size, lastModified: file.lastModified,
+        status: landed?.status === 'ingested' ? 'ingested' : 'rejected', uploadId: landed?.uploadId ?? null, syncId,
+      })) {
         throw new AlreadyIngested()
       }
-      await appendManifest(tx, syncId, entry)
+      for (const entry of entries) await appendManifest(tx, syncId, entry)
       // fencing: a pull that lost its lease commits nothing. Checked last, so the source row is
       // share-locked only for the commit itself; the manifest entry is a row of its own, so no file
       // transaction locks the sync row.
       if (lease.lost || !await holdsLease(tx, source.id, lease.token)) throw new AppError('LEASE_LOST')
-      return entry
+      return entries
     }).finally(() => spooled?.remove())
   } catch (err) {
     controller.abort()
     await spooled?.remove()
-    if (err instanceof AlreadyIngested) return { ...base, format: null, status: 'skipped', rowsAccepted: 0, rowsRejected: 0, reason: 'already ingested' }
+    if (err instanceof AlreadyIngested) return [{ ...base, format: null, status: 'skipped', rowsAccepted: 0, rowsRejected: 0, reason: 'already ingested' }]
     if (isAppError(err) && err.code === 'LEASE_LOST') throw err
     // cut off by a stopping process: not the file's failure; the pull ends, the file is taken again
     if (deps.signal.aborted) throw shuttingDown()
@@ -281,7 +284,7 @@ async function ingestFile (deps: Deps, ctx: { source: DataSource, agent: Agent, 
       reason: isAppError(e) && e.failureType !== 'system' ? e.message : 'The file could not be read; it will be retried by the next pull.',
     }
     await appendManifest(deps.db, syncId, entry)
-    return entry
+    return [entry]
   } finally {
     deps.signal.removeEventListener('abort', stop)
   }

@@ -621,18 +621,21 @@ describe('docs/recipes/push-inventory-to-ferry.md', () => {
     expect(await countsOf(source.id)).toMatchObject({ uploads: 2, rows: 3 })
   }, 60_000)
 
-  it('the Node snippet delivers text and binary files', async () => {
-    // inside the repository, so that `standardwebhooks` resolves from its node_modules
+  it('the Node snippet delivers text (UTF-8 or not) and binary files', async () => {
+    // inside the repository, as a reader would run it next to their files
     const dir = path.join(ROOT, 'test-output')
     await fs.mkdir(dir, { recursive: true })
     const script = path.join(dir, `push-to-ferry-${randomUUID()}.mjs`)
-    await fs.writeFile(script, codeBlock('js', "from 'standardwebhooks'"))
+    await fs.writeFile(script, codeBlock('js', 'push-to-ferry.mjs'))
     try {
       const csv = path.join(work, 'node.csv')
       await fs.writeFile(csv, 'sku,name\nNODE1,Café\n')
       const gz = path.join(work, 'node.ndjson.gz')
       await fs.writeFile(gz, gzipSync('{"sku":"NODEGZ"}\n'))
-      for (const [file, sku] of [[csv, 'NODE1'], [gz, 'NODEGZ']]) {
+      // a CSV saved by Excel in windows-1252: "é" is the byte 0xE9, not UTF-8; the signature must cover the bytes as sent
+      const latin1 = path.join(work, 'node-1252.csv')
+      await fs.writeFile(latin1, Buffer.from('sku,name\nNODE1252,Caf\xe9\n', 'latin1'))
+      for (const [file, sku] of [[csv, 'NODE1'], [gz, 'NODEGZ'], [latin1, 'NODE1252']]) {
         const { stdout } = await run(process.execPath, [script], { env: env(file) })
         const [status, json] = [stdout.slice(0, 3), JSON.parse(stdout.slice(4))]
         expect(status, stdout).toBe('200')

@@ -65,6 +65,7 @@ beforeAll(async () => {
   await insert(PUSHED, SINK, 'outbound', 'succeeded', pushedManifest, [1, 48, 7, 0])
   await insert(RUNNING, SOURCE, 'inbound', 'running', pulledManifest.slice(0, 2), [2, 200, 7, 1])
   await insert(EMPTY, SOURCE, 'inbound', 'failed', [], [0, 0, 0, 0])
+  // the migrations from 8 on, in order (later ones follow and are not this test's subject)
   expect((await migrate(db)).applied.slice(0, 2)).toEqual(['8_manifest_entries', '9_lean_items'])
 })
 afterAll(async () => { await database?.drop() })

@@ -73,6 +73,8 @@ const EXPECTED: Record<string, 'viewer' | 'operator' | 'admin' | 'instance' | 'p
   'DELETE /api/v1/agents/{id}/data-sources/{sid}': 'admin',
   'GET /api/v1/data-sources/{sid}': 'viewer',
   'POST /api/v1/agents/{id}/data-sources/{sid}/test': 'operator',
+  'POST /api/v1/agents/{id}/data-sources/preview': 'operator',
+  'POST /api/v1/agents/{id}/data-sources/{sid}/preview': 'operator',
   'POST /api/v1/agents/{id}/data-sources/{sid}/pull': 'operator',
   'POST /api/v1/agents/{id}/data-sources/{sid}/push': 'operator',
   'GET /api/v1/agents/{id}/data-sources/{sid}/syncs': 'viewer',

@@ -40,7 +40,9 @@ describe('detectFormat', () => {
 
   it('binary formats we do not read', async () => {
     expect(() => detectFormat({ head: head(Buffer.from('%PDF-1.7\n')), complete: false })).toThrow(/PDF/)
-    expect(await errorCode(collect(Buffer.from('PAR1\x00\x00'), { fileName: 'x.parquet' }))).toBe('UNSUPPORTED_FORMAT')
+    // Parquet is read now: a truncated one fails as a broken Parquet file, not as an unknown format
+    expect(await errorCode(collect(Buffer.from('PAR1\x00\x00'), { fileName: 'x.parquet' }))).toBe('PARSE_FAILED')
+    expect(detectFormat({ head: Buffer.from('PAR1\x15\x04'), complete: false, fileName: 'stock' })).toBe('parquet')
     expect(await errorCode(collect(zlib.gzipSync(zlib.gzipSync(Buffer.from('a,b\n'))), { fileName: 'x.csv.gz' }))).toBe('UNSUPPORTED_FORMAT')
   })
 })

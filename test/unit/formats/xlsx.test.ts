@@ -82,8 +82,10 @@ describe('xlsx: reading', () => {
       }
     })
     expect((await collect(bytes, { fileName: 'x.xlsx' })).records.map(r => r.values.sku)).toEqual(['First-1', 'First-2'])
-    expect((await collect(bytes, { fileName: 'x.xlsx', sheetName: 'second SHEET' })).records.map(r => r.values.sku)).toEqual(['Second sheet-1', 'Second sheet-2'])
-    await expect(collect(bytes, { fileName: 'x.xlsx', sheetName: 'Missing' })).rejects.toMatchObject({ code: 'PARSE_FAILED', message: expect.stringContaining('"First", "Second sheet"') })
+    const second = await collect(bytes, { fileName: 'x.xlsx', parse: { sheet: 'second SHEET' } })
+    expect(second.records.map(r => r.values.sku)).toEqual(['Second sheet-1', 'Second sheet-2'])
+    await expect(collect(bytes, { fileName: 'x.xlsx', parse: { sheet: 'Missing' } }))
+      .rejects.toMatchObject({ code: 'PARSE_FAILED', message: expect.stringContaining('"First", "Second sheet"') })
   })
 
   it('detects the header as the first non-empty row; values without a header become column_<letter>', async () => {
@@ -148,9 +150,9 @@ describe('xlsx: reading', () => {
     expect(await errorCode(collect(bytes, { fileName: 'x.xlsx', limits: { maxCellChars: 10 } }))).toBe('CELL_TOO_LONG')
   })
 
-  it('an empty first sheet is EMPTY_FILE; a sheet with inline strings and no shared strings part is read', async () => {
+  it('an empty first sheet is NO_ROWS naming it; a sheet with inline strings and no shared strings part is read', async () => {
     const empty = await buildWorkbook(workbook => { workbook.addWorksheet('S').commit() })
-    expect(await errorCode(collect(empty, { fileName: 'x.xlsx' }))).toBe('EMPTY_FILE')
+    await expect(collect(empty, { fileName: 'x.xlsx' })).rejects.toMatchObject({ code: 'NO_ROWS', message: expect.stringContaining('"S"') })
     const got = await collect(handMade(), { fileName: 'x.xlsx' })
     expect(got.records).toEqual([{ row: 2, values: { sku: 'A1' } }])
   })

@@ -133,6 +133,10 @@ export interface ManifestEntry {
   reason?: string
   /** the first rejected rows (at most 100) */
   errors?: Array<{ row?: number, message: string }>
+  /** why a file was refused whole: NO_ROWS, NO_SKU_COLUMN, PARSE_FAILED, … */
+  code?: string
+  /** a file that landed with something to check (docs/formats.md): UNMAPPED_COLUMNS, ENCODING_FALLBACK, PARSE_WARNING */
+  warnings?: FileWarning[]
   /** outbound: every delivery attempt */
   attempts?: ManifestAttempt[]
   /** outbound: when the next attempt is due while the push is retrying */
@@ -140,6 +144,22 @@ export interface ManifestEntry {
   /** outbound: delivery state (delivered, retrying, failed, disabled) */
   state?: string
   jobId?: string
+}
+
+export interface FileWarning { code: string, message: string, columns?: string[] }
+
+/** `src/schemas/preview.ts` Preview: a file read as it would land, nothing stored */
+export interface Preview {
+  file: { key: string, size: number, format: string, encoding: string | null, sheet?: string }
+  sheets?: string[]
+  columns: Array<{ header: string, field: string | null }>
+  rows: Array<{
+    row: number, sku: string, name: string | null, quantity: number | null, price: number | null, currency: string | null, location: string | null
+    attributes: Record<string, unknown>
+  }>
+  rejected: Array<{ row: number, reason: string }>
+  warnings: FileWarning[]
+  error?: { code: string, message: string }
 }
 
 export interface SyncProgress {

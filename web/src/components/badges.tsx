@@ -2,14 +2,15 @@ import type { SyncStatus } from '../api/types'
 
 const SYNC_LABELS: Record<string, string> = {
   running: 'Running', succeeded: 'Succeeded', partial: 'Partial', failed: 'Failed',
-  ingested: 'Ingested', rejected: 'Rejected', skipped: 'Skipped', delivered: 'Delivered',
+  ingested: 'Ingested', ingested_warnings: 'Ingested with warnings', rejected: 'Rejected', skipped: 'Skipped', delivered: 'Delivered',
   open: 'Open', resolved: 'Resolved', queued: 'Queued',
 }
 
 const TONES: Record<string, string> = {
   running: 'info', queued: 'info',
   succeeded: 'ok', ingested: 'ok', delivered: 'ok', resolved: 'ok',
-  partial: 'warn', skipped: 'muted', rejected: 'warn',
+  // a file that landed with warnings is never plain green (docs/formats.md)
+  partial: 'warn', skipped: 'muted', rejected: 'warn', ingested_warnings: 'warn',
   failed: 'bad', open: 'bad',
 }
 

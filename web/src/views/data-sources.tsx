@@ -14,6 +14,7 @@ import { useSyncRunner, type RunState } from '../lib/sync-runner'
 import { checkLabel } from '../lib/checks'
 import { GeneratedSecret, RedactedValues } from './secrets'
 import { SourceForm } from './source-form'
+import { PreviewPanel } from './import-options'
 import { ManifestDialog, SyncHistory } from './syncs'
 import { useCan } from '../lib/me'
 
@@ -154,6 +155,7 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
   const canRun = useCan('operator')
   const canDelete = useCan('admin')
   const [deleting, setDeleting] = useState(false)
+  const [previewing, setPreviewing] = useState(false)
 
   const refresh = async () => {
     void syncs.reload()
@@ -304,6 +306,7 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
         </div>
         <div class="actions">
           {canRun && <button type="button" class="btn" onClick={runTest} disabled={test.busy}>{test.busy ? 'Testing…' : 'Test'}</button>}
+          {canRun && pullable && <button type="button" class="btn" onClick={() => setPreviewing(true)}>Preview</button>}
           {canRun && pullable && (
             <button type="button" class="btn btn-primary" disabled={running || !source.enabled}
               title={!source.enabled ? 'Enable the source to pull it' : undefined}
@@ -341,6 +344,11 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
         <PushDialog agent={agent} source={source}
           onCancel={() => setPushing(false)}
           onPush={(jobId) => { setPushing(false); void runner.start(() => api.post(`${base}/push`, { jobId })) }} />
+      )}
+      {previewing && (
+        <Dialog title={`Preview of ${source.name}`} onClose={() => setPreviewing(false)} wide>
+          <PreviewPanel path={`${base}/preview`} body={() => ({})} />
+        </Dialog>
       )}
       {deleting && <DeleteSource base={base} source={source} onClose={() => setDeleting(false)} onDeleted={onDeleted} />}
     </article>

@@ -9,6 +9,7 @@ import type { Resource } from '../lib/resource'
 import { GeneratedSecret, SecretForm, SECRET_TYPE_LABELS } from './secrets'
 import { sourcesPath } from '../api/paths'
 import { useCan } from '../lib/me'
+import { EMPTY_IMPORT, IMPORT_FIELDS, ImportOptions, PreviewPanel, importConfig, type ImportValues } from './import-options'
 
 interface Values {
   name: string
@@ -34,7 +35,7 @@ const EMPTY: Values = {
 
 /** Every input of the form, by the field path the API reports errors under. */
 const FIELDS = ['name', 'type', 'role', 'scheduleCron', 'config', 'config.bucket', 'config.prefix', 'config.region', 'config.secretRef',
-  'config.endpoint', 'config.forcePathStyle', 'config.pattern', 'config.format', 'config.url', 'config.headerSecretRef'] as const
+  'config.endpoint', 'config.forcePathStyle', 'config.pattern', 'config.format', 'config.url', 'config.headerSecretRef', ...IMPORT_FIELDS] as const
 
 /**
  * Creates an inbound source or an outbound sink. Save-time validation (S3 listing, webhook
@@ -50,6 +51,7 @@ export function SourceForm ({ agent, role, secrets, onCreated, onCancel }: {
 }) {
   const inbound = role === 'INVENTORY_SOURCE'
   const [v, setV] = useState<Values>({ ...EMPTY })
+  const [imp, setImp] = useState<ImportValues>({ ...EMPTY_IMPORT })
   const [errors, setErrors] = useState<Record<string, string>>({})
   const [formError, setFormError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
@@ -81,6 +83,8 @@ export function SourceForm ({ agent, role, secrets, onCreated, onCancel }: {
       if (v.headerSecretRef) config.headerSecretRef = v.headerSecretRef
       if (v.format) config.format = v.format
     }
+    // how the files are read: inventory sources only (docs/formats.md)
+    if (inbound) Object.assign(config, importConfig(imp))
     return {
       name: v.name.trim(),
       role,
@@ -171,11 +175,12 @@ export function SourceForm ({ agent, role, secrets, onCreated, onCancel }: {
       {(v.type === 's3' || !inbound) && (
         <SelectField label="Format" name="config.format" value={v.format} error={errors['config.format']}
           onChange={(e) => set('format', e.currentTarget.value)}
-          hint={inbound ? 'Detection uses the file extension, then the content.' : undefined}
+          hint={inbound ? 'Detection uses the file extension, then the content. Zip archives are opened and each file in them is read.' : undefined}
           options={[
             // the server's defaults: detect per file (sources), CSV for S3 sinks, JSON for webhook sinks
             { value: '', label: inbound ? 'Detect from each file' : v.type === 's3' ? 'CSV (default)' : 'JSON (default)' },
             { value: 'csv', label: 'CSV' }, { value: 'json', label: 'JSON' }, { value: 'ndjson', label: 'NDJSON' }, { value: 'xlsx', label: 'XLSX' },
+            ...(inbound ? [{ value: 'parquet', label: 'Parquet' }] : []),
           ]} />
       )}
 
@@ -184,6 +189,13 @@ export function SourceForm ({ agent, role, secrets, onCreated, onCancel }: {
           placeholder={agent.scheduleCron}
           onInput={(e) => set('scheduleCron', e.currentTarget.value)} error={errors.scheduleCron}
           hint={cron ? (cronInWords(cron, agent.timezone) ? <>Reads as: <strong>{cronInWords(cron, agent.timezone)}</strong>.</> : 'Five fields: minute hour day-of-month month day-of-week.') : <>Empty: the agent's schedule ({describeCron(agent.scheduleCron, agent.timezone)}).</>} />
+      )}
+
+      {inbound && (
+        <ImportOptions values={imp} errors={errors} onChange={(next) => { setImp(next); setErrors(({ config: _, ...rest }) => rest) }} />
+      )}
+      {inbound && v.type === 's3' && (
+        <PreviewPanel path={`${sourcesPath(agent.id)}/preview`} body={() => previewBody(body())} />
       )}
 
       {(v.type === 's3' || !inbound) && (
@@ -213,6 +225,9 @@ export function SourceForm ({ agent, role, secrets, onCreated, onCancel }: {
     </>
   )
 }
+
+/** The preview reads with the unsaved `{ type, role, config }`; the rest of the form does not matter to it. */
+const previewBody = ({ type, role, config }: { type: SourceType, role: SourceRole, config: Record<string, unknown> }) => ({ type, role, config })
 
 function SecretSelect ({ label, name, value, error, options, optional, hint, onChange, onNew }: {
   label: string, name: string, value: string, error?: string, optional?: boolean, hint?: string

@@ -73,7 +73,7 @@ export function ManifestDialog ({ agent, sourcePath, syncId, onClose }: { agent:
   const [shown, setShown] = useState(MANIFEST_PAGE)
   const s = sync.data
   const manifest = s?.manifest ?? []
-  const problems = manifest.filter(e => e.status !== 'ingested' && e.status !== 'delivered' || e.rowsRejected > 0)
+  const problems = manifest.filter(e => e.status !== 'ingested' && e.status !== 'delivered' || e.rowsRejected > 0 || (e.warnings?.length ?? 0) > 0)
   const entries = problemsOnly ? problems : manifest
   const outbound = s?.direction === 'outbound'
   return (
@@ -142,11 +142,13 @@ function ManifestItem ({ entry, agent }: { entry: ManifestEntry, agent: Agent })
   const attempts = entry.attempts ?? []
   const outbound = attempts.length > 0 || entry.status === 'delivered' || entry.jobId !== undefined
   const retrying = entry.state === 'retrying' && entry.nextAttemptAt
+  const warnings = entry.warnings ?? []
+  const status = entry.status === 'ingested' && warnings.length > 0 ? 'ingested_warnings' : entry.status
   return (
     <li class="manifest-item" data-manifest-key={entry.key}>
       <div class="manifest-head">
         <code class="manifest-key">{entry.key}</code>
-        {retrying ? <StatusBadge status="running" label="Retrying" /> : <StatusBadge status={entry.status} />}
+        {retrying ? <StatusBadge status="running" label="Retrying" /> : <StatusBadge status={status} />}
       </div>
       <p class="manifest-meta muted">
         {entry.size != null && <span>{formatBytes(entry.size)}</span>}
@@ -163,6 +165,12 @@ function ManifestItem ({ entry, agent }: { entry: ManifestEntry, agent: Agent })
         {retrying && <span>next attempt {formatDateTime(entry.nextAttemptAt, agent.timezone)} ({formatRelative(entry.nextAttemptAt)})</span>}
       </p>
       {entry.reason && <p class="small manifest-reason">{entry.reason}</p>}
+      {warnings.length > 0 && (
+        <div class="manifest-warnings" role="note">
+          <p class="small">{warnings.length === 1 ? 'Warning:' : 'Warnings:'}</p>
+          <ul>{warnings.map((w, i) => <li key={i} data-warning={w.code}><code class="small">{w.code}</code> {w.message}</li>)}</ul>
+        </div>
+      )}
       {entry.errors && entry.errors.length > 0 && (
         <div class="manifest-errors">
           <p class="small">

@@ -19,6 +19,8 @@ import { requestPush } from '../../../push/service.js'
 import { PushBody } from '../../../schemas/jobs.js'
 import { recordAudit, type Actor } from '../../../audit/audit.js'
 import { actorOf } from '../../../plugins/auth.js'
+import { Preview, SavedPreviewBody, UnsavedPreviewBody } from '../../../schemas/preview.js'
+import { previewSavedSource, previewUnsavedSource } from '../../../preview/service.js'
 
 /** How long `?wait=true` waits for a pull before answering 202 anyway. */
 const WAIT_LIMIT_MS = 10 * 60_000
@@ -117,6 +119,29 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
     const source = await sourceOr404(db, request.auth.orgId, request.params.id, request.params.sid)
     return testSource(deps, source, undefined, actorOf(request))
   })
+
+  app.post('/agents/:id/data-sources/preview', {
+    schema: {
+      tags: ['data-sources'],
+      summary: 'Preview an unsaved source: its newest matching file (or "key") read as it would land; read-only, no sync recorded',
+      description: 'See docs/formats.md. Answers the file read, its sheets, the columns with the field each lands in, the first 20 items, ' +
+        'the rejected rows among them and the warnings.',
+      params: IdParams,
+      body: UnsavedPreviewBody,
+      response: { 200: Preview, ...errorResponses(400, 404, 422) },
+    },
+  }, async (request) => previewUnsavedSource(deps, request.auth.orgId, request.params.id, request.body))
+
+  app.post('/agents/:id/data-sources/:sid/preview', {
+    schema: {
+      tags: ['data-sources'],
+      summary: 'Preview a source: its newest matching file (or "key") read as it would land; read-only, no sync recorded',
+      description: 'Optional "parse" and "fieldMap" are tried over the source\'s own without saving them. See docs/formats.md.',
+      params: SourceParams,
+      body: Type.Optional(SavedPreviewBody),
+      response: { 200: Preview, ...errorResponses(400, 404, 422) },
+    },
+  }, async (request) => previewSavedSource(deps, request.auth.orgId, request.params.id, request.params.sid, request.body ?? {}))
 
   app.post('/agents/:id/data-sources/:sid/pull', {
     schema: {

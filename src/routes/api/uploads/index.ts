@@ -9,6 +9,9 @@ import { Item, UploadParams } from '../../../schemas/uploads.js'
 import { FILE_FORMATS, type FileFormat } from '../../../formats/types.js'
 import { recordAudit } from '../../../audit/audit.js'
 import { actorOf } from '../../../plugins/auth.js'
+import { checkParseSettings } from '../../../formats/parse-options.js'
+import { parseOverride } from '../../../schemas/parse.js'
+import { manifestEntriesOf } from '../../../sync/file-entries.js'
 
 const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
   const { db } = deps
@@ -18,8 +21,11 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
   app.post('/agents/:id/inventory/uploads', {
     schema: {
       tags: ['inventory'],
-      summary: 'Upload an inventory file (multipart field "file"; CSV, JSON, NDJSON or XLSX, optionally gzipped)',
-      description: 'The file is streamed through the inventory pipeline. Rows that fail validation are rejected with their row number; the rest land. A file that cannot be read at all answers 422 with the reason and keeps nothing.',
+      summary: 'Upload an inventory file (multipart field "file"; CSV, JSON, NDJSON, XLSX or Parquet, optionally gzipped, or a zip of them)',
+      description: 'The file is streamed through the inventory pipeline. Rows that fail validation are rejected with their row number; the rest land. ' +
+        'A file that cannot be read at all, yields no rows (NO_ROWS) or has no sku column (NO_SKU_COLUMN) answers 422 with the reason and keeps nothing. ' +
+        'An optional multipart field "parse", sent before "file", holds parse options as JSON (docs/formats.md), ' +
+        'e.g. {"delimiter":";","decimalSeparator":","}.',
       params: IdParams,
       querystring: Type.Object({ format: Type.Optional(Type.Union(FILE_FORMATS.map(f => Type.Literal(f)))) }),
       consumes: ['multipart/form-data'],
@@ -30,29 +36,47 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
     if (!request.isMultipart()) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the file as multipart/form-data in a field named "file".')
     const file = await request.file({ limits: { fileSize: deps.config.limits.maxFileBytes, files: 1 } })
     if (!file || file.fieldname !== 'file') throw new AppError('VALIDATION_FAILED', 'Send the file in a multipart field named "file".', { details: { field: 'file' } })
-    const result = await db.transaction(async (tx) => {
-      const ingested = await deps.pipeline.ingest(tx, {
+    // the multipart field "parse" (before "file" in the form: fields after the file are not read yet)
+    const field = file.fields.parse
+    const parseField = Array.isArray(field) ? field[0] : field
+    const parse = checkParseSettings(parseOverride(parseField?.type === 'field' ? String(parseField.value) : undefined, 'parse'), 'parse')
+    const fileName = file.filename || 'upload'
+    const outcomes = await db.transaction(async (tx) => {
+      const landed = await deps.pipeline.ingestAll(tx, {
         orgId: request.auth.orgId,
         agent,
         stream: file.file,
-        fileName: file.filename || 'upload',
+        fileName,
         contentType: file.mimetype,
         format: request.query.format as FileFormat | undefined,
+        parse,
       })
-      await recordAudit(tx, actorOf(request), { action: 'create', resourceType: 'upload', resourceId: ingested.upload.id })
-      return ingested
+      for (const o of landed) {
+        if (o.result) await recordAudit(tx, actorOf(request), { action: 'create', resourceType: 'upload', resourceId: o.result.upload.id })
+      }
+      return landed
     })
     // whatever the parser did not read (a file refused early) is drained so the request completes
     file.file.resume()
+    // a zip archive lands one upload per member: the answer is the first that landed, with every member in `files`
+    const result = (outcomes.find(o => o.result?.upload.status === 'ingested') ?? outcomes.find(o => o.result))?.result
     if (file.file.truncated) {
-      throw new AppError('FILE_TOO_LARGE', `The file exceeds the maximum size of ${deps.config.limits.maxFileBytes} bytes.`, { details: { uploadId: result.upload.id } })
+      throw new AppError('FILE_TOO_LARGE', `The file exceeds the maximum size of ${deps.config.limits.maxFileBytes} bytes.`, {
+        details: { uploadId: result?.upload.id ?? null },
+      })
     }
+    if (!result) throw new AppError('UNSUPPORTED_FORMAT', 'The zip archive holds no file in a supported format (CSV, JSON, NDJSON, XLSX, Parquet).')
     if (result.upload.status === 'rejected') {
       const code = (result.upload.error?.code ?? 'PARSE_FAILED') as AppError['code']
       throw new AppError(code, result.upload.error?.message, { details: { uploadId: result.upload.id } })
     }
+    const archive = outcomes.some(o => o.member !== undefined)
     const { seq, ...shown } = result.upload
-    return reply.status(201).send({ ...shown, rejectedRows: result.rejected })
+    return reply.status(201).send({
+      ...shown,
+      rejectedRows: result.rejected,
+      ...(archive ? { files: manifestEntriesOf({ key: fileName, etag: null, size: null, lastModified: null }, outcomes) } : {}),
+    })
   })
 
   app.get('/agents/:id/inventory/uploads', {
