@@ -19,11 +19,18 @@ export default [
       'no-void': ['error', { allowAsStatement: true }],
       // Ferry looks for control characters on purpose (NUL in input, C0 in terminal output)
       'no-control-regex': 'off',
-      // a TypeBox schema and its Static type share a name; TypeScript itself refuses real redeclarations
-      '@typescript-eslint/no-redeclare': 'off',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
       '@stylistic/jsx-closing-bracket-location': 'off',
       '@stylistic/jsx-first-prop-new-line': 'off',
+    },
+  },
+  {
+    files: ['**/*.ts', '**/*.tsx'],
+    rules: {
+      // a TypeBox schema and its Static type share a name; TypeScript itself refuses real redeclarations
+      '@typescript-eslint/no-redeclare': 'off',
+      '@typescript-eslint/no-unused-vars': ['error', {
+        args: 'none', caughtErrors: 'none', ignoreRestSiblings: true, varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_',
+      }],
     },
   },
 ]

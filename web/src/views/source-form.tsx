@@ -118,101 +118,101 @@ export function SourceForm ({ agent, role, secrets, onCreated, onCancel }: {
   const cron = v.scheduleCron.trim()
   return (
     <>
-    <form class="card form" onSubmit={submit} noValidate aria-label={title} data-source-form>
-      <h3>{title}</h3>
-      <TextField label="Name" name="name" value={v.name} required maxLength={200} autoComplete="off"
-        onInput={(e) => set('name', e.currentTarget.value)} error={errors.name}
-        hint={inbound ? 'e.g. daily drops' : 'e.g. ERP import'} />
-      <SelectField label="Type" name="type" value={v.type} error={errors.type}
-        onChange={(e) => { set('type', e.currentTarget.value as SourceType); set('secretRef', ''); set('headerSecretRef', '') }}
-        options={[{ value: 's3', label: 'S3 bucket' }, { value: 'webhook', label: inbound ? 'Webhook (senders post files)' : 'Webhook (Ferry posts results)' }]} />
+      <form class="card form" onSubmit={submit} noValidate aria-label={title} data-source-form>
+        <h3>{title}</h3>
+        <TextField label="Name" name="name" value={v.name} required maxLength={200} autoComplete="off"
+          onInput={(e) => set('name', e.currentTarget.value)} error={errors.name}
+          hint={inbound ? 'e.g. daily drops' : 'e.g. ERP import'} />
+        <SelectField label="Type" name="type" value={v.type} error={errors.type}
+          onChange={(e) => { set('type', e.currentTarget.value as SourceType); set('secretRef', ''); set('headerSecretRef', '') }}
+          options={[{ value: 's3', label: 'S3 bucket' }, { value: 'webhook', label: inbound ? 'Webhook (senders post files)' : 'Webhook (Ferry posts results)' }]} />
 
-      {v.type === 's3' && (
-        <>
-          <div class="field-row">
-            <TextField label="Bucket" name="config.bucket" value={v.bucket} required autoComplete="off" spellcheck={false}
-              onInput={(e) => set('bucket', e.currentTarget.value)} error={errors['config.bucket']} />
-            <TextField label="Region" name="config.region" value={v.region} required autoComplete="off" spellcheck={false}
-              onInput={(e) => set('region', e.currentTarget.value)} error={errors['config.region']} />
-          </div>
-          <TextField label="Prefix" name="config.prefix" value={v.prefix} autoComplete="off" spellcheck={false}
-            onInput={(e) => set('prefix', e.currentTarget.value)} error={errors['config.prefix']}
-            hint={inbound ? 'The "folder" Ferry lists, e.g. daily-uploads/' : 'Each job\'s results are written under it as job-<job id>.<format>, e.g. ferry-results/'} />
-          <SecretSelect label="Credentials (AWS secret)" name="config.secretRef" value={v.secretRef} error={errors['config.secretRef']}
-            options={secretOptions('aws', false)} onChange={(id) => set('secretRef', id)} onNew={() => setNewSecret({ field: 'secretRef', type: 'aws' })} />
-          <TextField label="Endpoint" name="config.endpoint" value={v.endpoint} optional autoComplete="off" spellcheck={false} type="url"
-            onInput={(e) => set('endpoint', e.currentTarget.value)} error={errors['config.endpoint']}
-            hint="Only for S3-compatible stores (MinIO, R2, …): https://host:port" />
-          {v.endpoint.trim() && (
-            <CheckboxField label="Path-style addressing (host/bucket/key)" name="config.forcePathStyle" checked={v.forcePathStyle}
-              onChange={(e) => set('forcePathStyle', e.currentTarget.checked)} />
-          )}
-          {inbound && (
-            <TextField label="File pattern" name="config.pattern" value={v.pattern} optional autoComplete="off" spellcheck={false}
-              onInput={(e) => set('pattern', e.currentTarget.value)} error={errors['config.pattern']}
-              hint="A glob on the key below the prefix, e.g. *.csv or 2025/**/*.xlsx" />
-          )}
-        </>
-      )}
+        {v.type === 's3' && (
+          <>
+            <div class="field-row">
+              <TextField label="Bucket" name="config.bucket" value={v.bucket} required autoComplete="off" spellcheck={false}
+                onInput={(e) => set('bucket', e.currentTarget.value)} error={errors['config.bucket']} />
+              <TextField label="Region" name="config.region" value={v.region} required autoComplete="off" spellcheck={false}
+                onInput={(e) => set('region', e.currentTarget.value)} error={errors['config.region']} />
+            </div>
+            <TextField label="Prefix" name="config.prefix" value={v.prefix} autoComplete="off" spellcheck={false}
+              onInput={(e) => set('prefix', e.currentTarget.value)} error={errors['config.prefix']}
+              hint={inbound ? 'The "folder" Ferry lists, e.g. daily-uploads/' : 'Each job\'s results are written under it as job-<job id>.<format>, e.g. ferry-results/'} />
+            <SecretSelect label="Credentials (AWS secret)" name="config.secretRef" value={v.secretRef} error={errors['config.secretRef']}
+              options={secretOptions('aws', false)} onChange={(id) => set('secretRef', id)} onNew={() => setNewSecret({ field: 'secretRef', type: 'aws' })} />
+            <TextField label="Endpoint" name="config.endpoint" value={v.endpoint} optional autoComplete="off" spellcheck={false} type="url"
+              onInput={(e) => set('endpoint', e.currentTarget.value)} error={errors['config.endpoint']}
+              hint="Only for S3-compatible stores (MinIO, R2, …): https://host:port" />
+            {v.endpoint.trim() && (
+              <CheckboxField label="Path-style addressing (host/bucket/key)" name="config.forcePathStyle" checked={v.forcePathStyle}
+                onChange={(e) => set('forcePathStyle', e.currentTarget.checked)} />
+            )}
+            {inbound && (
+              <TextField label="File pattern" name="config.pattern" value={v.pattern} optional autoComplete="off" spellcheck={false}
+                onInput={(e) => set('pattern', e.currentTarget.value)} error={errors['config.pattern']}
+                hint="A glob on the key below the prefix, e.g. *.csv or 2025/**/*.xlsx" />
+            )}
+          </>
+        )}
 
-      {v.type === 'webhook' && inbound && (
-        <SecretSelect label="Signing secret (webhook secret)" name="config.secretRef" value={v.secretRef} error={errors['config.secretRef']}
-          options={secretOptions('webhook', '— generate a new one —')} onChange={(id) => set('secretRef', id)} onNew={() => setNewSecret({ field: 'secretRef', type: 'webhook' })}
-          hint="Senders sign each request with it (Standard Webhooks). A generated secret is shown once, after saving; the receive URL appears on the source." />
-      )}
+        {v.type === 'webhook' && inbound && (
+          <SecretSelect label="Signing secret (webhook secret)" name="config.secretRef" value={v.secretRef} error={errors['config.secretRef']}
+            options={secretOptions('webhook', '— generate a new one —')} onChange={(id) => set('secretRef', id)} onNew={() => setNewSecret({ field: 'secretRef', type: 'webhook' })}
+            hint="Senders sign each request with it (Standard Webhooks). A generated secret is shown once, after saving; the receive URL appears on the source." />
+        )}
 
-      {v.type === 'webhook' && !inbound && (
-        <>
-          <TextField label="URL" name="config.url" value={v.url} required type="url" autoComplete="off" spellcheck={false}
-            onInput={(e) => set('url', e.currentTarget.value)} error={errors['config.url']} hint="https://… — Ferry POSTs each job's results here." />
-          <SecretSelect label="Signing secret" name="config.secretRef" value={v.secretRef} error={errors['config.secretRef']} optional
-            options={secretOptions('webhook', true)} onChange={(id) => set('secretRef', id)} onNew={() => setNewSecret({ field: 'secretRef', type: 'webhook' })} />
-          <SecretSelect label="Auth header secret" name="config.headerSecretRef" value={v.headerSecretRef} error={errors['config.headerSecretRef']} optional
-            options={secretOptions('http_header', true)} onChange={(id) => set('headerSecretRef', id)} onNew={() => setNewSecret({ field: 'headerSecretRef', type: 'http_header' })} />
-        </>
-      )}
+        {v.type === 'webhook' && !inbound && (
+          <>
+            <TextField label="URL" name="config.url" value={v.url} required type="url" autoComplete="off" spellcheck={false}
+              onInput={(e) => set('url', e.currentTarget.value)} error={errors['config.url']} hint="https://… — Ferry POSTs each job's results here." />
+            <SecretSelect label="Signing secret" name="config.secretRef" value={v.secretRef} error={errors['config.secretRef']} optional
+              options={secretOptions('webhook', true)} onChange={(id) => set('secretRef', id)} onNew={() => setNewSecret({ field: 'secretRef', type: 'webhook' })} />
+            <SecretSelect label="Auth header secret" name="config.headerSecretRef" value={v.headerSecretRef} error={errors['config.headerSecretRef']} optional
+              options={secretOptions('http_header', true)} onChange={(id) => set('headerSecretRef', id)} onNew={() => setNewSecret({ field: 'headerSecretRef', type: 'http_header' })} />
+          </>
+        )}
 
-      {(v.type === 's3' || !inbound) && (
-        <SelectField label="Format" name="config.format" value={v.format} error={errors['config.format']}
-          onChange={(e) => set('format', e.currentTarget.value)}
-          hint={inbound ? 'Detection uses the file extension, then the content. Zip archives are opened and each file in them is read.' : undefined}
-          options={[
+        {(v.type === 's3' || !inbound) && (
+          <SelectField label="Format" name="config.format" value={v.format} error={errors['config.format']}
+            onChange={(e) => set('format', e.currentTarget.value)}
+            hint={inbound ? 'Detection uses the file extension, then the content. Zip archives are opened and each file in them is read.' : undefined}
+            options={[
             // the server's defaults: detect per file (sources), CSV for S3 sinks, JSON for webhook sinks
-            { value: '', label: inbound ? 'Detect from each file' : v.type === 's3' ? 'CSV (default)' : 'JSON (default)' },
-            { value: 'csv', label: 'CSV' }, { value: 'json', label: 'JSON' }, { value: 'ndjson', label: 'NDJSON' }, { value: 'xlsx', label: 'XLSX' },
-            ...(inbound ? [{ value: 'parquet', label: 'Parquet' }] : []),
-          ]} />
-      )}
+              { value: '', label: inbound ? 'Detect from each file' : v.type === 's3' ? 'CSV (default)' : 'JSON (default)' },
+              { value: 'csv', label: 'CSV' }, { value: 'json', label: 'JSON' }, { value: 'ndjson', label: 'NDJSON' }, { value: 'xlsx', label: 'XLSX' },
+              ...(inbound ? [{ value: 'parquet', label: 'Parquet' }] : []),
+            ]} />
+        )}
 
-      {inbound && v.type === 's3' && (
-        <TextField label="Schedule (cron)" name="scheduleCron" value={v.scheduleCron} optional autoComplete="off" spellcheck={false} class="mono"
-          placeholder={agent.scheduleCron}
-          onInput={(e) => set('scheduleCron', e.currentTarget.value)} error={errors.scheduleCron}
-          hint={cron ? (cronInWords(cron, agent.timezone) ? <>Reads as: <strong>{cronInWords(cron, agent.timezone)}</strong>.</> : 'Five fields: minute hour day-of-month month day-of-week.') : <>Empty: the agent's schedule ({describeCron(agent.scheduleCron, agent.timezone)}).</>} />
-      )}
+        {inbound && v.type === 's3' && (
+          <TextField label="Schedule (cron)" name="scheduleCron" value={v.scheduleCron} optional autoComplete="off" spellcheck={false} class="mono"
+            placeholder={agent.scheduleCron}
+            onInput={(e) => set('scheduleCron', e.currentTarget.value)} error={errors.scheduleCron}
+            hint={cron ? (cronInWords(cron, agent.timezone) ? <>Reads as: <strong>{cronInWords(cron, agent.timezone)}</strong>.</> : 'Five fields: minute hour day-of-month month day-of-week.') : <>Empty: the agent's schedule ({describeCron(agent.scheduleCron, agent.timezone)}).</>} />
+        )}
 
-      {inbound && (
-        <ImportOptions values={imp} errors={errors} onChange={(next) => { setImp(next); setErrors(({ config: _, ...rest }) => rest) }} />
-      )}
-      {inbound && v.type === 's3' && (
-        <PreviewPanel path={`${sourcesPath(agent.id)}/preview`} body={() => previewBody(body())} />
-      )}
+        {inbound && (
+          <ImportOptions values={imp} errors={errors} onChange={(next) => { setImp(next); setErrors(({ config: _, ...rest }) => rest) }} />
+        )}
+        {inbound && v.type === 's3' && (
+          <PreviewPanel path={`${sourcesPath(agent.id)}/preview`} body={() => previewBody(body())} />
+        )}
 
-      {(v.type === 's3' || !inbound) && (
-        <CheckboxField label="Check the connection when saving" name="validate" checked={v.validate}
-          onChange={(e) => set('validate', e.currentTarget.checked)}
-          hint={v.type === 's3'
-            ? 'Lists one object of the bucket and prefix with the credentials. Unchecked, the source is saved as it is and marked as not checked.'
-            : 'Sends OPTIONS to the URL; it must not answer with a redirect or a 5xx.'} />
-      )}
+        {(v.type === 's3' || !inbound) && (
+          <CheckboxField label="Check the connection when saving" name="validate" checked={v.validate}
+            onChange={(e) => set('validate', e.currentTarget.checked)}
+            hint={v.type === 's3'
+              ? 'Lists one object of the bucket and prefix with the credentials. Unchecked, the source is saved as it is and marked as not checked.'
+              : 'Sends OPTIONS to the URL; it must not answer with a redirect or a 5xx.'} />
+        )}
 
-      <FormError error={formError} />
-      <div class="form-actions">
-        <button type="submit" class="btn btn-primary" disabled={busy}>{busy ? 'Saving…' : inbound ? 'Save source' : 'Save sink'}</button>
-        <button type="button" class="btn btn-ghost" onClick={onCancel}>Cancel</button>
-      </div>
-    </form>
-    {/* outside the form: a <form> inside a <form> would submit both */}
+        <FormError error={formError} />
+        <div class="form-actions">
+          <button type="submit" class="btn btn-primary" disabled={busy}>{busy ? 'Saving…' : inbound ? 'Save source' : 'Save sink'}</button>
+          <button type="button" class="btn btn-ghost" onClick={onCancel}>Cancel</button>
+        </div>
+      </form>
+      {/* outside the form: a <form> inside a <form> would submit both */}
       {newSecret && (
         <NewSecretDialog type={newSecret.type}
           onClose={() => setNewSecret(null)}
@@ -252,10 +252,10 @@ function NewSecretDialog ({ type, onCreated, onClose }: { type: SecretType, onCr
       {generated
         ? <GeneratedSecret name={generated.name} value={generated.value} onDone={onClose} />
         : <SecretForm fixedType={type} onCancel={onClose} onCreated={(secret, value) => {
-          onCreated(secret)
-          if (value) setGenerated({ name: secret.name, value })
-          else onClose()
-        }} />}
+            onCreated(secret)
+            if (value) setGenerated({ name: secret.name, value })
+            else onClose()
+          }} />}
     </Dialog>
   )
 }

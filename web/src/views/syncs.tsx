@@ -11,7 +11,6 @@ export const TRIGGER_LABELS: Record<string, string> = {
   schedule: 'Schedule', manual: 'Manual', webhook: 'Webhook', job_complete: 'Job complete',
 }
 
-
 /** The last N syncs of one source, newest first; a row opens its manifest. */
 export function SyncHistory ({ agent, syncs, items: shown, onOpen, limit }: {
   agent: Agent
@@ -100,20 +99,20 @@ export function ManifestDialog ({ agent, sourcePath, syncId, onClose }: { agent:
           </div>
           {manifest.length === 0
             ? <Empty title={s.status === 'running' ? 'No file finished yet.' : outbound ? 'Nothing was delivered.' : 'No files in this sync.'}>
-              {!outbound && s.status !== 'running' && !s.error && <p>Nothing new under the prefix since the last pull.</p>}
-            </Empty>
+                {!outbound && s.status !== 'running' && !s.error && <p>Nothing new under the prefix since the last pull.</p>}
+              </Empty>
             : entries.length === 0
               ? <Empty title="Every file went through without a problem." />
               : (
-                <>
-                  <ul class="manifest">{entries.slice(0, shown).map((entry, i) => <ManifestItem key={`${entry.key}:${i}`} entry={entry} agent={agent} />)}</ul>
-                  {entries.length > shown && (
-                    <button type="button" class="btn btn-small manifest-more" onClick={() => setShown(entries.length)}>
-                      Show all {formatNumber(entries.length)} files
-                    </button>
-                  )}
-                </>
-              )}
+                  <>
+                    <ul class="manifest">{entries.slice(0, shown).map((entry, i) => <ManifestItem key={`${entry.key}:${i}`} entry={entry} agent={agent} />)}</ul>
+                    {entries.length > shown && (
+                      <button type="button" class="btn btn-small manifest-more" onClick={() => setShown(entries.length)}>
+                        Show all {formatNumber(entries.length)} files
+                      </button>
+                    )}
+                  </>
+                )}
         </>
       )}
     </Dialog>

@@ -30,7 +30,6 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
   const SourceRef = Type.Ref('DataSource')
   const SyncRef = Type.Ref('Sync')
 
-
   const present = async (sources: DataSource[], agentCron: string, extra: Record<string, unknown> = {}) => {
     const last = await lastSyncsOf(db, sources.map(s => s.id))
     const secrets = await redactedSecretsByIds(db, sources[0]?.orgId ?? '', sources.flatMap(s => [

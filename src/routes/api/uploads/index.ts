@@ -17,7 +17,6 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
   const { db } = deps
   const UploadRef = Type.Ref('Upload')
 
-
   app.post('/agents/:id/inventory/uploads', {
     schema: {
       tags: ['inventory'],
