@@ -3,6 +3,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startS3World, type S3World } from '../helpers/s3-world.js'
 import { multipartFile } from '../helpers/multipart.js'
+import { makeZip } from '../fixtures/formats/zip.js'
 import {
   SEMICOLON_ITEMS, SEMICOLON_PARSE, noSkuCsv, semicolonCsv, stockParquet, titledCsv, twoCsvZip, twoSheetWorkbook,
 } from '../fixtures/formats/imports.js'
@@ -205,6 +206,10 @@ describe('parse options land the file as a person expects, through S3 and throug
       ],
     })
     expect((await itemsOf(archive.json().files[1].uploadId)).map(i => i.sku)).toEqual(['S1'])
+    // an archive with nothing readable in it is refused as a whole
+    const pdfs = multipartFile(makeZip([{ name: 'a.pdf', data: Buffer.from('%PDF-1.7\n') }]), { fileName: 'docs.zip' })
+    const none = await w.t.api('POST', `/api/v1/agents/${agentId}/inventory/uploads`, { body: pdfs.payload, headers: pdfs.headers })
+    expect([none.statusCode, none.json().code]).toEqual([422, 'UNSUPPORTED_FORMAT'])
   })
 })
 
