@@ -115,9 +115,12 @@ export class InventoryPipeline {
           memberStream.destroy()
         }
       }
-      if (outcomes.length === 0) {
-        const empty = new AppError('NO_ROWS', 'The zip archive holds no file (only folders).')
-        return [{ result: await this.#rejected(tx, this.#base(input), empty, { bytes: spooled.bytes }) }]
+      if (!outcomes.some(o => o.result !== undefined)) {
+        // nothing in it could be read: the archive itself is refused (its skipped members still listed), so the sync is partial
+        const none = outcomes.length === 0
+          ? new AppError('NO_ROWS', 'The zip archive holds no file (only folders).')
+          : new AppError('UNSUPPORTED_FORMAT', 'The zip archive holds no file in a supported format (CSV, JSON, NDJSON, XLSX, Parquet).')
+        outcomes.unshift({ result: await this.#rejected(tx, this.#base(input), none, { bytes: spooled.bytes }) })
       }
       return outcomes
     } finally {

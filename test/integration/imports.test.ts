@@ -3,6 +3,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startS3World, type S3World } from '../helpers/s3-world.js'
 import { multipartFile } from '../helpers/multipart.js'
+import { makeZip } from '../fixtures/formats/zip.js'
 import {
   SEMICOLON_ITEMS, SEMICOLON_PARSE, noSkuCsv, semicolonCsv, stockParquet, titledCsv, twoCsvZip, twoSheetWorkbook,
 } from '../fixtures/formats/imports.js'
@@ -101,6 +102,20 @@ describe('parse options land the file as a person expects, through S3 and throug
     }
   })
 
+  it('a windows-1252 file lands with an ENCODING_FALLBACK warning; parse.encoding reads ISO-8859-2 without one', async () => {
+    const cp1252 = Buffer.from('sku,name\nE1,Caf\xe9\n', 'latin1')
+    for (const landed of [await pullOne('cp1252', 'fr.csv', cp1252), await deliverOne('fr.csv', cp1252)]) {
+      expect(landed.manifest[0].warnings).toEqual([expect.objectContaining({ code: 'ENCODING_FALLBACK' })])
+      expect(await landedItems(landed.manifest)).toMatchObject([{ sku: 'E1', name: 'Café' }])
+    }
+    const latin2 = Buffer.from([...Buffer.from('sku,name\nL1,'), 0xb3, 0xf3, 0x64, 0xea, 0x0a])
+    const config = { parse: { encoding: 'iso-8859-2' } }
+    for (const landed of [await pullOne('latin2', 'pl.csv', latin2, config), await deliverOne('pl.csv', latin2, config)]) {
+      expect(landed.manifest[0].warnings).toBeUndefined()
+      expect(await landedItems(landed.manifest)).toMatchObject([{ sku: 'L1', name: 'łódę' }])
+    }
+  })
+
   it('sheet "Stock" of a two-sheet workbook; the default first sheet is NO_ROWS naming "Stock", and the sync is partial', async () => {
     const book = await twoSheetWorkbook()
     const config = { parse: { sheet: 'Stock' } }
@@ -186,10 +201,15 @@ describe('parse options land the file as a person expects, through S3 and throug
       fileName: 'drop.zip!north.csv',
       rowsAccepted: 2,
       files: [
-        { key: 'drop.zip!north.csv', status: 'ingested' }, { key: 'drop.zip!south/south.csv', status: 'ingested' }, { key: 'drop.zip!readme.pdf', status: 'skipped' },
+        { key: 'drop.zip!north.csv', status: 'ingested' }, { key: 'drop.zip!south/south.csv', status: 'ingested' },
+        { key: 'drop.zip!readme.pdf', status: 'skipped' },
       ],
     })
     expect((await itemsOf(archive.json().files[1].uploadId)).map(i => i.sku)).toEqual(['S1'])
+    // an archive with nothing readable in it is refused as a whole
+    const pdfs = multipartFile(makeZip([{ name: 'a.pdf', data: Buffer.from('%PDF-1.7\n') }]), { fileName: 'docs.zip' })
+    const none = await w.t.api('POST', `/api/v1/agents/${agentId}/inventory/uploads`, { body: pdfs.payload, headers: pdfs.headers })
+    expect([none.statusCode, none.json().code]).toEqual([422, 'UNSUPPORTED_FORMAT'])
   })
 })
 

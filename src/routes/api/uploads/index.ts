@@ -64,7 +64,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
         details: { uploadId: result?.upload.id ?? null },
       })
     }
-    if (!result) throw new AppError('UNSUPPORTED_FORMAT', 'The zip archive holds no file in a supported format (CSV, JSON, NDJSON, XLSX, Parquet).')
+    if (!result) throw new AppError('INTERNAL') // ingestAll answers at least one upload
     if (result.upload.status === 'rejected') {
       const code = (result.upload.error?.code ?? 'PARSE_FAILED') as AppError['code']
       throw new AppError(code, result.upload.error?.message, { details: { uploadId: result.upload.id } })
