@@ -155,7 +155,9 @@ export async function checkCentralDirectory (zip: ZipFile, fileBytes: number, li
     }
     const name = entryName(entry)
     const problem = unsafeName(name)
-    if (problem !== undefined) throw kind.unsafe(`The ${kind.label} has an entry with ${problem}: "${name.slice(0, 200)}".`, { check: 'path', entry: name.slice(0, 200) })
+    if (problem !== undefined) {
+      throw kind.unsafe(`The ${kind.label} has an entry with ${problem}: "${name.slice(0, 200)}".`, { check: 'path', entry: name.slice(0, 200) })
+    }
     if (lowerNames.has(name.toLowerCase())) throw kind.unsafe(`The ${kind.label} has the entry "${name}" twice.`, { check: 'duplicate', entry: name })
     lowerNames.add(name.toLowerCase())
     if ((entry.generalPurposeBitFlag & 0x1) !== 0) throw kind.unsafe(`The ${kind.label} entry "${name}" is encrypted.`, { check: 'encrypted', entry: name })
@@ -171,7 +173,8 @@ export async function checkCentralDirectory (zip: ZipFile, fileBytes: number, li
       })
     }
     if (entry.uncompressedSize >= RATIO_FLOOR_BYTES && entry.uncompressedSize > entry.compressedSize * limits.xlsxMaxCompressionRatio) {
-      throw kind.unsafe(`The ${kind.label} entry "${name}" is compressed more than ${limits.xlsxMaxCompressionRatio}:1 (${entry.compressedSize} → ${entry.uncompressedSize} bytes).`, {
+      throw kind.unsafe(`The ${kind.label} entry "${name}" is compressed more than ${limits.xlsxMaxCompressionRatio}:1 ` +
+        `(${entry.compressedSize} → ${entry.uncompressedSize} bytes).`, {
         check: 'compression_ratio', entry: name, limit: limits.xlsxMaxCompressionRatio,
       })
     }
@@ -480,6 +483,8 @@ export function mapZipError (err: unknown): unknown {
   if (/too many bytes in the stream|not enough bytes in the stream|size mismatch/i.test(message)) {
     return unsafe(`The XLSX archive's declared sizes do not match its content (${message}).`, { check: 'size_mismatch' })
   }
-  if (/invalid (relative path|characters)|absolute path/i.test(message)) return unsafe(`The XLSX archive has an unsafe entry name (${message}).`, { check: 'path' })
+  if (/invalid (relative path|characters)|absolute path/i.test(message)) {
+    return unsafe(`The XLSX archive has an unsafe entry name (${message}).`, { check: 'path' })
+  }
   return new AppError('PARSE_FAILED', `The XLSX archive could not be read: ${message}.`, { cause: err })
 }

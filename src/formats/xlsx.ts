@@ -141,11 +141,14 @@ async function * readSheet (
         const value = cellValue(cell, date1904)
         if (value === null || value === '') return
         if (col > limits.maxColumns) {
-          throw new AppError('TOO_MANY_COLUMNS', `Row ${row.number} has a value in column ${columnLetters(col - 1)}; the limit is ${limits.maxColumns} columns.`, {
+          const column = columnLetters(col - 1)
+          throw new AppError('TOO_MANY_COLUMNS', `Row ${row.number} has a value in column ${column}; the limit is ${limits.maxColumns} columns.`, {
             details: { row: row.number, column: col, limit: limits.maxColumns },
           })
         }
-        if (typeof value === 'string' && value.length > limits.maxCellChars) throw cellTooLong(limits, row.number, value.length, `Cell ${columnLetters(col - 1)}${row.number}`)
+        if (typeof value === 'string' && value.length > limits.maxCellChars) {
+          throw cellTooLong(limits, row.number, value.length, `Cell ${columnLetters(col - 1)}${row.number}`)
+        }
         cells[col - 1] = value
         if (col > width) width = col
       })

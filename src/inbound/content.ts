@@ -43,7 +43,8 @@ export function readContentType (headers: IncomingHttpHeaders): InboundContent {
   const mediaType = contentType?.split(';')[0].trim().toLowerCase()
   const known = mediaType ? INBOUND_CONTENT_TYPES[mediaType] : undefined
   if (!contentType || !mediaType || !known) {
-    throw new AppError('UNSUPPORTED_MEDIA_TYPE', `${contentType ? `Content-Type "${mediaType}" is not accepted` : 'The Content-Type header is missing'}; send the file as ${ACCEPTED}.`,
+    const problem = contentType ? `Content-Type "${mediaType}" is not accepted` : 'The Content-Type header is missing'
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', `${problem}; send the file as ${ACCEPTED}.`,
       { details: { accepted: Object.keys(INBOUND_CONTENT_TYPES) } })
   }
   const encoding = headers['content-encoding']?.trim().toLowerCase()

@@ -76,7 +76,9 @@ async function receive (deps: Deps, request: InboundRequest, limits: InboundLimi
   const { config, db } = deps
   const declared = Number(request.headers['content-length'])
   if (Number.isFinite(declared) && declared > config.inboundMaxBytes) {
-    throw new AppError('PAYLOAD_TOO_LARGE', `The body (${declared} bytes) exceeds the limit of ${config.inboundMaxBytes} bytes (FERRY_INBOUND_MAX_BYTES); split the file or send it through an S3 source.`,
+    throw new AppError('PAYLOAD_TOO_LARGE',
+      `The body (${declared} bytes) exceeds the limit of ${config.inboundMaxBytes} bytes (FERRY_INBOUND_MAX_BYTES); ` +
+      'split the file or send it through an S3 source.',
       { details: { limitBytes: config.inboundMaxBytes } })
   }
   const content = readContentType(request.headers)
@@ -112,7 +114,15 @@ async function receiveBody (deps: Deps, request: InboundRequest, limits: Inbound
     const { sync, duplicate } = await ingestDelivery(deps, { source, agent, signature, content, fileName, spooled, parse })
     if (duplicate) return await answerReplay(deps, sync?.id ?? null)
     deps.metrics.syncs.inc({ direction: 'inbound', trigger: 'webhook', status: sync!.status })
-    deps.logger.info({ sourceId: source.id, webhookId: signature.id, syncId: sync!.id, status: sync!.status, bytes: spooled.bytes, rowsAccepted: sync!.rowsAccepted, rowsRejected: sync!.rowsRejected }, 'inbound delivery received')
+    deps.logger.info({
+      sourceId: source.id,
+      webhookId: signature.id,
+      syncId: sync!.id,
+      status: sync!.status,
+      bytes: spooled.bytes,
+      rowsAccepted: sync!.rowsAccepted,
+      rowsRejected: sync!.rowsRejected,
+    }, 'inbound delivery received')
     // after the commit, in its own statement: the delivery is in either way; a failed purge is retried by the next one
     await purgeDeliveries(deps.db, source.id, DELIVERY_RETENTION_DAYS)
       .catch((err) => deps.logger.warn({ err, sourceId: source.id }, 'could not purge old inbound webhook-ids'))
@@ -146,7 +156,8 @@ async function verifyBody (deps: Deps, source: DataSource, signature: SignatureH
     const library = verifyWithLibrary(signingSecret, spooled.kept, signature)
     if (matches && library === false) {
       // should not happen: the two implementations disagree. Refuse, and leave a trace to investigate.
-      deps.logger.warn({ sourceId: source.id, webhookId: signature.id }, 'inbound signature: the raw-byte HMAC matched but the standardwebhooks library refused')
+      deps.logger.warn({ sourceId: source.id, webhookId: signature.id },
+        'inbound signature: the raw-byte HMAC matched but the standardwebhooks library refused')
     }
     if (!matches || library === false) {
       await spooled.remove()

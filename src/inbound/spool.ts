@@ -116,7 +116,8 @@ export async function spoolBody (body: Readable, options: SpoolOptions): Promise
       const idle = options.idleTimeoutMs
       const arm = () => {
         clearTimeout(timer)
-        timer = setTimeout(() => finish(new AppError('REQUEST_TIMEOUT', `No part of the request body arrived for ${Math.round(idle / 1000)} s; the delivery was abandoned.`)), idle)
+        timer = setTimeout(() => finish(new AppError('REQUEST_TIMEOUT',
+          `No part of the request body arrived for ${Math.round(idle / 1000)} s; the delivery was abandoned.`)), idle)
         timer.unref()
       }
       const finish = (err?: unknown) => {
@@ -142,7 +143,9 @@ export async function spoolBody (body: Readable, options: SpoolOptions): Promise
         const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
         bytes += buf.length
         if (bytes > options.maxBytes) {
-          finish(new AppError('PAYLOAD_TOO_LARGE', `The body exceeds the limit of ${options.maxBytes} bytes (FERRY_INBOUND_MAX_BYTES).`, { details: { limitBytes: options.maxBytes } }))
+          finish(new AppError('PAYLOAD_TOO_LARGE', `The body exceeds the limit of ${options.maxBytes} bytes (FERRY_INBOUND_MAX_BYTES).`, {
+            details: { limitBytes: options.maxBytes },
+          }))
           return
         }
         arm()
@@ -156,7 +159,8 @@ export async function spoolBody (body: Readable, options: SpoolOptions): Promise
       }
       const onDrain = () => { if (!settled) body.resume() }
       const onEnd = () => finish()
-      const onError = (err: Error) => finish(new AppError('VALIDATION_FAILED', 'The request body could not be read to its end (the connection broke).', { cause: err }))
+      const onError = (err: Error) => finish(new AppError('VALIDATION_FAILED',
+        'The request body could not be read to its end (the connection broke).', { cause: err }))
       const onClose = () => { if (!body.readableEnded) onError(new Error('request closed before its end')) }
       const onAbort = () => finish(shuttingDown())
       out?.on('error', (err) => finish(err))

@@ -54,7 +54,10 @@ export function installErrorHandling (app: FastifyInstance): void {
     const status = fe.statusCode ?? 500
     if (status === 429) return reply.status(429).send({ code: 'RATE_LIMITED', message: 'Too many requests; retry later.' })
     if (status >= 400 && status < 500) {
-      const code = (fe.code && FASTIFY_CODES[fe.code]) || (status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : status === 404 ? 'NOT_FOUND' : 'VALIDATION_FAILED')
+      const byStatus = status === 413
+        ? 'PAYLOAD_TOO_LARGE'
+        : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : status === 404 ? 'NOT_FOUND' : 'VALIDATION_FAILED'
+      const code = (fe.code && FASTIFY_CODES[fe.code]) || byStatus
       return reply.status(status).send({ code, message: fe.message })
     }
     request.log.error({ err }, 'unhandled error')

@@ -80,7 +80,13 @@ export function decide (outcome: AttemptOutcome, options: DecideOptions): Decisi
   const { attempt, scheduleMs, now, target } = options
   const retry = (reason: string, code: AppError['code'], retryAfterMs?: number): Decision => {
     if (attempt > scheduleMs.length) {
-      return { state: 'failed', code, exhausted: true, reason: `${reason} Gave up after ${attempt} attempt${attempt === 1 ? '' : 's'}.`, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) }
+      return {
+        state: 'failed',
+        code,
+        exhausted: true,
+        reason: `${reason} Gave up after ${attempt} attempt${attempt === 1 ? '' : 's'}.`,
+        ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+      }
     }
     const jittered = Math.floor((options.random ?? Math.random)() * scheduleMs[attempt - 1])
     const delay = Math.max(jittered, retryAfterMs ?? 0)
@@ -97,15 +103,27 @@ export function decide (outcome: AttemptOutcome, options: DecideOptions): Decisi
   const { status } = outcome
   if (status >= 200 && status < 300) return { state: 'delivered' }
   if (status === 410) {
-    return { state: 'disabled', code: 'DELIVERY_FAILED', reason: `${target} answered 410 Gone: the sink was disabled and auto-push switched off. Enable it again once the receiver accepts deliveries.` }
+    return {
+      state: 'disabled',
+      code: 'DELIVERY_FAILED',
+      reason: `${target} answered 410 Gone: the sink was disabled and auto-push switched off. Enable it again once the receiver accepts deliveries.`,
+    }
   }
   if (status >= 300 && status < 400) {
-    return { state: 'failed', code: 'DELIVERY_FAILED', reason: `${target} answered ${status}, a redirect; Ferry does not follow redirects: configure the final URL.` }
+    return {
+      state: 'failed',
+      code: 'DELIVERY_FAILED',
+      reason: `${target} answered ${status}, a redirect; Ferry does not follow redirects: configure the final URL.`,
+    }
   }
   if (isRetryableStatus(status)) {
     return retry(`${target} answered ${status}.`, 'DELIVERY_FAILED', parseRetryAfter(outcome.headers['retry-after'], now))
   }
-  return { state: 'failed', code: 'DELIVERY_FAILED', reason: `${target} answered ${status}; a ${status} is not retried: fix the receiver or the sink, then push again.` }
+  return {
+    state: 'failed',
+    code: 'DELIVERY_FAILED',
+    reason: `${target} answered ${status}; a ${status} is not retried: fix the receiver or the sink, then push again.`,
+  }
 }
 
 /** Total attempts a delivery may make: the first one and one per schedule entry. */

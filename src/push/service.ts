@@ -74,7 +74,9 @@ export async function requestPush (deps: Deps, orgId: string, agentId: string, s
   if (sink.role !== 'RESULTS_SINK') throw new AppError('CONFLICT', 'Only results sinks receive pushes; this is an inventory source.')
   if (!sink.enabled) throw new AppError('SOURCE_DISABLED', 'The sink is disabled; enable it to push.')
   if (job.status !== 'succeeded') {
-    throw new AppError('CONFLICT', `The job has not succeeded (it is ${job.status}); only a succeeded job's results can be pushed.`, { details: { jobStatus: job.status } })
+    throw new AppError('CONFLICT', `The job has not succeeded (it is ${job.status}); only a succeeded job's results can be pushed.`, {
+      details: { jobStatus: job.status },
+    })
   }
   const open = await openDeliveryOf(db, job.id, sink.id)
   if (open) throw new AppError('CONFLICT', 'A push of this job to this sink is still in progress.', { details: { syncId: open.syncId } })
@@ -175,13 +177,24 @@ export async function runPush (deps: Deps, data: PushJobData): Promise<void> {
     logger.warn({ syncId: delivery.syncId, attempt: delivery.attempt }, 'delivery lease lost before the outcome was recorded; another worker owns it')
     return
   }
-  logger.info({ syncId: delivery.syncId, sinkId: sink.id, jobId: job.id, attempt: delivery.attempt, state: decision.state, status: outcome.kind === 'response' ? outcome.status : undefined }, 'push attempt recorded')
-  if (isFinal(decision.state)) deps.metrics.syncs.inc({ direction: 'outbound', trigger: sync.trigger, status: decision.state === 'delivered' ? 'succeeded' : 'failed' })
+  logger.info({
+    syncId: delivery.syncId,
+    sinkId: sink.id,
+    jobId: job.id,
+    attempt: delivery.attempt,
+    state: decision.state,
+    status: outcome.kind === 'response' ? outcome.status : undefined,
+  }, 'push attempt recorded')
+  if (isFinal(decision.state)) {
+    deps.metrics.syncs.inc({ direction: 'outbound', trigger: sync.trigger, status: decision.state === 'delivered' ? 'succeeded' : 'failed' })
+  }
   await alert(deps, { sink, job, sync, decision })
 }
 
 /** The sync's manifest entry for this push (created at the first attempt, carried across attempts). */
-function pushEntry (sync: Sync, sink: DataSource, job: MappingJob, delivery: Delivery, key: string): ManifestEntry & { attempts: Array<Record<string, unknown>> } {
+function pushEntry (
+  sync: Sync, sink: DataSource, job: MappingJob, delivery: Delivery, key: string,
+): ManifestEntry & { attempts: Array<Record<string, unknown>> } {
   const existing = sync.manifest[0]
   if (existing) return { ...existing, attempts: [...(existing.attempts ?? [])] }
   return {
@@ -246,7 +259,10 @@ async function record (deps: Deps, r: RecordInput): Promise<boolean> {
     if (!await holdsDelivery(tx, delivery.id, r.token)) return false
     await setDeliveryState(tx, delivery.id, decision.state, decision.nextAttemptAt ?? null)
     // a push moves one file: it counts once delivered
-    await replaceManifest(tx, delivery.syncId, next, delivered ? { files: 1, bytes, rowsAccepted: r.job.rows, rowsRejected: 0 } : { files: 0, bytes: 0, rowsAccepted: 0, rowsRejected: 0 })
+    const share = delivered
+      ? { files: 1, bytes, rowsAccepted: r.job.rows, rowsRejected: 0 }
+      : { files: 0, bytes: 0, rowsAccepted: 0, rowsRejected: 0 }
+    await replaceManifest(tx, delivery.syncId, next, share)
     if (decision.state === 'retrying') {
       await enqueuePush(deps.boss, r.data, { startAfter: decision.nextAttemptAt, db: tx.bossAdapter() })
     }

@@ -38,7 +38,9 @@ class ByteCounter extends Transform {
   }
 }
 
-export async function attemptS3 (deps: Deps, sink: { orgId: string, config: S3Config }, job: MappingJob, beforeSend: () => Promise<void>): Promise<AttemptOutcome> {
+export async function attemptS3 (
+  deps: Deps, sink: { orgId: string, config: S3Config }, job: MappingJob, beforeSend: () => Promise<void>,
+): Promise<AttemptOutcome> {
   const format = (sink.config.format ?? 'csv') as ResultFormat
   const key = resultKey(sink.config.prefix, job.id, format)
   const started = performance.now()
@@ -66,7 +68,8 @@ async function bufferCapped (stream: Readable, max: number): Promise<Buffer> {
     if (total > max) {
       stream.destroy()
       throw new AppError('RESULTS_TOO_LARGE',
-        `The results are larger than a webhook sink's inline limit of ${max} bytes (FERRY_WEBHOOK_INLINE_MAX_BYTES). Push large results to an S3 sink instead (type "s3", role "RESULTS_SINK").`,
+        `The results are larger than a webhook sink's inline limit of ${max} bytes (FERRY_WEBHOOK_INLINE_MAX_BYTES). ` +
+        'Push large results to an S3 sink instead (type "s3", role "RESULTS_SINK").',
         { details: { limitBytes: max } })
     }
     chunks.push(chunk as Buffer)
@@ -78,7 +81,9 @@ async function bufferCapped (stream: Readable, max: number): Promise<Buffer> {
  * Headers a header secret may not set: Ferry's own, and those that frame the request. The vault
  * refuses these names when the secret is saved; checked again here, where it matters.
  */
-const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'host', 'transfer-encoding', 'connection', 'webhook-id', 'webhook-timestamp', 'webhook-signature'])
+const RESERVED_HEADERS = new Set([
+  'content-type', 'content-length', 'host', 'transfer-encoding', 'connection', 'webhook-id', 'webhook-timestamp', 'webhook-signature',
+])
 
 /**
  * POST url, body = the results in the sink's format, signed per Standard Webhooks: `webhook-id`
@@ -87,7 +92,13 @@ const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'host', 'tra
  * followed (guardedRequest never does). Secrets are revealed inside the vault calls only. Of the
  * receiver's answer only the status, content type and length are kept, never the body.
  */
-export async function attemptWebhook (deps: Deps, sink: { orgId: string, config: OutboundWebhookConfig }, job: MappingJob, webhookId: string, beforeSend: () => Promise<void>): Promise<AttemptOutcome> {
+export async function attemptWebhook (
+  deps: Deps,
+  sink: { orgId: string, config: OutboundWebhookConfig },
+  job: MappingJob,
+  webhookId: string,
+  beforeSend: () => Promise<void>,
+): Promise<AttemptOutcome> {
   const { config } = sink
   const format = (config.format ?? 'json') as ResultFormat
   const started = performance.now()
@@ -121,7 +132,9 @@ export async function attemptWebhook (deps: Deps, sink: { orgId: string, config:
     return await deps.vault.withSecret(deps.db, sink.orgId, config.headerSecretRef, 'http_header', async (secret) => {
       const { name, value } = secret.reveal()
       if (RESERVED_HEADERS.has(name.toLowerCase())) {
-        throw new AppError('VALIDATION_FAILED', `The header secret names "${name}", a header Ferry sets itself; use another header name.`, { details: { field: 'config.headerSecretRef' } })
+        throw new AppError('VALIDATION_FAILED', `The header secret names "${name}", a header Ferry sets itself; use another header name.`, {
+          details: { field: 'config.headerSecretRef' },
+        })
       }
       return send({ [name.toLowerCase()]: value })
     })

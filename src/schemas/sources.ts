@@ -12,7 +12,9 @@ export const S3Config = Type.Object({
   prefix: Type.Optional(Type.String({ maxLength: 1024, description: 'key prefix, e.g. "daily-uploads/"' })),
   region: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9-]+$', description: 'default us-east-1' })),
   secretRef: UuidPattern,
-  endpoint: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, pattern: '^https?://', description: 'S3-compatible endpoint; obeys the private-network rule' })),
+  endpoint: Type.Optional(Type.String({
+    minLength: 1, maxLength: 2048, pattern: '^https?://', description: 'S3-compatible endpoint; obeys the private-network rule',
+  })),
   forcePathStyle: Type.Optional(Type.Boolean()),
   pattern: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'glob on the key below the prefix' })),
   format: Type.Optional(Format),
@@ -74,7 +76,10 @@ export const Source = Type.Object({
   lastTestOk: Type.Union([Type.Boolean(), Type.Null()]),
   lastSyncedAt: Type.Union([Timestamp, Type.Null()]),
   nextPullAt: Type.Union([Timestamp, Type.Null()]),
-  lastSync: Type.Optional(Type.Union([Type.Object({ id: Uuid, status: Type.String(), startedAt: Timestamp, finishedAt: Type.Union([Timestamp, Type.Null()]) }), Type.Null()])),
+  lastSync: Type.Optional(Type.Union([
+    Type.Object({ id: Uuid, status: Type.String(), startedAt: Timestamp, finishedAt: Type.Union([Timestamp, Type.Null()]) }),
+    Type.Null(),
+  ])),
   redactedSecrets: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   receiveUrl: Type.Optional(Type.String()),
   signingSecret: Type.Optional(Type.String({ description: 'a generated whsec_ secret, returned once at creation' })),

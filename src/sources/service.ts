@@ -47,7 +47,8 @@ function checkConfig (type: SourceType, role: SourceRole, config: Record<string,
     const missing = (first?.params as { requiredProperties?: string[] } | undefined)?.requiredProperties
     const field = missing?.length ? `config.${missing[0]}` : where
     const extra = (first?.params as { additionalProperties?: string[] } | undefined)?.additionalProperties
-    const message = extra?.length ? `${field}.${extra[0]} is not a known field for a ${type} ${role === 'INVENTORY_SOURCE' ? 'source' : 'sink'}` : `${field} ${first?.message ?? 'is not valid'}`
+    const kind = role === 'INVENTORY_SOURCE' ? 'source' : 'sink'
+    const message = extra?.length ? `${field}.${extra[0]} is not a known field for a ${type} ${kind}` : `${field} ${first?.message ?? 'is not valid'}`
     throw new AppError('VALIDATION_FAILED', message, { details: { field: extra?.length ? `${field}.${extra[0]}` : field } })
   }
   return config as unknown as SourceConfig
@@ -128,12 +129,22 @@ export async function validationPing (deps: Deps, orgId: string, type: SourceTyp
     const url = (config as OutboundWebhookConfig).url
     try {
       const res = await guardedRequest(url, { policy: deps.policy, method: 'OPTIONS', timeoutMs: deps.config.targetTimeoutMs, maxResponseBytes: 4096 })
-      if (res.status >= 300 && res.status < 400) throw new AppError('SOURCE_VALIDATION_FAILED', `Validation failed: OPTIONS ${url} answered ${res.status} (a redirect); Ferry does not follow redirects, so give the final URL.`, { details: { field: 'config.url', reason: 'redirect', status: res.status } })
-      if (res.status >= 500) throw new AppError('SOURCE_VALIDATION_FAILED', `Validation failed: OPTIONS ${url} answered ${res.status}.`, { details: { field: 'config.url', reason: 'server_error', status: res.status } })
+      if (res.status >= 300 && res.status < 400) {
+        throw new AppError('SOURCE_VALIDATION_FAILED',
+          `Validation failed: OPTIONS ${url} answered ${res.status} (a redirect); Ferry does not follow redirects, so give the final URL.`,
+          { details: { field: 'config.url', reason: 'redirect', status: res.status } })
+      }
+      if (res.status >= 500) {
+        throw new AppError('SOURCE_VALIDATION_FAILED', `Validation failed: OPTIONS ${url} answered ${res.status}.`, {
+          details: { field: 'config.url', reason: 'server_error', status: res.status },
+        })
+      }
     } catch (err) {
       if (isAppError(err) && err.code === 'SOURCE_VALIDATION_FAILED') throw err
       if (!isAppError(err)) throw err
-      throw new AppError('SOURCE_VALIDATION_FAILED', `Validation failed: ${err.message}`, { details: { ...err.details, field: 'config.url', reason: err.details?.reason ?? err.code.toLowerCase() } })
+      throw new AppError('SOURCE_VALIDATION_FAILED', `Validation failed: ${err.message}`, {
+        details: { ...err.details, field: 'config.url', reason: err.details?.reason ?? err.code.toLowerCase() },
+      })
     }
   }
 }
@@ -170,7 +181,8 @@ export async function validateSecretChange (deps: Deps, orgId: string, secretId:
       // only the credentials are on trial: a source broken for another reason (its bucket is gone)
       // must not block fixing a key
       if (!CREDENTIAL_REASONS.has(err.details?.reason as string)) continue
-      throw new AppError('SOURCE_VALIDATION_FAILED', `The new value does not work for data source "${source.name}": ${err.message.replace(/^Validation failed: /, '')}`, {
+      const reason = err.message.replace(/^Validation failed: /, '')
+      throw new AppError('SOURCE_VALIDATION_FAILED', `The new value does not work for data source "${source.name}": ${reason}`, {
         details: { ...err.details, field: 'value', sourceId: source.id, sourceName: source.name },
       })
     }
@@ -182,8 +194,12 @@ async function checkSecretRefs (deps: Deps, q: Queryable, orgId: string, source:
     try {
       await deps.vault.reference(q, orgId, ref.id, ref.type)
     } catch (err) {
-      if (isAppError(err) && err.code === 'NOT_FOUND') throw new AppError('VALIDATION_FAILED', `${ref.field} does not name a secret of this organisation.`, { details: { field: ref.field } })
-      if (isAppError(err) && err.code === 'SECRET_TYPE_MISMATCH') throw new AppError('VALIDATION_FAILED', `${ref.field} must name a secret of type "${ref.type}".`, { details: { field: ref.field } })
+      if (isAppError(err) && err.code === 'NOT_FOUND') {
+        throw new AppError('VALIDATION_FAILED', `${ref.field} does not name a secret of this organisation.`, { details: { field: ref.field } })
+      }
+      if (isAppError(err) && err.code === 'SECRET_TYPE_MISMATCH') {
+        throw new AppError('VALIDATION_FAILED', `${ref.field} must name a secret of type "${ref.type}".`, { details: { field: ref.field } })
+      }
       throw err
     }
   }
@@ -191,14 +207,19 @@ async function checkSecretRefs (deps: Deps, q: Queryable, orgId: string, source:
 
 function checkScheduleAllowed (type: SourceType, role: SourceRole, cron: string | null | undefined): void {
   if (cron != null && !(type === 's3' && role === 'INVENTORY_SOURCE')) {
-    throw new AppError('VALIDATION_FAILED', 'Only S3 inventory sources are pulled on a schedule; leave scheduleCron null.', { details: { field: 'scheduleCron' } })
+    throw new AppError('VALIDATION_FAILED', 'Only S3 inventory sources are pulled on a schedule; leave scheduleCron null.', {
+      details: { field: 'scheduleCron' },
+    })
   }
 }
 
 function requireRecentTest (source: Pick<DataSource, 'lastTestAt' | 'lastTestOk'> | null): void {
   const recent = source?.lastTestOk === true && source.lastTestAt !== null && Date.now() - Date.parse(source.lastTestAt) <= AUTO_PUSH_TEST_WINDOW_MS
   if (!recent) {
-    throw new AppError('AUTO_PUSH_REQUIRES_TEST', 'Turning auto-push on requires a passing test of this sink within the last 24 hours: pushes are external side effects and cannot be undone. Run POST …/test first.', { details: { field: 'autoPush' } })
+    throw new AppError('AUTO_PUSH_REQUIRES_TEST',
+      'Turning auto-push on requires a passing test of this sink within the last 24 hours: ' +
+      'pushes are external side effects and cannot be undone. Run POST …/test first.',
+      { details: { field: 'autoPush' } })
   }
 }
 
@@ -222,7 +243,9 @@ export async function createSource (
   let config = normaliseConfig(type, role, checkConfig(type, role, input.config), deps)
   checkScheduleAllowed(type, role, input.scheduleCron)
   const scheduleCron = validateSourceCron(input.scheduleCron, agent.timezone)
-  if (role !== 'RESULTS_SINK' && input.autoPush) throw new AppError('VALIDATION_FAILED', 'autoPush applies to results sinks only.', { details: { field: 'autoPush' } })
+  if (role !== 'RESULTS_SINK' && input.autoPush) {
+    throw new AppError('VALIDATION_FAILED', 'autoPush applies to results sinks only.', { details: { field: 'autoPush' } })
+  }
   if (input.autoPush) requireRecentTest(null)
 
   let generatedSigningSecret: string | undefined
@@ -273,7 +296,9 @@ export async function updateSourceWith (
   if (patch.scheduleCron !== undefined) checkScheduleAllowed(current.type, current.role, patch.scheduleCron)
   const scheduleCron = patch.scheduleCron !== undefined ? validateSourceCron(patch.scheduleCron, agent.timezone) : current.scheduleCron
   const autoPush = patch.autoPush ?? current.autoPush
-  if (autoPush && current.role !== 'RESULTS_SINK') throw new AppError('VALIDATION_FAILED', 'autoPush applies to results sinks only.', { details: { field: 'autoPush' } })
+  if (autoPush && current.role !== 'RESULTS_SINK') {
+    throw new AppError('VALIDATION_FAILED', 'autoPush applies to results sinks only.', { details: { field: 'autoPush' } })
+  }
   if (autoPush && !current.autoPush) requireRecentTest(current)
 
   if (configChanged) await checkSecretRefs(deps, deps.db, orgId, current, config)

@@ -83,7 +83,8 @@ async function testS3 (deps: Deps, source: DataSource, list: Checklist): Promise
     const reason = pingError?.details?.reason as string | undefined
     const credentialReasons = new Set(['unknown_key_id', 'signature_mismatch', 'expired_token'])
     await list.step('credentials', async () => {
-      if (pingError && (credentialReasons.has(reason ?? '') || reason === 'endpoint_refused' || reason === 'endpoint_unreachable' || reason === 'timeout')) throw pingError
+      const unreachable = reason === 'endpoint_refused' || reason === 'endpoint_unreachable' || reason === 'timeout'
+      if (pingError && (credentialReasons.has(reason ?? '') || unreachable)) throw pingError
       return { message: 'The credentials were accepted.' }
     })
     await list.step('bucket', async () => {
@@ -91,7 +92,10 @@ async function testS3 (deps: Deps, source: DataSource, list: Checklist): Promise
       return { message: `Bucket "${config.bucket}" is reachable in region ${config.region}.` }
     })
     if (source.role === 'RESULTS_SINK') {
-      await list.step('prefix', async () => ({ message: `Prefix "${normalisePrefix(config.prefix)}" can be listed; results are written as ${resultKey(config.prefix, '<jobId>', (config.format ?? 'csv') as ResultFormat)}.` }))
+      await list.step('prefix', async () => {
+        const example = resultKey(config.prefix, '<jobId>', (config.format ?? 'csv') as ResultFormat)
+        return { message: `Prefix "${normalisePrefix(config.prefix)}" can be listed; results are written as ${example}.` }
+      })
       return
     }
     const prefix = normalisePrefix(config.prefix)
@@ -134,7 +138,11 @@ async function testOutboundWebhook (deps: Deps, source: DataSource, list: Checkl
   const config = source.config as OutboundWebhookConfig
   const url = new URL(config.url)
   const host = url.hostname.replace(/^\[|\]$/g, '')
-  for (const ref of [config.secretRef && { id: config.secretRef, type: 'webhook' as const }, config.headerSecretRef && { id: config.headerSecretRef, type: 'http_header' as const }]) {
+  const refs = [
+    config.secretRef && { id: config.secretRef, type: 'webhook' as const },
+    config.headerSecretRef && { id: config.headerSecretRef, type: 'http_header' as const },
+  ]
+  for (const ref of refs) {
     if (!ref) continue
     await list.step(ref.type === 'webhook' ? 'signing secret' : 'header secret', async () => {
       await deps.vault.withSecret(deps.db, source.orgId, ref.id, ref.type, async () => {})
@@ -149,7 +157,9 @@ async function testOutboundWebhook (deps: Deps, source: DataSource, list: Checkl
   await list.step('address', async () => ({ message: 'Every resolved address is allowed (not private, loopback or metadata).' }))
   await list.step('options', async () => {
     const res = await guardedRequest(config.url, { policy: deps.policy, method: 'OPTIONS', timeoutMs: deps.config.targetTimeoutMs, maxResponseBytes: 4096 })
-    if (res.status >= 300 && res.status < 400) throw new AppError('DELIVERY_FAILED', `OPTIONS answered ${res.status}, a redirect; Ferry does not follow redirects: configure the final URL.`)
+    if (res.status >= 300 && res.status < 400) {
+      throw new AppError('DELIVERY_FAILED', `OPTIONS answered ${res.status}, a redirect; Ferry does not follow redirects: configure the final URL.`)
+    }
     if (res.status >= 500) throw new AppError('DELIVERY_FAILED', `OPTIONS answered ${res.status}: the receiver is failing.`)
     const tls = url.protocol === 'https:' ? ' over verified TLS' : ' (plain http: consider https)'
     return { message: `OPTIONS ${url.origin}${url.pathname} answered ${res.status} in ${res.durationMs} ms${tls}.` }

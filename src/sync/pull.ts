@@ -62,7 +62,7 @@ export function skipReason (file: RemoteFile, relativeKey: string, matches: (k: 
  * (a stalled worker whose lease expired and was taken over) cannot commit anything.
  */
 export async function pullSource (deps: Deps, request: PullRequest): Promise<Sync> {
-  const { db, logger, config } = deps
+  const { db, logger } = deps
   const source = await getSourceById(db, request.sourceId)
   if (!source) throw sourceNotFound()
   if (source.role !== 'INVENTORY_SOURCE' || source.type !== 's3') throw new AppError('VALIDATION_FAILED', 'Only S3 inventory sources are pulled.')
@@ -102,7 +102,8 @@ export async function pullSource (deps: Deps, request: PullRequest): Promise<Syn
     // the sync must never stay "running": record the failure (if the lease is still ours)
     if (syncId) {
       const e = isAppError(err) ? err : new AppError('INTERNAL')
-      await finishSync(db, syncId, { status: 'failed', error: { code: e.code, message: e.failureType === 'system' ? 'The pull failed because of an internal error.' : e.message } }).catch(() => {})
+      const message = e.failureType === 'system' ? 'The pull failed because of an internal error.' : e.message
+      await finishSync(db, syncId, { status: 'failed', error: { code: e.code, message } }).catch(() => {})
     }
     throw err
   } finally {
@@ -205,7 +206,9 @@ async function runPull (deps: Deps, source: DataSource, agent: Agent, syncId: st
 
 async function recordSkipped (deps: Deps, source: DataSource, syncId: string, file: RemoteFile, reason: string): Promise<void> {
   await deps.db.transaction(async (tx) => {
-    if (!await insertLedgerEntry(tx, { sourceId: source.id, key: file.key, etag: file.etag, size: file.size, lastModified: file.lastModified, status: 'skipped', syncId })) return
+    if (!await insertLedgerEntry(tx, {
+      sourceId: source.id, key: file.key, etag: file.etag, size: file.size, lastModified: file.lastModified, status: 'skipped', syncId,
+    })) return
     await appendManifest(tx, syncId, {
       key: file.key, etag: file.etag, size: file.size, lastModified: file.lastModified?.toISOString() ?? null, format: null,
       status: 'skipped', rowsAccepted: 0, rowsRejected: 0, reason,
@@ -277,7 +280,8 @@ async function ingestFile (
     // cut off by a stopping process: not the file's failure; the pull ends, the file is taken again
     if (deps.signal.aborted) throw shuttingDown()
     const e = isAppError(err) ? err : coerceError(err)
-    deps.logger.warn({ sourceId: source.id, key: file.key, code: isAppError(e) ? e.code : undefined, err: isAppError(e) ? undefined : e }, 'file failed; it will be taken again by the next pull')
+    deps.logger.warn({ sourceId: source.id, key: file.key, code: isAppError(e) ? e.code : undefined, err: isAppError(e) ? undefined : e },
+      'file failed; it will be taken again by the next pull')
     // not in the ledger: the next pull takes the file again
     const entry: ManifestEntry = {
       ...base, format: null, status: 'failed', rowsAccepted: 0, rowsRejected: 0,
@@ -291,13 +295,23 @@ async function ingestFile (
 }
 
 /** An object over the size limit is refused without downloading it, once (it is ledgered). */
-async function recordTooLarge (deps: Deps, ctx: { source: DataSource, syncId: string, file: RemoteFile }, base: Pick<ManifestEntry, 'key' | 'etag' | 'size' | 'lastModified'>): Promise<ManifestEntry> {
+async function recordTooLarge (
+  deps: Deps, ctx: { source: DataSource, syncId: string, file: RemoteFile }, base: Pick<ManifestEntry, 'key' | 'etag' | 'size' | 'lastModified'>,
+): Promise<ManifestEntry> {
   const entry: ManifestEntry = {
     ...base, format: null, status: 'rejected', rowsAccepted: 0, rowsRejected: 0,
     reason: `FILE_TOO_LARGE: the object has ${ctx.file.size} bytes; the limit is ${deps.config.limits.maxFileBytes} (FERRY_MAX_FILE_BYTES).`,
   }
   await deps.db.transaction(async (tx) => {
-    if (!await insertLedgerEntry(tx, { sourceId: ctx.source.id, key: ctx.file.key, etag: ctx.file.etag, size: ctx.file.size, lastModified: ctx.file.lastModified, status: 'rejected', syncId: ctx.syncId })) return
+    if (!await insertLedgerEntry(tx, {
+      sourceId: ctx.source.id,
+      key: ctx.file.key,
+      etag: ctx.file.etag,
+      size: ctx.file.size,
+      lastModified: ctx.file.lastModified,
+      status: 'rejected',
+      syncId: ctx.syncId,
+    })) return
     await appendManifest(tx, ctx.syncId, entry)
   })
   return entry

@@ -201,7 +201,8 @@ describe('parse options land the file as a person expects, through S3 and throug
       fileName: 'drop.zip!north.csv',
       rowsAccepted: 2,
       files: [
-        { key: 'drop.zip!north.csv', status: 'ingested' }, { key: 'drop.zip!south/south.csv', status: 'ingested' },
+        { key: 'drop.zip!north.csv', status: 'ingested' },
+        { key: 'drop.zip!south/south.csv', status: 'ingested' },
         { key: 'drop.zip!readme.pdf', status: 'skipped' },
       ],
     })

@@ -122,12 +122,43 @@ describe('inbound webhook: good deliveries', () => {
   beforeAll(async () => { source = await createInbound('formats') })
 
   const cases: Array<{ name: string, body: () => Promise<Buffer> | Buffer, contentType: string, fileName?: string, format: string, skus: string[] }> = [
-    { name: 'CSV', body: () => Buffer.from('sku,quantity,price\nA1,3,9.5\nA2,4,1\n'), contentType: 'text/csv; charset=utf-8', format: 'csv', skus: ['A1', 'A2'] },
-    { name: 'JSON', body: () => Buffer.from('[{"sku":"J1","quantity":1},{"sku":"J2","quantity":"2"}]'), contentType: 'application/json', format: 'json', skus: ['J1', 'J2'] },
-    { name: 'NDJSON', body: () => Buffer.from('{"sku":"N1","quantity":5}\n{"sku":"N2"}\n'), contentType: 'application/x-ndjson', format: 'ndjson', skus: ['N1', 'N2'] },
+    {
+      name: 'CSV',
+      body: () => Buffer.from('sku,quantity,price\nA1,3,9.5\nA2,4,1\n'),
+      contentType: 'text/csv; charset=utf-8',
+      format: 'csv',
+      skus: ['A1', 'A2'],
+    },
+    {
+      name: 'JSON',
+      body: () => Buffer.from('[{"sku":"J1","quantity":1},{"sku":"J2","quantity":"2"}]'),
+      contentType: 'application/json',
+      format: 'json',
+      skus: ['J1', 'J2'],
+    },
+    {
+      name: 'NDJSON',
+      body: () => Buffer.from('{"sku":"N1","quantity":5}\n{"sku":"N2"}\n'),
+      contentType: 'application/x-ndjson',
+      format: 'ndjson',
+      skus: ['N1', 'N2'],
+    },
     { name: 'XLSX', body: () => xlsxOf([['SKU', 'Quantity'], ['X1', 7], ['X2', 8]]), contentType: XLSX_TYPE, format: 'xlsx', skus: ['X1', 'X2'] },
-    { name: 'gzip (application/gzip, name from X-File-Name)', body: () => gzipSync('sku,quantity\nG1,1\nG2,2\n'), contentType: 'application/gzip', fileName: 'stock.csv.gz', format: 'csv', skus: ['G1', 'G2'] },
-    { name: 'gzip NDJSON sent as octet-stream (detected by content)', body: () => gzipSync('{"sku":"O1"}\n{"sku":"O2"}\n'), contentType: 'application/octet-stream', format: 'ndjson', skus: ['O1', 'O2'] },
+    {
+      name: 'gzip (application/gzip, name from X-File-Name)',
+      body: () => gzipSync('sku,quantity\nG1,1\nG2,2\n'),
+      contentType: 'application/gzip',
+      fileName: 'stock.csv.gz',
+      format: 'csv',
+      skus: ['G1', 'G2'],
+    },
+    {
+      name: 'gzip NDJSON sent as octet-stream (detected by content)',
+      body: () => gzipSync('{"sku":"O1"}\n{"sku":"O2"}\n'),
+      contentType: 'application/octet-stream',
+      format: 'ndjson',
+      skus: ['O1', 'O2'],
+    },
   ]
   for (const c of cases) {
     it(`lands ${c.name} as a webhook sync with one manifest entry`, async () => {
@@ -136,11 +167,15 @@ describe('inbound webhook: good deliveries', () => {
       const res = await deliver(source, body, { contentType: c.contentType, fileName: c.fileName })
       expect(res.statusCode, res.body).toBe(200)
       const answer = res.json()
-      expect(answer).toMatchObject({ status: 'succeeded', duplicate: false, format: c.format, bytes: body.length, rowsAccepted: c.skus.length, rowsRejected: 0, errors: [] })
+      expect(answer).toMatchObject({
+        status: 'succeeded', duplicate: false, format: c.format, bytes: body.length, rowsAccepted: c.skus.length, rowsRejected: 0, errors: [],
+      })
       expect((await itemsOf(answer.uploadId)).map(i => i.sku)).toEqual(c.skus)
 
       const sync = (await api('GET', `/api/v1/agents/${agentId}/data-sources/${source.id}/syncs/${answer.syncId}`)).json()
-      expect(sync).toMatchObject({ direction: 'inbound', trigger: 'webhook', status: 'succeeded', filesCount: 1, bytes: body.length, rowsAccepted: c.skus.length })
+      expect(sync).toMatchObject({
+        direction: 'inbound', trigger: 'webhook', status: 'succeeded', filesCount: 1, bytes: body.length, rowsAccepted: c.skus.length,
+      })
       expect(sync.manifest).toHaveLength(1)
       expect(sync.manifest[0]).toMatchObject({ status: 'ingested', uploadId: answer.uploadId, format: c.format, size: body.length, key: answer.fileName })
       expect(await countsOf(source.id)).toEqual({ uploads: before.uploads + 1, rows: before.rows + c.skus.length, syncs: before.syncs + 1 })
@@ -212,7 +247,9 @@ describe('inbound webhook: good deliveries', () => {
   })
 
   it('passes a webhook source\'s configured format to the pipeline', async () => {
-    const res = await t.api('POST', `/api/v1/agents/${agentId}/data-sources`, { body: { name: 'ndjson only', role: 'INVENTORY_SOURCE', type: 'webhook', config: { format: 'ndjson' } } })
+    const res = await t.api('POST', `/api/v1/agents/${agentId}/data-sources`, {
+      body: { name: 'ndjson only', role: 'INVENTORY_SOURCE', type: 'webhook', config: { format: 'ndjson' } },
+    })
     const s = { id: res.json().id, secret: res.json().signingSecret }
     const ok = await deliver(s, '{"sku":"C1"}\n', { contentType: 'text/csv', fileName: 'x.csv' })
     expect(ok.json()).toMatchObject({ format: 'ndjson', rowsAccepted: 1 })
@@ -343,9 +380,13 @@ describe('inbound webhook: refusals that reveal nothing', () => {
   })
 
   it('answers unknown, malformed, disabled, non-webhook and another organisation\'s sources with the same 404', async () => {
-    const aws = await t.api('POST', '/api/v1/secrets', { body: { name: 'aws for 404', type: 'aws', value: { accessKeyId: 'AKIAEXAMPLEEXAMPLE', secretAccessKey: 'x'.repeat(40) } } })
+    const aws = await t.api('POST', '/api/v1/secrets', {
+      body: { name: 'aws for 404', type: 'aws', value: { accessKeyId: 'AKIAEXAMPLEEXAMPLE', secretAccessKey: 'x'.repeat(40) } },
+    })
     const s3 = await t.api('POST', `/api/v1/agents/${agentId}/data-sources`, {
-      body: { name: 's3', role: 'INVENTORY_SOURCE', type: 's3', config: { bucket: 'some-bucket', region: 'us-east-1', secretRef: aws.json().id }, validate: false },
+      body: {
+        name: 's3', role: 'INVENTORY_SOURCE', type: 's3', config: { bucket: 'some-bucket', region: 'us-east-1', secretRef: aws.json().id }, validate: false,
+      },
     })
     expect(s3.statusCode, s3.body).toBe(201)
     const disabled = await createInbound('disabled')
@@ -509,7 +550,8 @@ describe('inbound webhook: streaming over a real socket', () => {
     const chunk = Buffer.alloc(64 * 1024, 'a') // one buffer, sent again and again: the client holds 64 KiB
     const total = 101 * MiB
     const rss = sampleRss()
-    const answer = await postStream(`${baseUrl}/api/v1/inbound/${source.id}`, signedHeaders(source, Buffer.alloc(0), { contentType: 'text/csv' }), function * () {
+    const headers = signedHeaders(source, Buffer.alloc(0), { contentType: 'text/csv' })
+    const answer = await postStream(`${baseUrl}/api/v1/inbound/${source.id}`, headers, function * () {
       for (let sent = 0; sent < total; sent += chunk.length) yield chunk
     })
     const { base, growth } = rss.stop()
@@ -527,7 +569,8 @@ describe('inbound webhook: streaming over a real socket', () => {
   it('stops reading a body that would never end once it crosses the limit', async () => {
     const chunk = Buffer.alloc(64 * 1024, 'c')
     const bound = 1024 * MiB // the client gives up after 1 GiB: the server must have answered long before
-    const answer = await postStream(`${baseUrl}/api/v1/inbound/${source.id}`, signedHeaders(source, Buffer.alloc(0), { contentType: 'text/csv' }), function * () {
+    const headers = signedHeaders(source, Buffer.alloc(0), { contentType: 'text/csv' })
+    const answer = await postStream(`${baseUrl}/api/v1/inbound/${source.id}`, headers, function * () {
       for (let sent = 0; sent < bound; sent += chunk.length) yield chunk
     })
     expect(answer.status, answer.body).toBe(413)

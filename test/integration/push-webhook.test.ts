@@ -28,7 +28,9 @@ afterAll(async () => { await t?.close() })
 
 async function mappedJob (agent: string, csv: string): Promise<string> {
   const { payload, headers } = multipartFile(csv, { fileName: 'stock.csv' })
-  const up = await t.app.inject({ method: 'POST', url: `/api/v1/agents/${agent}/inventory/uploads`, payload, headers: { ...headers, authorization: `Bearer ${t.adminKey}` } })
+  const up = await t.app.inject({
+    method: 'POST', url: `/api/v1/agents/${agent}/inventory/uploads`, payload, headers: { ...headers, authorization: `Bearer ${t.adminKey}` },
+  })
   expect(up.statusCode, up.body).toBe(201)
   let job = (await t.api('POST', `/api/v1/agents/${agent}/jobs`, { body: { uploadId: up.json().id } })).json()
   while (job.status === 'queued' || job.status === 'running') {
@@ -53,7 +55,9 @@ const signingSecret = async () => {
 }
 
 const webhookSink = async (url: string, extra: Record<string, unknown> = {}, agent = agentId) => {
-  const res = await t.api('POST', `/api/v1/agents/${agent}/data-sources`, { body: { name: `hook ${url}`, role: 'RESULTS_SINK', type: 'webhook', config: { url, ...extra }, validate: false } })
+  const res = await t.api('POST', `/api/v1/agents/${agent}/data-sources`, {
+    body: { name: `hook ${url}`, role: 'RESULTS_SINK', type: 'webhook', config: { url, ...extra }, validate: false },
+  })
   expect(res.statusCode, res.body).toBe(201)
   return res.json() as { id: string }
 }
@@ -78,13 +82,16 @@ const finishedSync = async (sinkId: string, syncId: string, agent = agentId) => 
 }
 
 const openItems = async (agent = agentId) =>
-  (await t.api('GET', `/api/v1/agents/${agent}/pending-items?status=open`)).json().items as Array<{ sourceId: string, type: string, message: string, occurrences: number }>
+  (await t.api('GET', `/api/v1/agents/${agent}/pending-items?status=open`)).json().items as
+    Array<{ sourceId: string, type: string, message: string, occurrences: number }>
 
 describe('pushing results to webhook sinks', () => {
   it('signs per Standard Webhooks: the receiver verifies with standardwebhooks; headers, body and secrets', async () => {
     const r = await receiver([{ status: 200, echoHeaders: true }])
     const { id: secretRef, secret } = await signingSecret()
-    const header = await t.api('POST', '/api/v1/secrets', { body: { name: 'bearer', type: 'http_header', value: { name: 'Authorization', value: HEADER_CANARY } } })
+    const header = await t.api('POST', '/api/v1/secrets', {
+      body: { name: 'bearer', type: 'http_header', value: { name: 'Authorization', value: HEADER_CANARY } },
+    })
     const sink = await webhookSink(`${r.url}/ferry/results`, { secretRef, headerSecretRef: header.json().id })
 
     const sync = await push(sink.id)
@@ -107,7 +114,9 @@ describe('pushing results to webhook sinks', () => {
     expect(() => new Webhook(Buffer.alloc(32, 1).toString('base64')).verify(req.body, req.headers as Record<string, string>)).toThrow()
 
     const entry = sync.manifest[0]
-    expect(entry).toMatchObject({ key: `${r.url}/ferry/results`, status: 'delivered', state: 'delivered', format: 'json', webhookId: req.headers['webhook-id'], size: req.body.length })
+    expect(entry).toMatchObject({
+      key: `${r.url}/ferry/results`, status: 'delivered', state: 'delivered', format: 'json', webhookId: req.headers['webhook-id'], size: req.body.length,
+    })
     expect(entry.attempts).toEqual([expect.objectContaining({ attempt: 1, status: 200, outcome: 'delivered' })])
     // the receiver echoed every header: of its answer only type and length are kept, never the body
     expect(entry.attempts[0]).toMatchObject({ contentType: 'text/plain', contentLength: expect.any(Number) })
@@ -213,7 +222,9 @@ describe('pushing results to webhook sinks', () => {
 
   it('a header secret cannot replace one of Ferry\'s own headers', async () => {
     for (const name of ['Webhook-Signature', 'webhook-id', 'Content-Type', 'Host']) {
-      const res = await t.api('POST', '/api/v1/secrets', { body: { name: `sneaky ${name}`, type: 'http_header', value: { name, value: 'v1,forged-signature-value' } } })
+      const res = await t.api('POST', '/api/v1/secrets', {
+        body: { name: `sneaky ${name}`, type: 'http_header', value: { name, value: 'v1,forged-signature-value' } },
+      })
       expect(res.statusCode, name).toBe(400)
       expect(res.json().details.field).toBe('value.name')
     }
@@ -282,11 +293,15 @@ describe('pushing results to webhook sinks', () => {
     try {
       const r = await receiver([])
       const agent = (await strict.api('POST', '/api/v1/agents', { body: { name: 'strict', rules: { autoMap: false } } })).json().id
-      const created = await strict.api('POST', `/api/v1/agents/${agent}/data-sources`, { body: { name: 'loop', role: 'RESULTS_SINK', type: 'webhook', config: { url: r.url } } })
+      const created = await strict.api('POST', `/api/v1/agents/${agent}/data-sources`, {
+        body: { name: 'loop', role: 'RESULTS_SINK', type: 'webhook', config: { url: r.url } },
+      })
       expect(created.statusCode).toBe(422)
       // a sink saved without validation (or whose DNS changed since) is refused when sending
       const { payload, headers } = multipartFile('sku\nP-1\n', { fileName: 's.csv' })
-      const up = await strict.app.inject({ method: 'POST', url: `/api/v1/agents/${agent}/inventory/uploads`, payload, headers: { ...headers, authorization: `Bearer ${strict.adminKey}` } })
+      const up = await strict.app.inject({
+        method: 'POST', url: `/api/v1/agents/${agent}/inventory/uploads`, payload, headers: { ...headers, authorization: `Bearer ${strict.adminKey}` },
+      })
       const sinkId = (await strict.api('POST', `/api/v1/agents/${agent}/data-sources`, { body: { name: 'named', role: 'RESULTS_SINK', type: 'webhook', config: { url: `http://localhost:${r.port}/x` }, validate: false } })).json().id
       let job = (await strict.api('POST', `/api/v1/agents/${agent}/jobs`, { body: { uploadId: up.json().id } })).json()
       while (job.status !== 'succeeded') {

@@ -19,7 +19,9 @@ beforeAll(async () => {
   s3 = await startS3rver({ buckets: [BUCKET] })
   t = await createTestApp({ env: { FERRY_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8,::1/128', FERRY_TARGET_TIMEOUT_MS: '5000' } })
   agentId = (await t.api('POST', '/api/v1/agents', { body: { name: 'acme', scheduleCron: '*/15 * * * *', timezone: 'Europe/Berlin' } })).json().id
-  const secret = await t.api('POST', '/api/v1/secrets', { body: { name: 's3rver', type: 'aws', value: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } } })
+  const secret = await t.api('POST', '/api/v1/secrets', {
+    body: { name: 's3rver', type: 'aws', value: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } },
+  })
   expect(secret.statusCode, secret.body).toBe(201)
   secretId = secret.json().id
 })
@@ -44,7 +46,9 @@ describe('S3 data sources', () => {
     expect(noBucket.json()).toMatchObject({ code: 'SOURCE_VALIDATION_FAILED', details: { field: 'config.bucket', reason: 'no_such_bucket' } })
     expect(noBucket.json().message).toMatch(/no-such-bucket/)
 
-    const badKey = await t.api('POST', '/api/v1/secrets', { body: { name: 'bad', type: 'aws', value: { accessKeyId: 'AKIAWRONGWRONG', secretAccessKey: 'x'.repeat(40) } } })
+    const badKey = await t.api('POST', '/api/v1/secrets', {
+      body: { name: 'bad', type: 'aws', value: { accessKeyId: 'AKIAWRONGWRONG', secretAccessKey: 'x'.repeat(40) } },
+    })
     const wrongKey = await create({ name: 'wrong key', role: 'INVENTORY_SOURCE', type: 's3', config: s3Config({ secretRef: badKey.json().id }) })
     expect(wrongKey.statusCode).toBe(422)
     expect(wrongKey.json().details).toMatchObject({ field: 'config.secretRef', reason: 'unknown_key_id' })
@@ -57,7 +61,9 @@ describe('S3 data sources', () => {
     expect(badSchema.statusCode).toBe(400)
     expect(badSchema.json().details.field).toBe('config.secretRef')
 
-    const unknownSecret = await create({ name: 'x', role: 'INVENTORY_SOURCE', type: 's3', config: s3Config({ secretRef: '00000000-0000-4000-8000-000000000000' }) })
+    const unknownSecret = await create({
+      name: 'x', role: 'INVENTORY_SOURCE', type: 's3', config: s3Config({ secretRef: '00000000-0000-4000-8000-000000000000' }),
+    })
     expect(unknownSecret.statusCode).toBe(400)
     expect(unknownSecret.json().details.field).toBe('config.secretRef')
   })
@@ -65,11 +71,18 @@ describe('S3 data sources', () => {
   it('refuses private endpoints unless allowed, at save time', async () => {
     const strict = await createTestAppStrict()
     try {
-      const secret = (await strict.api('POST', '/api/v1/secrets', { body: { name: 's', type: 'aws', value: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } } })).json()
+      const secret = (await strict.api('POST', '/api/v1/secrets', {
+        body: { name: 's', type: 'aws', value: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } },
+      })).json()
       const agent = (await strict.api('POST', '/api/v1/agents', { body: { name: 'a' } })).json()
       for (const endpoint of [s3.endpoint, `http://localhost:${s3.port}`, 'http://169.254.169.254', 'http://[::ffff:127.0.0.1]:9000', 'http://2130706433/']) {
         const res = await strict.api('POST', `/api/v1/agents/${agent.id}/data-sources`, {
-          body: { name: 'ssrf', role: 'INVENTORY_SOURCE', type: 's3', config: { bucket: BUCKET, region: 'us-east-1', secretRef: secret.id, endpoint, forcePathStyle: true } },
+          body: {
+            name: 'ssrf',
+            role: 'INVENTORY_SOURCE',
+            type: 's3',
+            config: { bucket: BUCKET, region: 'us-east-1', secretRef: secret.id, endpoint, forcePathStyle: true },
+          },
         })
         expect(res.statusCode, endpoint).toBe(422)
         expect(res.json().details.field, endpoint).toBe('config.endpoint')
@@ -149,7 +162,8 @@ describe('S3 data sources', () => {
     // a sync left running by a worker that was killed: no lease on the source, no queued job
     const orphanId = '01a22500-0000-7000-8000-00000000dead'
     await t.database.db.query(
-      `INSERT INTO syncs (id, org_id, source_id, direction, trigger, status) SELECT $1, org_id, id, 'inbound', 'schedule', 'running' FROM data_sources WHERE id = $2`,
+      `INSERT INTO syncs (id, org_id, source_id, direction, trigger, status)
+       SELECT $1, org_id, id, 'inbound', 'schedule', 'running' FROM data_sources WHERE id = $2`,
       [orphanId, source.id])
     const sync = await pull(source.id)
     expect(sync).toMatchObject({ status: 'succeeded', rowsAccepted: 1 })
@@ -157,7 +171,9 @@ describe('S3 data sources', () => {
     expect(orphan).toMatchObject({ status: 'failed', error: { code: 'LEASE_LOST' } })
     // a live lease: a second pull joins the running one (its id) and starts nothing
     await t.database.db.query(`UPDATE data_sources SET lease_token = $2, lease_expires_at = now() + interval '1 minute' WHERE id = $1`, [source.id, orphanId])
-    await t.database.db.query(`INSERT INTO syncs (id, org_id, source_id, direction, trigger, status) SELECT $1, org_id, id, 'inbound', 'schedule', 'running' FROM data_sources WHERE id = $2`,
+    await t.database.db.query(
+      `INSERT INTO syncs (id, org_id, source_id, direction, trigger, status)
+       SELECT $1, org_id, id, 'inbound', 'schedule', 'running' FROM data_sources WHERE id = $2`,
       ['01a22500-0000-7000-8000-00000000beef', source.id])
     const joined = await t.api('POST', `/api/v1/agents/${agentId}/data-sources/${source.id}/pull`)
     expect(joined.statusCode).toBe(202)
@@ -244,14 +260,18 @@ describe('S3 data sources', () => {
   it('validates a new value of a secret in use against the sources that use it', async () => {
     const bad = await t.api('PATCH', `/api/v1/secrets/${secretId}`, { body: { value: { accessKeyId: 'AKIAROTATEDWRONG', secretAccessKey: 'y'.repeat(40) } } })
     expect(bad.statusCode).toBe(422)
-    expect(bad.json()).toMatchObject({ code: 'SOURCE_VALIDATION_FAILED', details: { field: 'value', reason: 'unknown_key_id', sourceName: expect.any(String) } })
+    expect(bad.json()).toMatchObject({
+      code: 'SOURCE_VALIDATION_FAILED', details: { field: 'value', reason: 'unknown_key_id', sourceName: expect.any(String) },
+    })
     expect(bad.body).not.toContain('y'.repeat(40))
     // nothing was stored: the sources still pull with the old value
     expect((await t.api('GET', `/api/v1/secrets/${secretId}`)).json().rotatedAt).toBeNull()
     const ok = await t.api('PATCH', `/api/v1/secrets/${secretId}`, { body: { value: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } } })
     expect(ok.statusCode, ok.body).toBe(200)
     expect(ok.json().rotatedAt).toBeTruthy()
-    const skipped = await t.api('PATCH', `/api/v1/secrets/${secretId}`, { body: { value: { accessKeyId: 'AKIAROTATEDWRONG', secretAccessKey: 'y'.repeat(40) }, validate: false } })
+    const skipped = await t.api('PATCH', `/api/v1/secrets/${secretId}`, {
+      body: { value: { accessKeyId: 'AKIAROTATEDWRONG', secretAccessKey: 'y'.repeat(40) }, validate: false },
+    })
     expect(skipped.statusCode).toBe(200)
     await t.api('PATCH', `/api/v1/secrets/${secretId}`, { body: { value: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } } })
   })

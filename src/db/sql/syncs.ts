@@ -91,7 +91,10 @@ const toSync = (r: Record<string, unknown>): Sync => {
   }
 }
 
-export async function insertSync (q: Queryable, s: { id: string, orgId: string, sourceId: string, direction: Sync['direction'], trigger: SyncTrigger, jobId?: string | null }): Promise<Sync> {
+export async function insertSync (
+  q: Queryable,
+  s: { id: string, orgId: string, sourceId: string, direction: Sync['direction'], trigger: SyncTrigger, jobId?: string | null },
+): Promise<Sync> {
   const { rows } = await q.query(
     `INSERT INTO syncs (id, org_id, source_id, direction, trigger, status, job_id) VALUES ($1, $2, $3, $4, $5, 'running', $6) RETURNING *`,
     [s.id, s.orgId, s.sourceId, s.direction, s.trigger, s.jobId ?? null])
@@ -117,7 +120,8 @@ export async function listSyncsOfSource (q: Queryable, orgId: string, agentId: s
   const { rows } = await q.query(
     `SELECT s.* FROM data_sources ds
      LEFT JOIN LATERAL (
-       SELECT id, org_id, source_id, direction, trigger, status, started_at, finished_at, files_count, bytes, rows_accepted, rows_rejected, error, progress, job_id
+       SELECT id, org_id, source_id, direction, trigger, status, started_at, finished_at,
+              files_count, bytes, rows_accepted, rows_rejected, error, progress, job_id
        FROM syncs WHERE org_id = ds.org_id AND source_id = ds.id ORDER BY id DESC LIMIT $4) s ON true
      WHERE ds.org_id = $1 AND ds.agent_id = $2 AND ds.id = $3`, [orgId, agentId, sourceId, limit])
   if (rows.length === 0) return null
@@ -129,7 +133,9 @@ export async function lastSyncsOf (q: Queryable, sourceIds: string[]): Promise<M
   const { rows } = await q.query(
     `SELECT DISTINCT ON (source_id) source_id, id, status, started_at, finished_at FROM syncs
      WHERE source_id = ANY($1::uuid[]) ORDER BY source_id, id DESC`, [sourceIds])
-  return new Map(rows.map(r => [r.source_id as string, { id: r.id as string, status: r.status as SyncStatus, startedAt: isoRequired(r.started_at), finishedAt: iso(r.finished_at) }]))
+  return new Map(rows.map(r => [r.source_id as string, {
+    id: r.id as string, status: r.status as SyncStatus, startedAt: isoRequired(r.started_at), finishedAt: iso(r.finished_at),
+  }]))
 }
 
 export async function runningSyncOf (q: Queryable, sourceId: string): Promise<Sync | null> {
@@ -170,7 +176,12 @@ export async function appendManifest (q: Queryable, id: string, entry: ManifestE
  * Replaces the sync's manifest with one entry and sets the counters to its share (an outbound push:
  * one entry, rewritten after every attempt).
  */
-export async function replaceManifest (q: Queryable, id: string, entry: ManifestEntry, share: { files: number, bytes: number, rowsAccepted: number, rowsRejected: number }): Promise<void> {
+export async function replaceManifest (
+  q: Queryable,
+  id: string,
+  entry: ManifestEntry,
+  share: { files: number, bytes: number, rowsAccepted: number, rowsRejected: number },
+): Promise<void> {
   await q.query(
     `WITH cleared AS (DELETE FROM sync_manifest_entries WHERE sync_id = $1),
      added AS (INSERT INTO sync_manifest_entries (sync_id, entry, files, bytes, rows_accepted, rows_rejected) VALUES ($1, $2::jsonb, $3, $4, $5, $6))

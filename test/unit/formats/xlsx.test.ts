@@ -10,7 +10,10 @@ import { LIMITS, collect, errorCode, parseBatches } from '../../fixtures/formats
 import { makeZip, patchZip, readZip } from '../../fixtures/formats/zip.js'
 
 /** Builds an xlsx with exceljs' streaming WorkbookWriter (the same library family the reader uses). */
-async function buildWorkbook (build: (workbook: ExcelJS.stream.xlsx.WorkbookWriter) => void | Promise<void>, options: Partial<ExcelJS.stream.xlsx.WorkbookStreamWriterOptions> = {}): Promise<Buffer> {
+async function buildWorkbook (
+  build: (workbook: ExcelJS.stream.xlsx.WorkbookWriter) => void | Promise<void>,
+  options: Partial<ExcelJS.stream.xlsx.WorkbookStreamWriterOptions> = {},
+): Promise<Buffer> {
   const sink = new PassThrough()
   const chunks: Buffer[] = []
   sink.on('data', (c: Buffer) => chunks.push(c))
@@ -23,7 +26,9 @@ async function buildWorkbook (build: (workbook: ExcelJS.stream.xlsx.WorkbookWrit
 const xml = (body: string): string => `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n${body}`
 
 /** A tiny but complete workbook, by hand, for tests that need to control every part. */
-function handMadeParts (sheetXml = '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>sku</t></is></c></row><row r="2"><c r="A2" t="inlineStr"><is><t>A1</t></is></c></row></sheetData>'): Record<string, string> {
+const DEFAULT_SHEET_XML = '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>sku</t></is></c></row>' +
+  '<row r="2"><c r="A2" t="inlineStr"><is><t>A1</t></is></c></row></sheetData>'
+function handMadeParts (sheetXml = DEFAULT_SHEET_XML): Record<string, string> {
   return {
     '[Content_Types].xml': xml('<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>'),
     'xl/workbook.xml': xml('<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Data" sheetId="1" r:id="rId1"/></sheets></workbook>'),
@@ -31,7 +36,10 @@ function handMadeParts (sheetXml = '<sheetData><row r="1"><c r="A1" t="inlineStr
     'xl/worksheets/sheet1.xml': xml(`<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">${sheetXml}</worksheet>`),
   }
 }
-const handMade = (parts: Record<string, string | Buffer> = handMadeParts(), extra: Array<{ name: string, data: Buffer, method?: 0 | 8, declaredSize?: number }> = []): Buffer =>
+const handMade = (
+  parts: Record<string, string | Buffer> = handMadeParts(),
+  extra: Array<{ name: string, data: Buffer, method?: 0 | 8, declaredSize?: number }> = [],
+): Buffer =>
   makeZip([...Object.entries(parts).map(([name, data]) => ({ name, data: Buffer.from(data) })), ...extra])
 
 async function tempEntries (): Promise<string[]> {
@@ -50,7 +58,10 @@ describe('xlsx: reading', () => {
       items.addRow(['A1', 'Widget é ✓', 3, 2.5, new Date(Date.UTC(2024, 2, 1)), { formula: 'C2*D2', result: 7.5 }, true, null]).commit()
       items.addRow([]).commit()
       items.addRow(['', null, '']).commit()
-      const row5 = items.addRow(['A2', { richText: [{ text: 'Rich ' }, { text: 'text' }] }, 4, 1, new Date(Date.UTC(2024, 2, 1, 8, 30)), { formula: 'E5+1', result: 45353 }, false, { formula: 'NA()', result: { error: '#N/A' } }, { error: '#REF!' }])
+      const row5 = items.addRow([
+        'A2', { richText: [{ text: 'Rich ' }, { text: 'text' }] }, 4, 1, new Date(Date.UTC(2024, 2, 1, 8, 30)), { formula: 'E5+1', result: 45353 }, false,
+        { formula: 'NA()', result: { error: '#N/A' } }, { error: '#REF!' },
+      ])
       row5.getCell(6).numFmt = 'yyyy-mm-dd'
       row5.commit()
       items.commit()
@@ -64,10 +75,14 @@ describe('xlsx: reading', () => {
     expect(got.format).toBe('xlsx')
     expect(got.records.map(r => r.row)).toEqual([2, 5])
     expect(got.problems).toEqual([])
-    expect(got.records[0].values).toEqual({ sku: 'A1', name: 'Widget é ✓', qty: 3, price: 2.5, received: '2024-03-01', total: 7.5, active: true, note: null, flag: null })
+    expect(got.records[0].values).toEqual({
+      sku: 'A1', name: 'Widget é ✓', qty: 3, price: 2.5, received: '2024-03-01', total: 7.5, active: true, note: null, flag: null,
+    })
     // an error cell reads as its text; a formula whose cached result is an error reads as null
     // (exceljs' streaming reader turns error results into NaN, so the text is not available)
-    expect(got.records[1].values).toEqual({ sku: 'A2', name: 'Rich text', qty: 4, price: 1, received: '2024-03-01T08:30:00.000Z', total: '2024-03-02', active: false, note: null, flag: '#REF!' })
+    expect(got.records[1].values).toEqual({
+      sku: 'A2', name: 'Rich text', qty: 4, price: 1, received: '2024-03-01T08:30:00.000Z', total: '2024-03-02', active: false, note: null, flag: '#REF!',
+    })
     expect(await tempEntries()).toEqual(before) // the spooled copy is gone
   })
 
@@ -276,7 +291,8 @@ describe('xlsx: guard helpers', () => {
   })
 
   it('listSheets follows the relationships and keeps tab order', () => {
-    const workbook = '<workbook xmlns:r="r"><sheets><sheet name="B &amp; C" sheetId="2" r:id="rId7"/><sheet name="Chart" sheetId="3" r:id="rId8"/><sheet name="A" sheetId="1" r:id="rId1" state="hidden"/></sheets></workbook>'
+    const workbook = '<workbook xmlns:r="r"><sheets><sheet name="B &amp; C" sheetId="2" r:id="rId7"/>' +
+      '<sheet name="Chart" sheetId="3" r:id="rId8"/><sheet name="A" sheetId="1" r:id="rId1" state="hidden"/></sheets></workbook>'
     const rels = '<Relationships><Relationship Id="rId1" Type="http://x/relationships/worksheet" Target="worksheets/sheet1.xml"/>' +
       '<Relationship Id="rId7" Type="http://x/relationships/worksheet" Target="/xl/worksheets/sheet7.xml"/>' +
       '<Relationship Id="rId8" Type="http://x/relationships/chartsheet" Target="chartsheets/sheet1.xml"/></Relationships>'

@@ -18,7 +18,8 @@ describe('delivery state machine', () => {
 
   it('retries network errors, 408, 429 and 5xx with full jitter on the schedule', () => {
     for (const outcome of [response(408), response(429), response(500), response(502), response(503), response(599),
-      error(new AppError('TARGET_TIMEOUT')), error(new AppError('TARGET_UNREACHABLE')), error(new AppError('S3_ERROR')), error(new Error('connection reset'))]) {
+      error(new AppError('TARGET_TIMEOUT')), error(new AppError('TARGET_UNREACHABLE')), error(new AppError('S3_ERROR')),
+      error(new Error('connection reset'))]) {
       const d = decide(outcome, at(2, () => 0.5))
       expect(d.state).toBe('retrying')
       // retry 2 waits a uniform share of schedule[1]
@@ -33,7 +34,8 @@ describe('delivery state machine', () => {
     const last = decide(response(503), at(4))
     expect(last).toMatchObject({ state: 'failed', exhausted: true, code: 'DELIVERY_FAILED' })
     expect(last.reason).toMatch(/503.*Gave up after 4 attempts/)
-    expect(decide(error(new AppError('TARGET_TIMEOUT', 'x did not answer.')), at(4))).toMatchObject({ state: 'failed', code: 'TARGET_TIMEOUT', exhausted: true })
+    expect(decide(error(new AppError('TARGET_TIMEOUT', 'x did not answer.')), at(4)))
+      .toMatchObject({ state: 'failed', code: 'TARGET_TIMEOUT', exhausted: true })
   })
 
   it('fails at once on 3xx, other 4xx and errors that retrying cannot fix', () => {

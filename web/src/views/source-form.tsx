@@ -125,7 +125,10 @@ export function SourceForm ({ agent, role, secrets, onCreated, onCancel }: {
           hint={inbound ? 'e.g. daily drops' : 'e.g. ERP import'} />
         <SelectField label="Type" name="type" value={v.type} error={errors.type}
           onChange={(e) => { set('type', e.currentTarget.value as SourceType); set('secretRef', ''); set('headerSecretRef', '') }}
-          options={[{ value: 's3', label: 'S3 bucket' }, { value: 'webhook', label: inbound ? 'Webhook (senders post files)' : 'Webhook (Ferry posts results)' }]} />
+          options={[
+            { value: 's3', label: 'S3 bucket' },
+            { value: 'webhook', label: inbound ? 'Webhook (senders post files)' : 'Webhook (Ferry posts results)' },
+          ]} />
 
         {v.type === 's3' && (
           <>
@@ -137,7 +140,9 @@ export function SourceForm ({ agent, role, secrets, onCreated, onCancel }: {
             </div>
             <TextField label="Prefix" name="config.prefix" value={v.prefix} autoComplete="off" spellcheck={false}
               onInput={(e) => set('prefix', e.currentTarget.value)} error={errors['config.prefix']}
-              hint={inbound ? 'The "folder" Ferry lists, e.g. daily-uploads/' : 'Each job\'s results are written under it as job-<job id>.<format>, e.g. ferry-results/'} />
+              hint={inbound
+                ? 'The "folder" Ferry lists, e.g. daily-uploads/'
+                : 'Each job\'s results are written under it as job-<job id>.<format>, e.g. ferry-results/'} />
             <SecretSelect label="Credentials (AWS secret)" name="config.secretRef" value={v.secretRef} error={errors['config.secretRef']}
               options={secretOptions('aws', false)} onChange={(id) => set('secretRef', id)} onNew={() => setNewSecret({ field: 'secretRef', type: 'aws' })} />
             <TextField label="Endpoint" name="config.endpoint" value={v.endpoint} optional autoComplete="off" spellcheck={false} type="url"
@@ -157,8 +162,10 @@ export function SourceForm ({ agent, role, secrets, onCreated, onCancel }: {
 
         {v.type === 'webhook' && inbound && (
           <SecretSelect label="Signing secret (webhook secret)" name="config.secretRef" value={v.secretRef} error={errors['config.secretRef']}
-            options={secretOptions('webhook', '— generate a new one —')} onChange={(id) => set('secretRef', id)} onNew={() => setNewSecret({ field: 'secretRef', type: 'webhook' })}
-            hint="Senders sign each request with it (Standard Webhooks). A generated secret is shown once, after saving; the receive URL appears on the source." />
+            options={secretOptions('webhook', '— generate a new one —')} onChange={(id) => set('secretRef', id)}
+            onNew={() => setNewSecret({ field: 'secretRef', type: 'webhook' })}
+            hint={'Senders sign each request with it (Standard Webhooks). ' +
+              'A generated secret is shown once, after saving; the receive URL appears on the source.'} />
         )}
 
         {v.type === 'webhook' && !inbound && (
@@ -166,9 +173,11 @@ export function SourceForm ({ agent, role, secrets, onCreated, onCancel }: {
             <TextField label="URL" name="config.url" value={v.url} required type="url" autoComplete="off" spellcheck={false}
               onInput={(e) => set('url', e.currentTarget.value)} error={errors['config.url']} hint="https://… — Ferry POSTs each job's results here." />
             <SecretSelect label="Signing secret" name="config.secretRef" value={v.secretRef} error={errors['config.secretRef']} optional
-              options={secretOptions('webhook', true)} onChange={(id) => set('secretRef', id)} onNew={() => setNewSecret({ field: 'secretRef', type: 'webhook' })} />
+              options={secretOptions('webhook', true)} onChange={(id) => set('secretRef', id)}
+              onNew={() => setNewSecret({ field: 'secretRef', type: 'webhook' })} />
             <SecretSelect label="Auth header secret" name="config.headerSecretRef" value={v.headerSecretRef} error={errors['config.headerSecretRef']} optional
-              options={secretOptions('http_header', true)} onChange={(id) => set('headerSecretRef', id)} onNew={() => setNewSecret({ field: 'headerSecretRef', type: 'http_header' })} />
+              options={secretOptions('http_header', true)} onChange={(id) => set('headerSecretRef', id)}
+              onNew={() => setNewSecret({ field: 'headerSecretRef', type: 'http_header' })} />
           </>
         )}
 
@@ -188,7 +197,11 @@ export function SourceForm ({ agent, role, secrets, onCreated, onCancel }: {
           <TextField label="Schedule (cron)" name="scheduleCron" value={v.scheduleCron} optional autoComplete="off" spellcheck={false} class="mono"
             placeholder={agent.scheduleCron}
             onInput={(e) => set('scheduleCron', e.currentTarget.value)} error={errors.scheduleCron}
-            hint={cron ? (cronInWords(cron, agent.timezone) ? <>Reads as: <strong>{cronInWords(cron, agent.timezone)}</strong>.</> : 'Five fields: minute hour day-of-month month day-of-week.') : <>Empty: the agent's schedule ({describeCron(agent.scheduleCron, agent.timezone)}).</>} />
+            hint={cron
+              ? (cronInWords(cron, agent.timezone)
+                  ? <>Reads as: <strong>{cronInWords(cron, agent.timezone)}</strong>.</>
+                  : 'Five fields: minute hour day-of-month month day-of-week.')
+              : <>Empty: the agent's schedule ({describeCron(agent.scheduleCron, agent.timezone)}).</>} />
         )}
 
         {inbound && (
@@ -217,7 +230,12 @@ export function SourceForm ({ agent, role, secrets, onCreated, onCancel }: {
         <NewSecretDialog type={newSecret.type}
           onClose={() => setNewSecret(null)}
           onCreated={(secret) => {
-            secrets.setData(cur => ({ items: [...(cur?.items ?? []), { id: secret.id, name: secret.name, type: secret.type, createdAt: secret.createdAt, rotatedAt: secret.rotatedAt, redacted: secret.redacted }] }))
+            secrets.setData(cur => ({
+              items: [
+                ...(cur?.items ?? []),
+                { id: secret.id, name: secret.name, type: secret.type, createdAt: secret.createdAt, rotatedAt: secret.rotatedAt, redacted: secret.redacted },
+              ],
+            }))
             set(newSecret.field, secret.id)
             void secrets.reload()
           }} />

@@ -51,9 +51,17 @@ export function SyncHistory ({ agent, syncs, items: shown, onOpen, limit }: {
               <td data-label="Trigger">{TRIGGER_LABELS[sync.trigger] ?? sync.trigger}</td>
               <td data-label="Status"><StatusBadge status={sync.status} /></td>
               <td class="num" data-label="Files">{formatNumber(sync.filesCount)}</td>
-              <td class="num" data-label="Rows ok / rejected"><span class="nowrap">{formatNumber(sync.rowsAccepted)} / <span class={sync.rowsRejected ? 'text-warn' : ''}>{formatNumber(sync.rowsRejected)}</span></span></td>
+              <td class="num" data-label="Rows ok / rejected">
+                <span class="nowrap">
+                  {formatNumber(sync.rowsAccepted)} / <span class={sync.rowsRejected ? 'text-warn' : ''}>{formatNumber(sync.rowsRejected)}</span>
+                </span>
+              </td>
               <td class="num" data-label="Bytes">{formatBytes(sync.bytes)}</td>
-              <td class="num" data-label="Duration">{sync.status === 'running' ? 'running' : sync.durationMs != null ? formatDuration(sync.durationMs) : syncDuration(sync.startedAt, sync.finishedAt)}</td>
+              <td class="num" data-label="Duration">
+                {sync.status === 'running'
+                  ? 'running'
+                  : sync.durationMs != null ? formatDuration(sync.durationMs) : syncDuration(sync.startedAt, sync.finishedAt)}
+              </td>
             </tr>
           ))}
         </tbody>
@@ -72,7 +80,7 @@ export function ManifestDialog ({ agent, sourcePath, syncId, onClose }: { agent:
   const [shown, setShown] = useState(MANIFEST_PAGE)
   const s = sync.data
   const manifest = s?.manifest ?? []
-  const problems = manifest.filter(e => e.status !== 'ingested' && e.status !== 'delivered' || e.rowsRejected > 0 || (e.warnings?.length ?? 0) > 0)
+  const problems = manifest.filter(e => (e.status !== 'ingested' && e.status !== 'delivered') || e.rowsRejected > 0 || (e.warnings?.length ?? 0) > 0)
   const entries = problemsOnly ? problems : manifest
   const outbound = s?.direction === 'outbound'
   return (
@@ -85,12 +93,22 @@ export function ManifestDialog ({ agent, sourcePath, syncId, onClose }: { agent:
             <div><dt>Status</dt><dd><StatusBadge status={s.status} /></dd></div>
             <div><dt>Trigger</dt><dd>{TRIGGER_LABELS[s.trigger] ?? s.trigger} <span class="muted">({s.direction})</span></dd></div>
             <div><dt>Started</dt><dd>{formatDateTime(s.startedAt, agent.timezone)}</dd></div>
-            <div><dt>Duration</dt><dd>{s.status === 'running' ? 'running' : s.durationMs != null ? formatDuration(s.durationMs) : syncDuration(s.startedAt, s.finishedAt)}</dd></div>
+            <div>
+              <dt>Duration</dt>
+              <dd>{s.status === 'running' ? 'running' : s.durationMs != null ? formatDuration(s.durationMs) : syncDuration(s.startedAt, s.finishedAt)}</dd>
+            </div>
             <div><dt>Files</dt><dd>{formatNumber(s.filesCount)}</dd></div>
-            <div><dt>Rows</dt><dd>{outbound ? formatNumber(s.rowsAccepted) : <>{formatNumber(s.rowsAccepted)} accepted, {formatNumber(s.rowsRejected)} rejected</>}</dd></div>
+            <div>
+              <dt>Rows</dt>
+              <dd>{outbound ? formatNumber(s.rowsAccepted) : <>{formatNumber(s.rowsAccepted)} accepted, {formatNumber(s.rowsRejected)} rejected</>}</dd>
+            </div>
             <div><dt>Bytes</dt><dd>{formatBytes(s.bytes)}</dd></div>
           </dl>
-          {s.error && <p class="callout callout-bad" role="note"><strong>{s.status === 'partial' ? 'Listing stopped:' : 'Error:'}</strong> {s.error.message} <code class="muted small">{s.error.code}</code></p>}
+          {s.error && (
+            <p class="callout callout-bad" role="note">
+              <strong>{s.status === 'partial' ? 'Listing stopped:' : 'Error:'}</strong> {s.error.message} <code class="muted small">{s.error.code}</code>
+            </p>
+          )}
           <div class="manifest-header">
             <h3>{outbound ? 'Delivery' : 'Files'}</h3>
             {!outbound && manifest.length > 0 && (
@@ -105,7 +123,9 @@ export function ManifestDialog ({ agent, sourcePath, syncId, onClose }: { agent:
               ? <Empty title="Every file went through without a problem." />
               : (
                   <>
-                    <ul class="manifest">{entries.slice(0, shown).map((entry, i) => <ManifestItem key={`${entry.key}:${i}`} entry={entry} agent={agent} />)}</ul>
+                    <ul class="manifest">
+                      {entries.slice(0, shown).map((entry, i) => <ManifestItem key={`${entry.key}:${i}`} entry={entry} agent={agent} />)}
+                    </ul>
                     {entries.length > shown && (
                       <button type="button" class="btn btn-small manifest-more" onClick={() => setShown(entries.length)}>
                         Show all {formatNumber(entries.length)} files
@@ -154,10 +174,12 @@ function ManifestItem ({ entry, agent }: { entry: ManifestEntry, agent: Agent })
         {entry.format && <span>{entry.format.toUpperCase()}</span>}
         {outbound
           ? <span>{formatNumber(entry.rowsAccepted)} rows</span>
-          : entry.status !== 'skipped' && <>
-            <span>{formatNumber(entry.rowsAccepted)} rows accepted</span>
-            <span class={entry.rowsRejected ? 'text-warn' : ''}>{formatNumber(entry.rowsRejected)} rejected</span>
-          </>}
+          : entry.status !== 'skipped' && (
+            <>
+              <span>{formatNumber(entry.rowsAccepted)} rows accepted</span>
+              <span class={entry.rowsRejected ? 'text-warn' : ''}>{formatNumber(entry.rowsRejected)} rejected</span>
+            </>
+          )}
         {entry.jobId && <span>mapping job …{shortId(entry.jobId)}</span>}
         {entry.lastModified && <span>modified {formatDateTime(entry.lastModified, agent.timezone)}</span>}
         {attempts.length > 0 && <span>{attempts.length} attempt{attempts.length === 1 ? '' : 's'}</span>}

@@ -38,12 +38,15 @@ const inboundRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { d
     schema: {
       tags: ['inbound'],
       summary: 'Receive an inventory file pushed by a customer (Standard Webhooks signature, not a bearer key)',
-      description: 'The body is the file. Headers: webhook-id, webhook-timestamp, webhook-signature (v1,<base64 HMAC-SHA256 of "id.timestamp.body"> with the source\'s whsec_ secret; several space-separated signatures are accepted while rotating), Content-Type, optional X-File-Name. ' +
+      description: 'The body is the file. Headers: webhook-id, webhook-timestamp, ' +
+        'webhook-signature (v1,<base64 HMAC-SHA256 of "id.timestamp.body"> with the source\'s whsec_ secret; ' +
+        'several space-separated signatures are accepted while rotating), Content-Type, optional X-File-Name. ' +
         'Bad or missing signature or a timestamp off by more than 5 minutes → 401; ' +
         'past FERRY_INBOUND_RATE_LIMIT_PER_MINUTE verified deliveries a minute, FERRY_INBOUND_UNVERIFIED_RATE_LIMIT_PER_MINUTE failed ones from one address, ' +
         'or FERRY_INBOUND_MAX_CONCURRENT_PER_SOURCE at once → 429 with Retry-After; body over FERRY_INBOUND_MAX_BYTES → 413; ' +
         'unknown, disabled or another organisation\'s source → 404; a replayed webhook-id → the original answer with duplicate: true. ' +
-        'A file that lands answers 200 with its counts; a file refused whole answers 422 (or 413) with the reason and details.syncId. See docs/recipes/push-inventory-to-ferry.md.',
+        'A file that lands answers 200 with its counts; a file refused whole answers 422 (or 413) with the reason and details.syncId. ' +
+        'See docs/recipes/push-inventory-to-ferry.md.',
       security: [],
       consumes: Object.keys(INBOUND_CONTENT_TYPES),
       params: InboundParams,

@@ -68,7 +68,12 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
   })
 
   app.get('/agents/:id/data-sources', {
-    schema: { tags: ['data-sources'], summary: 'List an agent\'s sources and sinks', params: IdParams, response: { 200: ListOf(SourceRef), ...errorResponses(404) } },
+    schema: {
+      tags: ['data-sources'],
+      summary: 'List an agent\'s sources and sinks',
+      params: IdParams,
+      response: { 200: ListOf(SourceRef), ...errorResponses(404) },
+    },
   }, async (request) => {
     const agent = await agentOr404(db, request.auth.orgId, request.params.id)
     return { items: await present(await listSources(db, request.auth.orgId, agent.id), agent.scheduleCron) }
@@ -84,7 +89,12 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   // by id alone, for clients that know only the source id (the CLI): answers with its agentId
   app.get('/data-sources/:sid', {
-    schema: { tags: ['data-sources'], summary: 'One source or sink by id (includes its agentId)', params: Type.Object({ sid: Uuid }), response: { 200: SourceRef, ...errorResponses(404) } },
+    schema: {
+      tags: ['data-sources'],
+      summary: 'One source or sink by id (includes its agentId)',
+      params: Type.Object({ sid: Uuid }),
+      response: { 200: SourceRef, ...errorResponses(404) },
+    },
   }, async (request) => {
     const source = await getSourceById(db, request.params.sid)
     if (!source || source.orgId !== request.auth.orgId) throw sourceNotFound()
@@ -94,7 +104,13 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
   })
 
   app.patch('/agents/:id/data-sources/:sid', {
-    schema: { tags: ['data-sources'], summary: 'Update a source or sink (config changes are validated again)', params: SourceParams, body: SourcePatch, response: { 200: SourceRef, ...errorResponses(400, 404, 409, 422) } },
+    schema: {
+      tags: ['data-sources'],
+      summary: 'Update a source or sink (config changes are validated again)',
+      params: SourceParams,
+      body: SourcePatch,
+      response: { 200: SourceRef, ...errorResponses(400, 404, 409, 422) },
+    },
   }, async (request) => {
     const agent = await agentOr404(db, request.auth.orgId, request.params.id)
     const updated = await updateSourceWith(deps, request.auth.orgId, agent.id, request.params.sid, request.body, actorOf(request))
@@ -103,7 +119,12 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
   })
 
   app.delete('/agents/:id/data-sources/:sid', {
-    schema: { tags: ['data-sources'], summary: 'Delete a source or sink with its sync history and file ledger', params: SourceParams, response: { 204: Type.Null(), ...errorResponses(404) } },
+    schema: {
+      tags: ['data-sources'],
+      summary: 'Delete a source or sink with its sync history and file ledger',
+      params: SourceParams,
+      response: { 204: Type.Null(), ...errorResponses(404) },
+    },
   }, async (request, reply) => {
     await db.transaction(async (tx) => {
       if (!await deleteSource(tx, request.auth.orgId, request.params.id, request.params.sid)) throw sourceNotFound()
@@ -113,7 +134,12 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
   })
 
   app.post('/agents/:id/data-sources/:sid/test', {
-    schema: { tags: ['data-sources'], summary: 'Read-only smoke check: no data moved, no sync recorded', params: SourceParams, response: { 200: TestResult, ...errorResponses(404) } },
+    schema: {
+      tags: ['data-sources'],
+      summary: 'Read-only smoke check: no data moved, no sync recorded',
+      params: SourceParams,
+      response: { 200: TestResult, ...errorResponses(404) },
+    },
   }, async (request) => {
     const source = await sourceOr404(db, request.auth.orgId, request.params.id, request.params.sid)
     return testSource(deps, source, undefined, actorOf(request))
@@ -171,7 +197,8 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
     schema: {
       tags: ['data-sources'],
       summary: 'Push a succeeded job\'s results to this sink: 202 { syncId }; with ?wait=true, 200 with the finished sync',
-      description: 'Pushes are external side effects and cannot be undone. A webhook delivery that is being retried keeps its sync running (the manifest entry shows nextAttemptAt).',
+      description: 'Pushes are external side effects and cannot be undone. ' +
+        'A webhook delivery that is being retried keeps its sync running (the manifest entry shows nextAttemptAt).',
       params: SourceParams,
       querystring: Type.Object({ wait: Type.Optional(Type.Boolean()) }),
       body: PushBody,

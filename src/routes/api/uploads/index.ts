@@ -34,7 +34,9 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
     const agent = await agentOr404(db, request.auth.orgId, request.params.id)
     if (!request.isMultipart()) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the file as multipart/form-data in a field named "file".')
     const file = await request.file({ limits: { fileSize: deps.config.limits.maxFileBytes, files: 1 } })
-    if (!file || file.fieldname !== 'file') throw new AppError('VALIDATION_FAILED', 'Send the file in a multipart field named "file".', { details: { field: 'file' } })
+    if (!file || file.fieldname !== 'file') {
+      throw new AppError('VALIDATION_FAILED', 'Send the file in a multipart field named "file".', { details: { field: 'file' } })
+    }
     // the multipart field "parse" (before "file" in the form: fields after the file are not read yet)
     const field = file.fields.parse
     const parseField = Array.isArray(field) ? field[0] : field
@@ -79,7 +81,13 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
   })
 
   app.get('/agents/:id/inventory/uploads', {
-    schema: { tags: ['inventory'], summary: 'List uploads, newest first', params: IdParams, querystring: Page, response: { 200: ListOf(UploadRef), ...errorResponses(404) } },
+    schema: {
+      tags: ['inventory'],
+      summary: 'List uploads, newest first',
+      params: IdParams,
+      querystring: Page,
+      response: { 200: ListOf(UploadRef), ...errorResponses(404) },
+    },
   }, async (request) => {
     await agentOr404(db, request.auth.orgId, request.params.id)
     const limit = request.query.limit ?? 50
@@ -88,7 +96,12 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
   })
 
   app.get('/agents/:id/inventory/uploads/:uid', {
-    schema: { tags: ['inventory'], summary: 'One upload with its first rejected rows', params: UploadParams, response: { 200: UploadRef, ...errorResponses(404) } },
+    schema: {
+      tags: ['inventory'],
+      summary: 'One upload with its first rejected rows',
+      params: UploadParams,
+      response: { 200: UploadRef, ...errorResponses(404) },
+    },
   }, async (request) => {
     const upload = await getUpload(db, request.auth.orgId, request.params.id, request.params.uid)
     if (!upload) throw new AppError('NOT_FOUND', 'Upload not found.')
@@ -101,7 +114,10 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
       tags: ['inventory'],
       summary: 'The upload\'s items in file order (paginated)',
       params: UploadParams,
-      querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })), cursor: Type.Optional(Type.String({ pattern: '^[0-9]+$' })) }),
+      querystring: Type.Object({
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+        cursor: Type.Optional(Type.String({ pattern: '^[0-9]+$' })),
+      }),
       response: { 200: ListOf(Item), ...errorResponses(404) },
     },
   }, async (request) => {
