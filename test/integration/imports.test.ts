@@ -237,7 +237,7 @@ describe('source settings', () => {
     expect(sink.statusCode).toBe(400)
   })
 
-  it('migration 010 moves an agent\'s mapping.sheetName to its inventory sources\' parse.sheet', async () => {
+  it('migration 012 moves an agent\'s mapping.sheetName to its inventory sources\' parse.sheet', async () => {
     const db = w.t.database.db
     const agent = (await w.t.api('POST', '/api/v1/agents', { body: { name: 'legacy', rules: { autoPull: false } } })).json().id as string
     const created = await w.t.api('POST', `/api/v1/agents/${agent}/data-sources`, {
@@ -251,7 +251,7 @@ describe('source settings', () => {
     })
     await db.query('UPDATE agents SET mapping = mapping || \'{"sheetName":"Stock"}\'::jsonb WHERE id = $1', [agent])
     const { MIGRATIONS } = await import('../../src/db/migrations/index.js')
-    await db.exec(MIGRATIONS.find(m => m.id === 10)!.sql)
+    await db.exec(MIGRATIONS.find(m => m.name === 'parse_options')!.sql)
     const { rows } = await db.query<{ id: string, parse: unknown }>('SELECT id, config->\'parse\' AS parse FROM data_sources WHERE agent_id = $1', [agent])
     expect(Object.fromEntries(rows.map(r => [r.id, r.parse]))).toEqual({ [created.json().id]: { sheet: 'Stock' }, [keeps.json().id]: { sheet: 'Own' } })
     expect((await w.t.api('GET', `/api/v1/agents/${agent}`)).json().mapping).toEqual({ fieldMap: {}, output: [] })

@@ -167,8 +167,19 @@ describe('mapping jobs', () => {
     expect(lines.map(l => JSON.parse(l).quantity)).toEqual(Array.from({ length: n }, (_, i) => i + 1))
   })
 
-  it('refuses a mapping that cannot run, and records why when autoMap hits it', async () => {
-    const agentId = await newAgent({ mapping: { output: [{ column: 'x', from: 'bogus' }] } })
+  it('refuses a mapping that cannot run at save, and records why when autoMap hits one saved before that check', async () => {
+    const bogus = await t.api('POST', '/api/v1/agents', { body: { name: 'bogus', mapping: { output: [{ column: 'x', from: 'bogus' }] } } })
+    expect(bogus.statusCode).toBe(400)
+    expect(bogus.json()).toMatchObject({ code: 'VALIDATION_FAILED', details: { field: 'mapping.output[0].from' } })
+    const dup = await t.api('POST', '/api/v1/agents', {
+      body: { name: 'dup', mapping: { output: [{ column: 'x', from: 'sku' }, { column: 'x', from: 'name' }] } },
+    })
+    expect(dup.statusCode).toBe(400)
+    expect(dup.json().details.field).toBe('mapping.output[1].column')
+
+    // an agent whose mapping was saved before mappings were checked at save time
+    const agentId = await newAgent({})
+    await t.database.db.query(`UPDATE agents SET mapping = jsonb_set(mapping, '{output}', '[{"column":"x","from":"bogus"}]') WHERE id = $1`, [agentId])
     const up = await upload(agentId, 'sku\nC-1\n')
     const res = await t.api('POST', `/api/v1/agents/${agentId}/jobs`, { body: { uploadId: up.id } })
     expect(res.statusCode).toBe(400)
@@ -179,12 +190,6 @@ describe('mapping jobs', () => {
     expect(job.error.message).toMatch(/bogus/)
     const noResults = await t.api('GET', `/api/v1/agents/${agentId}/jobs/${job.id}/results`)
     expect(noResults.statusCode).toBe(409)
-
-    const dup = await newAgent({ rules: { autoMap: false }, mapping: { output: [{ column: 'x', from: 'sku' }, { column: 'x', from: 'name' }] } })
-    const up2 = await upload(dup, 'sku\nD-1\n')
-    const dupRes = await t.api('POST', `/api/v1/agents/${dup}/jobs`, { body: { uploadId: up2.id } })
-    expect(dupRes.statusCode).toBe(400)
-    expect(dupRes.json().details.field).toBe('mapping.output[1].column')
   })
 
   it('validates input: unknown or rejected uploads, bad bodies, unknown formats', async () => {

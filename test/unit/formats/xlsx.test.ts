@@ -275,7 +275,8 @@ describe('xlsx: the guard refuses unsafe archives before inflating them', () => 
   it('leaves no temp file behind when it refuses a file', async () => {
     const before = await tempEntries()
     await errorCode(collect(handMade(handMadeParts(), [{ name: '../x', data: Buffer.from('x') }]), { fileName: 'x.xlsx' }))
-    expect(await tempEntries()).toEqual(before)
+    // other processes' temp folders may come and go meanwhile (the system temp folder is shared): none of this one's is new
+    expect((await tempEntries()).filter(entry => !before.includes(entry))).toEqual([])
   })
 })
 
