@@ -21,6 +21,7 @@ import { startDeliverySweeper } from './push/service.js'
 import { AddressPolicy } from './net/address-policy.js'
 import { SchedulerLoop } from './scheduler/scheduler.js'
 import { startSyncSweeper } from './sync/sweeper.js'
+import { startRetention } from './retention/purge.js'
 
 export type Role = 'api' | 'worker' | 'all'
 
@@ -116,6 +117,11 @@ export async function startRuntime (config: Config, options: RuntimeOptions): Pr
       // pulls whose worker died are closed (WORKER_LOST) and their jobs handed back, once per scheduler tick
       const syncSweeper = startSyncSweeper(deps, config.schedulerIntervalMs || DEFAULT_SWEEP_MS)
       releasers.push(() => syncSweeper.stop())
+      // FERRY_RETENTION_DAYS: one worker a day purges what is past the window (docs/reliability.md "Retention")
+      if (config.retentionDays > 0) {
+        const retention = startRetention(deps)
+        releasers.push(() => retention.stop())
+      }
       if (config.schedulerIntervalMs > 0) {
         // every worker schedules; SKIP LOCKED splits the due sources between them (src/scheduler)
         const scheduler = new SchedulerLoop(deps, { intervalMs: config.schedulerIntervalMs })
