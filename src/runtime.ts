@@ -8,7 +8,7 @@ import { openDb, type Db } from './db/client.js'
 import { migrate } from './db/migrate.js'
 import type { Logger } from './log.js'
 import { sweepTempDirs } from './inbound/spool.js'
-import { createMetrics } from './metrics.js'
+import { createMetrics, sampleOps } from './metrics.js'
 import { carryOverLegacyJobs, createBoss, setAsideLegacyQueueSchema } from './queue/boss.js'
 import { JOBS } from './queue/jobs/index.js'
 import { loadMasterKey, masterKeyPath } from './vault/keyring.js'
@@ -88,7 +88,10 @@ export async function startRuntime (config: Config, options: RuntimeOptions): Pr
     await carryOverLegacyJobs(db, boss, JOBS.map(j => j.name), logger)
     bossReady = true
 
-    const metrics = createMetrics()
+    const metrics = createMetrics({
+      sample: () => sampleOps(db, boss),
+      onSampleError: (err) => logger.warn({ err }, 'could not read the operational metrics'),
+    })
     // rules.autoMap: the mapping job is queued in the upload's own transaction
     const pipeline = new InventoryPipeline({
       limits: config.limits, onRowsAccepted: n => metrics.rowsIngested.inc(n), afterIngest: [autoMapHook(boss)], signal: shutdown.signal,
