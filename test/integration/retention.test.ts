@@ -1,7 +1,6 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadConfig } from '../../src/config.js'
 import { claimMaintenance } from '../../src/db/sql/retention.js'
 import { purgeExpired, runDailyPurge } from '../../src/retention/purge.js'
 import { createTestApp, type TestApp } from '../helpers/app.js'
@@ -58,12 +57,6 @@ afterAll(async () => {
 })
 
 describe('retention', () => {
-  it('reads FERRY_RETENTION_DAYS: 90 by default, 0 keeps everything', () => {
-    expect(loadConfig({}).retentionDays).toBe(90)
-    expect(loadConfig({ FERRY_RETENTION_DAYS: '0' }).retentionDays).toBe(0)
-    expect(() => loadConfig({ FERRY_RETENTION_DAYS: '-1' })).toThrow(/FERRY_RETENTION_DAYS/)
-  })
-
   it('purges old syncs, uploads, items, rejected rows, jobs, deliveries and audit entries; keeps recent rows and the ledger', async () => {
     const put = (key: string, body: string) => s3.client().send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }))
     const source = (await t.api('POST', base(), {
