@@ -11,6 +11,8 @@ const DAY_MS = 24 * 60 * 60 * 1000
 const TASK = 'retention'
 /** Rows per statement: each one commits on its own, so locks and the connection are held briefly. */
 export const PURGE_BATCH = 5000
+/** Syncs per statement: a sync carries its whole manifest (a pull of 2,000 files, hundreds of KB of jsonb). */
+const SYNC_BATCH = 1000
 /** Uploads examined per round (each one's items and job results are then purged in batches). */
 const UPLOAD_BATCH = 100
 /** How often each worker checks whether the daily purge is due (one of them then claims it). */
@@ -57,14 +59,15 @@ export async function purgeExpired (db: Db, options: PurgeOptions): Promise<Purg
     if (options.pauseMs) await new Promise(resolve => setTimeout(resolve, options.pauseMs))
     return n
   }
-  const drain = async (key: keyof PurgeCounts, run: () => Promise<number>) => {
-    for (let n = limit; n >= limit;) counts[key] += (n = await step(run))
+  /** repeats a batch delete until one comes back short */
+  const drain = async (key: keyof PurgeCounts, run: (max: number) => Promise<number>, max = limit) => {
+    for (let n = max; n >= max;) counts[key] += (n = await step(() => run(max)))
   }
-  await drain('syncs', () => purgeSyncs(db, cutoff, limit))
-  await drain('auditEntries', () => purgeAuditLog(db, cutoff, limit))
-  await drain('notificationDeliveries', () => purgeChannelDeliveries(db, cutoff, limit))
+  await drain('syncs', (max) => purgeSyncs(db, cutoff, max), Math.min(limit, SYNC_BATCH))
+  await drain('auditEntries', (max) => purgeAuditLog(db, cutoff, max))
+  await drain('notificationDeliveries', (max) => purgeChannelDeliveries(db, cutoff, max))
   const inboundCutoff = new Date(now.getTime() - DELIVERY_RETENTION_DAYS * DAY_MS)
-  await drain('inboundWebhookIds', () => purgeInboundIds(db, inboundCutoff, limit))
+  await drain('inboundWebhookIds', (max) => purgeInboundIds(db, inboundCutoff, max))
   for (;;) {
     const uploads = await expiredUploads(db, cutoff, UPLOAD_BATCH)
     let gone = 0
@@ -99,7 +102,17 @@ export async function runDailyPurge (deps: Pick<Deps, 'db' | 'logger' | 'config'
   const { db, logger, config } = deps
   if (!await claimMaintenance(db, TASK, DAY_MS / 1000)) return false
   const started = Date.now()
-  const counts = await purgeExpired(db, { retentionDays: config.retentionDays, now, pauseMs: 10, signal: deps.signal })
+  let counts: PurgeCounts
+  try {
+    counts = await purgeExpired(db, { retentionDays: config.retentionDays, now, pauseMs: 10, signal: deps.signal })
+  } catch (err) {
+    // stopped between two statements: what was deleted stays deleted, the rest goes at the next run
+    if (deps.signal.aborted) {
+      logger.info('retention purge stopped by the shutdown; it carries on at the next run')
+      return false
+    }
+    throw err
+  }
   await finishMaintenance(db, TASK)
   logger.info({ retentionDays: config.retentionDays, ...counts, durationMs: Date.now() - started }, 'retention purge finished')
   return counts
