@@ -1,5 +1,6 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sampleOps } from '../../src/metrics.js'
 import { createTestApp, type TestApp } from '../helpers/app.js'
 import { multipartFile } from '../helpers/multipart.js'
 import { startReceiver, type Receiver } from '../helpers/receiver.js'
@@ -138,5 +139,27 @@ describe('/metrics', () => {
     // no series names a source
     expect(res.body).not.toContain(stale)
     expect(res.body).not.toMatch(/source(_id|Id)="/)
+    // five hours on (an injected clock), every hourly source has missed two runs
+    const later = await sampleOps(t.database.db, t.runtime.deps.boss, new Date(Date.now() + 5 * 3600_000))
+    expect(later.staleSources).toBe(scheduled.rows.length)
+  })
+
+  it('counts a weekday schedule as stale only after two missed weekday runs', async () => {
+    const agent = (await t.api('POST', '/api/v1/agents', { body: { name: 'weekdays', scheduleCron: '0 9 * * 1-5', rules: { autoMap: false } } })).json()
+    const res = await t.api('POST', `/api/v1/agents/${agent.id}/data-sources`, {
+      body: {
+        name: 'weekdays', role: 'INVENTORY_SOURCE', type: 's3', validate: false,
+        config: { bucket: BUCKET, prefix: 'weekdays/', region: 'us-east-1', secretRef: secretId, endpoint: s3.endpoint, forcePathStyle: true },
+      },
+    })
+    expect(res.statusCode, res.body).toBe(201)
+    // last success: Friday 27 November 2026, 09:00 (UTC); the clock is injected, every other source is younger than it
+    await t.database.db.query("UPDATE data_sources SET last_synced_at = '2026-11-27T09:00:05Z', created_at = '2026-11-01T00:00:00Z' WHERE id = $1",
+      [res.json().id])
+    const at = async (iso: string) => (await sampleOps(t.database.db, t.runtime.deps.boss, new Date(iso))).staleSources
+    // Monday 10:00, the Monday run failed: one missed run (three days after the last success, yet not stale)
+    expect(await at('2026-11-30T10:00:00Z')).toBe(0)
+    // Tuesday 10:00: Monday's and Tuesday's runs both passed without success
+    expect(await at('2026-12-01T10:00:00Z')).toBe(1)
   })
 })
