@@ -24,6 +24,7 @@ import { formatsMemoryBenchmark } from './formats-memory.js'
 import { pushBenchmark } from './push.js'
 import { schedulerBenchmark } from './scheduler-run.js'
 import { apiBenchmark } from './api.js'
+import { retentionBenchmark } from './retention.js'
 import { machineInfo, type MachineInfo } from './lib/machine.js'
 import { renderReport } from './lib/report.js'
 import { ROOT } from './lib/proc.js'
@@ -31,6 +32,7 @@ import type { BenchContext, BenchOutcome, Benchmark } from './lib/types.js'
 
 const BENCHMARKS: Benchmark[] = [
   ingestBenchmark, manyFilesBenchmark, noopBenchmark, memoryBenchmark, formatsMemoryBenchmark, pushBenchmark, schedulerBenchmark, apiBenchmark,
+  retentionBenchmark,
 ]
 
 function arg (name: string): string | undefined {

@@ -63,6 +63,8 @@ export interface Config {
   shutdownGraceMs: number
   /** when set, GET /metrics needs `Authorization: Bearer <this token>` */
   metricsToken?: string
+  /** syncs, uploads, deliveries and audit entries older than this many days are purged daily; 0 keeps everything */
+  retentionDays: number
   logLevel: string
 }
 
@@ -243,6 +245,7 @@ export function loadConfig (env: Env = process.env): Config {
     apiKeyCacheMs: integer(env, 'FERRY_API_KEY_CACHE_SECONDS', 5, 0, 300) * SECOND,
     shutdownGraceMs: integer(env, 'FERRY_SHUTDOWN_GRACE_MS', 10 * SECOND, 1000, 10 * MINUTE),
     metricsToken: metricsToken(env),
+    retentionDays: integer(env, 'FERRY_RETENTION_DAYS', 90, 0, 36_500),
     logLevel,
   }
 }

@@ -8,7 +8,7 @@ import { openDb, type Db } from './db/client.js'
 import { migrate } from './db/migrate.js'
 import type { Logger } from './log.js'
 import { sweepTempDirs } from './inbound/spool.js'
-import { createMetrics } from './metrics.js'
+import { createMetrics, sampleOps } from './metrics.js'
 import { carryOverLegacyJobs, createBoss, setAsideLegacyQueueSchema } from './queue/boss.js'
 import { JOBS } from './queue/jobs/index.js'
 import { loadMasterKey, masterKeyPath } from './vault/keyring.js'
@@ -21,6 +21,7 @@ import { startDeliverySweeper } from './push/service.js'
 import { AddressPolicy } from './net/address-policy.js'
 import { SchedulerLoop } from './scheduler/scheduler.js'
 import { startSyncSweeper } from './sync/sweeper.js'
+import { startRetention } from './retention/purge.js'
 
 export type Role = 'api' | 'worker' | 'all'
 
@@ -87,7 +88,10 @@ export async function startRuntime (config: Config, options: RuntimeOptions): Pr
     await carryOverLegacyJobs(db, boss, JOBS.map(j => j.name), logger)
     bossReady = true
 
-    const metrics = createMetrics()
+    const metrics = createMetrics({
+      sample: () => sampleOps(db, boss),
+      onSampleError: (err) => logger.warn({ err }, 'could not read the operational metrics'),
+    })
     // rules.autoMap: the mapping job is queued in the upload's own transaction
     const pipeline = new InventoryPipeline({
       limits: config.limits, onRowsAccepted: n => metrics.rowsIngested.inc(n), afterIngest: [autoMapHook(boss)], signal: shutdown.signal,
@@ -116,6 +120,11 @@ export async function startRuntime (config: Config, options: RuntimeOptions): Pr
       // pulls whose worker died are closed (WORKER_LOST) and their jobs handed back, once per scheduler tick
       const syncSweeper = startSyncSweeper(deps, config.schedulerIntervalMs || DEFAULT_SWEEP_MS)
       releasers.push(() => syncSweeper.stop())
+      // FERRY_RETENTION_DAYS: one worker a day purges what is past the window (docs/reliability.md "Retention")
+      if (config.retentionDays > 0) {
+        const retention = startRetention(deps)
+        releasers.push(() => retention.stop())
+      }
       if (config.schedulerIntervalMs > 0) {
         // every worker schedules; SKIP LOCKED splits the due sources between them (src/scheduler)
         const scheduler = new SchedulerLoop(deps, { intervalMs: config.schedulerIntervalMs })

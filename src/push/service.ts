@@ -18,6 +18,7 @@ import { decide, isFinal, LeaseLostError, type AttemptOutcome, type Decision } f
 import { enqueuePush, type PushJobData } from './queue.js'
 import { attemptS3, attemptWebhook, resultKey, webhookIdFor } from './targets.js'
 import { recordAudit, type Actor } from '../audit/audit.js'
+import { logFinished } from '../sync/signals.js'
 
 /**
  * Pushes of mapping-job results to RESULTS_SINKs (SPEC §3 "Push").
@@ -186,7 +187,13 @@ export async function runPush (deps: Deps, data: PushJobData): Promise<void> {
     status: outcome.kind === 'response' ? outcome.status : undefined,
   }, 'push attempt recorded')
   if (isFinal(decision.state)) {
-    deps.metrics.syncs.inc({ direction: 'outbound', trigger: sync.trigger, status: decision.state === 'delivered' ? 'succeeded' : 'failed' })
+    const delivered = decision.state === 'delivered'
+    deps.metrics.syncs.inc({ direction: 'outbound', trigger: sync.trigger, status: delivered ? 'succeeded' : 'failed' })
+    logFinished(logger, 'push', {
+      sourceId: sink.id, syncId: sync.id, trigger: sync.trigger, status: delivered ? 'succeeded' : 'failed', jobId: job.id, attempts: delivery.attempt,
+      files: delivered ? 1 : 0, rowsAccepted: delivered ? job.rows : 0, durationMs: Date.now() - Date.parse(sync.startedAt),
+      error: delivered ? null : { code: decision.code ?? 'DELIVERY_FAILED' },
+    })
   }
   await alert(deps, { sink, job, sync, decision })
 }

@@ -18,6 +18,7 @@ import { processTempDir, spoolBody, type Spooled } from '../inbound/spool.js'
 import { newId } from '../util/ids.js'
 import { manifestEntriesOf, isProblem } from './file-entries.js'
 import { PROGRESS_INTERVAL_MS, ProgressWriter } from './progress.js'
+import { logFinished } from './signals.js'
 
 export interface PullRequest {
   sourceId: string
@@ -97,13 +98,15 @@ export async function pullSource (deps: Deps, request: PullRequest): Promise<Syn
     if (closed) logger.warn({ sourceId: source.id, closed }, 'closed syncs left running by a stopped worker')
     const sync = await runPull(deps, source, agent, syncId, lease)
     deps.metrics.syncs.inc({ direction: 'inbound', trigger: request.trigger, status: sync.status })
+    logFinished(logger, 'pull', pullSignal(sync))
     return sync
   } catch (err) {
     // the sync must never stay "running": record the failure (if the lease is still ours)
     if (syncId) {
       const e = isAppError(err) ? err : new AppError('INTERNAL')
       const message = e.failureType === 'system' ? 'The pull failed because of an internal error.' : e.message
-      await finishSync(db, syncId, { status: 'failed', error: { code: e.code, message } }).catch(() => {})
+      const closed = await finishSync(db, syncId, { status: 'failed', error: { code: e.code, message } }).catch(() => null)
+      if (closed) logFinished(logger, 'pull', pullSignal(closed))
     }
     throw err
   } finally {
@@ -111,6 +114,11 @@ export async function pullSource (deps: Deps, request: PullRequest): Promise<Syn
     await releaseLease(db, source.id, token).catch((err) => logger.warn({ err, sourceId: source.id }, 'could not release pull lease'))
   }
 }
+
+const pullSignal = (sync: Sync) => ({
+  sourceId: sync.sourceId, syncId: sync.id, trigger: sync.trigger, status: sync.status, files: sync.filesCount,
+  rowsAccepted: sync.rowsAccepted, rowsRejected: sync.rowsRejected, durationMs: sync.durationMs, error: sync.error,
+})
 
 async function waitForLease (deps: Deps, sourceId: string, token: string, waitMs: number): Promise<void> {
   const deadline = Date.now() + waitMs

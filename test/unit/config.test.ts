@@ -65,6 +65,14 @@ describe('config', () => {
     fails({ FERRY_METRICS_TOKEN: 'has a space in it, long' }, 'FERRY_METRICS_TOKEN', /without spaces/)
   })
 
+  it('reads FERRY_RETENTION_DAYS: 90 by default, 0 keeps everything', () => {
+    expect(loadConfig({}).retentionDays).toBe(90)
+    expect(loadConfig({ FERRY_RETENTION_DAYS: '0' }).retentionDays).toBe(0)
+    expect(loadConfig({ FERRY_RETENTION_DAYS: '30' }).retentionDays).toBe(30)
+    fails({ FERRY_RETENTION_DAYS: '-1' }, 'FERRY_RETENTION_DAYS', /whole number/)
+    fails({ FERRY_RETENTION_DAYS: '99999' }, 'FERRY_RETENTION_DAYS', /between 0 and 36500/)
+  })
+
   it('tells which allowed ranges open the whole address space', () => {
     expect(wholeSpaceRanges(['127.0.0.0/8', '::1/128', '10.0.0.0/8', '::ffff:10.0.0.0/104'])).toEqual([])
     const open = ['0.0.0.0/0', '::/0', '::ffff:0.0.0.0/96', '1.2.3.4/0']

@@ -86,7 +86,7 @@ async function runPullJob (deps: Deps, job: JobWithMetadata<PullJobData>): Promi
     await afterPullError(deps, { sourceId, trigger, error: err, lastAttempt })
     // config errors (missing secret, bad bucket) will not heal by retrying: record, don't retry
     if (isAppError(err) && err.failureType === 'config') {
-      deps.logger.info({ sourceId, code: err.code }, 'pull failed')
+      deps.logger.info({ sourceId, code: err.code }, 'pull job not retried (configuration error)')
       return
     }
     throw err

@@ -214,16 +214,17 @@ function ManifestItem ({ entry, agent }: { entry: ManifestEntry, agent: Agent })
 function Attempts ({ attempts, agent }: { attempts: ManifestAttempt[], agent: Agent }) {
   return (
     <div class="table-wrap attempts" tabIndex={0} role="region" aria-label="Delivery attempts">
-      <table class="table table-compact">
+      {/* stacked below 640 px like the sync history: four columns of dates and outcomes clipped at 390 px (issue #18) */}
+      <table class="table table-compact table-stack">
         <thead><tr><th scope="col">#</th><th scope="col">Time</th><th scope="col">Result</th><th scope="col">Next attempt</th></tr></thead>
         <tbody>
           {attempts.map((a, i) => {
             const outcome = ATTEMPT_OUTCOMES[a.outcome] ?? { status: 'skipped', label: a.outcome }
             return (
               <tr key={i}>
-                <td>{a.attempt ?? i + 1}</td>
-                <td>{a.at ? formatDateTime(a.at, agent.timezone) : '—'}</td>
-                <td class="wrap">
+                <td data-label="Attempt">{a.attempt ?? i + 1}</td>
+                <td data-label="Time">{a.at ? formatDateTime(a.at, agent.timezone) : '—'}</td>
+                <td class="wrap" data-label="Result">
                   <StatusBadge status={outcome.status} label={a.status != null ? `HTTP ${a.status} · ${outcome.label}` : outcome.label} />
                   {a.durationMs != null && <span class="muted"> {formatDuration(a.durationMs)}</span>}
                   {(a.contentType != null || a.contentLength != null) && (
@@ -231,7 +232,7 @@ function Attempts ({ attempts, agent }: { attempts: ManifestAttempt[], agent: Ag
                   )}
                   {a.error && <div class="small">{a.error}</div>}
                 </td>
-                <td>{a.nextAttemptAt ? formatDateTime(a.nextAttemptAt, agent.timezone) : '—'}</td>
+                <td data-label="Next attempt">{a.nextAttemptAt ? formatDateTime(a.nextAttemptAt, agent.timezone) : '—'}</td>
               </tr>
             )
           })}
