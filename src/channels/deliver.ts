@@ -1,5 +1,4 @@
 import nodemailer from 'nodemailer'
-import { Webhook } from 'standardwebhooks'
 import type { Deps } from '../deps.js'
 import { getAgent } from '../db/sql/agents.js'
 import {
@@ -9,6 +8,7 @@ import { getItemById, type PendingItem } from '../db/sql/pending-items.js'
 import { getSourceById } from '../db/sql/sources.js'
 import { isAppError } from '../errors.js'
 import { guardedRequest } from '../net/guarded-http.js'
+import { signWithEach } from '../inbound/signature.js'
 import { presentItem } from '../alerts/present.js'
 
 /**
@@ -154,8 +154,7 @@ async function sendWebhook (deps: Deps, channel: Channel, n: Notification): Prom
   }
   if (config.secretRef) {
     // the signing secret is decrypted for this one signature and dropped
-    headers['webhook-signature'] = await deps.vault.withSecret(deps.db, channel.orgId, config.secretRef, 'webhook',
-      async (secret) => new Webhook(secret.reveal().signingSecret).sign(n.id, timestamp, body))
+    headers['webhook-signature'] = await signWithEach(deps, channel.orgId, config.secretRef, n.id, timestamp, body)
   }
   return postJson(deps, config.url, body, headers)
 }
