@@ -76,7 +76,7 @@ export const Source = Type.Object({
   nextPullAt: Type.Union([Timestamp, Type.Null()]),
   lastSync: Type.Optional(Type.Union([Type.Object({ id: Uuid, status: Type.String(), startedAt: Timestamp, finishedAt: Type.Union([Timestamp, Type.Null()]) }), Type.Null()])),
   redactedSecrets: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-  receiveUrl: Type.Optional(Type.String()),
+  receiveUrl: Type.Optional(Type.String({ description: 'inbound webhook sources: where to POST deliveries (absolute with FERRY_PUBLIC_URL)' })),
   signingSecret: Type.Optional(Type.String({ description: 'a generated whsec_ secret, returned once at creation' })),
   createdAt: Timestamp,
   updatedAt: Timestamp,

@@ -46,7 +46,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
         effectiveScheduleCron: s.role === 'INVENTORY_SOURCE' && s.type === 's3' ? effectiveCron(s, { scheduleCron: agentCron }) : null,
         lastSync: last.get(s.id) ?? null,
         redactedSecrets,
-        ...(s.type === 'webhook' && s.role === 'INVENTORY_SOURCE' ? { receiveUrl: `/api/v1/inbound/${s.id}` } : {}),
+        ...(s.type === 'webhook' && s.role === 'INVENTORY_SOURCE' ? { receiveUrl: `${deps.config.publicUrl ?? ''}/api/v1/inbound/${s.id}` } : {}),
         ...extra,
       }
     })
