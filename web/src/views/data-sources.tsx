@@ -13,7 +13,7 @@ import { useResource } from '../lib/resource'
 import { useSyncRunner, type RunState } from '../lib/sync-runner'
 import { checkLabel } from '../lib/checks'
 import { GeneratedSecret, RedactedValues } from './secrets'
-import { SourceForm } from './source-form'
+import { EditSourceDialog, SourceForm } from './source-form'
 import { PreviewPanel } from './import-options'
 import { ManifestDialog, SyncHistory } from './syncs'
 import { useCan } from '../lib/me'
@@ -156,6 +156,7 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
   const canDelete = useCan('admin')
   const [deleting, setDeleting] = useState(false)
   const [previewing, setPreviewing] = useState(false)
+  const [editing, setEditing] = useState(false)
 
   const refresh = async () => {
     void syncs.reload()
@@ -305,6 +306,7 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
           )}
         </div>
         <div class="actions">
+          {canRun && <button type="button" class="btn" onClick={() => setEditing(true)} aria-label={`Edit ${source.name}`}>Edit</button>}
           {canRun && <button type="button" class="btn" onClick={runTest} disabled={test.busy}>{test.busy ? 'Testing…' : 'Test'}</button>}
           {canRun && pullable && <button type="button" class="btn" onClick={() => setPreviewing(true)}>Preview</button>}
           {canRun && pullable && (
@@ -350,6 +352,7 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
           <PreviewPanel path={`${base}/preview`} body={() => ({})} />
         </Dialog>
       )}
+      {editing && <EditSourceDialog agent={agent} source={source} onSaved={onChanged} onClose={() => setEditing(false)} />}
       {deleting && <DeleteSource base={base} source={source} onClose={() => setDeleting(false)} onDeleted={onDeleted} />}
     </article>
   )
