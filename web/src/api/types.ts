@@ -230,6 +230,7 @@ export type ChannelType = 'slack' | 'webhook' | 'email'
 export interface Channel {
   id: string
   agentId: string
+  name: string
   type: ChannelType
   config: { url?: string, secretRef?: string, to?: string[] } & Record<string, unknown>
   redactedSecrets?: { secretRef?: SecretSummary }

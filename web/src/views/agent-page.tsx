@@ -10,6 +10,9 @@ import { DataSourcesTab } from './data-sources'
 import { SecretsPanel } from './secrets'
 import { PendingItemsTab } from './pending-items'
 import { ChannelsTab } from './channels'
+import { EditAgentDialog } from './agent-edit'
+import { useCan } from '../lib/me'
+import { useState } from 'preact/hooks'
 
 const TAB_LABELS: Record<AgentTab, string> = {
   'data-sources': 'Data sources',
@@ -33,7 +36,7 @@ export function AgentPage ({ id, tab }: { id: string, tab: AgentTab }) {
       )}
       {agent.data && (
         <>
-          <AgentHeader agent={agent.data} />
+          <AgentHeader agent={agent.data} onSaved={(a) => agent.setData(() => a)} />
           <nav class="tabs" aria-label="Agent sections">
             {AGENT_TABS.map(t => (
               <a key={t} href={links.agent(id, t)} class="tab" aria-current={t === tab ? 'page' : undefined}>{TAB_LABELS[t]}</a>
@@ -51,10 +54,16 @@ export function AgentPage ({ id, tab }: { id: string, tab: AgentTab }) {
   )
 }
 
-function AgentHeader ({ agent }: { agent: Agent }) {
+function AgentHeader ({ agent, onSaved }: { agent: Agent, onSaved: (a: Agent) => void }) {
+  const canEdit = useCan('operator')
+  const [editing, setEditing] = useState(false)
   return (
     <header class="agent-header">
-      <h1>{agent.name}</h1>
+      <div class="section-header">
+        <h1>{agent.name}</h1>
+        {canEdit && <button type="button" class="btn" onClick={() => setEditing(true)}>Edit agent</button>}
+      </div>
+      {editing && <EditAgentDialog agent={agent} onClose={() => setEditing(false)} onSaved={(a) => { setEditing(false); onSaved(a) }} />}
       <dl class="facts">
         <div>
           <dt>Schedule</dt>
