@@ -161,7 +161,8 @@ export function SourceForm ({ agent, role, secrets, source, onCreated, onCancel 
   return (
     <>
       <form class="card form" onSubmit={submit} noValidate aria-label={title} data-source-form>
-        <h3>{title}</h3>
+        {/* in edit mode the dialog's title says it */}
+        {!editing && <h3>{title}</h3>}
         <TextField label="Name" name="name" value={v.name} required maxLength={200} autoComplete="off"
           onInput={(e) => set('name', e.currentTarget.value)} error={errors.name}
           hint={inbound ? 'e.g. daily drops' : 'e.g. ERP import'} />
@@ -276,7 +277,7 @@ export function EditSourceDialog ({ agent, source, onSaved, onClose }: {
 }) {
   const secrets = useResource<ListResponse<Secret>>('/secrets')
   return (
-    <Dialog title={`Edit ${source.role === 'INVENTORY_SOURCE' ? 'source' : 'sink'}`} onClose={onClose} wide>
+    <Dialog title={`Edit “${source.name}”`} onClose={onClose} wide>
       <SourceForm agent={agent} role={source.role} secrets={secrets} source={source} onCancel={onClose}
         onCreated={(saved) => { onSaved(saved); onClose() }} />
     </Dialog>

@@ -1,0 +1,151 @@
+import type { Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ADMIN_KEY, createTestApp, type TestApp } from '../helpers/app.js'
+import { chromiumAvailable, ensureWebBuild, launchBrowser, type BrowserSession } from '../helpers/browser.js'
+
+// The Edit dialogs (agents, sources, channels, secrets) in Debian's Chromium against the real
+// server, at 1280 and 390 px. Like ui.test.ts it runs once (PGlite): the UI does not care which backend.
+const onPostgres = process.env.FERRY_TEST_DB === 'postgres'
+const inCi = process.env.CI === 'true'
+const haveChromium = chromiumAvailable()
+
+describe.runIf(!onPostgres && !haveChromium && inCi)('edit dialogs in Chromium', () => {
+  it('needs Debian\'s Chromium in CI', () => { throw new Error('/usr/bin/chromium not found') })
+})
+
+describe.skipIf(onPostgres || !haveChromium)('edit dialogs in Chromium', () => {
+  let t: TestApp
+  let browser: BrowserSession
+  let page: Page
+  let base: string
+  let agentId: string
+
+  beforeAll(async () => {
+    ensureWebBuild()
+    t = await createTestApp({ env: { FERRY_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8,::1/128' } })
+    await t.app.listen({ port: 0, host: '127.0.0.1' })
+    const address = t.app.server.address()
+    if (!address || typeof address === 'string') throw new Error('server did not listen on a TCP port')
+    base = `http://127.0.0.1:${address.port}`
+    agentId = (await t.api('POST', '/api/v1/agents', { body: { name: 'editable', scheduleCron: '0 6 * * *' } })).json().id
+    browser = await launchBrowser()
+    page = await browser.newPage({ width: 1280, height: 900 })
+    await page.goto(`${base}/`)
+    await page.getByLabel('API key').fill(ADMIN_KEY)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByRole('heading', { name: 'Agents', level: 1 }).waitFor()
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    await t?.close()
+  })
+
+  const get = async (path: string) => (await t.api('GET', `/api/v1${path}`)).json()
+  const noHorizontalScroll = async (width: number) =>
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width)
+
+  it('edits an agent: schedule, timezone and rules filled in, saved, shown in the header', async () => {
+    await page.goto(`${base}/#/agents/${agentId}`)
+    await page.getByRole('button', { name: 'Edit agent' }).click()
+    const form = page.getByRole('form', { name: 'Edit agent' })
+    expect(await form.getByLabel('Schedule (cron)').inputValue()).toBe('0 6 * * *')
+    expect(await form.getByLabel('Timezone').inputValue()).toBe('UTC')
+    await form.getByLabel('Schedule (cron)').fill('30 7 * * 1-5')
+    await form.getByLabel('Timezone').fill('Europe/Berlin')
+    await form.getByLabel(/auto-map/).uncheck()
+    await browser.screenshot(page, 'agent-edit-1280', { fullPage: false })
+    await form.getByRole('button', { name: 'Save changes' }).click()
+    await form.waitFor({ state: 'detached' })
+    await page.locator('.agent-header code.cron-raw').getByText('30 7 * * 1-5').waitFor()
+    const agent = await get(`/agents/${agentId}`)
+    expect(agent).toMatchObject({ scheduleCron: '30 7 * * 1-5', timezone: 'Europe/Berlin', rules: { autoMap: false } })
+  })
+
+  it('edits an inbound source from its card: parse options and field map filled in, changed and cleared', async () => {
+    const created = await t.api('POST', `/api/v1/agents/${agentId}/data-sources`, {
+      body: { name: 'drops', role: 'INVENTORY_SOURCE', type: 'webhook', config: { parse: { delimiter: ';', headerRow: 2 }, fieldMap: { sku: 'Art' } } },
+    })
+    expect(created.statusCode, created.body).toBe(201)
+    const id = created.json().id
+    // the page already shows this agent: reload it so it fetches the new source
+    await page.goto(`${base}/#/agents/${agentId}`)
+    await page.reload()
+    await page.locator(`[data-source-id="${id}"]`).getByRole('button', { name: 'Edit drops' }).click()
+    const form = page.getByRole('form', { name: 'Edit “drops”' })
+    expect(await form.getByLabel('Name', { exact: true }).inputValue()).toBe('drops')
+    expect(await form.getByLabel('Delimiter').inputValue()).toBe(';')
+    expect(await form.getByLabel('Header row').inputValue()).toBe('2')
+    expect(await form.getByLabel('Column for sku').inputValue()).toBe('Art')
+    expect(await form.getByLabel('Type').isDisabled()).toBe(true)
+    await form.getByLabel('Name', { exact: true }).fill('drops (tabs)')
+    await form.getByLabel('Delimiter').selectOption({ label: 'Tab' })
+    await form.getByLabel('Header row').fill('')
+    await form.getByLabel('Column for sku').fill('')
+    await browser.screenshot(page, 'source-edit-1280', { fullPage: false })
+    await form.getByRole('button', { name: 'Save changes' }).click()
+    await form.waitFor({ state: 'detached' })
+    await page.locator(`[data-source-id="${id}"]`).getByText('drops (tabs)').first().waitFor()
+    const source = (await get(`/agents/${agentId}/data-sources`)).items.find((s: { id: string }) => s.id === id)
+    expect(source.name).toBe('drops (tabs)')
+    expect(source.config.parse).toEqual({ delimiter: '\t' })
+    expect(source.config.fieldMap).toBeUndefined()
+  })
+
+  it('renames a channel and changes its URL', async () => {
+    const ch = await t.api('POST', `/api/v1/agents/${agentId}/channels`, { body: { name: 'ops hook', type: 'webhook', config: { url: 'http://127.0.0.1:9/a' } } })
+    expect(ch.statusCode, ch.body).toBe(201)
+    await page.goto(`${base}/#/agents/${agentId}/channels`)
+    await page.getByRole('button', { name: 'Edit channel ops hook' }).click()
+    const form = page.getByRole('form', { name: 'Edit channel' })
+    expect(await form.getByLabel('Webhook URL').inputValue()).toBe('http://127.0.0.1:9/a')
+    await form.getByLabel('Name').fill('ops alerts')
+    await form.getByLabel('Webhook URL').fill('http://127.0.0.1:9/b')
+    await form.getByRole('button', { name: 'Save changes' }).click()
+    await form.waitFor({ state: 'detached' })
+    await page.locator(`[data-channel-id="${ch.json().id}"]`).getByText('ops alerts').waitFor()
+    const saved = (await get(`/agents/${agentId}/channels`)).items[0]
+    expect(saved).toMatchObject({ name: 'ops alerts', config: { url: 'http://127.0.0.1:9/b' } })
+  })
+
+  it('replaces a webhook secret\'s value with a generated one, shown once', async () => {
+    const secret = (await t.api('POST', '/api/v1/secrets', { body: { name: 'sender signing', type: 'webhook' } })).json()
+    await page.goto(`${base}/#/secrets`)
+    await page.getByRole('button', { name: 'Edit secret sender signing' }).click()
+    const form = page.getByRole('form', { name: 'Edit secret' })
+    await form.getByLabel('Generate a new signing secret').check()
+    await form.getByRole('button', { name: 'Save changes' }).click()
+    await form.waitFor({ state: 'detached' })
+    const shown = await page.getByLabel('Generated signing secret').inputValue()
+    expect(shown).toMatch(/^whsec_/)
+    expect(shown).not.toBe(secret.signingSecret)
+    const after = await get(`/secrets/${secret.id}`)
+    expect(after.rotatedAt).not.toBeNull()
+    expect(after.redacted.signingSecret.slice(-4)).toBe(shown.slice(-4))
+    await page.getByRole('button', { name: /I have stored it/ }).click()
+    expect(await page.content()).not.toContain(shown)
+  })
+
+  it('the edit dialogs fit 390 px without horizontal scrolling', async () => {
+    await page.setViewportSize({ width: 390, height: 844 })
+    await page.goto(`${base}/#/agents/${agentId}`)
+    const source = (await get(`/agents/${agentId}/data-sources`)).items[0]
+    await page.locator(`[data-source-id="${source.id}"]`).getByRole('button', { name: `Edit ${source.name}` }).click()
+    await page.getByRole('form', { name: `Edit “${source.name}”` }).waitFor()
+    await noHorizontalScroll(390)
+    await browser.screenshot(page, 'source-edit-390', { fullPage: false })
+    await page.keyboard.press('Escape')
+    await page.getByRole('button', { name: 'Edit agent' }).click()
+    await page.getByRole('form', { name: 'Edit agent' }).waitFor()
+    await noHorizontalScroll(390)
+    await browser.screenshot(page, 'agent-edit-390', { fullPage: false })
+    await page.keyboard.press('Escape')
+    await page.goto(`${base}/#/agents/${agentId}/channels`)
+    await page.getByRole('button', { name: 'Edit channel ops alerts' }).click()
+    await page.getByRole('form', { name: 'Edit channel' }).waitFor()
+    await noHorizontalScroll(390)
+    await browser.screenshot(page, 'channel-edit-390', { fullPage: false })
+    await page.keyboard.press('Escape')
+    expect(browser.problems).toEqual([])
+  })
+})
