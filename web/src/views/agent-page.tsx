@@ -11,17 +11,21 @@ import { SecretsPanel } from './secrets'
 import { PendingItemsTab } from './pending-items'
 import { ChannelsTab } from './channels'
 import { EditAgentDialog } from './agent-edit'
+import { UploadsTab } from './uploads'
+import { JobsTab } from './jobs'
 import { useCan } from '../lib/me'
 import { useState } from 'preact/hooks'
 
 const TAB_LABELS: Record<AgentTab, string> = {
   'data-sources': 'Data sources',
+  uploads: 'Uploads',
+  jobs: 'Mapping jobs',
   secrets: 'Secrets',
   pending: 'Pending items',
   channels: 'Channels',
 }
 
-export function AgentPage ({ id, tab }: { id: string, tab: AgentTab }) {
+export function AgentPage ({ id, tab, uploadId }: { id: string, tab: AgentTab, uploadId?: string }) {
   const agent = useResource<Agent>(`/agents/${seg(id)}`)
 
   return (
@@ -44,6 +48,8 @@ export function AgentPage ({ id, tab }: { id: string, tab: AgentTab }) {
           </nav>
           <div class="tab-panel">
             {tab === 'data-sources' && <DataSourcesTab agent={agent.data} />}
+            {tab === 'uploads' && <UploadsTab agent={agent.data} openId={uploadId} />}
+            {tab === 'jobs' && <JobsTab agent={agent.data} />}
             {tab === 'secrets' && <SecretsPanel />}
             {tab === 'pending' && <PendingItemsTab agent={agent.data} />}
             {tab === 'channels' && <ChannelsTab agent={agent.data} />}

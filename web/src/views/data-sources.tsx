@@ -478,7 +478,8 @@ function AutoPushConfirm ({ source, testedOk, onConfirm, onCancel }: { source: D
 
 function PushDialog ({ agent, source, onPush, onCancel }: { agent: Agent, source: DataSource, onPush: (jobId: string) => void, onCancel: () => void }) {
   const jobs = useResource<ListResponse<MappingJob>>(`/agents/${seg(agent.id)}/jobs?status=succeeded&limit=20`)
-  const done = (jobs.data?.items ?? []).filter(j => j.status === 'succeeded')
+  // a job with no rows has nothing to push
+  const done = (jobs.data?.items ?? []).filter(j => j.status === 'succeeded' && j.rows > 0)
   const [jobId, setJobId] = useState<string | null>(null)
   const selected = jobId ?? done[0]?.id ?? null
   return (
@@ -487,7 +488,9 @@ function PushDialog ({ agent, source, onPush, onCancel }: { agent: Agent, source
       {jobs.loading && <Loading label="Loading mapping jobs…" />}
       {jobs.error && <ErrorState error={jobs.error} what="Mapping jobs" onRetry={jobs.reload} compact />}
       {jobs.data && done.length === 0 && (
-        <Empty title="No finished mapping jobs yet."><p>A mapping job runs after each upload when the agent's rules have auto-map on.</p></Empty>
+        <Empty title="No finished mapping jobs with results yet.">
+          <p>A mapping job runs after each upload when the agent's rules have auto-map on; jobs with 0 rows are not listed.</p>
+        </Empty>
       )}
       {done.length > 0 && (
         <fieldset class="fieldset">
@@ -497,7 +500,9 @@ function PushDialog ({ agent, source, onPush, onCancel }: { agent: Agent, source
               <label key={job.id} class="radio">
                 <input type="radio" name="jobId" value={job.id} checked={selected === job.id} onChange={() => setJobId(job.id)} />
                 <span>
-                  Job …{shortId(job.id)} · {formatNumber(job.rows)} rows · {job.columns.length} columns
+                  <strong>{job.upload?.fileName ?? `Job …${shortId(job.id)}`}</strong>
+                  {' · '}{job.upload ? (job.upload.sourceName ?? (job.upload.sourceId ? 'a deleted source' : 'uploaded by hand')) : ''}
+                  {' · '}{formatNumber(job.rows)} rows · {job.columns.length} columns
                   {' · '}{job.trigger === 'auto_map' ? 'after an upload' : 'started by hand'}
                   {' · '}{formatDateTime(job.finishedAt ?? job.createdAt, agent.timezone)}
                 </span>
