@@ -2,6 +2,7 @@ import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ADMIN_KEY, createTestApp, type TestApp } from '../helpers/app.js'
 import { chromiumAvailable, ensureWebBuild, launchBrowser, type BrowserSession } from '../helpers/browser.js'
+import { multipartFile } from '../helpers/multipart.js'
 
 // The Edit dialogs (agents, sources, channels, secrets) in Debian's Chromium against the real
 // server, at 1280 and 390 px. Like ui.test.ts it runs once (PGlite): the UI does not care which backend.
@@ -124,6 +125,74 @@ describe.skipIf(onPostgres || !haveChromium)('edit dialogs in Chromium', () => {
     expect(after.redacted.signingSecret.slice(-4)).toBe(shown.slice(-4))
     await page.getByRole('button', { name: /I have stored it/ }).click()
     expect(await page.content()).not.toContain(shown)
+  })
+
+  it('uploads and mapping jobs: rejected rows with reasons, results download, the push dialog names jobs by file and hides 0-row ones', async () => {
+    const viewsAgent = (await t.api('POST', '/api/v1/agents', { body: { name: 'views' } })).json().id as string
+    const upload = async (csv: string, fileName: string) => {
+      const { payload, headers } = multipartFile(csv, { fileName })
+      const res = await t.app.inject({
+        method: 'POST', url: `/api/v1/agents/${viewsAgent}/inventory/uploads`, payload, headers: { ...headers, authorization: `Bearer ${ADMIN_KEY}` },
+      })
+      expect(res.statusCode, res.body).toBe(201)
+      return res.json().id as string
+    }
+    const good = await upload('sku,name,quantity\nA-1,Anchor,10\nB-2,Buoy,ten\nC-3,Cleat,4\n', 'harbour-stock.csv')
+    await upload('sku,name,quantity\n,Nameless,1\n', 'all-rejected.csv')
+    await expect.poll(async () => (await get(`/agents/${viewsAgent}/jobs`)).items.filter((j: { status: string }) => j.status === 'succeeded').length,
+      { timeout: 30_000 }).toBe(2)
+
+    await page.goto(`${base}/#/agents/${viewsAgent}/uploads`)
+    const table = page.getByRole('region', { name: 'Uploads' })
+    await table.getByRole('link', { name: 'harbour-stock.csv' }).click()
+    const dialog = page.getByRole('dialog', { name: 'harbour-stock.csv' })
+    expect(await dialog.locator('[data-rows-landed]').textContent()).toBe('2')
+    await dialog.getByRole('region', { name: 'Rejected rows' }).getByText(/quantity/).waitFor()
+    expect(page.url()).toContain(`/uploads/${good}`)
+    await browser.screenshot(page, 'upload-detail-1280', { fullPage: false })
+    await page.keyboard.press('Escape')
+    await dialog.waitFor({ state: 'detached' })
+
+    await page.goto(`${base}/#/agents/${viewsAgent}/jobs`)
+    const jobs = page.getByRole('region', { name: 'Mapping jobs' })
+    await jobs.getByRole('link', { name: 'harbour-stock.csv' }).waitFor()
+    const [file] = await Promise.all([
+      page.waitForEvent('download'),
+      jobs.getByRole('button', { name: 'Download CSV results of harbour-stock.csv' }).click(),
+    ])
+    expect(file.suggestedFilename()).toBe('harbour-stock-results.csv')
+    const text = await new Promise<string>((resolve, reject) => {
+      file.createReadStream().then(stream => {
+        const chunks: Buffer[] = []
+        stream.on('data', (c: Buffer) => chunks.push(c))
+        stream.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+        stream.on('error', reject)
+      }, reject)
+    })
+    expect(text).toContain('A-1')
+    expect(text).toContain('C-3')
+    await browser.screenshot(page, 'mapping-jobs-1280')
+
+    const sink = await t.api('POST', `/api/v1/agents/${viewsAgent}/data-sources`, {
+      body: { name: 'erp', role: 'RESULTS_SINK', type: 'webhook', config: { url: 'http://127.0.0.1:9/erp' }, validate: false },
+    })
+    expect(sink.statusCode, sink.body).toBe(201)
+    await page.goto(`${base}/#/agents/${viewsAgent}`)
+    await page.locator(`[data-source-id="${sink.json().id}"]`).getByRole('button', { name: 'Push', exact: true }).click()
+    const push = page.getByRole('dialog', { name: 'Push to “erp”' })
+    await push.getByText('harbour-stock.csv').waitFor()
+    expect(await push.getByText('all-rejected.csv').count()).toBe(0)
+    expect(await push.locator('input[type="radio"]').count()).toBe(1)
+    await page.keyboard.press('Escape')
+
+    await page.setViewportSize({ width: 390, height: 844 })
+    for (const tab of ['uploads', 'jobs']) {
+      await page.goto(`${base}/#/agents/${viewsAgent}/${tab}`)
+      await page.locator(`div[role="region"][aria-label="${tab === 'uploads' ? 'Uploads' : 'Mapping jobs'}"]`).waitFor()
+      await noHorizontalScroll(390)
+      await browser.screenshot(page, `${tab === 'uploads' ? 'uploads' : 'mapping-jobs'}-390`)
+    }
+    await page.setViewportSize({ width: 1280, height: 900 })
   })
 
   it('the edit dialogs fit 390 px without horizontal scrolling', async () => {
