@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto'
 import { Webhook } from 'standardwebhooks'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { openVault, rotateMasterKey } from '../../src/vault/vault.js'
 import { createTestApp, type TestApp } from '../helpers/app.js'
 import { multipartFile } from '../helpers/multipart.js'
 import { startReceiver, type Receiver } from '../helpers/receiver.js'
@@ -149,5 +150,21 @@ describe('outbound push to a webhook sink', () => {
     }
     expect(() => new Webhook(replacement).verify(after.body.toString(), afterHeaders)).not.toThrow()
     expect(() => new Webhook(oldSecret).verify(after.body.toString(), afterHeaders)).toThrow()
+  })
+})
+
+describe('master key rotation', () => {
+  it('re-wraps the previous signing secret too: after the rotation both still verify', async () => {
+    const created = (await t.api('POST', '/api/v1/secrets', { body: { name: 'rewrap overlap', type: 'webhook' } })).json()
+    const replacement = newSecret()
+    await rotate(created.id, replacement)
+    // the test app's key (test/helpers/app.ts) → a new one, as `ferry vault rotate` does while Ferry is stopped
+    const current = Buffer.alloc(32, 7)
+    const next = randomBytes(32)
+    const org = (await t.database.db.query<{ org_id: string }>('SELECT org_id FROM secrets WHERE id = $1', [created.id])).rows[0].org_id
+    await rotateMasterKey(t.database.db, current, next)
+    const vault = await openVault(t.database.db, next)
+    const values = await vault.withSigningSecrets(t.database.db, org, created.id, async secrets => secrets.map(s => s.reveal()))
+    expect(values).toEqual([replacement, created.signingSecret])
   })
 })
