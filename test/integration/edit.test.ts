@@ -123,6 +123,39 @@ describe('sources and sinks', () => {
     expect(named.changes!.config.before.parse).toEqual({ delimiter: ';', headerRow: 2 })
   })
 
+  it('every optional S3 setting is changed and cleared with null', async () => {
+    const value = { accessKeyId: 'AKIAEDIT', secretAccessKey: 'edit-secret-key' }
+    const aws = (await api('POST', '/secrets', { name: 'edit s3', type: 'aws', value })).json()
+    const res = await api('POST', `/agents/${agentId}/data-sources`, {
+      name: 's3 edit', role: 'INVENTORY_SOURCE', type: 's3', validate: false, scheduleCron: '0 5 * * *',
+      config: {
+        bucket: 'edit-bucket', prefix: 'in/', region: 'eu-west-1', secretRef: aws.id, endpoint: 'http://127.0.0.1:9',
+        forcePathStyle: true, pattern: '*.csv', format: 'csv', parse: { encoding: 'windows-1252' }, fieldMap: { sku: 'Code' },
+      },
+    })
+    expect(res.statusCode, res.body).toBe(201)
+    const sid = res.json().id
+    const changed = await api('PATCH', `/agents/${agentId}/data-sources/${sid}`, {
+      validate: false,
+      scheduleCron: '15 6 * * *',
+      config: { bucket: 'other-bucket', prefix: 'drops/', region: 'us-east-2', pattern: '**/*.xlsx', format: 'xlsx' },
+    })
+    expect(changed.statusCode, changed.body).toBe(200)
+    expect(changed.json()).toMatchObject({
+      scheduleCron: '15 6 * * *',
+      config: { bucket: 'other-bucket', prefix: 'drops/', region: 'us-east-2', pattern: '**/*.xlsx', format: 'xlsx', endpoint: 'http://127.0.0.1:9' },
+    })
+    const cleared = await api('PATCH', `/agents/${agentId}/data-sources/${sid}`, {
+      validate: false, scheduleCron: null,
+      config: { prefix: null, pattern: null, format: null, endpoint: null, forcePathStyle: null, parse: null, fieldMap: null },
+    })
+    expect(cleared.statusCode, cleared.body).toBe(200)
+    expect(cleared.json().scheduleCron).toBeNull()
+    const config = cleared.json().config
+    for (const k of ['pattern', 'format', 'endpoint', 'forcePathStyle', 'parse', 'fieldMap']) expect(config[k], k).toBeUndefined()
+    expect(config).toMatchObject({ bucket: 'other-bucket', region: 'us-east-2', secretRef: aws.id })
+  })
+
   it('a sink\'s optional secrets and format are cleared with null', async () => {
     const header = (await api('POST', '/secrets', {
       name: 'sink header', type: 'http_header', value: { name: 'Authorization', value: 'Bearer abc123456' },

@@ -109,6 +109,8 @@ export function SourceForm ({ agent, role, secrets, source, onCreated, onCancel 
       if (v.format) config.format = v.format
     } else if (inbound) {
       if (v.secretRef) config.secretRef = v.secretRef
+      // not an input for webhook sources (a delivery's Content-Type says it), but one set through the API is kept on edit
+      if (v.format) config.format = v.format
     } else {
       config.url = v.url.trim()
       if (v.secretRef) config.secretRef = v.secretRef
