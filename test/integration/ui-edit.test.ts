@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto'
 import type { Page } from 'playwright-core'
+import { Webhook } from 'standardwebhooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ADMIN_KEY, createTestApp, type TestApp } from '../helpers/app.js'
 import { chromiumAvailable, ensureWebBuild, launchBrowser, type BrowserSession } from '../helpers/browser.js'
@@ -193,6 +195,36 @@ describe.skipIf(onPostgres || !haveChromium)('edit dialogs in Chromium', () => {
       await browser.screenshot(page, `${tab === 'uploads' ? 'uploads' : 'mapping-jobs'}-390`)
     }
     await page.setViewportSize({ width: 1280, height: 900 })
+  })
+
+  it('a sync\'s manifest entry links to its upload', async () => {
+    const created = (await t.api('POST', `/api/v1/agents/${agentId}/data-sources`, {
+      body: { name: 'linked', role: 'INVENTORY_SOURCE', type: 'webhook', config: {} },
+    })).json()
+    const body = 'sku,quantity\nL-1,1\nL-2,two\n'
+    const id = `msg_${randomUUID()}`
+    const at = new Date()
+    const delivered = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/inbound/${created.id}`,
+      headers: {
+        'webhook-id': id, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+        'webhook-signature': new Webhook(created.signingSecret).sign(id, at, body), 'content-type': 'text/csv', 'x-file-name': 'linked.csv',
+      },
+      payload: body,
+    })
+    expect(delivered.statusCode, delivered.body).toBe(200)
+    await page.goto(`${base}/#/agents/${agentId}`)
+    await page.reload()
+    const card = page.locator(`[data-source-id="${created.id}"]`)
+    await card.locator('tr[data-sync-id] button').first().click()
+    const manifest = page.getByRole('dialog', { name: 'Sync details' })
+    await manifest.locator('[data-manifest-key="linked.csv"]').getByRole('link', { name: 'Open the upload' }).click()
+    const upload = page.getByRole('dialog', { name: 'linked.csv' })
+    await upload.getByRole('region', { name: 'Rejected rows' }).getByText(/quantity "two"/).waitFor()
+    expect(await upload.locator('[data-rows-landed]').textContent()).toBe('1')
+    await page.keyboard.press('Escape')
+    await upload.waitFor({ state: 'detached' })
   })
 
   it('the edit dialogs fit 390 px without horizontal scrolling', async () => {
