@@ -78,6 +78,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   [`GET ${A}/agents/:id/channels`]: 'viewer',
   [`GET ${A}/agents/:id/channels/:cid/deliveries`]: 'viewer',
   [`POST ${A}/agents/:id/channels`]: 'admin',
+  [`PATCH ${A}/agents/:id/channels/:cid`]: 'admin',
   [`DELETE ${A}/agents/:id/channels/:cid`]: 'admin',
   [`POST ${A}/agents/:id/channels/:cid/test`]: 'operator',
 

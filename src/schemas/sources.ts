@@ -81,7 +81,7 @@ export const Source = Type.Object({
     Type.Null(),
   ])),
   redactedSecrets: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-  receiveUrl: Type.Optional(Type.String()),
+  receiveUrl: Type.Optional(Type.String({ description: 'inbound webhook sources: where to POST deliveries (absolute with FERRY_PUBLIC_URL)' })),
   signingSecret: Type.Optional(Type.String({ description: 'a generated whsec_ secret, returned once at creation' })),
   createdAt: Timestamp,
   updatedAt: Timestamp,

@@ -91,6 +91,7 @@ const EXPECTED: Record<string, 'viewer' | 'operator' | 'admin' | 'instance' | 'p
   'POST /api/v1/agents/{id}/pending-items/{pid}/resolve': 'operator',
   'GET /api/v1/agents/{id}/channels': 'viewer',
   'POST /api/v1/agents/{id}/channels': 'admin',
+  'PATCH /api/v1/agents/{id}/channels/{cid}': 'admin',
   'DELETE /api/v1/agents/{id}/channels/{cid}': 'admin',
   'POST /api/v1/agents/{id}/channels/{cid}/test': 'operator',
   'GET /api/v1/agents/{id}/channels/{cid}/deliveries': 'viewer',

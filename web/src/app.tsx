@@ -92,7 +92,7 @@ function Page ({ route }: { route: Route }) {
   switch (route.name) {
     case 'agents': return <AgentsList />
     case 'agent-new': return <AgentCreate />
-    case 'agent': return <AgentPage key={route.id} id={route.id} tab={route.tab} />
+    case 'agent': return <AgentPage key={route.id} id={route.id} tab={route.tab} uploadId={route.uploadId} />
     case 'secrets': return <SecretsPanel asPage />
     case 'api-keys': return <ApiKeysPage />
     case 'audit-log': return <AuditLogPage />

@@ -199,6 +199,8 @@ export interface MappingJob {
   id: string
   agentId: string
   uploadId: string
+  /** the file the job maps and the source it came from (null: a manual upload) */
+  upload?: { fileName: string, sourceId: string | null, sourceName: string | null }
   status: 'queued' | 'running' | 'succeeded' | 'failed'
   trigger: 'manual' | 'auto_map'
   rows: number
@@ -230,6 +232,7 @@ export type ChannelType = 'slack' | 'webhook' | 'email'
 export interface Channel {
   id: string
   agentId: string
+  name: string
   type: ChannelType
   config: { url?: string, secretRef?: string, to?: string[] } & Record<string, unknown>
   redactedSecrets?: { secretRef?: SecretSummary }
@@ -287,4 +290,24 @@ export interface AuditEntry {
   resourceType: string
   resourceId: string
   changes?: Record<string, { before?: unknown, after?: unknown }>
+}
+
+/** `src/schemas/uploads.ts` Upload */
+export interface Upload {
+  id: string
+  agentId: string
+  sourceId: string | null
+  syncId: string | null
+  fileName: string
+  format: string | null
+  encoding: string | null
+  bytes: number
+  rowsAccepted: number
+  rowsRejected: number
+  status: 'ingested' | 'rejected'
+  error: { code: string, message: string } | null
+  warnings: string[]
+  createdAt: string
+  /** the first 100 rejected rows (one upload's GET only) */
+  rejectedRows?: Array<{ row: number, reason: string }>
 }

@@ -3,18 +3,19 @@ import { useEffect, useState } from 'preact/hooks'
 // Hash routing: the server needs no route table, a reload keeps the view, and links are plain <a>.
 //   #/                          agents list
 //   #/agents/new                create an agent
-//   #/agents/{id}[/{tab}]       agent page; tab = data-sources | secrets | pending | channels
+//   #/agents/{id}[/{tab}]       agent page; tab = data-sources | uploads | jobs | secrets | pending | channels
+//   #/agents/{id}/uploads/{uid} the uploads tab with one upload open (linked from a sync's manifest)
 //   #/secrets                   the organisation's secrets
 //   #/api-keys                  the organisation's API keys
 //   #/audit-log                 who changed what (admin keys)
 
-export const AGENT_TABS = ['data-sources', 'secrets', 'pending', 'channels'] as const
+export const AGENT_TABS = ['data-sources', 'uploads', 'jobs', 'secrets', 'pending', 'channels'] as const
 export type AgentTab = typeof AGENT_TABS[number]
 
 export type Route =
   | { name: 'agents' }
   | { name: 'agent-new' }
-  | { name: 'agent', id: string, tab: AgentTab }
+  | { name: 'agent', id: string, tab: AgentTab, uploadId?: string }
   | { name: 'secrets' }
   | { name: 'api-keys' }
   | { name: 'audit-log' }
@@ -28,6 +29,7 @@ export function parseHash (hash: string): Route {
     if (parts.length === 1) return { name: 'agents' }
     if (parts[1] === 'new' && parts.length === 2) return { name: 'agent-new' }
     const tab = (parts[2] ?? 'data-sources') as AgentTab
+    if (tab === 'uploads' && parts.length === 4) return { name: 'agent', id: parts[1]!, tab, uploadId: parts[3]! }
     if (parts.length <= 3 && AGENT_TABS.includes(tab)) return { name: 'agent', id: parts[1]!, tab }
   }
   if (parts[0] === 'secrets' && parts.length === 1) return { name: 'secrets' }
@@ -40,6 +42,7 @@ export const links = {
   agents: () => '#/',
   newAgent: () => '#/agents/new',
   agent: (id: string, tab: AgentTab = 'data-sources') => `#/agents/${encodeURIComponent(id)}${tab === 'data-sources' ? '' : `/${tab}`}`,
+  upload: (agentId: string, uploadId: string) => `#/agents/${encodeURIComponent(agentId)}/uploads/${encodeURIComponent(uploadId)}`,
   secrets: () => '#/secrets',
   apiKeys: () => '#/api-keys',
   auditLog: () => '#/audit-log',

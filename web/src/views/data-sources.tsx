@@ -13,7 +13,7 @@ import { useResource } from '../lib/resource'
 import { useSyncRunner, type RunState } from '../lib/sync-runner'
 import { checkLabel } from '../lib/checks'
 import { GeneratedSecret, RedactedValues } from './secrets'
-import { SourceForm } from './source-form'
+import { EditSourceDialog, SourceForm } from './source-form'
 import { PreviewPanel } from './import-options'
 import { ManifestDialog, SyncHistory } from './syncs'
 import { useCan } from '../lib/me'
@@ -156,6 +156,7 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
   const canDelete = useCan('admin')
   const [deleting, setDeleting] = useState(false)
   const [previewing, setPreviewing] = useState(false)
+  const [editing, setEditing] = useState(false)
 
   const refresh = async () => {
     void syncs.reload()
@@ -305,6 +306,7 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
           )}
         </div>
         <div class="actions">
+          {canRun && <button type="button" class="btn" onClick={() => setEditing(true)} aria-label={`Edit ${source.name}`}>Edit</button>}
           {canRun && <button type="button" class="btn" onClick={runTest} disabled={test.busy}>{test.busy ? 'Testing…' : 'Test'}</button>}
           {canRun && pullable && <button type="button" class="btn" onClick={() => setPreviewing(true)}>Preview</button>}
           {canRun && pullable && (
@@ -350,6 +352,7 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
           <PreviewPanel path={`${base}/preview`} body={() => ({})} />
         </Dialog>
       )}
+      {editing && <EditSourceDialog agent={agent} source={source} onSaved={onChanged} onClose={() => setEditing(false)} />}
       {deleting && <DeleteSource base={base} source={source} onClose={() => setDeleting(false)} onDeleted={onDeleted} />}
     </article>
   )
@@ -475,7 +478,8 @@ function AutoPushConfirm ({ source, testedOk, onConfirm, onCancel }: { source: D
 
 function PushDialog ({ agent, source, onPush, onCancel }: { agent: Agent, source: DataSource, onPush: (jobId: string) => void, onCancel: () => void }) {
   const jobs = useResource<ListResponse<MappingJob>>(`/agents/${seg(agent.id)}/jobs?status=succeeded&limit=20`)
-  const done = (jobs.data?.items ?? []).filter(j => j.status === 'succeeded')
+  // a job with no rows has nothing to push
+  const done = (jobs.data?.items ?? []).filter(j => j.status === 'succeeded' && j.rows > 0)
   const [jobId, setJobId] = useState<string | null>(null)
   const selected = jobId ?? done[0]?.id ?? null
   return (
@@ -484,7 +488,9 @@ function PushDialog ({ agent, source, onPush, onCancel }: { agent: Agent, source
       {jobs.loading && <Loading label="Loading mapping jobs…" />}
       {jobs.error && <ErrorState error={jobs.error} what="Mapping jobs" onRetry={jobs.reload} compact />}
       {jobs.data && done.length === 0 && (
-        <Empty title="No finished mapping jobs yet."><p>A mapping job runs after each upload when the agent's rules have auto-map on.</p></Empty>
+        <Empty title="No finished mapping jobs with results yet.">
+          <p>A mapping job runs after each upload when the agent's rules have auto-map on; jobs with 0 rows are not listed.</p>
+        </Empty>
       )}
       {done.length > 0 && (
         <fieldset class="fieldset">
@@ -494,7 +500,9 @@ function PushDialog ({ agent, source, onPush, onCancel }: { agent: Agent, source
               <label key={job.id} class="radio">
                 <input type="radio" name="jobId" value={job.id} checked={selected === job.id} onChange={() => setJobId(job.id)} />
                 <span>
-                  Job …{shortId(job.id)} · {formatNumber(job.rows)} rows · {job.columns.length} columns
+                  <strong>{job.upload?.fileName ?? `Job …${shortId(job.id)}`}</strong>
+                  {' · '}{job.upload ? (job.upload.sourceName ?? (job.upload.sourceId ? 'a deleted source' : 'uploaded by hand')) : ''}
+                  {' · '}{formatNumber(job.rows)} rows · {job.columns.length} columns
                   {' · '}{job.trigger === 'auto_map' ? 'after an upload' : 'started by hand'}
                   {' · '}{formatDateTime(job.finishedAt ?? job.createdAt, agent.timezone)}
                 </span>

@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks'
+import { links } from '../lib/router'
 import type { Agent, ListResponse, ManifestAttempt, ManifestEntry, Sync } from '../api/types'
 import { seg } from '../api/client'
 import { StatusBadge } from '../components/badges'
@@ -181,6 +182,7 @@ function ManifestItem ({ entry, agent }: { entry: ManifestEntry, agent: Agent })
             </>
           )}
         {entry.jobId && <span>mapping job …{shortId(entry.jobId)}</span>}
+        {entry.uploadId && <a href={links.upload(agent.id, entry.uploadId)}>Open the upload</a>}
         {entry.lastModified && <span>modified {formatDateTime(entry.lastModified, agent.timezone)}</span>}
         {attempts.length > 0 && <span>{attempts.length} attempt{attempts.length === 1 ? '' : 's'}</span>}
         {retrying && <span>next attempt {formatDateTime(entry.nextAttemptAt, agent.timezone)} ({formatRelative(entry.nextAttemptAt)})</span>}

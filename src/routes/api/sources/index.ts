@@ -7,7 +7,7 @@ import {
   getSync, insertSync, lastSyncsOf, listSyncsOfSource, lockPullRequests, runningSyncOf, finishSync, getSyncById, setSyncJob, type Sync,
 } from '../../../db/sql/syncs.js'
 import type { Transaction } from '../../../db/client.js'
-import { effectiveCron, type DataSource } from '../../../domain/source.js'
+import { effectiveCron, receiveUrlOf, type DataSource } from '../../../domain/source.js'
 import { AppError } from '../../../errors.js'
 import { enqueuePull, findPullJob } from '../../../queue/jobs/pull.js'
 import { IdParams, ListOf, Uuid, errorResponses } from '../../../schemas/common.js'
@@ -46,7 +46,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
         effectiveScheduleCron: s.role === 'INVENTORY_SOURCE' && s.type === 's3' ? effectiveCron(s, { scheduleCron: agentCron }) : null,
         lastSync: last.get(s.id) ?? null,
         redactedSecrets,
-        ...(s.type === 'webhook' && s.role === 'INVENTORY_SOURCE' ? { receiveUrl: `/api/v1/inbound/${s.id}` } : {}),
+        ...(s.type === 'webhook' && s.role === 'INVENTORY_SOURCE' ? { receiveUrl: receiveUrlOf(deps.config.publicUrl, s.id) } : {}),
         ...extra,
       }
     })
