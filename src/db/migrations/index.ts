@@ -10,6 +10,7 @@ import leanItems from './009_lean_items.js'
 import rolesAudit from './010_roles_audit.js'
 import noResponseBodies from './011_no_response_bodies.js'
 import parseOptions from './012_parse_options.js'
+import cancelledSyncs from './013_cancelled_syncs.js'
 
 /**
  * The one migration set, applied in order on both backends. Append only: a shipped migration is
@@ -28,4 +29,5 @@ export const MIGRATIONS: ReadonlyArray<{ id: number, name: string, sql: string }
   { id: 10, name: 'roles_audit', sql: rolesAudit },
   { id: 11, name: 'no_response_bodies', sql: noResponseBodies },
   { id: 12, name: 'parse_options', sql: parseOptions },
+  { id: 13, name: 'cancelled_syncs', sql: cancelledSyncs },
 ]
