@@ -323,7 +323,8 @@ export function startDeliverySweeper (deps: Deps, everyMs = SWEEP_EVERY_MS): Per
 export async function cancelPushIn (deps: Pick<Deps, 'boss'>, tx: Transaction, sync: Sync, message: string): Promise<Sync> {
   const delivery = await lockDeliveryOfSync(tx, sync.id)
   if (!delivery || delivery.state === 'delivering') {
-    throw new AppError('CONFLICT', 'An attempt of this push is being made right now; cancel again once it has ended.', { details: { state: delivery?.state ?? null } })
+    const message = 'An attempt of this push is being made right now; cancel again once it has ended.'
+    throw new AppError('CONFLICT', message, { details: { state: delivery?.state ?? null } })
   }
   await setDeliveryState(tx, delivery.id, 'cancelled', null)
   await dropQueuedPush(deps.boss, sync.id, tx.bossAdapter())

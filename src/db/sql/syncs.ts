@@ -164,7 +164,9 @@ export async function lastSyncsOf (q: Queryable, sourceIds: string[]): Promise<M
     `SELECT DISTINCT ON (s.source_id) s.source_id, s.id, ${SHOWN_STATUS} AS status, s.started_at, s.finished_at
      FROM syncs s LEFT JOIN push_deliveries d ON d.sync_id = s.id
      WHERE s.source_id = ANY($1::uuid[]) ORDER BY s.source_id, s.id DESC`, [sourceIds])
-  return new Map(rows.map(r => [r.source_id as string, { id: r.id as string, status: r.status as ShownSyncStatus, startedAt: isoRequired(r.started_at), finishedAt: iso(r.finished_at) }]))
+  return new Map(rows.map(r => [r.source_id as string, {
+    id: r.id as string, status: r.status as ShownSyncStatus, startedAt: isoRequired(r.started_at), finishedAt: iso(r.finished_at),
+  }]))
 }
 
 export async function runningSyncOf (q: Queryable, sourceId: string): Promise<Sync | null> {

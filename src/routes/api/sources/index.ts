@@ -198,7 +198,8 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
     },
   }, async (request) => {
     const { limit = 20, cursor, status, trigger } = request.query
-    const syncs = await listSyncsOfSource(db, request.auth.orgId, request.params.id, request.params.sid, { limit, before: decodeCursor(cursor), status, trigger })
+    const filter = { limit, before: decodeCursor(cursor), status, trigger }
+    const syncs = await listSyncsOfSource(db, request.auth.orgId, request.params.id, request.params.sid, filter)
     if (!syncs) throw sourceNotFound()
     return page(syncs, limit, (s) => { const { manifest, ...rest } = presentSync(s); return rest })
   })
