@@ -5,6 +5,7 @@ import { finishSync, getSync, lockSyncForClose, type Sync } from '../db/sql/sync
 import { recordAudit, type Actor } from '../audit/audit.js'
 import { AppError } from '../errors.js'
 import { cancelPushIn } from '../push/service.js'
+import { dropQueuedPull } from '../queue/jobs/pull.js'
 
 /**
  * Operator actions on a source's syncs and ledger (docs/reliability.md, "Operating a source").
@@ -28,7 +29,11 @@ export async function cancelSync (deps: Deps, orgId: string, agentId: string, so
         { details: { status: locked?.status ?? sync.status } })
     }
     if (locked.direction === 'outbound') await cancelPushIn(deps, tx, sync, message)
-    else await finishSync(tx, sync.id, { status: 'cancelled', error: { code: 'SYNC_CANCELLED', message } })
+    else {
+      // an on-demand pull whose job no worker has taken yet: the job goes too, so "Pull now" works again at once
+      if (sync.jobId) await dropQueuedPull(deps.boss, sync.jobId, tx.bossAdapter())
+      await finishSync(tx, sync.id, { status: 'cancelled', error: { code: 'SYNC_CANCELLED', message } })
+    }
     await recordAudit(tx, actor, { action: 'cancel', resourceType: 'data_source', resourceId: source.id, changes: { syncId: { after: sync.id } } })
     return sync
   })

@@ -92,7 +92,12 @@ export async function pullSource (deps: Deps, request: PullRequest): Promise<Syn
     // A retried job (its previous attempt already closed the sync), or one whose sync the lost-pull
     // sweep closed before this lease was taken, records a sync of its own. Checked under the lease:
     // the sweep closes a sync only while its source's lease is free (src/db/sql/sources.ts takeDeadLeases).
-    if (syncId && (await getSyncById(db, syncId))?.status !== 'running') syncId = undefined
+    // A pull cancelled while this job waited for the lease stops here.
+    if (syncId) {
+      const current = await getSyncById(db, syncId)
+      if (current?.status === 'cancelled') return current
+      if (current?.status !== 'running') syncId = undefined
+    }
     if (!syncId) {
       const started = { id: newId(), orgId: source.orgId, sourceId: source.id, direction: 'inbound' as const, trigger: request.trigger, jobId: request.jobId }
       syncId = (await insertSync(db, started)).id
