@@ -37,7 +37,8 @@ beforeAll(async () => {
     },
   })
   agentId = (await t.api('POST', '/api/v1/agents', { body: { name: 'operations', rules: { autoPull: false, autoMap: false } } })).json().id
-  const secret = await t.api('POST', '/api/v1/secrets', { body: { name: 's3rver', type: 'aws', value: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } } })
+  const value = { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }
+  const secret = await t.api('POST', '/api/v1/secrets', { body: { name: 's3rver', type: 'aws', value } })
   secretId = secret.json().id
 })
 afterEach(async () => {
@@ -185,7 +186,8 @@ describe('cancel a pull', () => {
       { timeout: 30_000, interval: 100 }).toBeNull()
     const { rows: ledger } = await t.database.db.query<{ key: string }>('SELECT key FROM source_files WHERE source_id = $1 ORDER BY key', [sid])
     expect(ledger.map(r => r.key)).toEqual(['cancel/a.csv', 'cancel/b.csv'])
-    const { rows: uploads } = await t.database.db.query<{ file_name: string }>('SELECT file_name FROM inventory_uploads WHERE source_id = $1 ORDER BY file_name', [sid])
+    const { rows: uploads } = await t.database.db.query<{ file_name: string }>(
+      'SELECT file_name FROM inventory_uploads WHERE source_id = $1 ORDER BY file_name', [sid])
     expect(uploads.map(r => r.file_name)).toEqual(['a.csv', 'b.csv'])
     // nothing was appended after the close: the sync reads as it was cancelled
     const after = (await t.api('GET', `${base(sid)}/syncs/${syncId}`)).json()
