@@ -4,6 +4,7 @@ import { useEffect, useState } from 'preact/hooks'
 //   #/                          agents list
 //   #/agents/new                create an agent
 //   #/agents/{id}[/{tab}]       agent page; tab = data-sources | secrets | pending | channels
+//   #/agents/{id}/sources/{sid} one source or sink: settings, history, operations
 //   #/secrets                   the organisation's secrets
 //   #/api-keys                  the organisation's API keys
 //   #/audit-log                 who changed what (admin keys)
@@ -15,6 +16,7 @@ export type Route =
   | { name: 'agents' }
   | { name: 'agent-new' }
   | { name: 'agent', id: string, tab: AgentTab }
+  | { name: 'source', agentId: string, sourceId: string }
   | { name: 'secrets' }
   | { name: 'api-keys' }
   | { name: 'audit-log' }
@@ -27,6 +29,7 @@ export function parseHash (hash: string): Route {
   if (parts[0] === 'agents') {
     if (parts.length === 1) return { name: 'agents' }
     if (parts[1] === 'new' && parts.length === 2) return { name: 'agent-new' }
+    if (parts[2] === 'sources' && parts.length === 4) return { name: 'source', agentId: parts[1]!, sourceId: parts[3]! }
     const tab = (parts[2] ?? 'data-sources') as AgentTab
     if (parts.length <= 3 && AGENT_TABS.includes(tab)) return { name: 'agent', id: parts[1]!, tab }
   }
@@ -40,6 +43,7 @@ export const links = {
   agents: () => '#/',
   newAgent: () => '#/agents/new',
   agent: (id: string, tab: AgentTab = 'data-sources') => `#/agents/${encodeURIComponent(id)}${tab === 'data-sources' ? '' : `/${tab}`}`,
+  source: (agentId: string, sourceId: string) => `#/agents/${encodeURIComponent(agentId)}/sources/${encodeURIComponent(sourceId)}`,
   secrets: () => '#/secrets',
   apiKeys: () => '#/api-keys',
   auditLog: () => '#/audit-log',
