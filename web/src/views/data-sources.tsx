@@ -173,7 +173,9 @@ export function SourceCard ({ agent, source, secretsById, onChanged, onDeleted, 
   const runner = useSyncRunner(`${base}/syncs`, () => { void refresh() })
 
   // a sync started elsewhere (the schedule, a webhook, a push retry) is followed in the history too
-  const latestRunning = syncs.data?.items[0]?.status === 'running'
+  // (a push waiting for its retry too: "Retry now" elsewhere, or the attempt coming due, ends it)
+  const latestStatus = syncs.data?.items[0]?.status
+  const latestRunning = latestStatus === 'running' || latestStatus === 'retrying'
   const idle = runner.state.phase === 'idle' || runner.state.phase === 'done' || runner.state.phase === 'error'
   useEffect(() => {
     if (!latestRunning || !idle) return
