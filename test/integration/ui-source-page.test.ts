@@ -47,8 +47,10 @@ describe.skipIf(onPostgres || !chromiumAvailable())('the source page, in Chromiu
     for (let i = 0; i < 29; i++) {
       await t.database.db.query(
         `INSERT INTO syncs (id, org_id, source_id, direction, trigger, status, started_at, finished_at)
-         SELECT $2::uuid, org_id, id, 'inbound', $3, $4, now() - make_interval(hours => $5), now() - make_interval(hours => $5) FROM data_sources WHERE id = $1`,
-        [sourceId, `00000000-0000-7000-8000-${String(i).padStart(12, '0')}`, i % 2 ? 'schedule' : 'manual', i === 28 ? 'running' : i % 3 ? 'succeeded' : 'failed', 48 - i])
+         SELECT $2::uuid, org_id, id, 'inbound', $3, $4, now() - make_interval(hours => $5), now() - make_interval(hours => $5)
+         FROM data_sources WHERE id = $1`,
+        [sourceId, `00000000-0000-7000-8000-${String(i).padStart(12, '0')}`, i % 2 ? 'schedule' : 'manual',
+          i === 28 ? 'running' : i % 3 ? 'succeeded' : 'failed', 48 - i])
     }
     await t.database.db.query(`UPDATE syncs SET finished_at = NULL WHERE status = 'running'`)
     // its pull runs "on another worker" (the lease is held), so the lost-pull sweep leaves it alone
@@ -60,7 +62,9 @@ describe.skipIf(onPostgres || !chromiumAvailable())('the source page, in Chromiu
     })
     sinkId = sink.json().id
     const { payload, headers } = multipartFile('sku,name,quantity\nP-1,Widget,2\n', { fileName: 'stock.csv' })
-    const up = await t.app.inject({ method: 'POST', url: `/api/v1/agents/${agentId}/inventory/uploads`, payload, headers: { ...headers, authorization: `Bearer ${t.adminKey}` } })
+    const up = await t.app.inject({
+      method: 'POST', url: `/api/v1/agents/${agentId}/inventory/uploads`, payload, headers: { ...headers, authorization: `Bearer ${t.adminKey}` },
+    })
     let job = (await t.api('POST', `/api/v1/agents/${agentId}/jobs`, { body: { uploadId: up.json().id } })).json()
     while (job.status !== 'succeeded') {
       await new Promise(resolve => setTimeout(resolve, 50))
@@ -123,7 +127,8 @@ describe.skipIf(onPostgres || !chromiumAvailable())('the source page, in Chromiu
     expect(new Set(ids).size).toBe(30)
 
     await page.getByLabel('Status').selectOption('failed')
-    await expect.poll(() => historyRows(page).locator('[data-status]').evaluateAll(els => els.map(e => e.getAttribute('data-status')))).toEqual(Array(10).fill('failed'))
+    const statuses = () => historyRows(page).locator('[data-status]').evaluateAll(els => els.map(e => e.getAttribute('data-status')))
+    await expect.poll(statuses).toEqual(Array(10).fill('failed'))
     await page.getByLabel('Trigger').selectOption('manual')
     await expect.poll(() => historyRows(page).count()).toBe(5)
     expect(await noClippedTables(page)).toEqual([])

@@ -133,29 +133,29 @@ export function ResetDialog ({ base, source, onClose }: { base: string, source: 
     <Dialog title={`Reset “${source.name}”?`} onClose={onClose}>
       {done === null
         ? (
-          <>
-            <p>
-              Ferry forgets which files it has taken from this source, so the <strong>next pull ingests them again</strong> as new uploads.
-              Leave the date empty to forget every file, or pick a date to forget only files last modified on or after it.
-            </p>
-            <div class="field">
-              <label for="reset-since">Files modified since<span class="optional"> (optional, UTC)</span></label>
-              <input id="reset-since" type="date" name="since" value={since} onInput={(e) => setSince(e.currentTarget.value)} />
-            </div>
-            <FormError error={error} />
-            <div class="form-actions">
-              <button type="button" class="btn btn-danger" onClick={reset} disabled={busy}>{busy ? 'Resetting…' : 'Reset'}</button>
-              <button type="button" class="btn btn-ghost" onClick={onClose}>Cancel</button>
-            </div>
-          </>
+            <>
+              <p>
+                Ferry forgets which files it has taken from this source, so the <strong>next pull ingests them again</strong> as new uploads.
+                Leave the date empty to forget every file, or pick a date to forget only files last modified on or after it.
+              </p>
+              <div class="field">
+                <label for="reset-since">Files modified since<span class="optional"> (optional, UTC)</span></label>
+                <input id="reset-since" type="date" name="since" value={since} onInput={(e) => setSince(e.currentTarget.value)} />
+              </div>
+              <FormError error={error} />
+              <div class="form-actions">
+                <button type="button" class="btn btn-danger" onClick={reset} disabled={busy}>{busy ? 'Resetting…' : 'Reset'}</button>
+                <button type="button" class="btn btn-ghost" onClick={onClose}>Cancel</button>
+              </div>
+            </>
           )
         : (
-          <>
-            <p role="status" data-forgotten={done}>
-              {done === 1 ? '1 file was' : `${done} files were`} forgotten; the next pull takes {done === 1 ? 'it' : 'them'} again.
-            </p>
-            <div class="form-actions"><button type="button" class="btn btn-primary" onClick={onClose}>Done</button></div>
-          </>
+            <>
+              <p role="status" data-forgotten={done}>
+                {done === 1 ? '1 file was' : `${done} files were`} forgotten; the next pull takes {done === 1 ? 'it' : 'them'} again.
+              </p>
+              <div class="form-actions"><button type="button" class="btn btn-primary" onClick={onClose}>Done</button></div>
+            </>
           )}
     </Dialog>
   )
@@ -188,13 +188,13 @@ export function SourcesOverview ({ agent, sources }: { agent: Agent, sources: Da
               </td>
               <td data-label="Last sync">
                 {s.lastSync
-                  ? <><StatusBadge status={s.lastSync.status} /> <span class="muted small">{formatRelative(s.lastSync.finishedAt ?? s.lastSync.startedAt)}</span></>
+                  ? <><StatusBadge status={s.lastSync.status} /> <span class="muted small">{formatRelative(lastAt(s))}</span></>
                   : <span class="muted">never</span>}
               </td>
               <td data-label="Next run">
                 {s.nextPullAt && s.enabled
                   ? <time dateTime={s.nextPullAt} title={formatDateTime(s.nextPullAt, agent.timezone)}>{formatRelative(s.nextPullAt)}</time>
-                  : <span class="muted">{s.role === 'RESULTS_SINK' ? (s.autoPush ? 'after each job' : 'manual') : s.type === 'webhook' ? 'on receipt' : '—'}</span>}
+                  : <span class="muted">{nextRunWords(s)}</span>}
               </td>
               <td data-label="Open items">{open.get(s.id) ? <Pill tone="bad">{String(open.get(s.id))}</Pill> : <span class="muted">0</span>}</td>
             </tr>
@@ -204,3 +204,9 @@ export function SourcesOverview ({ agent, sources }: { agent: Agent, sources: Da
     </div>
   )
 }
+
+const lastAt = (s: DataSource) => s.lastSync?.finishedAt ?? s.lastSync?.startedAt ?? null
+
+/** When a source without a next scheduled pull runs. */
+const nextRunWords = (s: DataSource) =>
+  s.role === 'RESULTS_SINK' ? (s.autoPush ? 'after each job' : 'manual') : s.type === 'webhook' ? 'on receipt' : '—'
