@@ -344,13 +344,13 @@ export function SourceCard ({ agent, source, secretsById, onChanged, onDeleted, 
       {detail
         ? <PagedHistory agent={agent} base={base} version={version} onOpen={setOpenSync} onChanged={() => { void refresh() }} />
         : (
-          <div class="history">
-            <h4>
-              Sync history <span class="muted small">last {HISTORY_LIMIT}, times in {agent.timezone}</span>
-              {' '}<a class="small" href={links.source(agent.id, source.id)}>All syncs</a>
-            </h4>
-            <SyncHistory agent={agent} syncs={syncs} items={history} onOpen={setOpenSync} limit={HISTORY_LIMIT} />
-          </div>
+            <div class="history">
+              <h4>
+                Sync history <span class="muted small">last {HISTORY_LIMIT}, times in {agent.timezone}</span>
+                {' '}<a class="small" href={links.source(agent.id, source.id)}>All syncs</a>
+              </h4>
+              <SyncHistory agent={agent} syncs={syncs} items={history} onOpen={setOpenSync} limit={HISTORY_LIMIT} />
+            </div>
           )}
       {resetting && <ResetDialog base={base} source={source} onClose={() => setResetting(false)} />}
 
