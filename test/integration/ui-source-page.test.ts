@@ -109,6 +109,11 @@ describe.skipIf(onPostgres || !chromiumAvailable())('the source page, in Chromiu
     const overview = page.getByRole('region', { name: 'Sources at a glance' })
     await overview.getByRole('link', { name: 'daily drops' }).waitFor()
     await expect.poll(() => overview.locator(`[data-overview-id="${sinkId}"] [data-status]`).getAttribute('data-status')).toBe('retrying')
+    await page.setViewportSize({ width: 390, height: 844 })
+    expect(await noClippedTables(page)).toEqual([])
+    await page.setViewportSize({ width: 1280, height: 900 })
+    // each card shows its last few syncs and links to the whole history
+    expect(await page.locator(`[data-source-id="${sourceId}"] tr[data-sync-id]`).count()).toBe(5)
     await overview.getByRole('link', { name: 'daily drops' }).click()
     await page.getByRole('heading', { name: 'daily drops', level: 1 }).waitFor()
     expect(page.url()).toBe(`${base}/#/agents/${agentId}/sources/${sourceId}`)

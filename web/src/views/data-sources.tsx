@@ -20,7 +20,8 @@ import { useCan } from '../lib/me'
 import { links } from '../lib/router'
 import { PagedHistory, ResetDialog, SourcesOverview } from './source-operations'
 
-const HISTORY_LIMIT = 20
+/** Syncs a card on the agent page shows; the whole history is on the source's page ("All syncs"). */
+const HISTORY_LIMIT = 5
 
 /** The Data sources tab: Inbound (inventory sources) and Outbound (results sinks). */
 export function DataSourcesTab ({ agent }: { agent: Agent }) {
