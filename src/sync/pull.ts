@@ -112,6 +112,8 @@ export async function pullSource (deps: Deps, request: PullRequest): Promise<Syn
     if (syncId && isAppError(err) && err.code === 'SYNC_CANCELLED') {
       const cancelled = await getSyncById(db, syncId)
       if (cancelled?.status === 'cancelled') return cancelled
+      // closed by someone else (the lost-pull sweep took the source over): as if the lease was lost
+      throw new AppError('LEASE_LOST')
     }
     // the sync must never stay "running": record the failure (if the lease is still ours)
     if (syncId) {
