@@ -61,6 +61,9 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   [`POST ${A}/agents/:id/data-sources/:sid/push`]: 'operator',
   [`GET ${A}/agents/:id/data-sources/:sid/syncs`]: 'viewer',
   [`GET ${A}/agents/:id/data-sources/:sid/syncs/:syncId`]: 'viewer',
+  [`POST ${A}/agents/:id/data-sources/:sid/syncs/:syncId/cancel`]: 'operator',
+  [`POST ${A}/agents/:id/data-sources/:sid/syncs/:syncId/retry`]: 'operator',
+  [`POST ${A}/agents/:id/data-sources/:sid/reset`]: 'operator',
 
   [`GET ${A}/agents/:id/inventory/uploads`]: 'viewer',
   [`GET ${A}/agents/:id/inventory/uploads/:uid`]: 'viewer',

@@ -98,7 +98,8 @@ export interface DataSource {
   updatedAt: string
 }
 
-export type SyncStatus = 'running' | 'succeeded' | 'partial' | 'failed'
+/** `retrying`: a push waiting for its next attempt; `cancelled`: stopped by an operator */
+export type SyncStatus = 'running' | 'retrying' | 'succeeded' | 'partial' | 'failed' | 'cancelled'
 
 /** One delivery attempt of a push (`src/push/service.ts`), oldest first. */
 export interface ManifestAttempt {
@@ -189,6 +190,9 @@ export interface Sync {
   progress?: SyncProgress | null
   /** only from GET …/syncs/{syncId} */
   manifest?: ManifestEntry[]
+  /** pushes: attempts made so far, and when the next one is due */
+  attempt?: number
+  nextAttemptAt?: string | null
 }
 
 export interface TestCheck { name: string, ok: boolean, message: string, durationMs: number }

@@ -17,8 +17,11 @@ import { EditSourceDialog, SourceForm } from './source-form'
 import { PreviewPanel } from './import-options'
 import { ManifestDialog, SyncHistory } from './syncs'
 import { useCan } from '../lib/me'
+import { links } from '../lib/router'
+import { PagedHistory, ResetDialog, SourcesOverview } from './source-operations'
 
-const HISTORY_LIMIT = 20
+/** Syncs a card on the agent page shows; the whole history is on the source's page ("All syncs"). */
+const HISTORY_LIMIT = 5
 
 /** The Data sources tab: Inbound (inventory sources) and Outbound (results sinks). */
 export function DataSourcesTab ({ agent }: { agent: Agent }) {
@@ -87,6 +90,7 @@ export function DataSourcesTab ({ agent }: { agent: Agent }) {
       {sources.error && !sources.data && <ErrorState error={sources.error} what="Data sources" onRetry={sources.reload} />}
       {sources.data && (
         <>
+          {items.length > 0 && <SourcesOverview agent={agent} sources={items} />}
           {section('INVENTORY_SOURCE')}
           {section('RESULTS_SINK')}
         </>
@@ -139,8 +143,10 @@ function lastSyncOf (source: DataSource, history: Sync[] | undefined): { status:
   return latest ? { status: latest.status, at: latest.finishedAt ?? latest.startedAt } : null
 }
 
-function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
+export function SourceCard ({ agent, source, secretsById, onChanged, onDeleted, detail }: {
   agent: Agent, source: DataSource, secretsById: Map<string, Secret>, onChanged: (s: DataSource) => void, onDeleted: () => void
+  /** on the source's own page: the history pages with filters, and Reset, Cancel, Retry now are offered */
+  detail?: boolean
 }) {
   const base = `${sourcesPath(agent.id)}/${seg(source.id)}`
   const inbound = source.role === 'INVENTORY_SOURCE'
@@ -157,15 +163,21 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
   const [deleting, setDeleting] = useState(false)
   const [previewing, setPreviewing] = useState(false)
   const [editing, setEditing] = useState(false)
+  const [resetting, setResetting] = useState(false)
+  // bumped whenever the history should be read again (the paged history of the source page)
+  const [version, setVersion] = useState(0)
 
   const refresh = async () => {
     void syncs.reload()
+    setVersion(v => v + 1)
     try { onChanged(await api.get<DataSource>(base)) } catch { /* the card keeps what it has */ }
   }
   const runner = useSyncRunner(`${base}/syncs`, () => { void refresh() })
 
   // a sync started elsewhere (the schedule, a webhook, a push retry) is followed in the history too
-  const latestRunning = syncs.data?.items[0]?.status === 'running'
+  // (a push waiting for its retry too: "Retry now" elsewhere, or the attempt coming due, ends it)
+  const latestStatus = syncs.data?.items[0]?.status
+  const latestRunning = latestStatus === 'running' || latestStatus === 'retrying'
   const idle = runner.state.phase === 'idle' || runner.state.phase === 'done' || runner.state.phase === 'error'
   useEffect(() => {
     if (!latestRunning || !idle) return
@@ -221,7 +233,7 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
       <header class="source-head">
         <SourceTypeIcon type={source.type} />
         <div class="source-title">
-          <h3 id={`src-${source.id}`}>{source.name}</h3>
+          <h3 id={`src-${source.id}`}>{detail ? source.name : <a href={links.source(agent.id, source.id)}>{source.name}</a>}</h3>
           <p class="muted small">{source.type === 's3' ? 'S3' : 'Webhook'} {inbound ? 'source' : 'sink'}</p>
         </div>
         <div class="source-badge">
@@ -321,6 +333,7 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
               {running ? 'Pushing…' : 'Push'}
             </button>
           )}
+          {canRun && detail && inbound && <button type="button" class="btn" onClick={() => setResetting(true)}>Reset…</button>}
           {canDelete && <button type="button" class="btn btn-ghost" onClick={() => setDeleting(true)} aria-label={`Delete ${source.name}`}>Delete</button>}
         </div>
       </div>
@@ -331,10 +344,18 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
       <RunProgress state={runner.state} verb={inbound ? 'Pull' : 'Push'} agent={agent} onOpen={(id) => setOpenSync(id)} onDismiss={runner.reset} />
       {(test.result || test.error) && <TestResults test={test} onDismiss={() => setTest({ busy: false })} />}
 
-      <div class="history">
-        <h4>Sync history <span class="muted small">last {HISTORY_LIMIT}, times in {agent.timezone}</span></h4>
-        <SyncHistory agent={agent} syncs={syncs} items={history} onOpen={setOpenSync} limit={HISTORY_LIMIT} />
-      </div>
+      {detail
+        ? <PagedHistory agent={agent} base={base} version={version} onOpen={setOpenSync} onChanged={() => { void refresh() }} />
+        : (
+            <div class="history">
+              <h4>
+                Sync history <span class="muted small">last {HISTORY_LIMIT}, times in {agent.timezone}</span>
+                {' '}<a class="small" href={links.source(agent.id, source.id)}>All syncs</a>
+              </h4>
+              <SyncHistory agent={agent} syncs={syncs} items={history} onOpen={setOpenSync} limit={HISTORY_LIMIT} />
+            </div>
+          )}
+      {resetting && <ResetDialog base={base} source={source} onClose={() => setResetting(false)} />}
 
       {openSync && <ManifestDialog agent={agent} sourcePath={base} syncId={openSync} onClose={() => setOpenSync(null)} />}
       {confirmAutoPush && (
