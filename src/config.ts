@@ -65,6 +65,10 @@ export interface Config {
   metricsToken?: string
   /** syncs, uploads, deliveries and audit entries older than this many days are purged daily; 0 keeps everything */
   retentionDays: number
+  /** hours a replaced webhook signing secret still verifies inbound deliveries and co-signs pushes (docs/security.md) */
+  webhookSecretOverlapHours: number
+  /** Ferry's own address as users reach it (no trailing slash): absolute receiveUrl, links in notifications */
+  publicUrl?: string
   logLevel: string
 }
 
@@ -189,6 +193,23 @@ function smtpUrl (env: Env): string | undefined {
   return raw
 }
 
+function publicUrl (env: Env): string | undefined {
+  const raw = env.FERRY_PUBLIC_URL?.trim()
+  if (raw === undefined || raw === '') return undefined
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new ConfigError('FERRY_PUBLIC_URL', 'is not a URL; expected e.g. https://ferry.example.com')
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('FERRY_PUBLIC_URL', 'must start with https:// or http://')
+  if (url.search || url.hash || url.username || url.password) {
+    throw new ConfigError('FERRY_PUBLIC_URL', 'must be the address only (no query, fragment or credentials)')
+  }
+  // a path prefix (Ferry behind a reverse proxy at /ferry) is kept; the trailing slash is not
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`
+}
+
 function retrySchedule (env: Env): number[] {
   const raw = env.FERRY_PUSH_RETRY_SCHEDULE_MS
   if (raw === undefined || raw.trim() === '') return DEFAULT_PUSH_RETRY_SCHEDULE_MS
@@ -246,6 +267,8 @@ export function loadConfig (env: Env = process.env): Config {
     shutdownGraceMs: integer(env, 'FERRY_SHUTDOWN_GRACE_MS', 10 * SECOND, 1000, 10 * MINUTE),
     metricsToken: metricsToken(env),
     retentionDays: integer(env, 'FERRY_RETENTION_DAYS', 90, 0, 36_500),
+    webhookSecretOverlapHours: integer(env, 'FERRY_WEBHOOK_SECRET_OVERLAP_HOURS', 24, 0, 24 * 30),
+    publicUrl: publicUrl(env),
     logLevel,
   }
 }

@@ -78,6 +78,10 @@ export const ERRORS = {
   REQUEST_TIMEOUT: define(408, 'transient', 'The request body stopped arriving; send it again.'),
   RESULTS_TOO_LARGE: define(413, 'config', 'The results exceed the sink\'s inline limit; use an S3 sink for large results.'),
   DELIVERY_FAILED: define(502, 'transient', 'The delivery failed.'),
+  SYNC_FINISHED: define(409, 'config', 'The sync has already finished.'),
+  // a cancelled sync's error code, and what a pull that finds its sync cancelled stops with (config: never retried)
+  SYNC_CANCELLED: define(409, 'config', 'The sync was cancelled.'),
+  PUSH_NOT_WAITING: define(409, 'config', 'The push is not waiting for a retry.'),
 } as const satisfies Record<string, ErrorDefinition>
 
 export type ErrorCode = keyof typeof ERRORS

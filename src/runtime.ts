@@ -72,7 +72,10 @@ export async function startRuntime (config: Config, options: RuntimeOptions): Pr
     if (applied.length) logger.info({ applied }, 'migrations applied')
     // refuses to start (MASTER_KEY_MISMATCH) if the stored secrets need another master key
     const vault = await openVault(db, await loadMasterKey(config, { logger }),
-      { logger, keySource: config.masterKey ? 'FERRY_MASTER_KEY' : masterKeyPath(config.dataDir), findSecretUsers })
+      {
+        logger, keySource: config.masterKey ? 'FERRY_MASTER_KEY' : masterKeyPath(config.dataDir), findSecretUsers,
+        webhookSecretOverlapHours: config.webhookSecretOverlapHours,
+      })
     await bootstrapAdminKey(db, { bootstrapApiKey: config.bootstrapApiKey, dataDir: config.dataDir, logger, print: options.print })
 
     const works = role !== 'api'

@@ -30,6 +30,8 @@ export type PullVerdict = 'ok' | 'retry' | 'done'
 /** After a pull finished (returned its sync): files, retries or resolves. */
 export async function afterPull (deps: Deps, input: { sourceId: string, trigger: Sync['trigger'], sync: Sync, lastAttempt: boolean }): Promise<PullVerdict> {
   const { sync } = input
+  // an operator stopped it: neither a failure nor a recovery
+  if (sync.status === 'cancelled') return 'done'
   const listingFailed = sync.error !== null && (sync.status === 'failed' || sync.status === 'partial')
   if (!listingFailed) {
     await reportRecovery(deps, { sourceId: input.sourceId, type: 'DATA_SOURCE_PULL_FAILED' })

@@ -20,7 +20,7 @@ export interface Actor {
 export const AUDIT_RESOURCE_TYPES = ['organisation', 'api_key', 'secret', 'agent', 'data_source', 'upload', 'job', 'pending_item', 'channel'] as const
 export type AuditResourceType = typeof AUDIT_RESOURCE_TYPES[number]
 
-export type AuditAction = 'create' | 'update' | 'delete' | 'revoke' | 'reset' | 'test' | 'pull' | 'push' | 'resolve'
+export type AuditAction = 'create' | 'update' | 'delete' | 'revoke' | 'reset' | 'test' | 'pull' | 'push' | 'resolve' | 'cancel' | 'retry'
 
 /** Per changed field, its value before and after; secret values appear only in their redacted API form. */
 export type Changes = Record<string, { before?: unknown, after?: unknown }>

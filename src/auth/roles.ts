@@ -61,6 +61,9 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   [`POST ${A}/agents/:id/data-sources/:sid/push`]: 'operator',
   [`GET ${A}/agents/:id/data-sources/:sid/syncs`]: 'viewer',
   [`GET ${A}/agents/:id/data-sources/:sid/syncs/:syncId`]: 'viewer',
+  [`POST ${A}/agents/:id/data-sources/:sid/syncs/:syncId/cancel`]: 'operator',
+  [`POST ${A}/agents/:id/data-sources/:sid/syncs/:syncId/retry`]: 'operator',
+  [`POST ${A}/agents/:id/data-sources/:sid/reset`]: 'operator',
 
   [`GET ${A}/agents/:id/inventory/uploads`]: 'viewer',
   [`GET ${A}/agents/:id/inventory/uploads/:uid`]: 'viewer',
@@ -78,6 +81,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   [`GET ${A}/agents/:id/channels`]: 'viewer',
   [`GET ${A}/agents/:id/channels/:cid/deliveries`]: 'viewer',
   [`POST ${A}/agents/:id/channels`]: 'admin',
+  [`PATCH ${A}/agents/:id/channels/:cid`]: 'admin',
   [`DELETE ${A}/agents/:id/channels/:cid`]: 'admin',
   [`POST ${A}/agents/:id/channels/:cid/test`]: 'operator',
 

@@ -1,5 +1,4 @@
 import nodemailer from 'nodemailer'
-import { Webhook } from 'standardwebhooks'
 import type { Deps } from '../deps.js'
 import { getAgent } from '../db/sql/agents.js'
 import {
@@ -9,6 +8,7 @@ import { getItemById, type PendingItem } from '../db/sql/pending-items.js'
 import { getSourceById } from '../db/sql/sources.js'
 import { isAppError } from '../errors.js'
 import { guardedRequest } from '../net/guarded-http.js'
+import { signWithEach } from '../inbound/signature.js'
 import { presentItem } from '../alerts/present.js'
 
 /**
@@ -30,7 +30,19 @@ export interface Notification {
   /** one line a person can act on */
   text: string
   subject: string
+  /** where to act on it in Ferry's UI; only when FERRY_PUBLIC_URL says where Ferry is reached */
+  url?: string
 }
+
+/**
+ * A link into the web UI (hash routes, web/src/lib/router.ts) under FERRY_PUBLIC_URL; none without
+ * it, as the server cannot know the address its users reach it at.
+ */
+export function uiLink (publicUrl: string | undefined, route: string): string | undefined {
+  return publicUrl === undefined ? undefined : `${publicUrl}/#${route}`
+}
+
+const pendingRoute = (agentId: string) => `/agents/${encodeURIComponent(agentId)}/pending`
 
 export interface SendResult {
   ok: boolean
@@ -75,25 +87,27 @@ async function describe (deps: Deps, event: DeliveryEvent, item: PendingItem, id
   const sourceRef = { id: item.sourceId, name: source?.name ?? item.sourceId }
   const what = item.type === 'DATA_SOURCE_PUSH_FAILED' ? `Pushes to the data sink "${sourceRef.name}"` : `Pulls from the data source "${sourceRef.name}"`
   const where = `(agent "${agentRef.name}")`
+  const url = uiLink(deps.config.publicUrl, pendingRoute(item.agentId))
   if (event === 'opened') {
     return {
-      event, agent: agentRef, source: sourceRef, item, id,
+      event, agent: agentRef, source: sourceRef, item, id, ...(url ? { url } : {}),
       subject: `[Ferry] ${item.type === 'DATA_SOURCE_PUSH_FAILED' ? 'Push' : 'Pull'} failing: ${sourceRef.name}`,
       text: `${what} ${where} are failing. ${item.message}`,
     }
   }
   const how = item.resolution === 'manual' ? 'was resolved by hand' : 'is resolved: the last run succeeded'
   return {
-    event, agent: agentRef, source: sourceRef, item, id,
+    event, agent: agentRef, source: sourceRef, item, id, ...(url ? { url } : {}),
     subject: `[Ferry] Resolved: ${sourceRef.name}`,
     text: `${what} ${where}: the pending item ${how}${item.occurrences > 1 ? ` (it failed ${item.occurrences} times)` : ''}.`,
   }
 }
 
 /** A test message for `POST …/channels/{cid}/test`. */
-export function testNotification (agent: { id: string, name: string }, id: string): Notification {
+export function testNotification (agent: { id: string, name: string }, id: string, publicUrl?: string): Notification {
+  const url = uiLink(publicUrl, pendingRoute(agent.id))
   return {
-    event: 'test', agent, source: null, item: null, id,
+    event: 'test', agent, source: null, item: null, id, ...(url ? { url } : {}),
     subject: '[Ferry] Test notification',
     text: `Test notification from Ferry for agent "${agent.name}": this channel will hear when a pending item opens or is resolved.`,
   }
@@ -118,10 +132,12 @@ export function slackMessage (n: Notification): { text: string, blocks: unknown[
   const fields: string[] = [`*Agent:* ${slackEscape(n.agent.name)}`]
   if (n.source) fields.push(`*Source:* ${slackEscape(n.source.name)}`)
   if (n.item) fields.push(`*Occurrences:* ${n.item.occurrences}`)
+  // Slack's link syntax: the URL is Ferry's own (FERRY_PUBLIC_URL), so it needs no escaping beyond what slackEscape does
+  const link = n.url ? ` <${slackEscape(n.url)}|Open in Ferry>` : ''
   return {
-    text: `${icon} ${n.text}`,
+    text: `${icon} ${n.text}${n.url ? ` ${n.url}` : ''}`,
     blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: `${icon} ${slackEscape(n.text)}` } },
+      { type: 'section', text: { type: 'mrkdwn', text: `${icon} ${slackEscape(n.text)}${link}` } },
       { type: 'context', elements: fields.map(text => ({ type: 'mrkdwn', text })) },
     ],
   }
@@ -138,6 +154,7 @@ export function webhookPayload (n: Notification, timestamp: Date): Record<string
     data: {
       text: n.text,
       agent: n.agent,
+      ...(n.url ? { url: n.url } : {}),
       ...(n.source ? { source: n.source } : {}),
       ...(n.item ? { item: presentItem(n.item) } : {}),
     },
@@ -154,8 +171,7 @@ async function sendWebhook (deps: Deps, channel: Channel, n: Notification): Prom
   }
   if (config.secretRef) {
     // the signing secret is decrypted for this one signature and dropped
-    headers['webhook-signature'] = await deps.vault.withSecret(deps.db, channel.orgId, config.secretRef, 'webhook',
-      async (secret) => new Webhook(secret.reveal().signingSecret).sign(n.id, timestamp, body))
+    headers['webhook-signature'] = await signWithEach(deps, channel.orgId, config.secretRef, n.id, timestamp, body)
   }
   return postJson(deps, config.url, body, headers)
 }
@@ -207,7 +223,7 @@ async function sendEmail (deps: Deps, config: EmailChannelConfig, n: Notificatio
       to: config.to,
       subject: n.subject,
       text: `${n.text}\n\nAgent: ${n.agent.name}${n.source ? `\nSource: ${n.source.name}` : ''}` +
-        `${n.item ? `\nOccurrences: ${n.item.occurrences}\nFirst seen: ${n.item.firstSeenAt}` : ''}\n`,
+        `${n.item ? `\nOccurrences: ${n.item.occurrences}\nFirst seen: ${n.item.firstSeenAt}` : ''}${n.url ? `\n\nOpen in Ferry: ${n.url}` : ''}\n`,
       headers: { 'X-Ferry-Notification-Id': n.id },
     })
     const refused = info.rejected.length

@@ -2,14 +2,16 @@ import type { TSchema } from 'typebox'
 import { Value } from 'typebox/value'
 import type { Deps } from '../deps.js'
 import { getAgent } from '../db/sql/agents.js'
-import { insertChannel, type Channel, type ChannelConfig, type ChannelType, type WebhookChannelConfig } from '../db/sql/channels.js'
+import {
+  getChannel, insertChannel, lockChannel, updateChannel as writeChannel, type Channel, type ChannelConfig, type ChannelType, type WebhookChannelConfig,
+} from '../db/sql/channels.js'
 import { redactedSecretsByIds } from '../db/sql/sources.js'
 import { AppError, isAppError } from '../errors.js'
 import { assertTargetUrl } from '../net/guarded-http.js'
 import { resolveAllowed } from '../net/guarded-lookup.js'
 import { EmailChannelConfig, SlackChannelConfig, WebhookChannelConfig as WebhookSchema } from '../schemas/channels.js'
 import { newId } from '../util/ids.js'
-import { recordAudit, type Actor } from '../audit/audit.js'
+import { diff, recordAudit, type Actor } from '../audit/audit.js'
 import { REDACTED_PREFIX } from '../vault/secret.js'
 import { sendToChannel, testNotification, type SendResult } from './deliver.js'
 
@@ -22,27 +24,64 @@ const SCHEMAS: Record<ChannelType, TSchema> = { slack: SlackChannelConfig, webho
  * for e-mail that this server has an SMTP server at all.
  */
 export async function createChannel (
-  deps: Deps, orgId: string, agentId: string, input: { type: ChannelType, config: Record<string, unknown> }, actor?: Actor,
+  deps: Deps, orgId: string, agentId: string, input: { name?: string, type: ChannelType, config: Record<string, unknown> }, actor?: Actor,
 ): Promise<Channel> {
-  const config = checkConfig(input.type, input.config)
-  if (input.type === 'slack' || input.type === 'webhook') await checkUrl(deps, (config as { url: string }).url)
-  const secretRef = input.type === 'webhook' ? (config as unknown as WebhookChannelConfig).secretRef : undefined
+  const config = await checkChannel(deps, orgId, input.type, input.config)
+  const name = input.name?.trim() || `${input.type} channel`
+  return deps.db.transaction(async (tx) => {
+    const channel = await insertChannel(tx, { id: newId(), orgId, agentId, name, type: input.type, config })
+    if (actor) await recordAudit(tx, actor, { action: 'create', resourceType: 'channel', resourceId: channel.id })
+    return channel
+  })
+}
+
+/**
+ * `PATCH …/channels/{cid}`: a new name and/or config fields merged onto the stored config (null
+ * removes an optional field); the result passes the same checks as a new channel. The audit entry
+ * holds the changed fields in their API form (a Slack URL redacted).
+ */
+export async function updateChannel (
+  deps: Deps, orgId: string, agentId: string, channelId: string, patch: { name?: string, config?: Record<string, unknown> }, actor?: Actor,
+): Promise<Channel> {
+  const current = await getChannel(deps.db, orgId, agentId, channelId)
+  if (!current) throw new AppError('NOT_FOUND', 'Channel not found.')
+  const merged: Record<string, unknown> = { ...current.config, ...patch.config }
+  for (const [k, v] of Object.entries(merged)) if (v === null) delete merged[k]
+  const config = patch.config === undefined ? current.config : await checkChannel(deps, orgId, current.type, merged)
+  const name = patch.name === undefined ? current.name : patch.name.trim()
+  if (name === '') throw new AppError('VALIDATION_FAILED', 'name must not be blank.', { details: { field: 'name' } })
+  return deps.db.transaction(async (tx) => {
+    if (!await lockChannel(tx, orgId, agentId, channelId)) throw new AppError('NOT_FOUND', 'Channel not found.')
+    const updated = await writeChannel(tx, channelId, { name, config })
+    if (actor) {
+      const view = (c: Channel) => ({ name: c.name, config: presentConfig(c) })
+      const changes = diff(view(current), view(updated), ['name', 'config'])
+      await recordAudit(tx, actor, { action: 'update', resourceType: 'channel', resourceId: channelId, changes })
+    }
+    return updated
+  })
+}
+
+async function checkChannel (deps: Deps, orgId: string, type: ChannelType, input: Record<string, unknown>): Promise<ChannelConfig> {
+  const config = checkConfig(type, input)
+  if (type === 'slack' || type === 'webhook') await checkUrl(deps, (config as { url: string }).url)
+  const secretRef = type === 'webhook' ? (config as unknown as WebhookChannelConfig).secretRef : undefined
   if (secretRef) {
-    let type: string
+    let secretType: string
     try {
-      type = (await deps.vault.get(orgId, secretRef)).type
+      secretType = (await deps.vault.get(orgId, secretRef)).type
     } catch (err) {
       if (isAppError(err) && err.code === 'NOT_FOUND') {
         throw new AppError('VALIDATION_FAILED', 'config.secretRef does not name a secret of this organisation.', { details: { field: 'config.secretRef' } })
       }
       throw err
     }
-    if (type !== 'webhook') {
+    if (secretType !== 'webhook') {
       throw new AppError('SECRET_TYPE_MISMATCH',
-        `config.secretRef must be a secret of type "webhook" (a signing secret), not "${type}".`, { details: { field: 'config.secretRef' } })
+        `config.secretRef must be a secret of type "webhook" (a signing secret), not "${secretType}".`, { details: { field: 'config.secretRef' } })
     }
   }
-  if (input.type === 'email') {
+  if (type === 'email') {
     if (!deps.config.smtpUrl) {
       throw new AppError('VALIDATION_FAILED',
         'E-mail channels need an SMTP server, and this Ferry server has none (FERRY_SMTP_URL is not set); ' +
@@ -52,11 +91,7 @@ export async function createChannel (
     const to = [...new Set((config as { to: string[] }).to.map(a => a.trim().toLowerCase()))]
     config.to = to
   }
-  return deps.db.transaction(async (tx) => {
-    const channel = await insertChannel(tx, { id: newId(), orgId, agentId, type: input.type, config: config as unknown as ChannelConfig })
-    if (actor) await recordAudit(tx, actor, { action: 'create', resourceType: 'channel', resourceId: channel.id })
-    return channel
-  })
+  return config as unknown as ChannelConfig
 }
 
 function checkConfig (type: ChannelType, config: Record<string, unknown>): Record<string, unknown> & { to?: string[] } {
@@ -98,18 +133,25 @@ export async function presentChannels (deps: Deps, orgId: string, channels: Chan
   const refs = channels.map(c => (c.config as { secretRef?: string }).secretRef).filter((id): id is string => Boolean(id))
   const secrets = await redactedSecretsByIds(deps.db, orgId, refs)
   return channels.map(c => {
-    const config: Record<string, unknown> = { ...c.config }
-    if (c.type === 'slack') config.url = redactUrl(String(config.url))
+    const config = presentConfig(c)
     const ref = config.secretRef as string | undefined
     return {
       id: c.id,
       agentId: c.agentId,
+      name: c.name,
       type: c.type,
       config,
       ...(ref && secrets.has(ref) ? { redactedSecrets: { secretRef: secrets.get(ref) } } : {}),
       createdAt: c.createdAt,
+      updatedAt: c.updatedAt,
     }
   })
+}
+
+function presentConfig (c: Channel): Record<string, unknown> {
+  const config: Record<string, unknown> = { ...c.config }
+  if (c.type === 'slack') config.url = redactUrl(String(config.url))
+  return config
 }
 
 export function redactUrl (url: string): string {
@@ -125,7 +167,8 @@ export function redactUrl (url: string): string {
 /** `POST …/channels/{cid}/test`: one test message, sent now; the answer says how it went. */
 export async function testChannel (deps: Deps, channel: Channel, actor?: Actor): Promise<SendResult> {
   const agent = await getAgent(deps.db, channel.orgId, channel.agentId)
-  const result = await sendToChannel(deps, channel, testNotification({ id: channel.agentId, name: agent?.name ?? channel.agentId }, newId()))
+  const notification = testNotification({ id: channel.agentId, name: agent?.name ?? channel.agentId }, newId(), deps.config.publicUrl)
+  const result = await sendToChannel(deps, channel, notification)
   // the message is out whatever happens next; the entry records that it was sent and how it went
   if (actor) await recordAudit(deps.db, actor, { action: 'test', resourceType: 'channel', resourceId: channel.id, changes: { ok: { after: result.ok } } })
   deps.logger.info({ channelId: channel.id, channelType: channel.type, ok: result.ok, status: result.status }, 'channel test sent')

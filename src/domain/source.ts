@@ -133,3 +133,6 @@ export function computeNextPullAt (
   if (source.role !== 'INVENTORY_SOURCE' || source.type !== 's3' || !source.enabled || !agent.rules.autoPull) return null
   return nextRunAfter(effectiveCron(source, agent), agent.timezone, after)
 }
+
+/** Where senders POST to an inbound webhook source: absolute under FERRY_PUBLIC_URL, else the path (docs/inbound-webhooks.md). */
+export const receiveUrlOf = (publicUrl: string | undefined, sourceId: string): string => `${publicUrl ?? ''}/api/v1/inbound/${sourceId}`

@@ -1,6 +1,6 @@
 import type { Deps } from '../deps.js'
 import { lastDelivery } from '../db/sql/inbound.js'
-import type { DataSource, InboundWebhookConfig } from '../domain/source.js'
+import { receiveUrlOf, type DataSource, type InboundWebhookConfig } from '../domain/source.js'
 import { AppError } from '../errors.js'
 import type { Checklist } from '../sync/availability.js'
 import { signingKey } from './signature.js'
@@ -11,6 +11,7 @@ import { signingKey } from './signature.js'
  */
 export async function testInboundWebhook (deps: Deps, source: DataSource, list: Checklist): Promise<void> {
   const config = source.config as InboundWebhookConfig
+  const receiveUrl = receiveUrlOf(deps.config.publicUrl, source.id)
   await list.step('signing secret', async () => {
     const bytes = await deps.vault.withSecret(deps.db, source.orgId, config.secretRef, 'webhook', async (secret) => {
       const key = signingKey(secret.reveal().signingSecret)
@@ -22,11 +23,11 @@ export async function testInboundWebhook (deps: Deps, source: DataSource, list: 
   })
   await list.step('enabled', async () => {
     if (!source.enabled) throw new AppError('SOURCE_DISABLED', 'The source is disabled: deliveries to it are refused (404) until it is enabled again.')
-    return { message: `The source accepts deliveries at POST /api/v1/inbound/${source.id}.` }
+    return { message: `The source accepts deliveries at POST ${receiveUrl}.` }
   })
   await list.step('last delivery', async () => {
     const last = await lastDelivery(deps.db, source.id)
-    if (!last) return { message: `No delivery received yet. Send one to POST /api/v1/inbound/${source.id} (docs/recipes/push-inventory-to-ferry.md).` }
+    if (!last) return { message: `No delivery received yet. Send one to POST ${receiveUrl} (docs/recipes/push-inventory-to-ferry.md).` }
     const outcome = last.status === null
       ? 'its sync no longer exists'
       : last.status === 'failed'

@@ -135,33 +135,42 @@ async function receiveBody (deps: Deps, request: InboundRequest, limits: Inbound
 /**
  * Streams the body past the HMAC (and to a temp file when `keep`), then compares signatures. The
  * signing secret is decrypted for this call only; the HMAC key is wiped once the Hmac holds it.
+ * During a rotation overlap the body goes past one HMAC per signing secret (the current one and
+ * the one it replaced) and either may match (docs/security.md "Rotation overlap").
  */
 async function verifyBody (deps: Deps, source: DataSource, signature: SignatureHeaders, body: Readable, keep: boolean): Promise<Spooled> {
   const secretRef = (source.config as InboundWebhookConfig).secretRef
-  return deps.vault.withSecret(deps.db, source.orgId, secretRef, 'webhook', async (secret) => {
-    const signingSecret = secret.reveal().signingSecret
-    const key = signingKey(signingSecret)
-    const verifier = new SignatureVerifier(key, signature)
-    key.fill(0)
+  return deps.vault.withSigningSecrets(deps.db, source.orgId, secretRef, async (secrets) => {
+    const verifiers = secrets.map((secret) => {
+      const key = signingKey(secret.reveal())
+      const verifier = new SignatureVerifier(key, signature)
+      key.fill(0)
+      return { signingSecret: secret.reveal(), verifier }
+    })
     const spooled = await spoolBody(body, {
       dir: processTempDir(deps.config.dataDir),
       idleTimeoutMs: deps.config.inboundBodyIdleTimeoutMs,
       maxBytes: deps.config.inboundMaxBytes,
-      onChunk: chunk => verifier.update(chunk),
+      onChunk: chunk => { for (const v of verifiers) v.verifier.update(chunk) },
       toFile: keep,
       keepUpTo: LIBRARY_CHECK_MAX_BYTES,
       signal: deps.signal,
     })
-    const matches = verifier.matches()
-    const library = verifyWithLibrary(signingSecret, spooled.kept, signature)
-    if (matches && library === false) {
+    // every verifier is finished (no early exit): which secret matched is not told by the timing
+    const results = verifiers.map(v => ({ ...v, matches: v.verifier.matches() }))
+    const matched = results.find(r => r.matches)
+    const library = matched ? verifyWithLibrary(matched.signingSecret, spooled.kept, signature) : null
+    if (matched && library === false) {
       // should not happen: the two implementations disagree. Refuse, and leave a trace to investigate.
       deps.logger.warn({ sourceId: source.id, webhookId: signature.id },
         'inbound signature: the raw-byte HMAC matched but the standardwebhooks library refused')
     }
-    if (!matches || library === false) {
+    if (!matched || library === false) {
       await spooled.remove()
       throw new AppError('WEBHOOK_SIGNATURE_INVALID', 'No signature in the webhook-signature header matches the body signed with this source\'s secret.')
+    }
+    if (matched !== results[0]) {
+      deps.logger.info({ sourceId: source.id, webhookId: signature.id }, 'inbound delivery signed with the previous signing secret (rotation overlap)')
     }
     return spooled
   })

@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer'
 import { createHmac, timingSafeEqual, type Hmac } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
 import { Webhook } from 'standardwebhooks'
+import type { Deps } from '../deps.js'
 import { AppError } from '../errors.js'
 
 /**
@@ -117,4 +118,15 @@ export function verifyWithLibrary (signingSecret: string, body: Buffer | null, h
   } catch {
     return false
   }
+}
+
+/**
+ * The webhook-signature header of an outbound delivery (a push to a webhook sink, a webhook
+ * channel's notification): one `v1,` signature per signing secret of `secretRef`, so during a
+ * rotation overlap the receiver accepts it whichever of the two secrets it holds (docs/push.md).
+ */
+export async function signWithEach (deps: Pick<Deps, 'db' | 'vault'>, orgId: string, secretRef: string,
+  webhookId: string, at: Date, body: string | Buffer): Promise<string> {
+  return deps.vault.withSigningSecrets(deps.db, orgId, secretRef,
+    async (secrets) => secrets.map(s => new Webhook(s.reveal()).sign(webhookId, at, body)).join(' '))
 }

@@ -10,12 +10,13 @@ import { AppError, isAppError } from '../errors.js'
  *                         │  │    │                                     or retries exhausted)
  *                         │  │    └──▶ disabled                        (410 Gone: the sink is switched off)
  *                         └──┘ lease expired (the worker died mid-attempt): taken over, attempt + 1
+ *   pending | retrying ──▶ cancelled                                   (an operator cancelled the push)
  *
  * The side effects (claiming, recording, scheduling the retry as a pg-boss job) live in
  * src/push/service.ts; this file only decides.
  */
 
-export type FinalState = Extract<DeliveryState, 'delivered' | 'failed' | 'disabled'>
+export type FinalState = Extract<DeliveryState, 'delivered' | 'failed' | 'disabled' | 'cancelled'>
 
 /** What one attempt led to, before any decision. */
 export type AttemptOutcome =
@@ -129,7 +130,8 @@ export function decide (outcome: AttemptOutcome, options: DecideOptions): Decisi
 /** Total attempts a delivery may make: the first one and one per schedule entry. */
 export const maxAttempts = (scheduleMs: readonly number[]): number => scheduleMs.length + 1
 
-export const isFinal = (state: DeliveryState): state is FinalState => state === 'delivered' || state === 'failed' || state === 'disabled'
+export const isFinal = (state: DeliveryState): state is FinalState =>
+  state === 'delivered' || state === 'failed' || state === 'disabled' || state === 'cancelled'
 
 /** Raised inside an attempt when the worker learns another one took the delivery over. */
 export class LeaseLostError extends AppError {

@@ -1,4 +1,4 @@
-import type { PgBoss, SendOptions } from 'pg-boss'
+import type { ConnectionOptions, FindJobsOptions, PgBoss, SendOptions } from 'pg-boss'
 
 export const PUSH_QUEUE = 'push-results'
 
@@ -18,4 +18,14 @@ export async function enqueuePush (boss: PgBoss, data: PushJobData, options: { d
     ...(options.startAfter ? { startAfter: options.startAfter } : {}),
     ...(options.db ? { db: options.db } : {}),
   } as SendOptions)
+}
+
+/**
+ * Removes the queued attempt of a delivery (waiting for its `startAfter`), in the caller's
+ * transaction: "Retry now" queues one due at once instead (singletonKey allows one queued job), a
+ * cancelled push needs none.
+ */
+export async function dropQueuedPush (boss: PgBoss, syncId: string, db: BossDb): Promise<void> {
+  const queued = await boss.findJobs(PUSH_QUEUE, { key: syncId, queued: true, db } as FindJobsOptions)
+  if (queued.length > 0) await boss.deleteJob(PUSH_QUEUE, queued.map(j => j.id), { db } as ConnectionOptions)
 }

@@ -1,13 +1,13 @@
 import type { Deps } from '../deps.js'
 import type { Transaction } from '../db/client.js'
 import {
-  claimDelivery, getDeliveryBySync, holdsDelivery, insertDelivery, openDeliveryOf, renewDeliveryLease, setDeliveryState,
-  strandedDeliveries, type Delivery,
+  claimDelivery, getDeliveryBySync, holdsDelivery, insertDelivery, lockDeliveryOfSync, makeDeliveryDue, openDeliveryOf, renewDeliveryLease,
+  setDeliveryState, strandedDeliveries, type Delivery,
 } from '../db/sql/deliveries.js'
 import { getJob, getJobById, type MappingJob } from '../db/sql/jobs.js'
 import { sourceOr404 } from '../db/lookups.js'
 import { disableSource, getSourceById } from '../db/sql/sources.js'
-import { finishSync, getSyncById, insertSync, replaceManifest, type ManifestEntry, type Sync } from '../db/sql/syncs.js'
+import { appendManifest, finishSync, getSyncById, insertSync, replaceManifest, type ManifestEntry, type Sync } from '../db/sql/syncs.js'
 import type { DataSource, OutboundWebhookConfig, S3Config } from '../domain/source.js'
 import { AppError, isAppError } from '../errors.js'
 import type { ResultFormat } from '../results/format.js'
@@ -15,7 +15,7 @@ import { newId } from '../util/ids.js'
 import { startPeriodic, type Periodic } from '../util/periodic.js'
 import { reportPushFailure, reportPushRecovery } from './alerts.js'
 import { decide, isFinal, LeaseLostError, type AttemptOutcome, type Decision } from './delivery.js'
-import { enqueuePush, type PushJobData } from './queue.js'
+import { dropQueuedPush, enqueuePush, type PushJobData } from './queue.js'
 import { attemptS3, attemptWebhook, resultKey, webhookIdFor } from './targets.js'
 import { recordAudit, type Actor } from '../audit/audit.js'
 import { logFinished } from '../sync/signals.js'
@@ -57,6 +57,14 @@ export type PushTrigger = 'manual' | 'job_complete'
 export async function createPush (deps: Pick<Deps, 'boss'>, tx: Transaction, p: { sink: DataSource, job: MappingJob, trigger: PushTrigger }): Promise<Sync> {
   const { sink, job } = p
   const sync = await insertSync(tx, { id: newId(), orgId: sink.orgId, sourceId: sink.id, direction: 'outbound', trigger: p.trigger, jobId: job.id })
+  // an empty result would only make the receiver process nothing: recorded as skipped instead (docs/push.md)
+  if (job.rows === 0 && (sink.config as { pushEmpty?: boolean }).pushEmpty !== true) {
+    await appendManifest(tx, sync.id, {
+      key: targetOf(sink, job).key, etag: null, size: null, lastModified: null, format: formatOf(sink), status: 'skipped', rowsAccepted: 0, rowsRejected: 0,
+      jobId: job.id, code: 'EMPTY_RESULTS', reason: 'The job has no result rows; empty results are not pushed unless the sink sets "pushEmpty": true.',
+    })
+    return (await finishSync(tx, sync.id, { status: 'succeeded' }))!
+  }
   await insertDelivery(tx, { id: newId(), orgId: sink.orgId, sinkId: sink.id, jobId: job.id, syncId: sync.id, webhookId: webhookIdFor(job.id, sink.id) })
   await enqueuePush(deps.boss, { sinkId: sink.id, jobId: job.id, syncId: sync.id }, { db: tx.bossAdapter() })
   return sync
@@ -327,4 +335,45 @@ export function startDeliverySweeper (deps: Deps, everyMs = SWEEP_EVERY_MS): Per
       if (id) deps.logger.info({ syncId: d.syncId, state: d.state, attempt: d.attempt }, 're-queued a delivery nobody was working on')
     }
   }, deps.logger)
+}
+
+/**
+ * Cancels a push, in the caller's transaction (which has locked its sync row, see
+ * src/sync/operations.ts): a push waiting for its first attempt or for a retry stops — its queued
+ * attempt is removed, the delivery and the sync end `cancelled`. An attempt being made right now
+ * cannot be taken back (the request may be on the wire): 409, cancel again once it has ended.
+ */
+export async function cancelPushIn (deps: Pick<Deps, 'boss'>, tx: Transaction, sync: Sync, message: string): Promise<Sync> {
+  const delivery = await lockDeliveryOfSync(tx, sync.id)
+  if (!delivery || delivery.state === 'delivering') {
+    const message = 'An attempt of this push is being made right now; cancel again once it has ended.'
+    throw new AppError('CONFLICT', message, { details: { state: delivery?.state ?? null } })
+  }
+  await setDeliveryState(tx, delivery.id, 'cancelled', null)
+  await dropQueuedPush(deps.boss, sync.id, tx.bossAdapter())
+  const entry = sync.manifest[0]
+  if (entry) {
+    await replaceManifest(tx, sync.id, { ...entry, status: 'failed', state: 'cancelled', nextAttemptAt: null, reason: message },
+      { files: 0, bytes: 0, rowsAccepted: 0, rowsRejected: 0 })
+  }
+  return (await finishSync(tx, sync.id, { status: 'cancelled', error: { code: 'SYNC_CANCELLED', message } }))!
+}
+
+/**
+ * Retry now: a push waiting for its next attempt (`retrying`) is made due at once and its queued
+ * attempt replaced by one that starts now (one queued job per delivery: singletonKey = sync id).
+ */
+export async function retryPushNow (deps: Deps, orgId: string, agentId: string, sinkId: string, syncId: string, actor: Actor): Promise<void> {
+  const sink = await sourceOr404(deps.db, orgId, agentId, sinkId)
+  await deps.db.transaction(async (tx) => {
+    const delivery = await lockDeliveryOfSync(tx, syncId)
+    if (!delivery || delivery.sinkId !== sink.id) throw new AppError('NOT_FOUND', 'Sync not found.')
+    if (delivery.state !== 'retrying') {
+      throw new AppError('PUSH_NOT_WAITING', `The push is ${delivery.state}, not waiting for a retry.`, { details: { state: delivery.state } })
+    }
+    await makeDeliveryDue(tx, delivery.id)
+    await dropQueuedPush(deps.boss, syncId, tx.bossAdapter())
+    await enqueuePush(deps.boss, { sinkId: sink.id, jobId: delivery.jobId, syncId }, { db: tx.bossAdapter() })
+    await recordAudit(tx, actor, { action: 'retry', resourceType: 'data_source', resourceId: sink.id, changes: { syncId: { after: syncId } } })
+  })
 }

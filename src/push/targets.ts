@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto'
 import { PassThrough, Transform, pipeline, type Readable } from 'node:stream'
-import { Webhook } from 'standardwebhooks'
 import type { Deps } from '../deps.js'
 import type { MappingJob } from '../db/sql/jobs.js'
 import { normalisePrefix, type OutboundWebhookConfig, type S3Config } from '../domain/source.js'
 import { AppError } from '../errors.js'
 import { guardedRequest } from '../net/guarded-http.js'
+import { signWithEach } from '../inbound/signature.js'
 import { CONTENT_TYPES, type ResultFormat } from '../results/format.js'
 import { streamJobResults } from '../results/rows.js'
 import { withS3Transport } from '../sources/s3-access.js'
@@ -115,9 +115,7 @@ export async function attemptWebhook (
         'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
       }
       if (config.secretRef) {
-        headers['webhook-signature'] = await deps.vault.withSecret(deps.db, sink.orgId, config.secretRef, 'webhook', async (secret) => {
-          return new Webhook(secret.reveal().signingSecret).sign(webhookId, now, body)
-        })
+        headers['webhook-signature'] = await signWithEach(deps, sink.orgId, config.secretRef, webhookId, now, body)
       }
       await beforeSend()
       const res = await guardedRequest(config.url, {

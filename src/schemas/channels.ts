@@ -20,18 +20,30 @@ export const EmailChannelConfig = Type.Object({
 
 const ChannelType = Type.Union([Type.Literal('slack'), Type.Literal('webhook'), Type.Literal('email')])
 
+const ChannelName = Type.String({ minLength: 1, maxLength: 200, description: 'shown in the UI and the audit log' })
+
 export const ChannelCreate = Type.Object({
+  name: Type.Optional({ ...ChannelName, description: 'default: "<type> channel"' }),
   type: ChannelType,
   config: Type.Record(Type.String(), Type.Unknown()),
 }, { additionalProperties: false })
 
+export const ChannelPatch = Type.Object({
+  name: Type.Optional(ChannelName),
+  config: Type.Optional(Type.Record(Type.String(), Type.Unknown(), {
+    description: 'fields to change, merged onto the stored config (the type stays); null removes an optional field (secretRef)',
+  })),
+}, { additionalProperties: false, minProperties: 1 })
+
 export const ChannelSchema = Type.Object({
   id: Uuid,
   agentId: Uuid,
+  name: Type.String(),
   type: ChannelType,
   config: Type.Record(Type.String(), Type.Unknown(), { description: 'a Slack URL is shown redacted: it is a credential' }),
   redactedSecrets: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   createdAt: Timestamp,
+  updatedAt: Timestamp,
 }, { $id: 'Channel' })
 
 export const Delivery = Type.Object({

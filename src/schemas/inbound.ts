@@ -5,7 +5,10 @@ export const InboundParams = Type.Object({ sourceId: Uuid })
 
 export const InboundAnswer = Type.Object({
   syncId: Type.Union([Uuid, Type.Null()]),
-  status: Type.Union([Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('partial'), Type.Literal('failed'), Type.Null()]),
+  status: Type.Union([
+    Type.Literal('running'), Type.Literal('retrying'), Type.Literal('succeeded'), Type.Literal('partial'), Type.Literal('failed'),
+    Type.Literal('cancelled'), Type.Null(),
+  ]),
   duplicate: Type.Boolean({ description: 'true when this webhook-id was received before: nothing was ingested again' }),
   uploadId: Type.Union([Uuid, Type.Null()]),
   fileName: Type.Union([Type.String(), Type.Null()]),

@@ -8,6 +8,11 @@ export const Job = Type.Object({
   id: Uuid,
   agentId: Uuid,
   uploadId: Uuid,
+  upload: Type.Optional(Type.Object({
+    fileName: Type.String(),
+    sourceId: Type.Union([Uuid, Type.Null()]),
+    sourceName: Type.Union([Type.String(), Type.Null()], { description: 'null for a manual upload or a deleted source' }),
+  }, { description: 'the file the job maps and where it came from' })),
   status: JobStatus,
   trigger: Type.Union([Type.Literal('manual'), Type.Literal('auto_map')], { description: 'auto_map: started by the agent\'s rules.autoMap after an upload' }),
   rows: Type.Integer({ description: 'result rows (set when the job succeeded)' }),

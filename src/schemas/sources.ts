@@ -1,10 +1,13 @@
 import { Type } from 'typebox'
 import { FILE_FORMATS } from '../formats/types.js'
 import { Timestamp, Uuid } from './common.js'
+import { SHOWN_SYNC_STATUSES, SYNC_TRIGGERS } from '../db/sql/syncs.js'
 import { ParseConfig, SourceFieldMap } from './parse.js'
 
 const Format = Type.Union(FILE_FORMATS.map(f => Type.Literal(f)))
 const UuidPattern = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' })
+
+const PushEmpty = Type.Boolean({ description: 'sinks: push a job with no result rows too (default false: such a push is recorded as skipped)' })
 
 /** Config schemas per type and role; checked in the handler so the error names the right one. */
 export const S3Config = Type.Object({
@@ -20,6 +23,7 @@ export const S3Config = Type.Object({
   format: Type.Optional(Format),
   parse: Type.Optional(Type.Union([ParseConfig, Type.Null()])),
   fieldMap: Type.Optional(Type.Union([SourceFieldMap, Type.Null()])),
+  pushEmpty: Type.Optional(PushEmpty),
 }, { additionalProperties: false })
 
 export const InboundWebhookConfig = Type.Object({
@@ -34,6 +38,7 @@ export const OutboundWebhookConfig = Type.Object({
   secretRef: Type.Optional(UuidPattern),
   headerSecretRef: Type.Optional(UuidPattern),
   format: Type.Optional(Format),
+  pushEmpty: Type.Optional(PushEmpty),
 }, { additionalProperties: false })
 
 const Role = Type.Union([Type.Literal('INVENTORY_SOURCE'), Type.Literal('RESULTS_SINK')])
@@ -81,7 +86,7 @@ export const Source = Type.Object({
     Type.Null(),
   ])),
   redactedSecrets: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-  receiveUrl: Type.Optional(Type.String()),
+  receiveUrl: Type.Optional(Type.String({ description: 'inbound webhook sources: where to POST deliveries (absolute with FERRY_PUBLIC_URL)' })),
   signingSecret: Type.Optional(Type.String({ description: 'a generated whsec_ secret, returned once at creation' })),
   createdAt: Timestamp,
   updatedAt: Timestamp,
@@ -106,8 +111,10 @@ export const Sync = Type.Object({
   id: Uuid,
   sourceId: Uuid,
   direction: Type.Union([Type.Literal('inbound'), Type.Literal('outbound')]),
-  trigger: Type.Union(['schedule', 'manual', 'webhook', 'job_complete'].map(s => Type.Literal(s))),
-  status: Type.Union(['running', 'succeeded', 'partial', 'failed'].map(s => Type.Literal(s))),
+  trigger: Type.Union(SYNC_TRIGGERS.map(s => Type.Literal(s))),
+  status: Type.Union(SHOWN_SYNC_STATUSES.map(s => Type.Literal(s)), {
+    description: '"retrying": a push waiting for its next attempt (see attempt, nextAttemptAt); "cancelled": stopped by an operator',
+  }),
   startedAt: Timestamp,
   finishedAt: Type.Union([Timestamp, Type.Null()]),
   durationMs: Type.Union([Type.Integer(), Type.Null()]),
@@ -118,7 +125,23 @@ export const Sync = Type.Object({
   error: Type.Optional(Type.Union([Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: true }), Type.Null()])),
   progress: Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])),
   manifest: Type.Optional(Type.Array(ManifestEntry)),
+  attempt: Type.Optional(Type.Integer({ description: 'pushes: attempts made so far' })),
+  nextAttemptAt: Type.Optional(Type.Union([Timestamp, Type.Null()], { description: 'pushes: when the next attempt is due (pending or retrying)' })),
 }, { $id: 'Sync' })
+
+export const SyncListQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 20 })),
+  cursor: Type.Optional(Type.String({ maxLength: 200, description: 'the nextCursor of the previous page' })),
+  status: Type.Optional(Type.Union(SHOWN_SYNC_STATUSES.map(s => Type.Literal(s)))),
+  trigger: Type.Optional(Type.Union(SYNC_TRIGGERS.map(s => Type.Literal(s)))),
+})
+
+export const ResetBody = Type.Object({
+  since: Type.Optional(Type.String({
+    pattern: '^\\d{4}-\\d{2}-\\d{2}([T ][0-9:.]+(Z|[+-]\\d{2}:?\\d{2})?)?$', maxLength: 40,
+    description: 'ISO date or date-time (a date is midnight UTC): forget only files last modified at or after it; absent: all',
+  })),
+}, { additionalProperties: false })
 
 export const SourceParams = Type.Object({ id: Uuid, sid: Uuid })
 export const SyncParams = Type.Object({ id: Uuid, sid: Uuid, syncId: Uuid })

@@ -9,7 +9,8 @@ import {
   acquireLease, getSourceById, holdsLease, insertLedgerEntry, ledgerContains, ledgerId, releaseLease, renewLease, setLastSyncedAt,
 } from '../db/sql/sources.js'
 import {
-  anyFileLanded, appendManifest, failOrphanedSyncs, finishSync, getSyncById, insertSync, setSyncProgress, type ManifestEntry, type Sync, type SyncTrigger,
+  anyFileLanded, appendManifest, failOrphanedSyncs, finishSync, getSyncById, insertSync, setSyncProgress, syncStillRunning,
+  type ManifestEntry, type Sync, type SyncTrigger,
 } from '../db/sql/syncs.js'
 import { compilePattern, importOptionsOf, normalisePrefix, type DataSource, type S3Config } from '../domain/source.js'
 import { AppError, coerceError, isAppError, shuttingDown } from '../errors.js'
@@ -71,6 +72,9 @@ export async function pullSource (deps: Deps, request: PullRequest): Promise<Syn
   if (!agent) throw new AppError('NOT_FOUND', 'Agent not found.')
 
   let syncId = request.syncId
+  // an on-demand pull cancelled while its job waited in the queue: nothing to do
+  const requested = syncId ? await getSyncById(db, syncId) : null
+  if (requested?.status === 'cancelled') return requested
   const token = newId()
   try {
     await waitForLease(deps, source.id, token, request.leaseWaitMs ?? 0)
@@ -89,7 +93,12 @@ export async function pullSource (deps: Deps, request: PullRequest): Promise<Syn
     // A retried job (its previous attempt already closed the sync), or one whose sync the lost-pull
     // sweep closed before this lease was taken, records a sync of its own. Checked under the lease:
     // the sweep closes a sync only while its source's lease is free (src/db/sql/sources.ts takeDeadLeases).
-    if (syncId && (await getSyncById(db, syncId))?.status !== 'running') syncId = undefined
+    // A pull cancelled while this job waited for the lease stops here.
+    if (syncId) {
+      const current = await getSyncById(db, syncId)
+      if (current?.status === 'cancelled') return current
+      if (current?.status !== 'running') syncId = undefined
+    }
     if (!syncId) {
       const started = { id: newId(), orgId: source.orgId, sourceId: source.id, direction: 'inbound' as const, trigger: request.trigger, jobId: request.jobId }
       syncId = (await insertSync(db, started)).id
@@ -101,6 +110,13 @@ export async function pullSource (deps: Deps, request: PullRequest): Promise<Syn
     logFinished(logger, 'pull', pullSignal(sync))
     return sync
   } catch (err) {
+    // cancelled by an operator (POST …/syncs/{id}/cancel closed the sync): the pull stopped as asked
+    if (syncId && isAppError(err) && err.code === 'SYNC_CANCELLED') {
+      const cancelled = await getSyncById(db, syncId)
+      if (cancelled?.status === 'cancelled') return cancelled
+      // closed by someone else (the lost-pull sweep took the source over): as if the lease was lost
+      throw new AppError('LEASE_LOST')
+    }
     // the sync must never stay "running": record the failure (if the lease is still ours)
     if (syncId) {
       const e = isAppError(err) ? err : new AppError('INTERNAL')
@@ -147,6 +163,34 @@ class LeaseKeeper {
   stop (): void { clearInterval(this.#timer) }
 }
 
+/** How often a running pull looks whether an operator cancelled its sync. */
+const CANCEL_CHECK_MS = 1000
+
+/**
+ * Watches the pull's sync row: once it is no longer running (an operator cancelled it), `signal`
+ * aborts, so the download in flight stops and its file's transaction rolls back. Files already
+ * committed stay; a file that reaches its commit anyway finds the sync closed (appendManifest) and
+ * rolls back too.
+ */
+class CancelWatch {
+  readonly #controller = new AbortController()
+  readonly signal = this.#controller.signal
+  readonly #timer: NodeJS.Timeout
+  constructor (deps: Deps, syncId: string) {
+    this.#timer = setInterval(() => {
+      syncStillRunning(deps.db, syncId)
+        .then((running) => { if (!running) this.#controller.abort() })
+        .catch((err) => deps.logger.warn({ err, syncId }, 'could not check whether the sync was cancelled'))
+    }, CANCEL_CHECK_MS)
+    this.#timer.unref()
+  }
+
+  get cancelled (): boolean { return this.signal.aborted }
+  stop (): void { clearInterval(this.#timer) }
+}
+
+const cancelled = () => new AppError('SYNC_CANCELLED', 'The sync was cancelled; the files committed before stay.')
+
 async function runPull (deps: Deps, source: DataSource, agent: Agent, syncId: string, lease: LeaseKeeper): Promise<Sync> {
   const { db } = deps
   const config = source.config as S3Config
@@ -157,6 +201,7 @@ async function runPull (deps: Deps, source: DataSource, agent: Agent, syncId: st
   let listingError: AppError | null = null
   let problems = 0
   const reporter = new ProgressWriter(() => setSyncProgress(db, syncId, { ...progress }), PROGRESS_INTERVAL_MS)
+  const cancel = new CancelWatch(deps, syncId)
 
   try {
     await withS3Transport(deps, source.orgId, config, async (transport) => {
@@ -165,10 +210,12 @@ async function runPull (deps: Deps, source: DataSource, agent: Agent, syncId: st
         for await (const page of transport.listPages()) {
           if (lease.lost) throw new AppError('LEASE_LOST')
           if (deps.signal.aborted) throw shuttingDown()
+          if (cancel.cancelled) throw cancelled()
           progress.filesListed += page.length
           const known = await ledgerContains(db, source.id, page.map(f => ({ key: f.key, etag: f.etag })))
           for (const file of page) {
             if (known.has(ledgerId(file))) continue
+            if (cancel.cancelled) throw cancelled()
             const reason = skipReason(file, file.key.slice(prefix.length), matches, Boolean(config.format))
             if (reason) {
               await recordSkipped(deps, source, syncId, file, reason)
@@ -177,7 +224,7 @@ async function runPull (deps: Deps, source: DataSource, agent: Agent, syncId: st
             progress.filesTotal++
             progress.bytesTotal += file.size
             await pool.run(async () => {
-              const entries = await ingestFile(deps, { source, agent, syncId, file, transport, lease })
+              const entries = await ingestFile(deps, { source, agent, syncId, file, transport, lease, cancel: cancel.signal })
               if (entries.some(isProblem)) problems++
               progress.filesDone++
               progress.bytesDone += file.size
@@ -196,9 +243,11 @@ async function runPull (deps: Deps, source: DataSource, agent: Agent, syncId: st
       }
     })
     if (lease.lost) throw new AppError('LEASE_LOST')
+    if (cancel.cancelled) throw cancelled()
     await reporter.flush()
   } finally {
     reporter.stop()
+    cancel.stop()
   }
 
   if (!listingError) await setLastSyncedAt(db, source.id, startedAt)
@@ -217,10 +266,11 @@ async function recordSkipped (deps: Deps, source: DataSource, syncId: string, fi
     if (!await insertLedgerEntry(tx, {
       sourceId: source.id, key: file.key, etag: file.etag, size: file.size, lastModified: file.lastModified, status: 'skipped', syncId,
     })) return
-    await appendManifest(tx, syncId, {
+    const appended = await appendManifest(tx, syncId, {
       key: file.key, etag: file.etag, size: file.size, lastModified: file.lastModified?.toISOString() ?? null, format: null,
       status: 'skipped', rowsAccepted: 0, rowsRejected: 0, reason,
     })
+    if (!appended) throw cancelled()
   })
 }
 
@@ -229,14 +279,15 @@ class AlreadyIngested extends Error {}
 
 async function ingestFile (
   deps: Deps,
-  ctx: { source: DataSource, agent: Agent, syncId: string, file: RemoteFile, transport: S3Transport, lease: LeaseKeeper },
+  ctx: { source: DataSource, agent: Agent, syncId: string, file: RemoteFile, transport: S3Transport, lease: LeaseKeeper, cancel: AbortSignal },
 ): Promise<ManifestEntry[]> {
-  const { source, agent, syncId, file, transport, lease } = ctx
+  const { source, agent, syncId, file, transport, lease, cancel } = ctx
   const base = { key: file.key, etag: file.etag, size: file.size, lastModified: file.lastModified?.toISOString() ?? null }
-  // the download stops when the process does (the pipeline then fails the file's transaction)
+  // the download stops when the process does or the sync is cancelled (the pipeline then fails the file's transaction)
   const controller = new AbortController()
   const stop = () => controller.abort()
   deps.signal.addEventListener('abort', stop, { once: true })
+  cancel.addEventListener('abort', stop, { once: true })
   let spooled: Spooled | undefined
   try {
     if (file.size > deps.config.limits.maxFileBytes) return [await recordTooLarge(deps, ctx, base)]
@@ -247,7 +298,7 @@ async function ingestFile (
     if (deps.db.kind === 'pglite') {
       spooled = await spoolBody(body, {
         dir: processTempDir(deps.config.dataDir), maxBytes: deps.config.limits.maxFileBytes, toFile: true, keepUpTo: 0, onChunk: () => {},
-        idleTimeoutMs: deps.config.targetTimeoutMs, signal: deps.signal,
+        idleTimeoutMs: deps.config.targetTimeoutMs, signal: controller.signal,
       })
     }
     const options = importOptionsOf(source.config)
@@ -273,7 +324,8 @@ async function ingestFile (
       })) {
         throw new AlreadyIngested()
       }
-      for (const entry of entries) await appendManifest(tx, syncId, entry)
+      // the sync was cancelled meanwhile: this file rolls back
+      for (const entry of entries) if (!await appendManifest(tx, syncId, entry)) throw cancelled()
       // fencing: a pull that lost its lease commits nothing. Checked last, so the source row is
       // share-locked only for the commit itself; the manifest entry is a row of its own, so no file
       // transaction locks the sync row.
@@ -285,6 +337,7 @@ async function ingestFile (
     await spooled?.remove()
     if (err instanceof AlreadyIngested) return [{ ...base, format: null, status: 'skipped', rowsAccepted: 0, rowsRejected: 0, reason: 'already ingested' }]
     if (isAppError(err) && err.code === 'LEASE_LOST') throw err
+    if (cancel.aborted) throw cancelled()
     // cut off by a stopping process: not the file's failure; the pull ends, the file is taken again
     if (deps.signal.aborted) throw shuttingDown()
     const e = isAppError(err) ? err : coerceError(err)
@@ -299,6 +352,7 @@ async function ingestFile (
     return [entry]
   } finally {
     deps.signal.removeEventListener('abort', stop)
+    cancel.removeEventListener('abort', stop)
   }
 }
 
@@ -320,7 +374,7 @@ async function recordTooLarge (
       status: 'rejected',
       syncId: ctx.syncId,
     })) return
-    await appendManifest(tx, ctx.syncId, entry)
+    if (!await appendManifest(tx, ctx.syncId, entry)) throw cancelled()
   })
   return entry
 }

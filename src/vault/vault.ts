@@ -1,12 +1,12 @@
 import type { Db, Queryable } from '../db/client.js'
 import {
-  countSecretsByOtherKek, deleteSecret, getSealedSecret, getSecret, insertMasterKey, insertSecret,
+  countSecretsByOtherKek, deleteSecret, getSealedSecret, getSealedSigningSecrets, getSecret, insertMasterKey, insertSecret,
   listMasterKeys, listSecrets, lockActiveMasterKey, lockAllSealedSecrets, lockVault, renameSecret, replaceSecretValue,
-  retireMasterKey, setWrappedKey, type SecretRecord,
+  retireMasterKey, setPreviousWrappedKey, setWrappedKey, type SecretRecord,
 } from '../db/sql/secrets.js'
 import { AppError, isAppError } from '../errors.js'
 import type { Logger } from '../log.js'
-import { decryptSecret, encryptSecret, rewrapDataKey, type SealedSecret } from './crypto.js'
+import { decryptSecret, encryptSecret, rewrapDataKey, type SealedSecret, type StoredSealedSecret } from './crypto.js'
 import { Keyring, createMasterKey, masterKeyId, type MasterKey } from './keyring.js'
 import { WEBHOOK_SECRET_PREFIX, collectSecretStrings, generateWebhookSecret, redactSecretValue } from './redact.js'
 import { REDACTED, SECRET_TYPES, Secret, decodeSecretValue, encodeSecretValue, isSecretType, type SecretType, type SecretValues } from './secret.js'
@@ -28,6 +28,8 @@ export interface VaultOptions {
   findSecretUsers?: FindSecretUsers
   /** audit lines (ids and types only, never values) */
   logger?: Pick<Logger, 'info' | 'warn'>
+  /** hours a replaced webhook signing secret stays valid next to the new one (FERRY_WEBHOOK_SECRET_OVERLAP_HOURS, default 24) */
+  webhookSecretOverlapHours?: number
 }
 
 export interface CreateSecretInput {
@@ -57,12 +59,14 @@ export class Vault {
   readonly #keyring: Keyring
   readonly #findSecretUsers?: FindSecretUsers
   readonly #logger?: Pick<Logger, 'info' | 'warn'>
+  readonly #overlapHours: number
 
   constructor (db: Db, keyring: Keyring, options: VaultOptions = {}) {
     this.#db = db
     this.#keyring = keyring
     this.#findSecretUsers = options.findSecretUsers
     this.#logger = options.logger
+    this.#overlapHours = options.webhookSecretOverlapHours ?? 24
   }
 
   /** Fingerprint of the master key that seals new values (safe to log). */
@@ -111,7 +115,8 @@ export class Vault {
 
   /**
    * Renames and/or replaces the value. A new value is validated against the secret's type, sealed
-   * under a fresh data key and stamps `rotatedAt`; a rename alone does not.
+   * under a fresh data key and stamps `rotatedAt`; a rename alone does not. A webhook secret keeps
+   * the sealed value it replaces for the rotation overlap ({@link withSigningSecrets}).
    */
   async update (orgId: string, secretId: string, patch: UpdateSecretInput, actor?: Actor): Promise<SecretRecord> {
     const name = patch.name === undefined ? undefined : parseName(patch.name)
@@ -123,7 +128,8 @@ export class Vault {
         if (kek !== undefined) {
           const value = parseSecretValue(current.type, patch.value)
           const sealed = seal(kek, { orgId, secretId, type: current.type }, value)
-          result = await replaceSecretValue(tx, orgId, secretId, redactSecretValue(current.type, value), sealed) ?? throwNotFound()
+          const keepPrevious = current.type === 'webhook'
+          result = await replaceSecretValue(tx, orgId, secretId, redactSecretValue(current.type, value), sealed, keepPrevious) ?? throwNotFound()
         }
         if (name !== undefined && name !== current.name) result = await renameSecret(tx, orgId, secretId, name) ?? throwNotFound()
         if (actor) {
@@ -205,14 +211,39 @@ export class Vault {
     return new Secret(await this.#open(q, orgId, secretId, expectedType))
   }
 
+  /**
+   * The webhook secret's signing secrets: the current one first, then, while the value was replaced
+   * less than FERRY_WEBHOOK_SECRET_OVERLAP_HOURS ago, the one it replaced. Inbound verification
+   * accepts either; outbound signing signs with each (docs/security.md "Rotation overlap"). Errors
+   * and scrubbing as {@link withSecret}.
+   */
+  async withSigningSecrets<T> (q: Queryable, orgId: string, secretId: string, fn: (signingSecrets: Array<Secret<string>>) => Promise<T>): Promise<T> {
+    const row = await getSealedSigningSecrets(q, orgId, secretId, this.#overlapHours)
+    if (!row) throw notFound()
+    if (row.type !== 'webhook') throw typeMismatch(row, 'webhook')
+    const values = [this.#decrypt(row, row.sealed, 'webhook')]
+    if (row.previous) values.push(this.#decrypt(row, row.previous, 'webhook'))
+    const strings = values.flatMap(v => collectSecretStrings('webhook', v))
+    try {
+      return await fn(values.map(v => new Secret(v.signingSecret)))
+    } catch (err) {
+      throw scrubError(err, strings)
+    }
+  }
+
   async #open<K extends SecretType> (q: Queryable, orgId: string, secretId: string, expectedType: K): Promise<SecretValues[K]> {
     const row = await getSealedSecret(q, orgId, secretId)
     if (!row) throw notFound()
     if (row.type !== expectedType) throw typeMismatch(row, expectedType)
+    return this.#decrypt(row, row.sealed, expectedType)
+  }
+
+  #decrypt<K extends SecretType> (row: SecretRecord, sealed: StoredSealedSecret, expectedType: K): SecretValues[K] {
+    const { orgId, id: secretId } = row
     let plaintext: Buffer | undefined
     try {
       // the context comes from the row's own columns: a row whose org, id or type was altered fails
-      plaintext = decryptSecret({ orgId: row.orgId, secretId: row.id, type: row.type }, row.sealed, this.#keyring)
+      plaintext = decryptSecret({ orgId: row.orgId, secretId: row.id, type: row.type }, sealed, this.#keyring)
       return decodeSecretValue(expectedType, plaintext, row.id)
     } catch (err) {
       if (isAppError(err)) this.#logger?.warn({ orgId, secretId, code: err.code }, 'secret could not be decrypted')
@@ -345,14 +376,19 @@ export async function rotateMasterKey (db: Db, currentKey: Buffer, newKey: Buffe
     const failed: string[] = []
     for (const row of rows) {
       let rewrapped: SealedSecret
+      let previous: SealedSecret | undefined
+      const ctx = { orgId: row.orgId, secretId: row.id, type: row.type }
       try {
-        rewrapped = rewrapDataKey(row.sealed, { orgId: row.orgId, secretId: row.id, type: row.type }, from, to)
+        rewrapped = rewrapDataKey(row.sealed, ctx, from, to)
+        // the value a webhook rotation replaced is sealed in the same context (docs/decisions.md)
+        if (row.previous) previous = rewrapDataKey(row.previous, ctx, from, to)
       } catch (err) {
         if (!isAppError(err)) throw err
         failed.push(row.id)
         continue
       }
       await setWrappedKey(tx, row.id, rewrapped.wrappedKey, rewrapped.kekId)
+      if (previous) await setPreviousWrappedKey(tx, row.id, previous.wrappedKey, previous.kekId)
     }
     if (failed.length > 0) {
       throw new AppError('SECRET_DECRYPT_FAILED',

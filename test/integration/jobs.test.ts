@@ -239,3 +239,20 @@ describe('mapping jobs', () => {
     expect(list.json().items).toEqual([])
   })
 })
+
+describe('a job names its file and source', () => {
+  it('the job answers carry the upload\'s file name and source (null for a manual upload; the name of an inbound source)', async () => {
+    const agentId = await newAgent({})
+    const up = await upload(agentId, 'sku,quantity\nA-1,5\n', 'stock-2026-12-04.csv')
+    const [manual] = await jobsOfUpload(agentId, up.id)
+    const job = await finished(agentId, manual.id)
+    expect(job.upload).toEqual({ fileName: 'stock-2026-12-04.csv', sourceId: null, sourceName: null })
+
+    const source = (await t.api('POST', `/api/v1/agents/${agentId}/data-sources`, {
+      body: { name: 'warehouse feed', role: 'INVENTORY_SOURCE', type: 'webhook', config: {} },
+    })).json()
+    await t.database.db.query('UPDATE inventory_uploads SET source_id = $1 WHERE id = $2', [source.id, up.id])
+    const listed = (await t.api('GET', `/api/v1/agents/${agentId}/jobs`)).json().items
+    expect(listed[0].upload).toEqual({ fileName: 'stock-2026-12-04.csv', sourceId: source.id, sourceName: 'warehouse feed' })
+  })
+})

@@ -107,7 +107,7 @@ describe.skipIf(backend() !== 'postgres' || process.platform !== 'linux')('pushe
     const b = await startFerry(db.url, { FERRY_TARGET_TIMEOUT_MS: '10000' })
     const sync = await until('the delivery to be taken over', async () => {
       const s = (await call(b.base, 'GET', `/api/v1/agents/${agentId}/data-sources/${sink.id}/syncs/${syncId}`)).body
-      return s.status !== 'running' ? s : null
+      return s.status !== 'running' && s.status !== 'retrying' ? s : null
     }, 90_000)
     expect(sync.status).toBe('succeeded')
     const attempts = sync.manifest[0].attempts
@@ -170,7 +170,7 @@ describe.skipIf(backend() !== 'postgres' || process.platform !== 'linux')('pushe
     expect(pushed.status).toBe(202)
     const sync = await until('the push', async () => {
       const s = (await call(ferry.base, 'GET', `/api/v1/agents/${agentId}/data-sources/${sink.id}/syncs/${pushed.body.syncId}`)).body
-      return s.status !== 'running' ? s : null
+      return s.status !== 'running' && s.status !== 'retrying' ? s : null
     }, 170_000)
     const peak = await peakRss(pid)
     const t2 = Date.now()

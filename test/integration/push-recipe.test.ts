@@ -84,7 +84,7 @@ describe('docs/recipes/push-results-to-webhook.md', () => {
     let syncs: Array<{ status: string }> = []
     for (const deadline = Date.now() + 20_000; Date.now() < deadline; await new Promise(resolve => setTimeout(resolve, 50))) {
       syncs = (await t.api('GET', `/api/v1/agents/${agentId}/data-sources/${sinkId}/syncs`)).json().items
-      if (syncs[0]?.status !== 'running') break
+      if (syncs[0]?.status !== 'running' && syncs[0]?.status !== 'retrying') break
     }
     expect(syncs).toHaveLength(1)
     expect(syncs[0].status).toBe('succeeded')

@@ -65,7 +65,7 @@ const jobOf = (uploadId: string) => until('the job', async () => {
 /** The sink's syncs once none is running. */
 const syncsOf = (sinkId: string, count: number) => until(`${count} finished syncs`, async () => {
   const items = (await t.api('GET', `${base()}/${sinkId}/syncs`)).json().items as Array<{ id: string, status: string }>
-  return items.length >= count && items.every(s => s.status !== 'running') ? items : null
+  return items.length >= count && items.every(s => s.status !== 'running' && s.status !== 'retrying') ? items : null
 })
 const fullSync = async (sinkId: string, syncId: string) => (await t.api('GET', `${base()}/${sinkId}/syncs/${syncId}`)).json()
 
@@ -190,7 +190,7 @@ describe('pushing results to S3 sinks', () => {
     })
     const [summary] = await until('a finished sync', async () => {
       const items = (await t.api('GET', `/api/v1/agents/${agent}/data-sources/${sink.id}/syncs`)).json().items
-      return items.length && items[0].status !== 'running' ? items : null
+      return items.length && items[0].status !== 'running' && items[0].status !== 'retrying' ? items : null
     })
     const sync = (await t.api('GET', `/api/v1/agents/${agent}/data-sources/${sink.id}/syncs/${summary.id}`)).json()
     expect(sync).toMatchObject({ status: 'failed', error: { code: 'S3_CONFIG' }, filesCount: 0 })

@@ -6,6 +6,7 @@ import { SignIn } from './views/sign-in'
 import { AgentsList } from './views/agents-list'
 import { AgentCreate } from './views/agent-create'
 import { AgentPage } from './views/agent-page'
+import { SourcePage } from './views/source-page'
 import { SecretsPanel } from './views/secrets'
 import { ApiKeysPage } from './views/api-keys'
 import { AuditLogPage } from './views/audit-log'
@@ -56,7 +57,7 @@ function Shell ({ onSignOut }: { onSignOut: () => void }) {
 
   // A new page moves focus to the main region, so keyboard and screen-reader users start there.
   const first = useRef(true)
-  const routeKey = route.name === 'agent' ? `agent:${route.id}` : route.name
+  const routeKey = route.name === 'agent' ? `agent:${route.id}` : route.name === 'source' ? `source:${route.sourceId}` : route.name
   useEffect(() => {
     if (first.current) { first.current = false; return }
     main.current?.focus({ preventScroll: true })
@@ -92,7 +93,8 @@ function Page ({ route }: { route: Route }) {
   switch (route.name) {
     case 'agents': return <AgentsList />
     case 'agent-new': return <AgentCreate />
-    case 'agent': return <AgentPage key={route.id} id={route.id} tab={route.tab} />
+    case 'agent': return <AgentPage key={route.id} id={route.id} tab={route.tab} uploadId={route.uploadId} />
+    case 'source': return <SourcePage key={route.sourceId} agentId={route.agentId} sourceId={route.sourceId} />
     case 'secrets': return <SecretsPanel asPage />
     case 'api-keys': return <ApiKeysPage />
     case 'audit-log': return <AuditLogPage />

@@ -11,6 +11,8 @@ import rolesAudit from './010_roles_audit.js'
 import noResponseBodies from './011_no_response_bodies.js'
 import parseOptions from './012_parse_options.js'
 import retention from './013_retention.js'
+import secretOverlapChannelNames from './014_secret_overlap_channel_names.js'
+import cancelledSyncs from './015_cancelled_syncs.js'
 
 /**
  * The one migration set, applied in order on both backends. Append only: a shipped migration is
@@ -30,4 +32,6 @@ export const MIGRATIONS: ReadonlyArray<{ id: number, name: string, sql: string }
   { id: 11, name: 'no_response_bodies', sql: noResponseBodies },
   { id: 12, name: 'parse_options', sql: parseOptions },
   { id: 13, name: 'retention', sql: retention },
+  { id: 14, name: 'secret_overlap_channel_names', sql: secretOverlapChannelNames },
+  { id: 15, name: 'cancelled_syncs', sql: cancelledSyncs },
 ]

@@ -12,6 +12,7 @@ export interface Channel {
   id: string
   orgId: string
   agentId: string
+  name: string
   type: ChannelType
   config: ChannelConfig
   createdAt: string
@@ -22,6 +23,7 @@ const toChannel = (r: Record<string, unknown>): Channel => ({
   id: r.id as string,
   orgId: r.org_id as string,
   agentId: r.agent_id as string,
+  name: r.name as string,
   type: r.type as ChannelType,
   config: r.config as ChannelConfig,
   createdAt: isoRequired(r.created_at),
@@ -29,11 +31,23 @@ const toChannel = (r: Record<string, unknown>): Channel => ({
 })
 
 export async function insertChannel (
-  q: Queryable, c: { id: string, orgId: string, agentId: string, type: ChannelType, config: ChannelConfig },
+  q: Queryable, c: { id: string, orgId: string, agentId: string, name: string, type: ChannelType, config: ChannelConfig },
 ): Promise<Channel> {
   const { rows } = await q.query(
-    'INSERT INTO channels (id, org_id, agent_id, type, config) VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING *',
-    [c.id, c.orgId, c.agentId, c.type, json(c.config)])
+    'INSERT INTO channels (id, org_id, agent_id, name, type, config) VALUES ($1, $2, $3, $4, $5, $6::jsonb) RETURNING *',
+    [c.id, c.orgId, c.agentId, c.name, c.type, json(c.config)])
+  return toChannel(rows[0])
+}
+
+/** The channel row, locked for update until the caller's transaction ends (an edit reads, checks, then writes). */
+export async function lockChannel (q: Queryable, orgId: string, agentId: string, id: string): Promise<Channel | null> {
+  const { rows } = await q.query('SELECT * FROM channels WHERE org_id = $1 AND agent_id = $2 AND id = $3 FOR UPDATE', [orgId, agentId, id])
+  return rows[0] ? toChannel(rows[0]) : null
+}
+
+export async function updateChannel (q: Queryable, id: string, c: { name: string, config: ChannelConfig }): Promise<Channel> {
+  const { rows } = await q.query('UPDATE channels SET name = $2, config = $3::jsonb, updated_at = now() WHERE id = $1 RETURNING *',
+    [id, c.name, json(c.config)])
   return toChannel(rows[0])
 }
 
@@ -68,8 +82,8 @@ export async function deleteChannel (q: Queryable, orgId: string, agentId: strin
 /** Channels whose config refers to a vault entry (for the vault's "in use" check). */
 export async function findChannelsUsingSecret (q: Queryable, orgId: string, secretId: string): Promise<Array<{ id: string, name: string, agentId: string }>> {
   const { rows } = await q.query(
-    `SELECT id, type, agent_id FROM channels WHERE org_id = $1 AND config ? 'secretRef' AND config->>'secretRef' = $2 ORDER BY id`, [orgId, secretId])
-  return rows.map(r => ({ id: r.id as string, name: `${r.type as string} channel ${r.id as string}`, agentId: r.agent_id as string }))
+    `SELECT id, name, agent_id FROM channels WHERE org_id = $1 AND config ? 'secretRef' AND config->>'secretRef' = $2 ORDER BY id`, [orgId, secretId])
+  return rows.map(r => ({ id: r.id as string, name: `channel "${r.name as string}"`, agentId: r.agent_id as string }))
 }
 
 // ---- deliveries ----

@@ -1,7 +1,7 @@
 import type { Queryable } from '../client.js'
 import { iso, isoRequired } from './rows.js'
 
-export type DeliveryState = 'pending' | 'delivering' | 'delivered' | 'retrying' | 'failed' | 'disabled'
+export type DeliveryState = 'pending' | 'delivering' | 'delivered' | 'retrying' | 'failed' | 'disabled' | 'cancelled'
 export const OPEN_DELIVERY_STATES: readonly DeliveryState[] = ['pending', 'delivering', 'retrying']
 
 export interface Delivery {
@@ -47,6 +47,17 @@ export async function insertDelivery (
 export async function getDeliveryBySync (q: Queryable, syncId: string): Promise<Delivery | null> {
   const { rows } = await q.query('SELECT * FROM push_deliveries WHERE sync_id = $1', [syncId])
   return rows[0] ? toDelivery(rows[0]) : null
+}
+
+/** The delivery of a push, locked for the caller's transaction (cancel, retry now). */
+export async function lockDeliveryOfSync (q: Queryable, syncId: string): Promise<Delivery | null> {
+  const { rows } = await q.query('SELECT * FROM push_deliveries WHERE sync_id = $1 FOR UPDATE', [syncId])
+  return rows[0] ? toDelivery(rows[0]) : null
+}
+
+/** Retry now: a retrying delivery becomes due at once (its claim checks next_attempt_at). */
+export async function makeDeliveryDue (q: Queryable, id: string): Promise<void> {
+  await q.query(`UPDATE push_deliveries SET next_attempt_at = now() WHERE id = $1 AND state = 'retrying'`, [id])
 }
 
 /** An unfinished push of this job to this sink, if any (a second one would repeat it). */
@@ -100,7 +111,7 @@ export async function setDeliveryState (
 ): Promise<void> {
   await q.query(
     `UPDATE push_deliveries SET state = $2, next_attempt_at = $3, lease_token = NULL, lease_expires_at = NULL,
-       finished_at = CASE WHEN $2 IN ('delivered', 'failed', 'disabled') THEN now() ELSE NULL END
+       finished_at = CASE WHEN $2 IN ('delivered', 'failed', 'disabled', 'cancelled') THEN now() ELSE NULL END
      WHERE id = $1`, [id, state, nextAttemptAt])
 }
 

@@ -119,3 +119,15 @@ export async function fetchItems (tx: Queryable, count: number): Promise<StoredI
 export async function closeItemCursor (tx: Queryable): Promise<void> {
   await tx.query(`CLOSE ${ITEM_CURSOR}`)
 }
+
+/** What a person knows a job by: its upload's file and the source it came from (null for a manual upload or a deleted source). */
+export interface JobOrigin { fileName: string, sourceId: string | null, sourceName: string | null }
+
+export async function jobOrigins (q: Queryable, orgId: string, uploadIds: string[]): Promise<Map<string, JobOrigin>> {
+  if (uploadIds.length === 0) return new Map()
+  const { rows } = await q.query<{ id: string, file_name: string, source_id: string | null, source_name: string | null }>(
+    `SELECT u.id, u.file_name, u.source_id, s.name AS source_name
+     FROM inventory_uploads u LEFT JOIN data_sources s ON s.id = u.source_id
+     WHERE u.org_id = $1 AND u.id = ANY($2::uuid[])`, [orgId, [...new Set(uploadIds)]])
+  return new Map(rows.map(r => [r.id, { fileName: r.file_name, sourceId: r.source_id, sourceName: r.source_name }]))
+}

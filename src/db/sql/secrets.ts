@@ -24,6 +24,7 @@ export interface SealedSecretRow extends SecretRecord {
 // re-wraps, never by the listing queries.
 const META = 'id, org_id, name, type, redacted, created_at, rotated_at'
 const SEALED = `${META}, format_version, ciphertext, nonce, tag, wrapped_key, kek_id`
+const PREVIOUS = 'previous_format_version, previous_ciphertext, previous_nonce, previous_tag, previous_wrapped_key, previous_kek_id'
 
 const toRecord = (r: Record<string, unknown>): SecretRecord => ({
   id: r.id as string,
@@ -46,6 +47,17 @@ const toSealedRow = (r: Record<string, unknown>): SealedSecretRow => ({
     kekId: r.kek_id as string,
   },
 })
+
+const toPreviousSealed = (r: Record<string, unknown>): StoredSealedSecret | null => r.previous_ciphertext == null
+  ? null
+  : {
+      formatVersion: Number(r.previous_format_version),
+      ciphertext: r.previous_ciphertext as Uint8Array,
+      nonce: r.previous_nonce as Uint8Array,
+      tag: r.previous_tag as Uint8Array,
+      wrappedKey: r.previous_wrapped_key as Uint8Array,
+      kekId: r.previous_kek_id as string,
+    }
 
 /** Serialises vault-wide changes (startup key check, master key rotation) across processes. */
 const VAULT_LOCK = 7_246_002
@@ -81,6 +93,21 @@ export async function getSealedSecret (q: Queryable, orgId: string, id: string):
   return rows[0] ? toSealedRow(rows[0]) : null
 }
 
+/**
+ * A webhook secret's sealed value and, while `rotated_at` is less than `overlapHours` ago, the
+ * sealed value it replaced (`previous`, else null). The overlap is judged by the database clock,
+ * the one that stamped rotated_at.
+ */
+export async function getSealedSigningSecrets (
+  q: Queryable, orgId: string, id: string, overlapHours: number,
+): Promise<(SealedSecretRow & { previous: StoredSealedSecret | null }) | null> {
+  const { rows } = await q.query(
+    `SELECT ${SEALED}, ${PREVIOUS}, (rotated_at > now() - make_interval(hours => $3::int)) AS in_overlap
+     FROM secrets WHERE org_id = $1 AND id = $2`, [orgId, id, overlapHours])
+  if (!rows[0]) return null
+  return { ...toSealedRow(rows[0]), previous: rows[0].in_overlap === true ? toPreviousSealed(rows[0]) : null }
+}
+
 /** Keyset pagination on the (time-ordered) id, oldest first. */
 export async function listSecrets (q: Queryable, orgId: string, page: { limit: number, after?: string }): Promise<SecretRecord[]> {
   const { rows } = await q.query(
@@ -94,15 +121,25 @@ export async function renameSecret (q: Queryable, orgId: string, id: string, nam
   return rows[0] ? toRecord(rows[0]) : null
 }
 
-/** Stores a new sealed value (a new data key, new nonces) and stamps rotated_at. */
+/**
+ * Stores a new sealed value (a new data key, new nonces) and stamps rotated_at. `keepPrevious`
+ * moves the sealed value being replaced, as it is, into previous_* (webhook rotation overlap);
+ * otherwise previous_* is cleared. (In an UPDATE the right-hand sides read the row's old values.)
+ */
 export async function replaceSecretValue (
-  q: Queryable, orgId: string, id: string, redacted: RedactedSecretValue, sealed: SealedSecret,
+  q: Queryable, orgId: string, id: string, redacted: RedactedSecretValue, sealed: SealedSecret, keepPrevious = false,
 ): Promise<SecretRecord | null> {
   const { rows } = await q.query(
     `UPDATE secrets SET format_version = $3, ciphertext = $4, nonce = $5, tag = $6, wrapped_key = $7, kek_id = $8,
-       redacted = $9::jsonb, rotated_at = now()
+       redacted = $9::jsonb, rotated_at = now(),
+       previous_format_version = CASE WHEN $10::boolean THEN format_version END,
+       previous_ciphertext = CASE WHEN $10::boolean THEN ciphertext END,
+       previous_nonce = CASE WHEN $10::boolean THEN nonce END,
+       previous_tag = CASE WHEN $10::boolean THEN tag END,
+       previous_wrapped_key = CASE WHEN $10::boolean THEN wrapped_key END,
+       previous_kek_id = CASE WHEN $10::boolean THEN kek_id END
      WHERE org_id = $1 AND id = $2 RETURNING ${META}`,
-    [orgId, id, sealed.formatVersion, sealed.ciphertext, sealed.nonce, sealed.tag, sealed.wrappedKey, sealed.kekId, json(redacted)])
+    [orgId, id, sealed.formatVersion, sealed.ciphertext, sealed.nonce, sealed.tag, sealed.wrappedKey, sealed.kekId, json(redacted), keepPrevious])
   return rows[0] ? toRecord(rows[0]) : null
 }
 
@@ -111,10 +148,10 @@ export async function deleteSecret (q: Queryable, orgId: string, id: string): Pr
   return rowCount > 0
 }
 
-/** Every secret of every organisation, locked for update (master key rotation). */
-export async function lockAllSealedSecrets (q: Queryable): Promise<SealedSecretRow[]> {
-  const { rows } = await q.query(`SELECT ${SEALED} FROM secrets ORDER BY id FOR UPDATE`)
-  return rows.map(toSealedRow)
+/** Every secret of every organisation with its previous sealed value, if any, locked for update (master key rotation). */
+export async function lockAllSealedSecrets (q: Queryable): Promise<Array<SealedSecretRow & { previous: StoredSealedSecret | null }>> {
+  const { rows } = await q.query(`SELECT ${SEALED}, ${PREVIOUS} FROM secrets ORDER BY id FOR UPDATE`)
+  return rows.map(r => ({ ...toSealedRow(r), previous: toPreviousSealed(r) }))
 }
 
 /** Rotation: only the wrapped data key and its master key id change; ciphertext, nonce and tag stay. */
@@ -122,10 +159,17 @@ export async function setWrappedKey (q: Queryable, id: string, wrappedKey: Buffe
   await q.query('UPDATE secrets SET wrapped_key = $2, kek_id = $3 WHERE id = $1', [id, wrappedKey, kekId])
 }
 
-/** How many secrets each master key (other than `kekId`) wraps. */
+/** The same for the previous value kept for a webhook rotation overlap. */
+export async function setPreviousWrappedKey (q: Queryable, id: string, wrappedKey: Buffer, kekId: string): Promise<void> {
+  await q.query('UPDATE secrets SET previous_wrapped_key = $2, previous_kek_id = $3 WHERE id = $1', [id, wrappedKey, kekId])
+}
+
+/** How many sealed values (current and previous) each master key (other than `kekId`) wraps. */
 export async function countSecretsByOtherKek (q: Queryable, kekId: string): Promise<Array<{ kekId: string, count: number }>> {
   const { rows } = await q.query<{ kek_id: string, n: number }>(
-    'SELECT kek_id, count(*) AS n FROM secrets WHERE kek_id <> $1 GROUP BY kek_id ORDER BY count(*) DESC', [kekId])
+    `SELECT kek_id, count(*) AS n FROM (
+       SELECT kek_id FROM secrets UNION ALL SELECT previous_kek_id FROM secrets WHERE previous_kek_id IS NOT NULL
+     ) k WHERE kek_id <> $1 GROUP BY kek_id ORDER BY count(*) DESC`, [kekId])
   return rows.map(r => ({ kekId: r.kek_id, count: Number(r.n) }))
 }
 

@@ -204,3 +204,13 @@ export async function redactedSecretsByIds (
   const { rows } = await q.query('SELECT id, name, type, redacted FROM secrets WHERE org_id = $1 AND id = ANY($2::uuid[])', [orgId, [...new Set(ids)]])
   return new Map(rows.map(r => [r.id as string, { id: r.id as string, name: r.name as string, type: r.type as string, redacted: r.redacted }]))
 }
+
+/**
+ * Backfill: forgets the source's file-ledger entries — all, or those of objects last modified at or
+ * after `since` — so the next pull takes those files again. Returns how many were forgotten.
+ */
+export async function forgetLedgerEntries (q: Queryable, sourceId: string, since: Date | null): Promise<number> {
+  const { rowCount } = await q.query(
+    'DELETE FROM source_files WHERE source_id = $1 AND ($2::timestamptz IS NULL OR last_modified >= $2::timestamptz)', [sourceId, since])
+  return rowCount
+}

@@ -1,7 +1,15 @@
 import type { Queryable } from '../client.js'
 import { iso, isoRequired, json } from './rows.js'
 
-export type SyncStatus = 'running' | 'succeeded' | 'partial' | 'failed'
+/** Stored statuses. */
+export type SyncStatus = 'running' | 'succeeded' | 'partial' | 'failed' | 'cancelled'
+/**
+ * Statuses as the API shows them: a push waiting for its next attempt is `retrying`. Derived from its
+ * delivery (the sync row says `running`), so the delivery state machine stays the one record of it.
+ */
+export type ShownSyncStatus = SyncStatus | 'retrying'
+export const SHOWN_SYNC_STATUSES: readonly ShownSyncStatus[] = ['running', 'retrying', 'succeeded', 'partial', 'failed', 'cancelled']
+export const SYNC_TRIGGERS: readonly SyncTrigger[] = ['schedule', 'manual', 'webhook', 'job_complete']
 export type SyncTrigger = 'schedule' | 'manual' | 'webhook' | 'job_complete'
 
 export interface ManifestEntry {
@@ -26,7 +34,7 @@ export interface Sync {
   sourceId: string
   direction: 'inbound' | 'outbound'
   trigger: SyncTrigger
-  status: SyncStatus
+  status: ShownSyncStatus
   startedAt: string
   finishedAt: string | null
   durationMs: number | null
@@ -38,6 +46,9 @@ export interface Sync {
   progress: Record<string, unknown> | null
   manifest: ManifestEntry[]
   jobId: string | null
+  /** pushes only: attempts started so far, and when the next one is due (while pending or retrying) */
+  attempt?: number
+  nextAttemptAt?: string | null
 }
 
 /** The entries of sync `s` so far, in the order they were appended, as one jsonb array. */
@@ -88,8 +99,14 @@ const toSync = (r: Record<string, unknown>): Sync => {
     progress: (r.progress as Sync['progress']) ?? null,
     manifest: (r.manifest as ManifestEntry[] | undefined) ?? [],
     jobId: (r.job_id as string | null) ?? null,
+    ...(r.direction === 'outbound' && r.attempt != null ? { attempt: r.attempt as number, nextAttemptAt: iso(r.next_attempt_at) } : {}),
   }
 }
+
+/** A sync (alias `s`) with its delivery (alias `d`, pushes only) as the API shows it. */
+const SHOWN_STATUS = `CASE WHEN s.status = 'running' AND d.state = 'retrying' THEN 'retrying' ELSE s.status END`
+const SHOWN = `s.id, s.org_id, s.source_id, s.direction, s.trigger, ${SHOWN_STATUS} AS status, s.started_at, s.finished_at, s.files_count, s.bytes,
+  s.rows_accepted, s.rows_rejected, s.error, s.progress, s.job_id, d.attempt, d.next_attempt_at`
 
 export async function insertSync (
   q: Queryable,
@@ -102,7 +119,9 @@ export async function insertSync (
 }
 
 export async function getSync (q: Queryable, orgId: string, sourceId: string, id: string): Promise<Sync | null> {
-  const { rows } = await q.query(`SELECT ${WITH_MANIFEST} FROM syncs s WHERE s.org_id = $1 AND s.source_id = $2 AND s.id = $3`, [orgId, sourceId, id])
+  const { rows } = await q.query(
+    `SELECT ${SHOWN}, coalesce(s.manifest_json, ${ENTRIES}) AS manifest FROM syncs s LEFT JOIN push_deliveries d ON d.sync_id = s.id
+     WHERE s.org_id = $1 AND s.source_id = $2 AND s.id = $3`, [orgId, sourceId, id])
   return rows[0] ? toSync(rows[0]) : null
 }
 
@@ -111,19 +130,33 @@ export async function getSyncById (q: Queryable, id: string): Promise<Sync | nul
   return rows[0] ? toSync(rows[0]) : null
 }
 
+export interface SyncFilter {
+  limit: number
+  /** keyset cursor: syncs older than this id (ids are UUIDv7, time-ordered) */
+  before?: string
+  status?: ShownSyncStatus
+  trigger?: SyncTrigger
+}
+
 /**
- * A source's last `limit` syncs, newest first, without manifests (they can be large); null when the
+ * A page of a source's syncs, newest first, without manifests (they can be large); null when the
  * organisation has no such source under that agent. One round trip for the check and the list: the
- * history is the API's most polled route (the UI and `ferry pull --wait` watch it).
+ * history is the API's most polled route (the UI and `ferry pull --wait` watch it). A status filter
+ * is on the status as shown (`retrying` is a running push waiting for its next attempt).
  */
-export async function listSyncsOfSource (q: Queryable, orgId: string, agentId: string, sourceId: string, limit: number): Promise<Sync[] | null> {
+export async function listSyncsOfSource (q: Queryable, orgId: string, agentId: string, sourceId: string, f: SyncFilter): Promise<Sync[] | null> {
   const { rows } = await q.query(
     `SELECT s.* FROM data_sources ds
      LEFT JOIN LATERAL (
-       SELECT id, org_id, source_id, direction, trigger, status, started_at, finished_at,
-              files_count, bytes, rows_accepted, rows_rejected, error, progress, job_id
-       FROM syncs WHERE org_id = ds.org_id AND source_id = ds.id ORDER BY id DESC LIMIT $4) s ON true
-     WHERE ds.org_id = $1 AND ds.agent_id = $2 AND ds.id = $3`, [orgId, agentId, sourceId, limit])
+       SELECT ${SHOWN} FROM syncs s LEFT JOIN push_deliveries d ON d.sync_id = s.id
+       WHERE s.org_id = ds.org_id AND s.source_id = ds.id
+         AND ($5::uuid IS NULL OR s.id < $5::uuid)
+         -- the stored status first (indexed), then the shown one
+         AND ($6::text IS NULL OR (s.status = (CASE WHEN $6::text = 'retrying' THEN 'running' ELSE $6::text END) AND ${SHOWN_STATUS} = $6::text))
+         AND ($7::text IS NULL OR s.trigger = $7::text)
+       ORDER BY s.id DESC LIMIT $4) s ON true
+     WHERE ds.org_id = $1 AND ds.agent_id = $2 AND ds.id = $3`,
+    [orgId, agentId, sourceId, f.limit, f.before ?? null, f.status ?? null, f.trigger ?? null])
   if (rows.length === 0) return null
   return rows.filter(r => r.id !== null).map(toSync)
 }
@@ -131,10 +164,11 @@ export async function listSyncsOfSource (q: Queryable, orgId: string, agentId: s
 export async function lastSyncsOf (q: Queryable, sourceIds: string[]): Promise<Map<string, Pick<Sync, 'id' | 'status' | 'startedAt' | 'finishedAt'>>> {
   if (sourceIds.length === 0) return new Map()
   const { rows } = await q.query(
-    `SELECT DISTINCT ON (source_id) source_id, id, status, started_at, finished_at FROM syncs
-     WHERE source_id = ANY($1::uuid[]) ORDER BY source_id, id DESC`, [sourceIds])
+    `SELECT DISTINCT ON (s.source_id) s.source_id, s.id, ${SHOWN_STATUS} AS status, s.started_at, s.finished_at
+     FROM syncs s LEFT JOIN push_deliveries d ON d.sync_id = s.id
+     WHERE s.source_id = ANY($1::uuid[]) ORDER BY s.source_id, s.id DESC`, [sourceIds])
   return new Map(rows.map(r => [r.source_id as string, {
-    id: r.id as string, status: r.status as SyncStatus, startedAt: isoRequired(r.started_at), finishedAt: iso(r.finished_at),
+    id: r.id as string, status: r.status as ShownSyncStatus, startedAt: isoRequired(r.started_at), finishedAt: iso(r.finished_at),
   }]))
 }
 
@@ -163,13 +197,35 @@ export async function setSyncProgress (q: Queryable, id: string, progress: Recor
 /**
  * Appends one file's outcome (in the file's own transaction) with its share of the counters: every
  * file that was not skipped counts. An insert, not an update of the sync row: concurrent files of
- * one pull do not wait for each other here.
+ * one pull do not wait for each other here. Only into a running sync: false (nothing appended) once
+ * it was closed — cancelled by an operator — and the caller rolls its file back. The key-share lock
+ * on the sync row lasts until the caller commits, so cancelling ({@link lockSyncForClose}) waits for
+ * files being committed and then folds them into the manifest; it never conflicts with the progress
+ * writes (a plain UPDATE), nor with the other files of the pull.
  */
-export async function appendManifest (q: Queryable, id: string, entry: ManifestEntry): Promise<void> {
+export async function appendManifest (q: Queryable, id: string, entry: ManifestEntry): Promise<boolean> {
   const counted = entry.status !== 'skipped'
-  await q.query(
-    `INSERT INTO sync_manifest_entries (sync_id, entry, files, bytes, rows_accepted, rows_rejected) VALUES ($1, $2::jsonb, $3, $4, $5, $6)`,
+  const { rowCount } = await q.query(
+    `INSERT INTO sync_manifest_entries (sync_id, entry, files, bytes, rows_accepted, rows_rejected)
+     SELECT $1, $2::jsonb, $3, $4, $5, $6 FROM (SELECT status FROM syncs WHERE id = $1 FOR KEY SHARE) s WHERE s.status = 'running'`,
     [id, json(entry), counted ? 1 : 0, counted ? entry.size ?? 0 : 0, entry.rowsAccepted, entry.rowsRejected])
+  return rowCount > 0
+}
+
+/**
+ * Before a sync is closed from outside its worker (cancel): locks its row, waiting for the files
+ * being committed into it (they hold a key-share lock, see {@link appendManifest}); a later statement
+ * of the transaction then sees their entries. Null when there is no such sync.
+ */
+export async function lockSyncForClose (q: Queryable, id: string): Promise<{ status: SyncStatus, direction: Sync['direction'] } | null> {
+  const { rows } = await q.query('SELECT status, direction FROM syncs WHERE id = $1 FOR UPDATE', [id])
+  return rows[0] ? { status: rows[0].status as SyncStatus, direction: rows[0].direction as Sync['direction'] } : null
+}
+
+/** Whether the sync is still running (a pull watches for its cancellation with this). */
+export async function syncStillRunning (q: Queryable, id: string): Promise<boolean> {
+  const { rows } = await q.query(`SELECT 1 FROM syncs WHERE id = $1 AND status = 'running'`, [id])
+  return rows.length > 0
 }
 
 /**

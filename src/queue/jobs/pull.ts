@@ -1,4 +1,4 @@
-import type { PgBoss, SendOptions, JobWithMetadata } from 'pg-boss'
+import type { ConnectionOptions, PgBoss, SendOptions, JobWithMetadata } from 'pg-boss'
 import type { Deps } from '../../deps.js'
 import type { Sync, SyncTrigger } from '../../db/sql/syncs.js'
 import { afterPull, afterPullError } from '../../alerts/pull-failures.js'
@@ -34,6 +34,12 @@ export async function pullJobWaiting (boss: PgBoss, jobId: string): Promise<bool
 export async function findPullJob (boss: PgBoss, jobId: string, db?: BossDb) {
   const [job] = await boss.findJobs<PullJobData>(PULL_QUEUE, { id: jobId, ...(db ? { db } : {}) })
   return job ?? null
+}
+
+/** Removes a pull's job that no worker has taken yet (its sync was cancelled), in the caller's transaction. */
+export async function dropQueuedPull (boss: PgBoss, jobId: string, db: BossDb): Promise<void> {
+  const job = await findPullJob(boss, jobId, db)
+  if (job && (job.state === 'created' || job.state === 'retry')) await boss.deleteJob(PULL_QUEUE, job.id, { db } as ConnectionOptions)
 }
 
 /**

@@ -98,7 +98,8 @@ export interface DataSource {
   updatedAt: string
 }
 
-export type SyncStatus = 'running' | 'succeeded' | 'partial' | 'failed'
+/** `retrying`: a push waiting for its next attempt; `cancelled`: stopped by an operator */
+export type SyncStatus = 'running' | 'retrying' | 'succeeded' | 'partial' | 'failed' | 'cancelled'
 
 /** One delivery attempt of a push (`src/push/service.ts`), oldest first. */
 export interface ManifestAttempt {
@@ -189,6 +190,9 @@ export interface Sync {
   progress?: SyncProgress | null
   /** only from GET …/syncs/{syncId} */
   manifest?: ManifestEntry[]
+  /** pushes: attempts made so far, and when the next one is due */
+  attempt?: number
+  nextAttemptAt?: string | null
 }
 
 export interface TestCheck { name: string, ok: boolean, message: string, durationMs: number }
@@ -199,6 +203,8 @@ export interface MappingJob {
   id: string
   agentId: string
   uploadId: string
+  /** the file the job maps and the source it came from (null: a manual upload) */
+  upload?: { fileName: string, sourceId: string | null, sourceName: string | null }
   status: 'queued' | 'running' | 'succeeded' | 'failed'
   trigger: 'manual' | 'auto_map'
   rows: number
@@ -230,6 +236,7 @@ export type ChannelType = 'slack' | 'webhook' | 'email'
 export interface Channel {
   id: string
   agentId: string
+  name: string
   type: ChannelType
   config: { url?: string, secretRef?: string, to?: string[] } & Record<string, unknown>
   redactedSecrets?: { secretRef?: SecretSummary }
@@ -287,4 +294,24 @@ export interface AuditEntry {
   resourceType: string
   resourceId: string
   changes?: Record<string, { before?: unknown, after?: unknown }>
+}
+
+/** `src/schemas/uploads.ts` Upload */
+export interface Upload {
+  id: string
+  agentId: string
+  sourceId: string | null
+  syncId: string | null
+  fileName: string
+  format: string | null
+  encoding: string | null
+  bytes: number
+  rowsAccepted: number
+  rowsRejected: number
+  status: 'ingested' | 'rejected'
+  error: { code: string, message: string } | null
+  warnings: string[]
+  createdAt: string
+  /** the first 100 rejected rows (one upload's GET only) */
+  rejectedRows?: Array<{ row: number, reason: string }>
 }

@@ -1,13 +1,13 @@
 import type { SyncStatus } from '../api/types'
 
 const SYNC_LABELS: Record<string, string> = {
-  running: 'Running', succeeded: 'Succeeded', partial: 'Partial', failed: 'Failed',
+  running: 'Running', retrying: 'Retrying', succeeded: 'Succeeded', partial: 'Partial', failed: 'Failed', cancelled: 'Cancelled',
   ingested: 'Ingested', ingested_warnings: 'Ingested with warnings', rejected: 'Rejected', skipped: 'Skipped', delivered: 'Delivered',
   open: 'Open', resolved: 'Resolved', queued: 'Queued',
 }
 
 const TONES: Record<string, string> = {
-  running: 'info', queued: 'info',
+  running: 'info', queued: 'info', retrying: 'warn', cancelled: 'muted',
   succeeded: 'ok', ingested: 'ok', delivered: 'ok', resolved: 'ok',
   // a file that landed with warnings is never plain green (docs/formats.md)
   partial: 'warn', skipped: 'muted', rejected: 'warn', ingested_warnings: 'warn',

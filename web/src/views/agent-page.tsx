@@ -10,15 +10,22 @@ import { DataSourcesTab } from './data-sources'
 import { SecretsPanel } from './secrets'
 import { PendingItemsTab } from './pending-items'
 import { ChannelsTab } from './channels'
+import { EditAgentDialog } from './agent-edit'
+import { UploadsTab } from './uploads'
+import { JobsTab } from './jobs'
+import { useCan } from '../lib/me'
+import { useState } from 'preact/hooks'
 
 const TAB_LABELS: Record<AgentTab, string> = {
   'data-sources': 'Data sources',
+  uploads: 'Uploads',
+  jobs: 'Mapping jobs',
   secrets: 'Secrets',
   pending: 'Pending items',
   channels: 'Channels',
 }
 
-export function AgentPage ({ id, tab }: { id: string, tab: AgentTab }) {
+export function AgentPage ({ id, tab, uploadId }: { id: string, tab: AgentTab, uploadId?: string }) {
   const agent = useResource<Agent>(`/agents/${seg(id)}`)
 
   return (
@@ -33,7 +40,7 @@ export function AgentPage ({ id, tab }: { id: string, tab: AgentTab }) {
       )}
       {agent.data && (
         <>
-          <AgentHeader agent={agent.data} />
+          <AgentHeader agent={agent.data} onSaved={(a) => agent.setData(() => a)} />
           <nav class="tabs" aria-label="Agent sections">
             {AGENT_TABS.map(t => (
               <a key={t} href={links.agent(id, t)} class="tab" aria-current={t === tab ? 'page' : undefined}>{TAB_LABELS[t]}</a>
@@ -41,6 +48,8 @@ export function AgentPage ({ id, tab }: { id: string, tab: AgentTab }) {
           </nav>
           <div class="tab-panel">
             {tab === 'data-sources' && <DataSourcesTab agent={agent.data} />}
+            {tab === 'uploads' && <UploadsTab agent={agent.data} openId={uploadId} />}
+            {tab === 'jobs' && <JobsTab agent={agent.data} />}
             {tab === 'secrets' && <SecretsPanel />}
             {tab === 'pending' && <PendingItemsTab agent={agent.data} />}
             {tab === 'channels' && <ChannelsTab agent={agent.data} />}
@@ -51,10 +60,16 @@ export function AgentPage ({ id, tab }: { id: string, tab: AgentTab }) {
   )
 }
 
-function AgentHeader ({ agent }: { agent: Agent }) {
+function AgentHeader ({ agent, onSaved }: { agent: Agent, onSaved: (a: Agent) => void }) {
+  const canEdit = useCan('operator')
+  const [editing, setEditing] = useState(false)
   return (
     <header class="agent-header">
-      <h1>{agent.name}</h1>
+      <div class="section-header">
+        <h1>{agent.name}</h1>
+        {canEdit && <button type="button" class="btn" onClick={() => setEditing(true)}>Edit agent</button>}
+      </div>
+      {editing && <EditAgentDialog agent={agent} onClose={() => setEditing(false)} onSaved={(a) => { setEditing(false); onSaved(a) }} />}
       <dl class="facts">
         <div>
           <dt>Schedule</dt>

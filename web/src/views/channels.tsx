@@ -37,6 +37,7 @@ export function ChannelsTab ({ agent }: { agent: Agent }) {
   const [results, setResults] = useState<Record<string, ChannelTestResult | 'busy'>>({})
   const [deleting, setDeleting] = useState<Channel | null>(null)
   const [history, setHistory] = useState<string | null>(null)
+  const [editing, setEditing] = useState<Channel | null>(null)
   const canAdmin = useCan('admin')
   const canTest = useCan('operator')
 
@@ -84,7 +85,7 @@ export function ChannelsTab ({ agent }: { agent: Agent }) {
             return (
               <li key={c.id} class="card channel-item" data-channel-id={c.id}>
                 <div class="channel-main">
-                  <strong>{label}</strong>
+                  <strong>{c.name}</strong> <span class="small muted">{label}</span>
                   <code class="target channel-target">{describeTarget(c)}</code>
                   {signing && (
                     <span class="small muted">signed with {signing.name} <RedactedValues redacted={signing.redacted} inline /></span>
@@ -102,6 +103,9 @@ export function ChannelsTab ({ agent }: { agent: Agent }) {
                     Notifications
                   </button>
                   {canAdmin && (
+                    <button type="button" class="btn btn-small" onClick={() => setEditing(c)} aria-label={`Edit channel ${c.name}`}>Edit</button>
+                  )}
+                  {canAdmin && (
                     <button type="button" class="btn btn-small btn-ghost" onClick={() => setDeleting(c)} aria-label={`Delete ${label} channel`}>Delete</button>
                   )}
                 </div>
@@ -118,6 +122,14 @@ export function ChannelsTab ({ agent }: { agent: Agent }) {
             )
           })}
         </ul>
+      )}
+      {editing && (
+        <Dialog title={`Edit channel “${editing.name}”`} onClose={() => setEditing(null)}>
+          <ChannelForm path={path} channel={editing} onCancel={() => setEditing(null)} onCreated={(saved) => {
+            setEditing(null)
+            channels.setData(cur => cur && { ...cur, items: cur.items.map(c => c.id === saved.id ? saved : c) })
+          }} />
+        </Dialog>
       )}
       {deleting && (
         <DeleteChannel path={`${path}/${seg(deleting.id)}`} onClose={() => setDeleting(null)} onDeleted={() => {
@@ -151,10 +163,19 @@ function Deliveries ({ path, agent }: { path: string, agent: Agent }) {
   )
 }
 
-function ChannelForm ({ path, onCreated, onCancel }: { path: string, onCreated: (c: Channel) => void, onCancel: () => void }) {
-  const [type, setType] = useState<ChannelType>('slack')
-  const [target, setTarget] = useState('')
-  const [secretRef, setSecretRef] = useState('')
+/**
+ * Adds a channel, or, given `channel`, edits it (`PATCH …/channels/{cid}`): its name and target
+ * filled in, the type fixed. A Slack URL is a credential the API never shows again, so its input
+ * starts empty and an empty one keeps the saved URL.
+ */
+function ChannelForm ({ path, channel, onCreated, onCancel }: {
+  path: string, channel?: Channel, onCreated: (c: Channel) => void, onCancel: () => void
+}) {
+  const editing = channel !== undefined
+  const [name, setName] = useState(channel?.name ?? '')
+  const [type, setType] = useState<ChannelType>(channel?.type ?? 'slack')
+  const [target, setTarget] = useState(channel && channel.type !== 'slack' ? describeTarget(channel) : '')
+  const [secretRef, setSecretRef] = useState(channel?.config.secretRef ?? '')
   const [errors, setErrors] = useState<Record<string, string>>({})
   const [formError, setFormError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
@@ -167,12 +188,19 @@ function ChannelForm ({ path, onCreated, onCancel }: { path: string, onCreated: 
     setErrors({})
     setFormError(null)
     try {
-      const channel = await api.post<Channel>(path, { type, config: configFor(type, target, secretRef) })
+      let saved: Channel
+      if (channel) {
+        const keepUrl = type === 'slack' && !target.trim()
+        const config = keepUrl ? undefined : { ...configFor(type, target, secretRef), ...(type === 'webhook' && !secretRef ? { secretRef: null } : {}) }
+        saved = await api.patch<Channel>(`${path}/${seg(channel.id)}`, { name: name.trim() || channel.name, ...(config ? { config } : {}) })
+      } else {
+        saved = await api.post<Channel>(path, { ...(name.trim() ? { name: name.trim() } : {}), type, config: configFor(type, target, secretRef) })
+      }
       // a Slack URL is a credential: don't keep it in the input once saved
       setTarget('')
-      onCreated(channel)
+      onCreated(saved)
     } catch (err) {
-      const { fields, form } = formErrors(err, ['type', 'config', targetField, 'config.secretRef'])
+      const { fields, form } = formErrors(err, ['name', 'type', 'config', targetField, 'config.secretRef'])
       // "config.to.1" (one address of several) and "config" (the whole config) belong to the target input
       if (err instanceof ApiError && !fields[targetField]) {
         const named = Object.entries(err.fieldErrors()).find(([k]) => k === 'config' || k.startsWith(`${targetField}.`))
@@ -186,18 +214,23 @@ function ChannelForm ({ path, onCreated, onCancel }: { path: string, onCreated: 
   }
 
   return (
-    <form class="card form" onSubmit={submit} noValidate aria-label="New channel">
-      <h3>New channel</h3>
-      <SelectField label="Type" name="type" value={type} error={errors.type}
+    <form class={editing ? 'form' : 'card form'} onSubmit={submit} noValidate aria-label={editing ? 'Edit channel' : 'New channel'}>
+      {!editing && <h3>New channel</h3>}
+      <TextField label="Name" name="name" value={name} optional={!editing} maxLength={200} autoComplete="off"
+        onInput={(e) => setName(e.currentTarget.value)} error={errors.name} hint={editing ? undefined : 'e.g. #ops-alerts; default: the type'} />
+      <SelectField label="Type" name="type" value={type} error={errors.type} disabled={editing}
         onChange={(e) => { setType(e.currentTarget.value as ChannelType); setErrors({}); setFormError(null) }}
         options={(Object.keys(TYPE_LABELS) as ChannelType[]).map(t => ({ value: t, label: TYPE_LABELS[t] }))} />
       <TextField
         label={type === 'slack' ? 'Slack incoming-webhook URL' : type === 'webhook' ? 'Webhook URL' : 'E-mail addresses'}
-        name={targetField} value={target} required autoComplete="off" spellcheck={false}
+        name={targetField} value={target} required={!(editing && type === 'slack')} optional={editing && type === 'slack'}
+        autoComplete="off" spellcheck={false}
         type={type === 'slack' ? 'password' : type === 'email' ? 'text' : 'url'}
         onInput={(e) => setTarget(e.currentTarget.value)} error={errors[targetField]}
         hint={type === 'slack'
-          ? 'https://hooks.slack.com/services/… — it works as a password, so it is not shown again.'
+          ? editing
+            ? `Saved: ${channel ? describeTarget(channel) : ''}. Leave empty to keep it; a new URL replaces it.`
+            : 'https://hooks.slack.com/services/… — it works as a password, so it is not shown again.'
           : type === 'webhook'
             ? 'https://… — Ferry POSTs a JSON event here.'
             : 'Up to 20 addresses, separated by commas. Sent through the server\'s SMTP server.'} />
@@ -214,7 +247,7 @@ function ChannelForm ({ path, onCreated, onCancel }: { path: string, onCreated: 
       )}
       <FormError error={formError} />
       <div class="form-actions">
-        <button type="submit" class="btn btn-primary" disabled={busy}>{busy ? 'Saving…' : 'Save channel'}</button>
+        <button type="submit" class="btn btn-primary" disabled={busy}>{busy ? 'Saving…' : editing ? 'Save changes' : 'Save channel'}</button>
         <button type="button" class="btn btn-ghost" onClick={onCancel}>Cancel</button>
       </div>
     </form>

@@ -13,12 +13,15 @@ import { useResource } from '../lib/resource'
 import { useSyncRunner, type RunState } from '../lib/sync-runner'
 import { checkLabel } from '../lib/checks'
 import { GeneratedSecret, RedactedValues } from './secrets'
-import { SourceForm } from './source-form'
+import { EditSourceDialog, SourceForm } from './source-form'
 import { PreviewPanel } from './import-options'
 import { ManifestDialog, SyncHistory } from './syncs'
 import { useCan } from '../lib/me'
+import { links } from '../lib/router'
+import { PagedHistory, ResetDialog, SourcesOverview } from './source-operations'
 
-const HISTORY_LIMIT = 20
+/** Syncs a card on the agent page shows; the whole history is on the source's page ("All syncs"). */
+const HISTORY_LIMIT = 5
 
 /** The Data sources tab: Inbound (inventory sources) and Outbound (results sinks). */
 export function DataSourcesTab ({ agent }: { agent: Agent }) {
@@ -87,6 +90,7 @@ export function DataSourcesTab ({ agent }: { agent: Agent }) {
       {sources.error && !sources.data && <ErrorState error={sources.error} what="Data sources" onRetry={sources.reload} />}
       {sources.data && (
         <>
+          {items.length > 0 && <SourcesOverview agent={agent} sources={items} />}
           {section('INVENTORY_SOURCE')}
           {section('RESULTS_SINK')}
         </>
@@ -139,8 +143,10 @@ function lastSyncOf (source: DataSource, history: Sync[] | undefined): { status:
   return latest ? { status: latest.status, at: latest.finishedAt ?? latest.startedAt } : null
 }
 
-function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
+export function SourceCard ({ agent, source, secretsById, onChanged, onDeleted, detail }: {
   agent: Agent, source: DataSource, secretsById: Map<string, Secret>, onChanged: (s: DataSource) => void, onDeleted: () => void
+  /** on the source's own page: the history pages with filters, and Reset, Cancel, Retry now are offered */
+  detail?: boolean
 }) {
   const base = `${sourcesPath(agent.id)}/${seg(source.id)}`
   const inbound = source.role === 'INVENTORY_SOURCE'
@@ -156,15 +162,22 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
   const canDelete = useCan('admin')
   const [deleting, setDeleting] = useState(false)
   const [previewing, setPreviewing] = useState(false)
+  const [editing, setEditing] = useState(false)
+  const [resetting, setResetting] = useState(false)
+  // bumped whenever the history should be read again (the paged history of the source page)
+  const [version, setVersion] = useState(0)
 
   const refresh = async () => {
     void syncs.reload()
+    setVersion(v => v + 1)
     try { onChanged(await api.get<DataSource>(base)) } catch { /* the card keeps what it has */ }
   }
   const runner = useSyncRunner(`${base}/syncs`, () => { void refresh() })
 
   // a sync started elsewhere (the schedule, a webhook, a push retry) is followed in the history too
-  const latestRunning = syncs.data?.items[0]?.status === 'running'
+  // (a push waiting for its retry too: "Retry now" elsewhere, or the attempt coming due, ends it)
+  const latestStatus = syncs.data?.items[0]?.status
+  const latestRunning = latestStatus === 'running' || latestStatus === 'retrying'
   const idle = runner.state.phase === 'idle' || runner.state.phase === 'done' || runner.state.phase === 'error'
   useEffect(() => {
     if (!latestRunning || !idle) return
@@ -220,7 +233,7 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
       <header class="source-head">
         <SourceTypeIcon type={source.type} />
         <div class="source-title">
-          <h3 id={`src-${source.id}`}>{source.name}</h3>
+          <h3 id={`src-${source.id}`}>{detail ? source.name : <a href={links.source(agent.id, source.id)}>{source.name}</a>}</h3>
           <p class="muted small">{source.type === 's3' ? 'S3' : 'Webhook'} {inbound ? 'source' : 'sink'}</p>
         </div>
         <div class="source-badge">
@@ -305,6 +318,7 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
           )}
         </div>
         <div class="actions">
+          {canRun && <button type="button" class="btn" onClick={() => setEditing(true)} aria-label={`Edit ${source.name}`}>Edit</button>}
           {canRun && <button type="button" class="btn" onClick={runTest} disabled={test.busy}>{test.busy ? 'Testing…' : 'Test'}</button>}
           {canRun && pullable && <button type="button" class="btn" onClick={() => setPreviewing(true)}>Preview</button>}
           {canRun && pullable && (
@@ -319,6 +333,7 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
               {running ? 'Pushing…' : 'Push'}
             </button>
           )}
+          {canRun && detail && inbound && <button type="button" class="btn" onClick={() => setResetting(true)}>Reset…</button>}
           {canDelete && <button type="button" class="btn btn-ghost" onClick={() => setDeleting(true)} aria-label={`Delete ${source.name}`}>Delete</button>}
         </div>
       </div>
@@ -329,10 +344,18 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
       <RunProgress state={runner.state} verb={inbound ? 'Pull' : 'Push'} agent={agent} onOpen={(id) => setOpenSync(id)} onDismiss={runner.reset} />
       {(test.result || test.error) && <TestResults test={test} onDismiss={() => setTest({ busy: false })} />}
 
-      <div class="history">
-        <h4>Sync history <span class="muted small">last {HISTORY_LIMIT}, times in {agent.timezone}</span></h4>
-        <SyncHistory agent={agent} syncs={syncs} items={history} onOpen={setOpenSync} limit={HISTORY_LIMIT} />
-      </div>
+      {detail
+        ? <PagedHistory agent={agent} base={base} version={version} onOpen={setOpenSync} onChanged={() => { void refresh() }} />
+        : (
+            <div class="history">
+              <h4>
+                Sync history <span class="muted small">last {HISTORY_LIMIT}, times in {agent.timezone}</span>
+                {' '}<a class="small" href={links.source(agent.id, source.id)}>All syncs</a>
+              </h4>
+              <SyncHistory agent={agent} syncs={syncs} items={history} onOpen={setOpenSync} limit={HISTORY_LIMIT} />
+            </div>
+          )}
+      {resetting && <ResetDialog base={base} source={source} onClose={() => setResetting(false)} />}
 
       {openSync && <ManifestDialog agent={agent} sourcePath={base} syncId={openSync} onClose={() => setOpenSync(null)} />}
       {confirmAutoPush && (
@@ -350,6 +373,7 @@ function SourceCard ({ agent, source, secretsById, onChanged, onDeleted }: {
           <PreviewPanel path={`${base}/preview`} body={() => ({})} />
         </Dialog>
       )}
+      {editing && <EditSourceDialog agent={agent} source={source} onSaved={onChanged} onClose={() => setEditing(false)} />}
       {deleting && <DeleteSource base={base} source={source} onClose={() => setDeleting(false)} onDeleted={onDeleted} />}
     </article>
   )
@@ -475,7 +499,8 @@ function AutoPushConfirm ({ source, testedOk, onConfirm, onCancel }: { source: D
 
 function PushDialog ({ agent, source, onPush, onCancel }: { agent: Agent, source: DataSource, onPush: (jobId: string) => void, onCancel: () => void }) {
   const jobs = useResource<ListResponse<MappingJob>>(`/agents/${seg(agent.id)}/jobs?status=succeeded&limit=20`)
-  const done = (jobs.data?.items ?? []).filter(j => j.status === 'succeeded')
+  // a job with no rows has nothing to push
+  const done = (jobs.data?.items ?? []).filter(j => j.status === 'succeeded' && j.rows > 0)
   const [jobId, setJobId] = useState<string | null>(null)
   const selected = jobId ?? done[0]?.id ?? null
   return (
@@ -484,7 +509,9 @@ function PushDialog ({ agent, source, onPush, onCancel }: { agent: Agent, source
       {jobs.loading && <Loading label="Loading mapping jobs…" />}
       {jobs.error && <ErrorState error={jobs.error} what="Mapping jobs" onRetry={jobs.reload} compact />}
       {jobs.data && done.length === 0 && (
-        <Empty title="No finished mapping jobs yet."><p>A mapping job runs after each upload when the agent's rules have auto-map on.</p></Empty>
+        <Empty title="No finished mapping jobs with results yet.">
+          <p>A mapping job runs after each upload when the agent's rules have auto-map on; jobs with 0 rows are not listed.</p>
+        </Empty>
       )}
       {done.length > 0 && (
         <fieldset class="fieldset">
@@ -494,7 +521,9 @@ function PushDialog ({ agent, source, onPush, onCancel }: { agent: Agent, source
               <label key={job.id} class="radio">
                 <input type="radio" name="jobId" value={job.id} checked={selected === job.id} onChange={() => setJobId(job.id)} />
                 <span>
-                  Job …{shortId(job.id)} · {formatNumber(job.rows)} rows · {job.columns.length} columns
+                  <strong>{job.upload?.fileName ?? `Job …${shortId(job.id)}`}</strong>
+                  {' · '}{job.upload ? (job.upload.sourceName ?? (job.upload.sourceId ? 'a deleted source' : 'uploaded by hand')) : ''}
+                  {' · '}{formatNumber(job.rows)} rows · {job.columns.length} columns
                   {' · '}{job.trigger === 'auto_map' ? 'after an upload' : 'started by hand'}
                   {' · '}{formatDateTime(job.finishedAt ?? job.createdAt, agent.timezone)}
                 </span>

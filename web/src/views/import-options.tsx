@@ -49,6 +49,24 @@ export function importConfig (v: ImportValues): Record<string, unknown> {
   return { ...(Object.keys(parse).length ? { parse } : {}), ...(Object.keys(fieldMap).length ? { fieldMap } : {}) }
 }
 
+/** The section's values for a saved config (edit mode): the inverse of {@link importConfig}. */
+export function importValuesOf (config: Record<string, unknown>): ImportValues {
+  const parse = (config.parse ?? {}) as Record<string, unknown>
+  const text = (k: string) => parse[k] === undefined || parse[k] === null ? '' : String(parse[k])
+  const delimiter = text('delimiter')
+  return {
+    delimiter: delimiter === '\t' ? '\\t' : delimiter,
+    quote: parse.quote === '' ? 'none' : text('quote'),
+    headerRow: text('headerRow'),
+    decimalSeparator: text('decimalSeparator'),
+    thousandsSeparator: text('thousandsSeparator'),
+    encoding: text('encoding'),
+    sheet: text('sheet'),
+    fieldMap: Object.fromEntries(Object.entries((config.fieldMap ?? {}) as Record<string, unknown>)
+      .filter((entry): entry is [string, string] => typeof entry[1] === 'string')),
+  }
+}
+
 export function ImportOptions ({ values: v, errors, onChange }: {
   values: ImportValues
   errors: Record<string, string>

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks'
 import { api, formErrors, seg } from '../api/client'
 import type { ListResponse, Secret, SecretCreated, SecretType } from '../api/types'
-import { SelectField, TextField } from '../components/fields'
+import { CheckboxField, SelectField, TextField } from '../components/fields'
 import { Dialog } from '../components/dialog'
 import { Empty, ErrorState, FormError, Loading } from '../components/states'
 import { formatDateTime } from '../lib/format'
@@ -42,6 +42,7 @@ export function SecretsPanel ({ asPage = false }: { asPage?: boolean }) {
   const [creating, setCreating] = useState(false)
   const [generated, setGenerated] = useState<{ name: string, value: string } | null>(null)
   const [deleting, setDeleting] = useState<Secret | null>(null)
+  const [editing, setEditing] = useState<Secret | null>(null)
   const canAdmin = useCan('admin')
 
   return (
@@ -91,9 +92,12 @@ export function SecretsPanel ({ asPage = false }: { asPage?: boolean }) {
                   <td data-label="Rotated">{s.rotatedAt ? formatDateTime(s.rotatedAt) : <span class="muted">never</span>}</td>
                   <td class="stack-actions">
                     {canAdmin && (
-                      <button type="button" class="btn btn-small btn-ghost" onClick={() => setDeleting(s)} aria-label={`Delete secret ${s.name}`}>
-                        Delete
-                      </button>
+                      <>
+                        <button type="button" class="btn btn-small" onClick={() => setEditing(s)} aria-label={`Edit secret ${s.name}`}>Edit</button>
+                        <button type="button" class="btn btn-small btn-ghost" onClick={() => setDeleting(s)} aria-label={`Delete secret ${s.name}`}>
+                          Delete
+                        </button>
+                      </>
                     )}
                   </td>
                 </tr>
@@ -101,6 +105,17 @@ export function SecretsPanel ({ asPage = false }: { asPage?: boolean }) {
             </tbody>
           </table>
         </div>
+      )}
+      {editing && (
+        <EditSecret
+          secret={editing}
+          onClose={() => setEditing(null)}
+          onSaved={(saved, generatedValue) => {
+            secrets.setData(cur => cur ? { ...cur, items: cur.items.map(s => s.id === saved.id ? saved : s) } : cur)
+            setEditing(null)
+            if (generatedValue) setGenerated({ name: saved.name, value: generatedValue })
+          }}
+        />
       )}
       {deleting && (
         <DeleteSecret
@@ -208,6 +223,85 @@ export function SecretForm ({ onCreated, onCancel, fixedType }: {
         <button type="button" class="btn btn-ghost" onClick={onCancel}>Cancel</button>
       </div>
     </form>
+  )
+}
+
+/** A new Standard Webhooks signing secret: "whsec_" + base64 of 32 random bytes. */
+function newSigningSecret (): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32))
+  return `whsec_${btoa(String.fromCharCode(...bytes))}`
+}
+
+/**
+ * Renames a secret and/or replaces its value (`PATCH /secrets/{id}`). The value inputs start empty
+ * (the value is write-only) and an empty value keeps the current one; for a webhook secret
+ * "Generate a new one" makes a value here and shows it once. The previous signing secret stays
+ * valid for the rotation overlap (docs/security.md).
+ */
+function EditSecret ({ secret, onSaved, onClose }: {
+  secret: Secret, onSaved: (s: Secret, generated: string | null) => void, onClose: () => void
+}) {
+  const [name, setName] = useState(secret.name)
+  const [generate, setGenerate] = useState(false)
+  const [errors, setErrors] = useState<Record<string, string>>({})
+  const [formError, setFormError] = useState<string | null>(null)
+  const [busy, setBusy] = useState(false)
+  const fields = VALUE_FIELDS[secret.type].map(f => ({ ...f, optional: true, hint: undefined }))
+
+  const submit = async (e: Event) => {
+    e.preventDefault()
+    const form = e.currentTarget as HTMLFormElement
+    const value: Record<string, string> = {}
+    for (const f of fields) {
+      const input = form.elements.namedItem(`value.${f.name}`) as HTMLInputElement | null
+      const v = input?.value ?? ''
+      if (v !== '') value[f.name] = f.secret ? v : v.trim()
+      if (input) input.value = ''
+    }
+    const generated = secret.type === 'webhook' && generate ? newSigningSecret() : null
+    if (generated) value.signingSecret = generated
+    const body: Record<string, unknown> = {}
+    if (name.trim() !== secret.name) body.name = name.trim()
+    if (Object.keys(value).length > 0) body.value = value
+    if (Object.keys(body).length === 0) { onClose(); return }
+    setBusy(true)
+    setErrors({})
+    setFormError(null)
+    try {
+      onSaved(await api.patch<Secret>(`/secrets/${seg(secret.id)}`, body), generated)
+    } catch (err) {
+      const { fields: fe, form: fm } = formErrors(err, ['name', 'value', ...fields.map(f => `value.${f.name}`)])
+      setErrors(fe)
+      setFormError(fm ?? (Object.keys(fe).some(k => k.startsWith('value')) ? 'Enter the values again: they are cleared after each attempt.' : null))
+      setBusy(false)
+    }
+  }
+
+  return (
+    <Dialog title={`Edit secret “${secret.name}”`} onClose={onClose}>
+      <form class="form" onSubmit={submit} noValidate aria-label="Edit secret" autoComplete="off">
+        <TextField label="Name" name="name" value={name} required maxLength={200} onInput={(e) => setName(e.currentTarget.value)} error={errors.name} />
+        <fieldset class="fieldset">
+          <legend>New value <span class="muted">— leave empty to keep the current one</span></legend>
+          <p class="hint">Current: <RedactedValues redacted={secret.redacted} inline /></p>
+          {secret.type === 'webhook' && (
+            <CheckboxField label="Generate a new signing secret" name="generate" checked={generate}
+              onChange={(e) => setGenerate(e.currentTarget.checked)}
+              hint="Shown once after saving. The previous signing secret stays valid for a while (24 hours by default) so senders can switch." />
+          )}
+          {!(secret.type === 'webhook' && generate) && fields.map(f => (
+            <TextField key={f.name} label={f.label} name={`value.${f.name}`} optional
+              type={f.secret ? 'password' : 'text'} autoComplete={f.secret ? 'new-password' : 'off'} spellcheck={false}
+              error={errors[`value.${f.name}`] ?? (f === fields[0] ? errors.value : undefined)} />
+          ))}
+        </fieldset>
+        <FormError error={formError} />
+        <div class="form-actions">
+          <button type="submit" class="btn btn-primary" disabled={busy}>{busy ? 'Saving…' : 'Save changes'}</button>
+          <button type="button" class="btn btn-ghost" onClick={onClose}>Cancel</button>
+        </div>
+      </form>
+    </Dialog>
   )
 }
 

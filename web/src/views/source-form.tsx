@@ -5,11 +5,11 @@ import { CheckboxField, SelectField, TextField } from '../components/fields'
 import { Dialog } from '../components/dialog'
 import { FormError } from '../components/states'
 import { cronInWords, describeCron } from '../lib/cron'
-import type { Resource } from '../lib/resource'
+import { useResource, type Resource } from '../lib/resource'
 import { GeneratedSecret, SecretForm, SECRET_TYPE_LABELS } from './secrets'
-import { sourcesPath } from '../api/paths'
+import { sourcePath, sourcesPath } from '../api/paths'
 import { useCan } from '../lib/me'
-import { EMPTY_IMPORT, IMPORT_FIELDS, ImportOptions, PreviewPanel, importConfig, type ImportValues } from './import-options'
+import { EMPTY_IMPORT, IMPORT_FIELDS, ImportOptions, PreviewPanel, importConfig, importValuesOf, type ImportValues } from './import-options'
 
 interface Values {
   name: string
@@ -37,21 +37,53 @@ const EMPTY: Values = {
 const FIELDS = ['name', 'type', 'role', 'scheduleCron', 'config', 'config.bucket', 'config.prefix', 'config.region', 'config.secretRef',
   'config.endpoint', 'config.forcePathStyle', 'config.pattern', 'config.format', 'config.url', 'config.headerSecretRef', ...IMPORT_FIELDS] as const
 
+/** The form's values for a saved source (edit mode): its config as the API answers it. */
+function valuesOf (source: DataSource): Values {
+  const c = (source.config ?? {}) as unknown as Record<string, unknown>
+  const str = (k: string) => typeof c[k] === 'string' ? c[k] as string : ''
+  return {
+    ...EMPTY,
+    name: source.name, type: source.type, bucket: str('bucket'), prefix: str('prefix'), region: str('region') || EMPTY.region,
+    secretRef: str('secretRef'), endpoint: str('endpoint'), forcePathStyle: c.forcePathStyle === true, pattern: str('pattern'),
+    format: str('format'), url: str('url'), headerSecretRef: str('headerSecretRef'), scheduleCron: source.scheduleCron ?? '',
+  }
+}
+
 /**
- * Creates an inbound source or an outbound sink. Save-time validation (S3 listing, webhook
- * OPTIONS) failures come back as errors next to the field they concern (`details.field`,
- * e.g. "config.bucket"), or above the buttons when they concern none.
+ * The PATCH body's config: the API merges a config patch onto the stored one (docs/formats.md),
+ * so every setting the form no longer holds is sent as null, which clears it; nested objects
+ * (parse, fieldMap) likewise, field by field.
  */
-export function SourceForm ({ agent, role, secrets, onCreated, onCancel }: {
+export function configPatch (stored: Record<string, unknown>, next: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...next }
+  for (const [key, before] of Object.entries(stored)) {
+    const after = next[key]
+    if (after === undefined) out[key] = null
+    else if (isObject(before) && isObject(after)) out[key] = configPatch(before, after)
+  }
+  return out
+}
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/**
+ * Creates an inbound source or an outbound sink, or, given `source`, edits it (its values filled
+ * in, the type fixed). Save-time validation (S3 listing, webhook OPTIONS) failures come back as
+ * errors next to the field they concern (`details.field`, e.g. "config.bucket"), or above the
+ * buttons when they concern none.
+ */
+export function SourceForm ({ agent, role, secrets, source, onCreated, onCancel }: {
   agent: Agent
   role: SourceRole
   secrets: Resource<ListResponse<Secret>>
+  /** edit this source instead of creating one */
+  source?: DataSource
   onCreated: (source: DataSource) => void
   onCancel: () => void
 }) {
   const inbound = role === 'INVENTORY_SOURCE'
-  const [v, setV] = useState<Values>({ ...EMPTY })
-  const [imp, setImp] = useState<ImportValues>({ ...EMPTY_IMPORT })
+  const editing = source !== undefined
+  const [v, setV] = useState<Values>(() => source ? valuesOf(source) : { ...EMPTY })
+  const [imp, setImp] = useState<ImportValues>(() => source ? importValuesOf((source.config ?? {}) as unknown as Record<string, unknown>) : { ...EMPTY_IMPORT })
   const [errors, setErrors] = useState<Record<string, string>>({})
   const [formError, setFormError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
@@ -77,6 +109,8 @@ export function SourceForm ({ agent, role, secrets, onCreated, onCancel }: {
       if (v.format) config.format = v.format
     } else if (inbound) {
       if (v.secretRef) config.secretRef = v.secretRef
+      // not an input for webhook sources (a delivery's Content-Type says it), but one set through the API is kept on edit
+      if (v.format) config.format = v.format
     } else {
       config.url = v.url.trim()
       if (v.secretRef) config.secretRef = v.secretRef
@@ -101,7 +135,17 @@ export function SourceForm ({ agent, role, secrets, onCreated, onCancel }: {
     setErrors({})
     setFormError(null)
     try {
-      onCreated(await api.post<DataSource>(sourcesPath(agent.id), body()))
+      if (source) {
+        const { name, config, scheduleCron, validate } = body() as ReturnType<typeof body> & { scheduleCron?: string | null, validate?: boolean }
+        onCreated(await api.patch<DataSource>(sourcePath(agent.id, source.id), {
+          name,
+          config: configPatch((source.config ?? {}) as unknown as Record<string, unknown>, config),
+          ...(scheduleCron !== undefined ? { scheduleCron } : {}),
+          ...(validate === false ? { validate: false } : {}),
+        }))
+      } else {
+        onCreated(await api.post<DataSource>(sourcesPath(agent.id), body()))
+      }
     } catch (err) {
       const { fields, form } = formErrors(err, FIELDS)
       // an error about the config as a whole belongs above the buttons
@@ -114,16 +158,18 @@ export function SourceForm ({ agent, role, secrets, onCreated, onCancel }: {
     }
   }
 
-  const title = inbound ? 'New inbound source' : 'New outbound sink'
+  const title = source ? `Edit “${source.name}”` : inbound ? 'New inbound source' : 'New outbound sink'
   const cron = v.scheduleCron.trim()
   return (
     <>
       <form class="card form" onSubmit={submit} noValidate aria-label={title} data-source-form>
-        <h3>{title}</h3>
+        {/* in edit mode the dialog's title says it */}
+        {!editing && <h3>{title}</h3>}
         <TextField label="Name" name="name" value={v.name} required maxLength={200} autoComplete="off"
           onInput={(e) => set('name', e.currentTarget.value)} error={errors.name}
           hint={inbound ? 'e.g. daily drops' : 'e.g. ERP import'} />
-        <SelectField label="Type" name="type" value={v.type} error={errors.type}
+        <SelectField label="Type" name="type" value={v.type} error={errors.type} disabled={editing}
+          hint={editing ? 'The type of a saved source does not change; add a new source instead.' : undefined}
           onChange={(e) => { set('type', e.currentTarget.value as SourceType); set('secretRef', ''); set('headerSecretRef', '') }}
           options={[
             { value: 's3', label: 'S3 bucket' },
@@ -162,8 +208,8 @@ export function SourceForm ({ agent, role, secrets, onCreated, onCancel }: {
 
         {v.type === 'webhook' && inbound && (
           <SecretSelect label="Signing secret (webhook secret)" name="config.secretRef" value={v.secretRef} error={errors['config.secretRef']}
-            options={secretOptions('webhook', '— generate a new one —')} onChange={(id) => set('secretRef', id)}
-            onNew={() => setNewSecret({ field: 'secretRef', type: 'webhook' })}
+            options={secretOptions('webhook', editing ? false : '— generate a new one —')}
+            onChange={(id) => set('secretRef', id)} onNew={() => setNewSecret({ field: 'secretRef', type: 'webhook' })}
             hint={'Senders sign each request with it (Standard Webhooks). ' +
               'A generated secret is shown once, after saving; the receive URL appears on the source.'} />
         )}
@@ -221,7 +267,9 @@ export function SourceForm ({ agent, role, secrets, onCreated, onCancel }: {
 
         <FormError error={formError} />
         <div class="form-actions">
-          <button type="submit" class="btn btn-primary" disabled={busy}>{busy ? 'Saving…' : inbound ? 'Save source' : 'Save sink'}</button>
+          <button type="submit" class="btn btn-primary" disabled={busy}>
+            {busy ? 'Saving…' : editing ? 'Save changes' : inbound ? 'Save source' : 'Save sink'}
+          </button>
           <button type="button" class="btn btn-ghost" onClick={onCancel}>Cancel</button>
         </div>
       </form>
@@ -241,6 +289,19 @@ export function SourceForm ({ agent, role, secrets, onCreated, onCancel }: {
           }} />
       )}
     </>
+  )
+}
+
+/** Edits a saved source or sink in a dialog: the add form with the source's values filled in. */
+export function EditSourceDialog ({ agent, source, onSaved, onClose }: {
+  agent: Agent, source: DataSource, onSaved: (source: DataSource) => void, onClose: () => void
+}) {
+  const secrets = useResource<ListResponse<Secret>>('/secrets')
+  return (
+    <Dialog title={`Edit “${source.name}”`} onClose={onClose} wide>
+      <SourceForm agent={agent} role={source.role} secrets={secrets} source={source} onCancel={onClose}
+        onCreated={(saved) => { onSaved(saved); onClose() }} />
+    </Dialog>
   )
 }
 

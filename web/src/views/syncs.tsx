@@ -1,4 +1,6 @@
+import type { ComponentChildren } from 'preact'
 import { useState } from 'preact/hooks'
+import { links } from '../lib/router'
 import type { Agent, ListResponse, ManifestAttempt, ManifestEntry, Sync } from '../api/types'
 import { seg } from '../api/client'
 import { StatusBadge } from '../components/badges'
@@ -12,13 +14,15 @@ export const TRIGGER_LABELS: Record<string, string> = {
 }
 
 /** The last N syncs of one source, newest first; a row opens its manifest. */
-export function SyncHistory ({ agent, syncs, items: shown, onOpen, limit }: {
+export function SyncHistory ({ agent, syncs, items: shown, onOpen, limit, actions }: {
   agent: Agent
   syncs: Resource<ListResponse<Sync>>
   /** what to list, when it is not exactly the loaded page (a live sync merged in) */
   items?: Sync[]
   onOpen: (syncId: string) => void
   limit: number
+  /** buttons for a row (cancel, retry now), on the source page */
+  actions?: (sync: Sync) => ComponentChildren
 }) {
   if (syncs.loading) return <Loading label="Loading sync history…" />
   if (syncs.error && !syncs.data) return <ErrorState error={syncs.error} what="Sync history" onRetry={syncs.reload} compact />
@@ -37,6 +41,7 @@ export function SyncHistory ({ agent, syncs, items: shown, onOpen, limit }: {
             <th scope="col" class="num">Rows ok / rejected</th>
             <th scope="col" class="num">Bytes</th>
             <th scope="col" class="num">Duration</th>
+            {actions && <th scope="col"><span class="sr-only">Actions</span></th>}
           </tr>
         </thead>
         <tbody>
@@ -57,17 +62,23 @@ export function SyncHistory ({ agent, syncs, items: shown, onOpen, limit }: {
                 </span>
               </td>
               <td class="num" data-label="Bytes">{formatBytes(sync.bytes)}</td>
-              <td class="num" data-label="Duration">
-                {sync.status === 'running'
-                  ? 'running'
-                  : sync.durationMs != null ? formatDuration(sync.durationMs) : syncDuration(sync.startedAt, sync.finishedAt)}
-              </td>
+              <td class="num" data-label="Duration">{durationCell(sync, agent)}</td>
+              {actions && <td class="row-actions stack-actions" onClick={(e) => e.stopPropagation()}>{actions(sync)}</td>}
             </tr>
           ))}
         </tbody>
       </table>
     </div>
   )
+}
+
+function durationCell (sync: Sync, agent: Agent): string {
+  if (sync.status === 'retrying') {
+    const next = sync.nextAttemptAt ? `, next ${formatDateTime(sync.nextAttemptAt, agent.timezone)}` : ''
+    return `attempt ${sync.attempt ?? '?'} failed${next}`
+  }
+  if (sync.status === 'running') return 'running'
+  return sync.durationMs != null ? formatDuration(sync.durationMs) : syncDuration(sync.startedAt, sync.finishedAt)
 }
 
 /** Manifest entries rendered at first; a sync of thousands of files shows the rest on request. */
@@ -181,6 +192,7 @@ function ManifestItem ({ entry, agent }: { entry: ManifestEntry, agent: Agent })
             </>
           )}
         {entry.jobId && <span>mapping job …{shortId(entry.jobId)}</span>}
+        {entry.uploadId && <a href={links.upload(agent.id, entry.uploadId)}>Open the upload</a>}
         {entry.lastModified && <span>modified {formatDateTime(entry.lastModified, agent.timezone)}</span>}
         {attempts.length > 0 && <span>{attempts.length} attempt{attempts.length === 1 ? '' : 's'}</span>}
         {retrying && <span>next attempt {formatDateTime(entry.nextAttemptAt, agent.timezone)} ({formatRelative(entry.nextAttemptAt)})</span>}

@@ -4,13 +4,13 @@ import type { Deps } from '../../../deps.js'
 import { agentOr404 } from '../../../db/lookups.js'
 import { deleteChannel, getChannel, listChannels, listDeliveriesOfChannel } from '../../../db/sql/channels.js'
 import { AppError } from '../../../errors.js'
-import { createChannel, presentChannels, testChannel } from '../../../channels/service.js'
+import { createChannel, presentChannels, testChannel, updateChannel } from '../../../channels/service.js'
 import { IdParams, ListOf, errorResponses } from '../../../schemas/common.js'
 import { recordAudit } from '../../../audit/audit.js'
 import { actorOf } from '../../../plugins/auth.js'
-import { ChannelCreate, ChannelParams, ChannelTestResult, Delivery } from '../../../schemas/channels.js'
+import { ChannelCreate, ChannelParams, ChannelPatch, ChannelTestResult, Delivery } from '../../../schemas/channels.js'
 
-/** SPEC §4: `POST/GET /agents/{id}/channels`, `DELETE …/{cid}`, `POST …/{cid}/test`. */
+/** `POST/GET /agents/{id}/channels`, `PATCH/DELETE …/{cid}`, `POST …/{cid}/test` */
 const channelRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
   const { db } = deps
   const ChannelRef = Type.Ref('Channel')
@@ -55,6 +55,20 @@ const channelRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { d
     const channel = await channelOr404(request.auth.orgId, request.params.id, request.params.cid)
     const deliveries = await listDeliveriesOfChannel(db, channel.id, request.query.limit ?? 20)
     return { items: deliveries.map(({ orgId: _orgId, channelId: _channelId, ...rest }) => rest) }
+  })
+
+  app.patch('/agents/:id/channels/:cid', {
+    schema: {
+      tags: ['channels'],
+      summary: 'Rename a channel and/or change its config (fields merged onto the stored config; null removes secretRef)',
+      params: ChannelParams,
+      body: ChannelPatch,
+      response: { 200: ChannelRef, ...errorResponses(400, 404, 422) },
+    },
+  }, async (request) => {
+    const channel = await updateChannel(deps, request.auth.orgId, request.params.id, request.params.cid, request.body, actorOf(request))
+    const [out] = await presentChannels(deps, request.auth.orgId, [channel])
+    return out
   })
 
   app.delete('/agents/:id/channels/:cid', {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Deps } from '../../../deps.js'
-import { getJob, listJobs, type MappingJob } from '../../../db/sql/jobs.js'
+import { getJob, jobOrigins, listJobs, type JobOrigin, type MappingJob } from '../../../db/sql/jobs.js'
 import { AppError } from '../../../errors.js'
 import { requestJob } from '../../../jobs/service.js'
 import { CONTENT_TYPES, type ResultFormat } from '../../../results/format.js'
@@ -11,11 +11,12 @@ import { actorOf } from '../../../plugins/auth.js'
 import { IdParams, ListOf, decodeCursor, errorResponses, page } from '../../../schemas/common.js'
 import { Job, JobCreate, JobListQuery, JobParams, ResultsQuery } from '../../../schemas/jobs.js'
 
-export function presentJob (job: MappingJob) {
+export function presentJob (job: MappingJob, origin?: JobOrigin) {
   return {
     id: job.id,
     agentId: job.agentId,
     uploadId: job.uploadId,
+    ...(origin ? { upload: origin } : {}),
     status: job.status,
     trigger: job.trigger,
     rows: job.rows,
@@ -66,12 +67,16 @@ const jobRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps 
     const jobs = await listJobs(db, request.auth.orgId, request.params.id, {
       limit, before: decodeCursor(request.query.cursor), uploadId: request.query.uploadId, status: request.query.status as MappingJob['status'] | undefined,
     })
-    return page(jobs, limit, presentJob)
+    const origins = await jobOrigins(db, request.auth.orgId, jobs.map(j => j.uploadId))
+    return page(jobs, limit, job => presentJob(job, origins.get(job.uploadId)))
   })
 
   app.get('/agents/:id/jobs/:jobId', {
     schema: { tags: ['jobs'], summary: 'One mapping job', params: JobParams, response: { 200: Job, ...errorResponses(404) } },
-  }, async (request) => presentJob(await jobOr404(request.auth.orgId, request.params.id, request.params.jobId)))
+  }, async (request) => {
+    const job = await jobOr404(request.auth.orgId, request.params.id, request.params.jobId)
+    return presentJob(job, (await jobOrigins(db, request.auth.orgId, [job.uploadId])).get(job.uploadId))
+  })
 
   app.get('/agents/:id/jobs/:jobId/results', {
     schema: {

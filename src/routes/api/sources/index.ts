@@ -7,15 +7,16 @@ import {
   getSync, insertSync, lastSyncsOf, listSyncsOfSource, lockPullRequests, runningSyncOf, finishSync, getSyncById, setSyncJob, type Sync,
 } from '../../../db/sql/syncs.js'
 import type { Transaction } from '../../../db/client.js'
-import { effectiveCron, type DataSource } from '../../../domain/source.js'
+import { effectiveCron, receiveUrlOf, type DataSource } from '../../../domain/source.js'
 import { AppError } from '../../../errors.js'
 import { enqueuePull, findPullJob } from '../../../queue/jobs/pull.js'
-import { IdParams, ListOf, Uuid, errorResponses } from '../../../schemas/common.js'
-import { SourceCreate, SourceParams, SourcePatch, SyncParams, TestResult } from '../../../schemas/sources.js'
+import { IdParams, ListOf, Uuid, decodeCursor, errorResponses, page } from '../../../schemas/common.js'
+import { ResetBody, SourceCreate, SourceParams, SourcePatch, SyncListQuery, SyncParams, TestResult } from '../../../schemas/sources.js'
+import { cancelSync, resetSource } from '../../../sync/operations.js'
 import { createSource, updateSourceWith } from '../../../sources/service.js'
 import { testSource } from '../../../sync/availability.js'
 import { newId } from '../../../util/ids.js'
-import { requestPush } from '../../../push/service.js'
+import { requestPush, retryPushNow } from '../../../push/service.js'
 import { PushBody } from '../../../schemas/jobs.js'
 import { recordAudit, type Actor } from '../../../audit/audit.js'
 import { actorOf } from '../../../plugins/auth.js'
@@ -46,7 +47,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
         effectiveScheduleCron: s.role === 'INVENTORY_SOURCE' && s.type === 's3' ? effectiveCron(s, { scheduleCron: agentCron }) : null,
         lastSync: last.get(s.id) ?? null,
         redactedSecrets,
-        ...(s.type === 'webhook' && s.role === 'INVENTORY_SOURCE' ? { receiveUrl: `/api/v1/inbound/${s.id}` } : {}),
+        ...(s.type === 'webhook' && s.role === 'INVENTORY_SOURCE' ? { receiveUrl: receiveUrlOf(deps.config.publicUrl, s.id) } : {}),
         ...extra,
       }
     })
@@ -215,15 +216,63 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
   app.get('/agents/:id/data-sources/:sid/syncs', {
     schema: {
       tags: ['data-sources'],
-      summary: 'The last N syncs, newest first (without manifests)',
+      summary: 'The source\'s syncs, newest first (without manifests), a page at a time',
+      description: 'Keyset paging: pass the answer\'s nextCursor as cursor for the next page (null on the last one). ' +
+        'status and trigger filter; status "retrying" is a push waiting for its next attempt.',
       params: SourceParams,
-      querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 20 })) }),
-      response: { 200: ListOf(SyncRef), ...errorResponses(404) },
+      querystring: SyncListQuery,
+      response: { 200: ListOf(SyncRef), ...errorResponses(400, 404) },
     },
   }, async (request) => {
-    const syncs = await listSyncsOfSource(db, request.auth.orgId, request.params.id, request.params.sid, request.query.limit ?? 20)
+    const { limit = 20, cursor, status, trigger } = request.query
+    const filter = { limit, before: decodeCursor(cursor), status, trigger }
+    const syncs = await listSyncsOfSource(db, request.auth.orgId, request.params.id, request.params.sid, filter)
     if (!syncs) throw sourceNotFound()
-    return { items: syncs.map(s => { const { manifest, ...rest } = presentSync(s); return rest }) }
+    return page(syncs, limit, (s) => { const { manifest, ...rest } = presentSync(s); return rest })
+  })
+
+  app.post('/agents/:id/data-sources/:sid/syncs/:syncId/cancel', {
+    schema: {
+      tags: ['data-sources'],
+      summary: 'Cancel a running sync: a pull stops at the next file boundary, a push stops retrying; the sync ends "cancelled"',
+      description: 'Files a pull committed before stay; the file in flight rolls back. A finished sync → 409 SYNC_FINISHED; ' +
+        'a push whose attempt is being made right now → 409 CONFLICT (cancel again once it has ended).',
+      params: SyncParams,
+      response: { 200: SyncRef, ...errorResponses(404, 409) },
+    },
+  }, async (request) => {
+    const { id, sid, syncId } = request.params
+    return presentSync(await cancelSync(deps, request.auth.orgId, id, sid, syncId, actorOf(request)))
+  })
+
+  app.post('/agents/:id/data-sources/:sid/syncs/:syncId/retry', {
+    schema: {
+      tags: ['data-sources'],
+      summary: 'Retry now: a push waiting for its next attempt makes it at once → 202',
+      description: 'Only for a push in status "retrying"; anything else → 409 PUSH_NOT_WAITING.',
+      params: SyncParams,
+      response: { 202: Type.Object({ syncId: Uuid }), ...errorResponses(404, 409) },
+    },
+  }, async (request, reply) => {
+    const { id, sid, syncId } = request.params
+    await retryPushNow(deps, request.auth.orgId, id, sid, syncId, actorOf(request))
+    return reply.status(202).send({ syncId })
+  })
+
+  app.post('/agents/:id/data-sources/:sid/reset', {
+    schema: {
+      tags: ['data-sources'],
+      summary: 'Backfill: forget the source\'s file ledger (all, or files last modified at/after "since"); the next pull takes those files again',
+      params: SourceParams,
+      body: Type.Optional(ResetBody),
+      response: { 200: Type.Object({ forgotten: Type.Integer() }), ...errorResponses(400, 404, 409) },
+    },
+  }, async (request) => {
+    const raw = request.body?.since
+    const since = raw === undefined ? null : new Date(/^\d{4}-\d{2}-\d{2}$/.test(raw) ? `${raw}T00:00:00Z` : raw)
+    if (since && Number.isNaN(since.getTime())) throw new AppError('VALIDATION_FAILED', 'since is not a valid date.', { details: { field: 'since' } })
+    const forgotten = await resetSource(deps, request.auth.orgId, request.params.id, request.params.sid, since, actorOf(request))
+    return { forgotten }
   })
 
   app.get('/agents/:id/data-sources/:sid/syncs/:syncId', {
