@@ -4,6 +4,7 @@ import fsp from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { FastifyInstance } from 'fastify'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 
 /**
@@ -24,6 +25,22 @@ export function ensureWebBuild (): void {
     .reduce((max, e) => Math.max(max, fs.statSync(path.join(e.parentPath, e.name)).mtimeMs), 0)
   if (fs.existsSync(index) && fs.statSync(index).mtimeMs >= newest(path.join(ROOT, 'web'))) return
   execFileSync('npm', ['run', '--silent', 'build:web'], { cwd: ROOT, stdio: 'pipe', timeout: 120_000 })
+}
+
+/** Serves the app on a free loopback port for the browser; returns its base URL. */
+export async function listenOnLoopback (app: FastifyInstance): Promise<string> {
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const address = app.server.address()
+  if (!address || typeof address === 'string') throw new Error('server did not listen on a TCP port')
+  return `http://127.0.0.1:${address.port}`
+}
+
+/** Opens the UI and signs in with `key`; resolves once the agents list is shown. */
+export async function signIn (page: Page, base: string, key: string): Promise<void> {
+  await page.goto(`${base}/`)
+  await page.getByLabel('API key').fill(key)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.getByRole('heading', { name: 'Agents', level: 1 }).waitFor()
 }
 
 /** Screenshots land here (git-ignored via test-output/). */

@@ -107,7 +107,7 @@ describe('retention', () => {
     const [org] = await sql<{ org_id: string }>('SELECT org_id FROM agents WHERE id = $1', [agentId])
     const channelId = randomUUID()
     const itemId = randomUUID()
-    await sql(`INSERT INTO channels (id, org_id, agent_id, type, config) VALUES ($1, $2, $3, 'webhook', '{}')`, [channelId, org.org_id, agentId])
+    await sql(`INSERT INTO channels (id, org_id, agent_id, name, type, config) VALUES ($1, $2, $3, 'hook', 'webhook', '{}')`, [channelId, org.org_id, agentId])
     await sql(`INSERT INTO pending_items (id, org_id, agent_id, source_id, type, status, message)
       VALUES ($1, $2, $3, $4, 'DATA_SOURCE_PULL_FAILED', 'open', 'x')`, [itemId, org.org_id, agentId, source.id])
     await sql(`INSERT INTO channel_deliveries (id, org_id, channel_id, item_id, event, status, created_at) VALUES

@@ -3,7 +3,7 @@ import type { Page } from 'playwright-core'
 import { Webhook } from 'standardwebhooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ADMIN_KEY, createTestApp, type TestApp } from '../helpers/app.js'
-import { chromiumAvailable, ensureWebBuild, launchBrowser, type BrowserSession } from '../helpers/browser.js'
+import { type BrowserSession, chromiumAvailable, launchBrowser, listenOnLoopback, ensureWebBuild, signIn } from '../helpers/browser.js'
 import { multipartFile } from '../helpers/multipart.js'
 
 // The Edit dialogs (agents, sources, channels, secrets) in Debian's Chromium against the real
@@ -26,17 +26,11 @@ describe.skipIf(onPostgres || !haveChromium)('edit dialogs in Chromium', () => {
   beforeAll(async () => {
     ensureWebBuild()
     t = await createTestApp({ env: { FERRY_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8,::1/128' } })
-    await t.app.listen({ port: 0, host: '127.0.0.1' })
-    const address = t.app.server.address()
-    if (!address || typeof address === 'string') throw new Error('server did not listen on a TCP port')
-    base = `http://127.0.0.1:${address.port}`
+    base = await listenOnLoopback(t.app)
     agentId = (await t.api('POST', '/api/v1/agents', { body: { name: 'editable', scheduleCron: '0 6 * * *' } })).json().id
     browser = await launchBrowser()
     page = await browser.newPage({ width: 1280, height: 900 })
-    await page.goto(`${base}/`)
-    await page.getByLabel('API key').fill(ADMIN_KEY)
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.getByRole('heading', { name: 'Agents', level: 1 }).waitFor()
+    await signIn(page, base, ADMIN_KEY)
   })
 
   afterAll(async () => {

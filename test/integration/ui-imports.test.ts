@@ -1,32 +1,17 @@
-import { execFileSync } from 'node:child_process'
-import fs from 'node:fs'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ADMIN_KEY, createTestApp, type TestApp } from '../helpers/app.js'
-import { chromiumAvailable, launchBrowser, type BrowserSession } from '../helpers/browser.js'
+import { type BrowserSession, chromiumAvailable, launchBrowser, listenOnLoopback, ensureWebBuild, signIn } from '../helpers/browser.js'
 import { startS3rver, type S3rverHandle } from '../helpers/s3.js'
 import { semicolonCsv } from '../fixtures/formats/imports.js'
 
 // The add-source form's import options and preview, and the amber manifest entry of a file that
 // landed with warnings, in Debian's Chromium against the real server (docs/formats.md). Like
 // ui.test.ts it runs once (PGlite): the UI does not care which backend.
-const root = fileURLToPath(new URL('../..', import.meta.url))
 const onPostgres = process.env.FERRY_TEST_DB === 'postgres'
 const inCi = process.env.CI === 'true'
 const haveChromium = chromiumAvailable()
-
-/** Builds the UI when dist/web is missing or older than a file under web/ (as ui.test.ts does). */
-function ensureWebBuild (): void {
-  const index = path.join(root, 'dist/web/index.html')
-  const newest = (dir: string): number => fs.readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter(e => e.isFile())
-    .reduce((max, e) => Math.max(max, fs.statSync(path.join(e.parentPath, e.name)).mtimeMs), 0)
-  if (fs.existsSync(index) && fs.statSync(index).mtimeMs >= newest(path.join(root, 'web'))) return
-  execFileSync('npm', ['run', '--silent', 'build:web'], { cwd: root, stdio: 'pipe', timeout: 120_000 })
-}
 
 describe.runIf(!onPostgres && !haveChromium && inCi)('import options in Chromium', () => {
   it('needs Debian\'s Chromium in CI', () => { throw new Error('/usr/bin/chromium not found') })
@@ -46,19 +31,13 @@ describe.skipIf(onPostgres || !haveChromium)('import options in Chromium', () =>
     s3 = await startS3rver({ buckets: ['supplier'] })
     await s3.client().send(new PutObjectCommand({ Bucket: 'supplier', Key: 'drops/stock.csv', Body: semicolonCsv() }))
     t = await createTestApp({ env: { FERRY_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8,::1/128' } })
-    await t.app.listen({ port: 0, host: '127.0.0.1' })
-    const address = t.app.server.address()
-    if (!address || typeof address === 'string') throw new Error('server did not listen on a TCP port')
-    base = `http://127.0.0.1:${address.port}`
+    base = await listenOnLoopback(t.app)
     agentId = (await t.api('POST', '/api/v1/agents', { body: { name: 'supplier', rules: { autoPull: false, autoMap: false } } })).json().id
     const value = { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }
     secretId = (await t.api('POST', '/api/v1/secrets', { body: { name: 's3rver', type: 'aws', value } })).json().id
     browser = await launchBrowser()
     page = await browser.newPage({ width: 1280, height: 900 })
-    await page.goto(`${base}/`)
-    await page.getByLabel('API key').fill(ADMIN_KEY)
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.getByRole('heading', { name: 'Agents', level: 1 }).waitFor()
+    await signIn(page, base, ADMIN_KEY)
   })
 
   afterAll(async () => {

@@ -2,7 +2,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3'
 import type { Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ADMIN_KEY, createTestApp, type TestApp } from '../helpers/app.js'
-import { chromiumAvailable, ensureWebBuild, launchBrowser, type BrowserSession } from '../helpers/browser.js'
+import { type BrowserSession, chromiumAvailable, launchBrowser, listenOnLoopback, ensureWebBuild, signIn } from '../helpers/browser.js'
 import { startReceiver, type Receiver } from '../helpers/receiver.js'
 import { startS3rver, type S3rverHandle } from '../helpers/s3.js'
 
@@ -31,10 +31,7 @@ describe.skipIf(onPostgres || !chromiumAvailable())('layout at 390 px', () => {
     // the first attempt fails with a 503, the retry is delivered: two rows of attempts
     receiver = await startReceiver([{ status: 503 }], { status: 200 })
     t = await createTestApp({ env: { FERRY_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8,::1/128', FERRY_PUSH_RETRY_SCHEDULE_MS: '200' } })
-    await t.app.listen({ port: 0, host: '127.0.0.1' })
-    const address = t.app.server.address()
-    if (!address || typeof address === 'string') throw new Error('server did not listen on a TCP port')
-    base = `http://127.0.0.1:${address.port}`
+    base = await listenOnLoopback(t.app)
 
     agentId = (await t.api('POST', '/api/v1/agents', { body: { name: 'layout', timezone: 'Europe/Berlin' } })).json().id
     const secretId = (await t.api('POST', '/api/v1/secrets', {
@@ -67,10 +64,7 @@ describe.skipIf(onPostgres || !chromiumAvailable())('layout at 390 px', () => {
 
     browser = await launchBrowser()
     page = await browser.newPage({ width: 390, height: 844 })
-    await page.goto(`${base}/`)
-    await page.getByLabel('API key').fill(ADMIN_KEY)
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.getByRole('heading', { name: 'Agents', level: 1 }).waitFor()
+    await signIn(page, base, ADMIN_KEY)
   })
 
   afterAll(async () => {

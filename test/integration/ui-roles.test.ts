@@ -1,7 +1,7 @@
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ADMIN_KEY, createTestApp, type TestApp } from '../helpers/app.js'
-import { chromiumAvailable, ensureWebBuild, launchBrowser, type BrowserSession } from '../helpers/browser.js'
+import { type BrowserSession, chromiumAvailable, launchBrowser, listenOnLoopback, ensureWebBuild, signIn } from '../helpers/browser.js'
 
 // The UI with keys of different roles, in Chromium against the real server (docs/security.md,
 // "API keys and roles"). Like test/integration/ui.test.ts it runs once, on PGlite, and is skipped
@@ -33,10 +33,7 @@ describe.skipIf(onPostgres || !chromiumAvailable())('web UI by role, in Chromium
     const channel = await t.api('POST', `/api/v1/agents/${agentId}/channels`, { body: { type: 'webhook', config: { url: 'http://127.0.0.1:9/hook' } } })
     expect(channel.statusCode, channel.body).toBe(201)
     viewerKey = (await t.api('POST', '/api/v1/api-keys', { body: { name: 'dashboard', role: 'viewer' } })).json().apiKey
-    await t.app.listen({ port: 0, host: '127.0.0.1' })
-    const address = t.app.server.address()
-    if (!address || typeof address === 'string') throw new Error('server did not listen on a TCP port')
-    base = `http://127.0.0.1:${address.port}`
+    base = await listenOnLoopback(t.app)
     browser = await launchBrowser()
     page = await browser.newPage({ width: 1280, height: 800 })
   })
@@ -46,17 +43,11 @@ describe.skipIf(onPostgres || !chromiumAvailable())('web UI by role, in Chromium
     await t?.close()
   })
 
-  const signIn = async (key: string) => {
-    await page.goto(`${base}/`)
-    await page.getByLabel('API key').fill(key)
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.getByRole('heading', { name: 'Agents', level: 1 }).waitFor()
-  }
   const idle = () => page.locator('.state-loading').first().waitFor({ state: 'detached' })
   const buttons = async () => page.locator('main button, main a.btn').allTextContents()
 
   it('a viewer sees every page and no button that would change something', async () => {
-    await signIn(viewerKey)
+    await signIn(page, base, viewerKey)
     await page.locator('[data-role="viewer"]').waitFor()
     await page.getByRole('link', { name: 'acme' }).waitFor()
     expect(await page.getByRole('link', { name: 'New agent' }).count()).toBe(0)
@@ -95,7 +86,7 @@ describe.skipIf(onPostgres || !chromiumAvailable())('web UI by role, in Chromium
 
   it('an admin creates a key with a role and an expiry, sees it once, revokes it, and finds both in the audit log', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click()
-    await signIn(ADMIN_KEY)
+    await signIn(page, base, ADMIN_KEY)
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API keys' }).click()
     await page.getByRole('button', { name: 'New API key' }).click()
     await page.getByLabel('Name').fill('night shift')

@@ -2,7 +2,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, type TestApp } from '../helpers/app.js'
-import { chromiumAvailable, ensureWebBuild, launchBrowser, type BrowserSession } from '../helpers/browser.js'
+import { type BrowserSession, chromiumAvailable, launchBrowser, listenOnLoopback, ensureWebBuild, signIn } from '../helpers/browser.js'
 import { multipartFile } from '../helpers/multipart.js'
 import { startReceiver, type Receiver } from '../helpers/receiver.js'
 import { startS3rver, type S3rverHandle } from '../helpers/s3.js'
@@ -77,13 +77,10 @@ describe.skipIf(onPostgres || !chromiumAvailable())('the source page, in Chromiu
     }
     viewerKey = (await t.api('POST', '/api/v1/api-keys', { body: { name: 'dashboard', role: 'viewer' } })).json().apiKey
 
-    await t.app.listen({ port: 0, host: '127.0.0.1' })
-    const address = t.app.server.address()
-    if (!address || typeof address === 'string') throw new Error('server did not listen on a TCP port')
-    base = `http://127.0.0.1:${address.port}`
+    base = await listenOnLoopback(t.app)
     browser = await launchBrowser()
     page = await browser.newPage({ width: 1280, height: 900 })
-    await signIn(page, t.adminKey)
+    await signIn(page, base, t.adminKey)
   })
 
   afterAll(async () => {
@@ -93,12 +90,6 @@ describe.skipIf(onPostgres || !chromiumAvailable())('the source page, in Chromiu
     await s3?.close()
   })
 
-  const signIn = async (page: Page, key: string) => {
-    await page.goto(`${base}/`)
-    await page.getByLabel('API key').fill(key)
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.getByRole('heading', { name: 'Agents', level: 1 }).waitFor()
-  }
   /** Every table container on the page shows its whole table: nothing is clipped or needs a sideways scroll. */
   const noClippedTables = async (page: Page) => page.locator('.table-wrap').evaluateAll(els =>
     els.map(el => ({ label: el.getAttribute('aria-label'), scroll: el.scrollWidth, client: el.clientWidth })).filter(e => e.scroll > e.client))
@@ -178,7 +169,7 @@ describe.skipIf(onPostgres || !chromiumAvailable())('the source page, in Chromiu
     // a tab of its own: the session (sessionStorage) is per tab
     const viewer = await browser.context.newPage()
     await viewer.setViewportSize({ width: 1280, height: 900 })
-    await signIn(viewer, viewerKey)
+    await signIn(viewer, base, viewerKey)
     await viewer.goto(`${base}/#/agents/${agentId}/sources/${sourceId}`)
     await viewer.getByRole('heading', { name: 'daily drops', level: 1 }).waitFor()
     await expect.poll(() => historyRows(viewer).count()).toBeGreaterThan(0)

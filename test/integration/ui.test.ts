@@ -7,7 +7,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3'
 import type { Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ADMIN_KEY, createTestApp, type TestApp } from '../helpers/app.js'
-import { chromiumAvailable, CHROMIUM_PATH, ensureWebBuild, launchBrowser, SCREENSHOT_DIR, type BrowserSession } from '../helpers/browser.js'
+import { type BrowserSession, CHROMIUM_PATH, chromiumAvailable, launchBrowser, listenOnLoopback, ensureWebBuild, SCREENSHOT_DIR } from '../helpers/browser.js'
 import { startS3rver, type S3rverHandle } from '../helpers/s3.js'
 
 // The web UI end to end: the real server (PGlite) on a random port with its workers and scheduler,
@@ -71,10 +71,7 @@ describe.skipIf(onPostgres || !haveChromium)(haveChromium ? 'web UI in Chromium'
         FERRY_SCHEDULER_INTERVAL_MS: '500',
       },
     })
-    await t.app.listen({ port: 0, host: '127.0.0.1' })
-    const address = t.app.server.address()
-    if (!address || typeof address === 'string') throw new Error('server did not listen on a TCP port')
-    base = `http://127.0.0.1:${address.port}`
+    base = await listenOnLoopback(t.app)
     browser = await launchBrowser()
     page = await browser.newPage({ width: 1280, height: 800 })
   })
