@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox'
 import { CANONICAL_FIELDS } from '../domain/agent.js'
 import { Timestamp, Uuid } from './common.js'
+import { SHOWN_SYNC_STATUSES } from '../db/sql/syncs.js'
 
 const Notify = Type.Union([Type.Literal('all'), Type.Array(Uuid, { maxItems: 50 })],
   { description: '"all" channels of the agent, or a list of channel ids' })
@@ -53,6 +54,15 @@ export type AgentCreate = Static<typeof AgentCreate>
 export const AgentPatch = Type.Partial(AgentCreate, { additionalProperties: false })
 export type AgentPatch = Static<typeof AgentPatch>
 
+export const AgentHealth = Type.Object({
+  sources: Type.Integer({ description: 'data sources and sinks of the agent' }),
+  lastSyncAt: Type.Union([Timestamp, Type.Null()], { description: 'start of the most recent sync of any of its sources' }),
+  lastSyncStatus: Type.Union([...SHOWN_SYNC_STATUSES.map(s => Type.Literal(s)), Type.Null()],
+    { description: 'worst of each source\'s latest sync (failed > partial > retrying > running > cancelled > succeeded); null: no syncs yet' }),
+  failingSources: Type.Integer({ description: 'sources whose latest sync failed' }),
+  openPendingItems: Type.Integer(),
+}, { description: 'present in the agents list only' })
+
 export const Agent = Type.Object({
   id: Uuid,
   name: Type.String(),
@@ -61,6 +71,7 @@ export const Agent = Type.Object({
   rules: Rules,
   mapping: Mapping,
   nextRunAt: Type.Union([Timestamp, Type.Null()]),
+  health: Type.Optional(AgentHealth),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 }, { $id: 'Agent' })

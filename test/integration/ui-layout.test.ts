@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import type { Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -106,6 +107,25 @@ describe.skipIf(onPostgres || !chromiumAvailable())('layout at 390 px', () => {
     return found
   })
   const card = (id: string) => page.locator(`[data-source-id="${id}"]`)
+
+  it('shows each agent\'s health in the agents list without clipping', async () => {
+    await t.api('POST', '/api/v1/agents', { body: { name: 'fresh' } })
+    // an open pending item on the pulled source (written directly: no failing pull needed to show the count)
+    await t.database.db.query(`INSERT INTO pending_items (id, org_id, agent_id, source_id, type, status, message)
+      SELECT $1, org_id, agent_id, id, 'DATA_SOURCE_PULL_FAILED', 'open', 'x' FROM data_sources WHERE id = $2`, [randomUUID(), sourceId])
+    await page.goto(`${base}/#/`)
+    await page.reload()
+    const row = (name: string) => page.locator('.agent-row').filter({ has: page.getByRole('link', { name, exact: true }) })
+    const layout = row('layout').getByTestId('agent-health')
+    await layout.locator('[data-status="succeeded"]').waitFor()
+    expect(await layout.locator('time').count()).toBe(1)
+    await layout.getByText('2 sources').waitFor()
+    await layout.getByText('1 open pending item').waitFor()
+    await row('fresh').getByTestId('agent-health').getByText('No syncs yet').waitFor()
+    expect(await row('fresh').getByTestId('agent-health').getByText('0 sources').count()).toBe(1)
+    expect(await clipped(page.locator('body'))).toEqual([])
+    await browser.screenshot(page, 'layout-agents-list-390')
+  })
 
   it('shows the agent page without clipping', async () => {
     await page.goto(`${base}/#/agents/${agentId}`)

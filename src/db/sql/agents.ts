@@ -1,5 +1,6 @@
 import type { Queryable } from '../client.js'
-import { isoRequired, json } from './rows.js'
+import { iso, isoRequired, json } from './rows.js'
+import { SHOWN_STATUS, type ShownSyncStatus } from './syncs.js'
 import type { AgentRules, AgentMapping } from '../../domain/agent.js'
 
 export interface Agent {
@@ -41,12 +42,52 @@ export async function getAgent (q: Queryable, orgId: string, id: string): Promis
   return rows[0] ? toAgent(rows[0]) : null
 }
 
-/** Keyset pagination on the (time-ordered) id, oldest first. */
-export async function listAgents (q: Queryable, orgId: string, page: { limit: number, after?: string }): Promise<Agent[]> {
+export interface AgentHealth {
+  sources: number
+  lastSyncAt: string | null
+  /** the worst of the sources' latest syncs; null when none of them has synced yet */
+  lastSyncStatus: ShownSyncStatus | null
+  failingSources: number
+  openPendingItems: number
+}
+
+/** Worst first: the list shows the one status that most needs a look (docs/decisions.md). */
+const STATUS_RANK = `CASE l.status WHEN 'failed' THEN 0 WHEN 'partial' THEN 1 WHEN 'retrying' THEN 2 WHEN 'running' THEN 3
+  WHEN 'cancelled' THEN 4 ELSE 5 END`
+
+/**
+ * Keyset pagination on the (time-ordered) id, oldest first, each agent with its health summary in
+ * the same statement (the list never asks once per agent): the latest sync of each of its sources,
+ * and its open pending items. Every joined table is filtered on the org as well.
+ */
+export async function listAgents (q: Queryable, orgId: string, page: { limit: number, after?: string }): Promise<Array<Agent & { health: AgentHealth }>> {
   const { rows } = await q.query(
-    `SELECT * FROM agents WHERE org_id = $1 AND ($2::uuid IS NULL OR id > $2::uuid) ORDER BY id LIMIT $3`,
+    `SELECT a.*, h.sources, h.last_sync_at, h.last_sync_status, h.failing_sources,
+       (SELECT count(*)::int FROM pending_items p WHERE p.org_id = a.org_id AND p.agent_id = a.id AND p.status = 'open') AS open_pending_items
+     FROM agents a
+     CROSS JOIN LATERAL (
+       SELECT count(*)::int AS sources, max(l.started_at) AS last_sync_at,
+         (array_agg(l.status ORDER BY ${STATUS_RANK}) FILTER (WHERE l.status IS NOT NULL))[1] AS last_sync_status,
+         (count(*) FILTER (WHERE l.status = 'failed'))::int AS failing_sources
+       FROM data_sources ds
+       LEFT JOIN LATERAL (
+         SELECT ${SHOWN_STATUS} AS status, s.started_at FROM syncs s LEFT JOIN push_deliveries d ON d.sync_id = s.id
+         WHERE s.org_id = ds.org_id AND s.source_id = ds.id ORDER BY s.id DESC LIMIT 1
+       ) l ON true
+       WHERE ds.org_id = a.org_id AND ds.agent_id = a.id
+     ) h
+     WHERE a.org_id = $1 AND ($2::uuid IS NULL OR a.id > $2::uuid) ORDER BY a.id LIMIT $3`,
     [orgId, page.after ?? null, page.limit])
-  return rows.map(toAgent)
+  return rows.map(r => ({
+    ...toAgent(r),
+    health: {
+      sources: r.sources as number,
+      lastSyncAt: iso(r.last_sync_at),
+      lastSyncStatus: (r.last_sync_status as ShownSyncStatus | null) ?? null,
+      failingSources: r.failing_sources as number,
+      openPendingItems: r.open_pending_items as number,
+    },
+  }))
 }
 
 export async function updateAgent (q: Queryable, orgId: string, id: string, a: AgentFields): Promise<Agent | null> {

@@ -104,7 +104,7 @@ const toSync = (r: Record<string, unknown>): Sync => {
 }
 
 /** A sync (alias `s`) with its delivery (alias `d`, pushes only) as the API shows it. */
-const SHOWN_STATUS = `CASE WHEN s.status = 'running' AND d.state = 'retrying' THEN 'retrying' ELSE s.status END`
+export const SHOWN_STATUS = `CASE WHEN s.status = 'running' AND d.state = 'retrying' THEN 'retrying' ELSE s.status END`
 const SHOWN = `s.id, s.org_id, s.source_id, s.direction, s.trigger, ${SHOWN_STATUS} AS status, s.started_at, s.finished_at, s.files_count, s.bytes,
   s.rows_accepted, s.rows_rejected, s.error, s.progress, s.job_id, d.attempt, d.next_attempt_at`
 

@@ -17,8 +17,19 @@ export interface Agent {
   }
   mapping?: unknown
   nextRunAt: string | null
+  /** in the agents list only */
+  health?: AgentHealth
   createdAt: string
   updatedAt?: string
+}
+
+export interface AgentHealth {
+  sources: number
+  lastSyncAt: string | null
+  /** the worst status among each source's latest sync; null: no syncs yet */
+  lastSyncStatus: SyncStatus | null
+  failingSources: number
+  openPendingItems: number
 }
 
 export type SecretType = 'aws' | 'webhook' | 'http_header'

@@ -1,12 +1,29 @@
 import { useState } from 'preact/hooks'
 import { api, ApiError } from '../api/client'
-import type { Agent, ListResponse } from '../api/types'
+import type { Agent, AgentHealth, ListResponse } from '../api/types'
+import { StatusBadge } from '../components/badges'
 import { Empty, ErrorState, Loading } from '../components/states'
 import { describeCron } from '../lib/cron'
 import { formatDateTime, formatRelative } from '../lib/format'
 import { links } from '../lib/router'
 import { useResource } from '../lib/resource'
 import { useCan } from '../lib/me'
+
+const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`
+
+/** One line per agent: its worst latest sync, when it last synced, its sources and open pending items (docs/decisions.md). */
+function HealthSummary ({ health, timezone }: { health: AgentHealth, timezone: string }) {
+  return (
+    <span class="agent-health" data-testid="agent-health">
+      {health.lastSyncStatus ? <StatusBadge status={health.lastSyncStatus} /> : <span class="muted">No syncs yet</span>}
+      {health.lastSyncAt && (
+        <time class="muted" dateTime={health.lastSyncAt} title={formatDateTime(health.lastSyncAt, timezone)}>{formatRelative(health.lastSyncAt)}</time>
+      )}
+      <span class="muted">{plural(health.sources, 'source')}</span>
+      {health.openPendingItems > 0 && <StatusBadge status="open" label={plural(health.openPendingItems, 'open pending item')} />}
+    </span>
+  )
+}
 
 export function AgentsList () {
   const agents = useResource<ListResponse<Agent>>('/agents?limit=50')
@@ -53,6 +70,7 @@ export function AgentsList () {
                     </>
                   : 'No upcoming run'}
               </span>
+              {agent.health && <HealthSummary health={agent.health} timezone={agent.timezone} />}
             </li>
           ))}
         </ul>
