@@ -1,9 +1,11 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestApp, type TestApp } from '../helpers/app.js'
-import { startS3rver, type S3rverHandle } from '../helpers/s3.js'
+import type { TestApp } from '../helpers/app.js'
+import type { S3rverHandle } from '../helpers/s3.js'
+import { startS3World, type S3World } from '../helpers/s3-world.js'
 
 // issue #14 case 9: concurrent "Pull now" of one source run one pull and record one sync
+let world: S3World
 let t: TestApp
 let s3: S3rverHandle
 let agentId: string
@@ -11,17 +13,10 @@ let secretId: string
 const BUCKET = 'pull-now'
 
 beforeAll(async () => {
-  s3 = await startS3rver({ buckets: [BUCKET] })
-  t = await createTestApp({ env: { FERRY_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8,::1/128', FERRY_TARGET_TIMEOUT_MS: '5000' } })
-  agentId = (await t.api('POST', '/api/v1/agents', { body: { name: 'acme' } })).json().id
-  secretId = (await t.api('POST', '/api/v1/secrets', {
-    body: { name: 's3rver', type: 'aws', value: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } },
-  })).json().id
+  world = await startS3World({ bucket: BUCKET, name: 'acme', env: { FERRY_TARGET_TIMEOUT_MS: '5000' } })
+  ;({ t, store: s3, agentId, secretId } = world)
 })
-afterAll(async () => {
-  await t?.close()
-  await s3?.close()
-})
+afterAll(async () => { await world?.close() })
 
 describe('Pull now, many at once', () => {
   it('answers every request with the one running sync and records nothing else', async () => {

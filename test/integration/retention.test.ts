@@ -3,14 +3,16 @@ import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { claimMaintenance } from '../../src/db/sql/retention.js'
 import { purgeExpired, runDailyPurge } from '../../src/retention/purge.js'
-import { createTestApp, type TestApp } from '../helpers/app.js'
+import type { TestApp } from '../helpers/app.js'
 import { multipartFile } from '../helpers/multipart.js'
-import { startS3rver, type S3rverHandle } from '../helpers/s3.js'
+import type { S3rverHandle } from '../helpers/s3.js'
+import { startS3World, type S3World } from '../helpers/s3-world.js'
 
 // FERRY_RETENTION_DAYS (docs/reliability.md "Retention"): rows past the window are purged in batches,
 // recent rows and the file ledger are kept, and a purged file is never ingested again. The clock is
 // injected by ageing rows with SQL (and by passing `now`).
 
+let world: S3World
 let t: TestApp
 let s3: S3rverHandle
 let agentId: string
@@ -44,17 +46,10 @@ const pull = async (sourceId: string) => {
 }
 
 beforeAll(async () => {
-  s3 = await startS3rver({ buckets: [BUCKET] })
-  t = await createTestApp({ env: { FERRY_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8,::1/128', FERRY_TARGET_TIMEOUT_MS: '5000' } })
-  agentId = (await t.api('POST', '/api/v1/agents', { body: { name: 'retention' } })).json().id
-  secretId = (await t.api('POST', '/api/v1/secrets', {
-    body: { name: 's3rver', type: 'aws', value: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } },
-  })).json().id
+  world = await startS3World({ bucket: BUCKET, name: 'retention', env: { FERRY_TARGET_TIMEOUT_MS: '5000' } })
+  ;({ t, store: s3, agentId, secretId } = world)
 })
-afterAll(async () => {
-  await t?.close()
-  await s3?.close()
-})
+afterAll(async () => { await world?.close() })
 
 describe('retention', () => {
   it('purges old syncs, uploads, items, rejected rows, jobs, deliveries and audit entries; keeps recent rows and the ledger', async () => {
