@@ -1,14 +1,12 @@
-import { createHmac, randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, type TestApp } from '../helpers/app.js'
+import { createInboundSource, signedHeaders, type InboundSource as Source } from '../helpers/inbound.js'
 
 // issue #14 case 2: only verified deliveries count toward a source's inbound limit; unsigned or
 // badly signed attempts are limited on their own, per source and client address.
 
 let t: TestApp
 let agentId: string
-
-interface Source { id: string, secret: string }
 
 beforeAll(async () => {
   t = await createTestApp({ env: { FERRY_INBOUND_RATE_LIMIT_PER_MINUTE: '3', FERRY_INBOUND_UNVERIFIED_RATE_LIMIT_PER_MINUTE: '2' } })
@@ -18,19 +16,13 @@ afterAll(async () => {
   await t?.close()
 })
 
-const createInbound = async (name: string): Promise<Source> => {
-  const res = await t.api('POST', `/api/v1/agents/${agentId}/data-sources`, { body: { name, role: 'INVENTORY_SOURCE', type: 'webhook', config: {} } })
-  expect(res.statusCode, res.body).toBe(201)
-  return { id: res.json().id, secret: res.json().signingSecret }
-}
+const createInbound = (name: string): Promise<Source> => createInboundSource(t, agentId, name)
 
 const send = (source: Source, o: { from?: string, signature?: string | null, body?: string } = {}) => {
   const body = Buffer.from(o.body ?? 'sku\nL1\n')
-  const id = `msg_${randomUUID()}`
-  const timestamp = String(Math.floor(Date.now() / 1000))
-  const signature = 'v1,' + createHmac('sha256', Buffer.from(source.secret.slice(6), 'base64')).update(`${id}.${timestamp}.`).update(body).digest('base64')
-  const headers: Record<string, string> = { 'content-type': 'text/csv', 'webhook-id': id, 'webhook-timestamp': timestamp }
-  if (o.signature !== null) headers['webhook-signature'] = o.signature ?? signature
+  const headers = signedHeaders(source, body)
+  if (o.signature === null) delete headers['webhook-signature']
+  else if (o.signature !== undefined) headers['webhook-signature'] = o.signature
   return t.app.inject({ method: 'POST', url: `/api/v1/inbound/${source.id}`, headers, payload: body, remoteAddress: o.from ?? '203.0.113.7' })
 }
 

@@ -1,4 +1,3 @@
-import { createHmac, randomUUID } from 'node:crypto'
 import fs from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
@@ -6,6 +5,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { processTempDir } from '../../src/inbound/spool.js'
 import { createTestApp, type TestApp } from '../helpers/app.js'
+import { createInboundSource, signedHeaders, type InboundSource as Source } from '../helpers/inbound.js'
 
 // issue #14 case 8: slow clients are cut off by header and request timeouts, a source takes a
 // bounded number of concurrent deliveries, and temp files live under $FERRY_DATA_DIR/tmp and go away.
@@ -13,8 +13,6 @@ import { createTestApp, type TestApp } from '../helpers/app.js'
 let t: TestApp
 let port: number
 let agentId: string
-
-interface Source { id: string, secret: string }
 
 beforeAll(async () => {
   t = await createTestApp({
@@ -34,18 +32,7 @@ afterAll(async () => {
   await t?.close()
 })
 
-const createInbound = async (name: string): Promise<Source> => {
-  const res = await t.api('POST', `/api/v1/agents/${agentId}/data-sources`, { body: { name, role: 'INVENTORY_SOURCE', type: 'webhook', config: {} } })
-  expect(res.statusCode, res.body).toBe(201)
-  return { id: res.json().id, secret: res.json().signingSecret }
-}
-
-const signed = (source: Source, body: Buffer): Record<string, string> => {
-  const id = `msg_${randomUUID()}`
-  const timestamp = String(Math.floor(Date.now() / 1000))
-  const signature = 'v1,' + createHmac('sha256', Buffer.from(source.secret.slice(6), 'base64')).update(`${id}.${timestamp}.`).update(body).digest('base64')
-  return { 'content-type': 'text/csv', 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signature }
-}
+const createInbound = (name: string): Promise<Source> => createInboundSource(t, agentId, name)
 
 /** A raw client socket that records what it got back and whether the server closed it. */
 interface SlowClient { socket: net.Socket, received: () => string, closed: () => boolean, trickle: (bytes: string, everyMs: number) => void, stop: () => void }
@@ -73,7 +60,7 @@ async function connect (): Promise<SlowClient> {
 
 const head = (source: Source, body: Buffer) => [
   `POST /api/v1/inbound/${source.id} HTTP/1.1`, 'Host: 127.0.0.1', `Content-Length: ${body.length}`,
-  ...Object.entries(signed(source, body)).map(([k, v]) => `${k}: ${v}`), '', '',
+  ...Object.entries(signedHeaders(source, body)).map(([k, v]) => `${k}: ${v}`), '', '',
 ].join('\r\n')
 
 const spoolFiles = async () => (await fs.readdir(processTempDir(t.dataDir)).catch(() => [])).filter(n => n.startsWith('ferry-spool-'))
@@ -112,7 +99,7 @@ describe('slow clients', () => {
       for (const c of clients) c.stop()
     }
     // the source still takes a delivery that arrives at a normal pace
-    const ok = await t.app.inject({ method: 'POST', url: `/api/v1/inbound/${source.id}`, headers: signed(source, body), payload: body })
+    const ok = await t.app.inject({ method: 'POST', url: `/api/v1/inbound/${source.id}`, headers: signedHeaders(source, body), payload: body })
     expect(ok.statusCode, ok.body).toBe(200)
   })
 
@@ -124,19 +111,19 @@ describe('slow clients', () => {
     try {
       for (const c of clients) c.socket.write(head(busy, body) + 's') // the body's first byte, the rest held back
       await expect.poll(spoolFiles, { timeout: 10_000 }).toHaveLength(2)
-      const refused = await t.app.inject({ method: 'POST', url: `/api/v1/inbound/${busy.id}`, headers: signed(busy, body), payload: body })
+      const refused = await t.app.inject({ method: 'POST', url: `/api/v1/inbound/${busy.id}`, headers: signedHeaders(busy, body), payload: body })
       expect(refused.statusCode, refused.body).toBe(429)
       expect(refused.json()).toMatchObject({ code: 'RATE_LIMITED', details: { retryAfterSeconds: expect.any(Number) } })
       expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0)
       // another source is not affected
-      const elsewhere = await t.app.inject({ method: 'POST', url: `/api/v1/inbound/${other.id}`, headers: signed(other, body), payload: body })
+      const elsewhere = await t.app.inject({ method: 'POST', url: `/api/v1/inbound/${other.id}`, headers: signedHeaders(other, body), payload: body })
       expect(elsewhere.statusCode, elsewhere.body).toBe(200)
     } finally {
       for (const c of clients) c.stop()
     }
     // the slots are given back when those requests end
     await expect.poll(spoolFiles, { timeout: 5_000 }).toEqual([])
-    const after = await t.app.inject({ method: 'POST', url: `/api/v1/inbound/${busy.id}`, headers: signed(busy, body), payload: body })
+    const after = await t.app.inject({ method: 'POST', url: `/api/v1/inbound/${busy.id}`, headers: signedHeaders(busy, body), payload: body })
     expect(after.statusCode, after.body).toBe(200)
   })
 })
