@@ -9,7 +9,7 @@ import { getSourceById } from '../db/sql/sources.js'
 import { isAppError } from '../errors.js'
 import { guardedRequest } from '../net/guarded-http.js'
 import { signWithEach } from '../inbound/signature.js'
-import { presentItem } from '../alerts/present.js'
+import { presentItem } from '../pending-items/present.js'
 
 /**
  * Sends notifications to channels (SPEC §2 "Channel"): Slack incoming webhooks, Standard-Webhooks

@@ -1,10 +1,10 @@
 import type { Deps } from '../deps.js'
-import { reportFailure, reportRecovery } from '../alerts/pending-items.js'
+import { reportFailure, reportRecovery } from '../pending-items/pending-items.js'
 import { getAgent } from '../db/sql/agents.js'
 import type { DataSource } from '../domain/source.js'
 
 /**
- * DATA_SOURCE_PUSH_FAILED through the shared pending-item machinery (src/alerts/pending-items.ts).
+ * DATA_SOURCE_PUSH_FAILED through the shared pending-item machinery (src/pending-items/pending-items.ts).
  * The rule set has no push-specific section: the channels are those of `onPullFailure.notify`
  * (the agent's one notification choice), and push failures are always filed (docs/push.md).
  */

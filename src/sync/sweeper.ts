@@ -1,5 +1,5 @@
 import type { Deps } from '../deps.js'
-import { afterPull } from '../alerts/pull-failures.js'
+import { afterPull } from '../pending-items/pull-failures.js'
 import { takeDeadLeases } from '../db/sql/sources.js'
 import { failLostSyncs, lostSyncCandidates, type LostSyncCandidate, type Sync } from '../db/sql/syncs.js'
 import { ERRORS } from '../errors.js'

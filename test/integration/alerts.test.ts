@@ -1,7 +1,7 @@
 import { DeleteBucketCommand } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runSchedulerTick } from '../../src/scheduler/scheduler.js'
-import { afterPull, afterPullError } from '../../src/alerts/pull-failures.js'
+import { afterPull, afterPullError } from '../../src/pending-items/pull-failures.js'
 import type { Sync } from '../../src/db/sql/syncs.js'
 import { AppError } from '../../src/errors.js'
 import { createTestApp, type TestApp } from '../helpers/app.js'

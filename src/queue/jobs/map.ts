@@ -1,10 +1,10 @@
 import type { JobWithMetadata } from 'pg-boss'
 import type { Deps } from '../../deps.js'
-import { MAP_QUEUE, type MapJobData } from '../../jobs/queue.js'
-import { runMappingJob } from '../../jobs/service.js'
+import { MAP_QUEUE, type MapJobData } from '../../mapping/queue.js'
+import { runMappingJob } from '../../mapping/service.js'
 import type { JobDefinition } from './index.js'
 
-export { MAP_QUEUE, enqueueMap, type MapJobData } from '../../jobs/queue.js'
+export { MAP_QUEUE, enqueueMap, type MapJobData } from '../../mapping/queue.js'
 
 export const mapJob: JobDefinition = {
   name: MAP_QUEUE,

@@ -1,7 +1,7 @@
 import type { ConnectionOptions, PgBoss, SendOptions, JobWithMetadata } from 'pg-boss'
 import type { Deps } from '../../deps.js'
 import type { Sync, SyncTrigger } from '../../db/sql/syncs.js'
-import { afterPull, afterPullError } from '../../alerts/pull-failures.js'
+import { afterPull, afterPullError } from '../../pending-items/pull-failures.js'
 import { AppError, isAppError } from '../../errors.js'
 import { PullFairShare } from '../../scheduler/fairness.js'
 import { pullSource } from '../../sync/pull.js'
@@ -88,7 +88,7 @@ async function runPullJob (deps: Deps, job: JobWithMetadata<PullJobData>): Promi
   try {
     sync = await pullSource(deps, { ...job.data, jobId: job.id, leaseWaitMs: 5 * 60_000 })
   } catch (err) {
-    // scheduled pulls that fail for a config reason file/bump the pending item (src/alerts/pull-failures.ts)
+    // scheduled pulls that fail for a config reason file/bump the pending item (src/pending-items/pull-failures.ts)
     await afterPullError(deps, { sourceId, trigger, error: err, lastAttempt })
     // config errors (missing secret, bad bucket) will not heal by retrying: record, don't retry
     if (isAppError(err) && err.failureType === 'config') {

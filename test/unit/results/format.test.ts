@@ -2,7 +2,7 @@ import { Readable } from 'node:stream'
 import ExcelJS from 'exceljs'
 import { describe, expect, it } from 'vitest'
 import { AppError } from '../../../src/errors.js'
-import { compileProjection, DEFAULT_OUTPUT, outputOf } from '../../../src/jobs/projection.js'
+import { compileProjection, DEFAULT_OUTPUT, outputOf } from '../../../src/mapping/projection.js'
 import { csvField, csvLine, escapeFormula, jsonObject, renderResults } from '../../../src/results/format.js'
 
 async function * rows (values: unknown[][]) { for (const v of values) yield v }
