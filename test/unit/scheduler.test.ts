@@ -3,7 +3,7 @@ import type { PgBoss } from 'pg-boss'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { openDb, type Db } from '../../src/db/client.js'
 import { migrate } from '../../src/db/migrate.js'
-import { computeNextPullAt } from '../../src/domain/source.js'
+import { computeNextPullAt } from '../../src/sources/next-pull.js'
 import { createLogger } from '../../src/log.js'
 import { SchedulerLoop } from '../../src/scheduler/scheduler.js'
 

@@ -7,7 +7,8 @@ import {
   getSync, insertSync, lastSyncsOf, listSyncsOfSource, lockPullRequests, runningSyncOf, finishSync, getSyncById, setSyncJob, type Sync,
 } from '../../../db/sql/syncs.js'
 import type { Transaction } from '../../../db/client.js'
-import { effectiveCron, receiveUrlOf, type DataSource } from '../../../domain/source.js'
+import { effectiveCron, type DataSource } from '../../../domain/source.js'
+import { isPulled, pulledLabels, roleOf } from '../../../kinds/registry.js'
 import { AppError } from '../../../errors.js'
 import { enqueuePull, findPullJob } from '../../../queue/jobs/pull.js'
 import { IdParams, ListOf, Uuid, decodeCursor, errorResponses, page } from '../../../schemas/common.js'
@@ -44,10 +45,10 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
       if (c.headerSecretRef && secrets.has(c.headerSecretRef)) redactedSecrets.headerSecretRef = secrets.get(c.headerSecretRef)
       return {
         ...rest,
-        effectiveScheduleCron: s.role === 'INVENTORY_SOURCE' && s.type === 's3' ? effectiveCron(s, { scheduleCron: agentCron }) : null,
+        effectiveScheduleCron: isPulled(s) ? effectiveCron(s, { scheduleCron: agentCron }) : null,
         lastSync: last.get(s.id) ?? null,
         redactedSecrets,
-        ...(s.type === 'webhook' && s.role === 'INVENTORY_SOURCE' ? { receiveUrl: receiveUrlOf(deps.config.publicUrl, s.id) } : {}),
+        ...(s.role === 'INVENTORY_SOURCE' ? roleOf(s.type, s.role).present?.(deps, s) : {}),
         ...extra,
       }
     })
@@ -185,7 +186,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
     },
   }, async (request, reply) => {
     const source = await sourceOr404(db, request.auth.orgId, request.params.id, request.params.sid)
-    if (source.role !== 'INVENTORY_SOURCE' || source.type !== 's3') throw new AppError('CONFLICT', 'Only S3 inventory sources can be pulled.')
+    if (!isPulled(source)) throw new AppError('CONFLICT', `Only ${pulledLabels()} inventory sources can be pulled.`)
     if (!source.enabled) throw new AppError('SOURCE_DISABLED', 'The data source is disabled; enable it to pull.')
     const { syncId, joined } = await requestPull(deps, source, actorOf(request))
     if (!request.query.wait) return reply.status(202).send({ syncId, ...(joined ? { joined } : {}) })

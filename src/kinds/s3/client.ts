@@ -3,9 +3,9 @@ import https from 'node:https'
 import type { Duplex } from 'node:stream'
 import { S3Client } from '@aws-sdk/client-s3'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
-import { AppError } from '../errors.js'
-import { AddressPolicy, parseHostLiteral } from '../net/address-policy.js'
-import { assertLiteralAllowed, createGuardedLookup, targetNotAllowed, type Resolver } from '../net/guarded-lookup.js'
+import { AppError } from '../../errors.js'
+import { AddressPolicy, parseHostLiteral } from '../../net/address-policy.js'
+import { assertLiteralAllowed, createGuardedLookup, targetNotAllowed, type Resolver } from '../../net/guarded-lookup.js'
 
 /**
  * S3 clients for customer buckets, on the guarded network path: every connection the SDK opens
