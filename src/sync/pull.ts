@@ -14,6 +14,7 @@ import {
 } from '../db/sql/syncs.js'
 import { compilePattern, importOptionsOf, type DataSource } from '../domain/source.js'
 import { AppError, coerceError, isAppError, shuttingDown } from '../errors.js'
+import { READABLE_EXTENSIONS } from '../formats/catalogue.js'
 import { isPulled, kindOf, pulledLabels } from '../kinds/registry.js'
 import { processTempDir, spoolBody, type Spooled } from '../inbound/spool.js'
 import { newId } from '../util/ids.js'
@@ -32,9 +33,6 @@ export interface PullRequest {
   jobId?: string
 }
 
-/** Extensions the pipeline reads (optionally gzipped); other files are recorded once as skipped. */
-const SUPPORTED_EXTENSIONS = new Set(['.csv', '.tsv', '.psv', '.txt', '.json', '.ndjson', '.jsonl', '.xlsx', '.xlsm', '.parquet', '.zip'])
-
 /**
  * Why a listed object is not ingested, or null when it is a candidate.
  * Folder markers, pattern misses, unsupported types and empty objects are recorded once as skipped.
@@ -45,7 +43,8 @@ export function skipReason (file: RemoteFile, relativeKey: string, matches: (k: 
   if (file.size === 0) return 'empty file'
   const name = file.key.toLowerCase().replace(/\.gz$/, '')
   const ext = path.extname(name)
-  if (!configuredFormat && ext !== '' && !SUPPORTED_EXTENSIONS.has(ext)) return `unsupported file type "${ext}"`
+  // the extensions the pipeline reads (optionally gzipped) are the formats' (src/formats/catalogue.ts)
+  if (!configuredFormat && ext !== '' && !READABLE_EXTENSIONS.has(ext.slice(1))) return `unsupported file type "${ext}"`
   return null
 }
 
