@@ -17,7 +17,8 @@ afterAll(() => s3.close())
 describeTransport('S3', async (fn) => {
   const name = `contract-${++bucket}`
   await s3.createBucket(name)
-  const config = { bucket: name, prefix: 'in/', region: 'us-east-1', secretRef: '00000000-0000-4000-8000-000000000000', endpoint: s3.endpoint, forcePathStyle: true }
+  const secretRef = '00000000-0000-4000-8000-000000000000'
+  const config = { bucket: name, prefix: 'in/', region: 'us-east-1', secretRef, endpoint: s3.endpoint, forcePathStyle: true }
   const deps = { policy: new AddressPolicy(['127.0.0.0/8']), config: { targetTimeoutMs: 5000 } } as unknown as Deps
   const credentials = { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }
   await s3Kind.withTransport!(deps, 'org', config, t => fn(t, 'in/'), { id: config.secretRef, value: credentials })
