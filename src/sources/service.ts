@@ -10,6 +10,7 @@ import {
 import { AppError, isAppError } from '../errors.js'
 import { isPulled, pulledLabels, roleOf, secretRefsOf } from '../kinds/registry.js'
 import { newId } from '../util/ids.js'
+import { FORMAT_DESCRIPTORS } from '../formats/catalogue.js'
 import { checkParseSettings } from '../formats/parse-options.js'
 import { secretTypeOf } from '../vault/types/registry.js'
 import { diff, recordAudit, type Actor } from '../audit/audit.js'
@@ -54,8 +55,9 @@ function normaliseImportOptions (role: SourceRole, config: SourceConfig): Source
   if (role === 'RESULTS_SINK') {
     const field = parse != null ? 'config.parse' : fieldMap != null ? 'config.fieldMap' : undefined
     if (field) throw new AppError('VALIDATION_FAILED', `${field} applies to inventory sources only.`, { details: { field } })
-    if (config.format === 'parquet') {
-      throw new AppError('VALIDATION_FAILED', 'Results are written as CSV, JSON, NDJSON or XLSX, not Parquet.', { details: { field: 'config.format' } })
+    const format = FORMAT_DESCRIPTORS.find(d => d.format === config.format)
+    if (format && !format.results) {
+      throw new AppError('VALIDATION_FAILED', `Results are written as ${RESULT_LABELS}, not ${format.label}.`, { details: { field: 'config.format' } })
     }
     return rest as SourceConfig
   }
@@ -63,6 +65,10 @@ function normaliseImportOptions (role: SourceRole, config: SourceConfig): Source
   const fields = Object.entries(fieldMap ?? {}).filter(([, column]) => typeof column === 'string')
   return { ...rest, ...(settings ? { parse: settings } : {}), ...(fields.length > 0 ? { fieldMap: Object.fromEntries(fields) } : {}) } as SourceConfig
 }
+
+/** "CSV, JSON, NDJSON or XLSX" */
+const RESULT_LABELS = ((labels: string[]) => `${labels.slice(0, -1).join(', ')} or ${labels.at(-1)}`)(
+  FORMAT_DESCRIPTORS.filter(d => d.results).map(d => d.label))
 
 /** Defaults and checks that need no network: the shared import options, then the kind's own. */
 function normaliseConfig (type: SourceType, role: SourceRole, checked: SourceConfig, deps: Pick<Deps, 'policy'>): SourceConfig {
