@@ -32,6 +32,8 @@ export interface WebKind {
   roles: readonly SourceRole[]
   /** Ferry pulls its inventory sources: schedule, Pull now, preview */
   pulled: boolean
+  /** an inventory source Ferry does not pull: when its files come, on the card and in the overview's "next run" */
+  arrival?: { schedule: string, nextRun: string }
   /** the kind's config fields and their empty values (format and import options are the form's) */
   defaults: FieldValues
   Fields: (p: KindFieldsProps) => JSX.Element | null

@@ -11,6 +11,7 @@ export const webhookKind: WebKind = {
   Icon: WebhookIcon,
   roles: ['INVENTORY_SOURCE', 'RESULTS_SINK'],
   pulled: false,
+  arrival: { schedule: 'On receipt: each signed POST is a sync.', nextRun: 'on receipt' },
   defaults: { url: '', secretRef: '', headerSecretRef: '' },
   Fields: ({ values: v, set, errors, inbound, editing, secretSelect }) => inbound
     ? secretSelect({

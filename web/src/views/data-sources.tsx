@@ -280,8 +280,8 @@ export function SourceCard ({ agent, source, secretsById, onChanged, onDeleted, 
             </dd>
           </div>
         )}
-        {inbound && source.type === 'webhook' && (
-          <div><dt>Schedule</dt><dd>On receipt: each signed POST is a sync.</dd></div>
+        {inbound && kind.arrival && (
+          <div><dt>Schedule</dt><dd>{kind.arrival.schedule}</dd></div>
         )}
         {!inbound && (
           <div><dt>Delivery</dt><dd>{source.autoPush ? 'After every successful mapping job' : 'Manual pushes only'}</dd></div>

@@ -210,4 +210,4 @@ const lastAt = (s: DataSource) => s.lastSync?.finishedAt ?? s.lastSync?.startedA
 
 /** When a source without a next scheduled pull runs. */
 const nextRunWords = (s: DataSource) =>
-  s.role === 'RESULTS_SINK' ? (s.autoPush ? 'after each job' : 'manual') : s.type === 'webhook' ? 'on receipt' : '—'
+  s.role === 'RESULTS_SINK' ? (s.autoPush ? 'after each job' : 'manual') : webKindOf(s.type).arrival?.nextRun ?? '—'
