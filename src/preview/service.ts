@@ -121,7 +121,7 @@ async function findObject (transport: Transport, location: FileLocation, key: st
 }
 
 /** The newest object a pull would take (pattern, supported type, not empty). */
-async function newestMatching (transport: Transport, location: FileLocation, config: SourceConfig): Promise<RemoteFile> {
+export async function newestMatching (transport: Transport, location: FileLocation, config: SourceConfig): Promise<RemoteFile> {
   const matches = compilePattern(config.pattern)
   let newest: RemoteFile | undefined
   for await (const page of transport.list()) {
