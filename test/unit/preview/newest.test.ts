@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import type { S3Config } from '../../../src/kinds/s3/config.js'
 import { s3Kind } from '../../../src/kinds/s3/index.js'
 import { newestMatching } from '../../../src/preview/service.js'
 import { MemoryTransport } from '../../helpers/memory-transport.js'
@@ -10,7 +11,7 @@ describe('the newest file a pull would take', () => {
     for (const [key, f] of Object.entries(files)) t.files.set(key, { body: Buffer.from(f.body), lastModified: new Date(f.at) })
     return t
   }
-  const config = { bucket: 'b', prefix: 'in/', region: 'us-east-1', secretRef: 'x' }
+  const config: S3Config = { bucket: 'b', prefix: 'in/', region: 'us-east-1', secretRef: 'x' }
   const location = s3Kind.location!(config)
 
   it('skips folder markers, empty files, unsupported types and pattern misses, across pages', async () => {
