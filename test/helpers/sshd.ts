@@ -45,6 +45,11 @@ export interface SshdHandle {
   authorize (publicKey: string): Promise<void>
   /** writes a file under `root` (parents created), owned by the test user; returns its absolute path */
   write (relative: string, content: string | Buffer, mtime?: Date): Promise<string>
+  /**
+   * Freezes (SIGSTOP) every session process of this server, so the connections stay open and
+   * silent: a stalled server. Returns the function that thaws them.
+   */
+  freezeSessions (): () => void
   /** sshd's stderr so far (for failure messages) */
   log (): string
   stop (): Promise<void>
@@ -91,6 +96,32 @@ function ensureTestUser (): { uid: number, gid: number } {
   execFileSync('chpasswd', { input: `${TEST_USER}:${TEST_PASSWORD}\n` })
   const [, , uid, gid] = entry.trim().split(':')
   return { uid: Number(uid), gid: Number(gid) }
+}
+
+/** Every process below `pid` (sshd's per-connection monitor and its unprivileged session child). */
+function descendants (pid: number): number[] {
+  const parentOf = new Map<number, number>()
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may contain spaces, so split after ")"
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8')
+      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]))
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const out: number[] = []
+  const walk = (p: number): void => {
+    for (const [candidate, parent] of parentOf) {
+      if (parent === p) {
+        out.push(candidate)
+        walk(candidate)
+      }
+    }
+  }
+  walk(pid)
+  return out
 }
 
 async function freePort (): Promise<number> {
@@ -188,9 +219,30 @@ export async function startSshd (): Promise<SshdHandle> {
       if (mtime !== undefined) await fsp.utimes(file, mtime, mtime)
       return file
     },
+    freezeSessions () {
+      const pids = descendants(child.pid!)
+      for (const pid of pids) process.kill(pid, 'SIGSTOP')
+      return () => {
+        for (const pid of pids) {
+          try {
+            process.kill(pid, 'SIGCONT')
+          } catch {
+            // already gone
+          }
+        }
+      }
+    },
     log: () => stderr,
     async stop () {
       if (child.exitCode === null && child.signalCode === null) {
+        // session processes outlive the listener (and a frozen one would never notice its client leave)
+        for (const pid of descendants(child.pid!)) {
+          try {
+            process.kill(pid, 'SIGKILL')
+          } catch {
+            // already gone
+          }
+        }
         const exited = new Promise(resolve => child.once('exit', resolve))
         // the listener's PID: sshd -D does not fork, so it is the child itself
         process.kill(child.pid!, 'SIGTERM')

@@ -254,8 +254,8 @@ export class SftpTransport implements Transport {
       }
       await this.request(conn, 'write', ctx, cb => conn.sftp.close(handle, cb))
     } catch (err) {
-      this.closeHandle(conn, handle)
-      if (!conn.closed) conn.sftp.unlink(partial, () => {})
+      await this.closeHandle(conn, handle)
+      await this.request(conn, 'write', ctx, cb => conn.sftp.unlink(partial, cb)).catch(() => {})
       throw err
     }
     await this.rename(conn, partial, key)
