@@ -6,7 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AppError } from '../../src/errors.js'
 import { AddressPolicy } from '../../src/net/address-policy.js'
 import type { RemoteFile } from '../../src/connectors/remote-file.js'
-import { MAX_CONNECTIONS_PER_SERVER, SftpTransport, relativeKey, withSftp, type SftpConfig, type SftpCredentials, type SftpTransportOptions } from '../../src/kinds/sftp/transport.js'
+import {
+  MAX_CONNECTIONS_PER_SERVER, SftpTransport, relativeKey, withSftp, type SftpConfig, type SftpCredentials, type SftpTransportOptions,
+} from '../../src/kinds/sftp/transport.js'
+import { redactSftpSecret } from '../../src/kinds/sftp/secret.js'
 import { generateKeyPair, sshdUnavailable, startSshd, type SshdHandle } from '../helpers/sshd.js'
 
 // The transport touches no database: it runs once, in the pglite project.
@@ -145,6 +148,14 @@ describe.skipIf(onPostgres || unavailable !== null)('SFTP transport against Open
     expect(err.details).toMatchObject({ reason: 'private_key_unreadable' })
     expect(err.message).not.toContain('wrong horse')
     expect(err.message).not.toContain('PRIVATE KEY')
+  })
+
+  it('shows a private key with the fingerprint ssh-keygen prints for it', () => {
+    for (const type of ['ed25519', 'rsa', 'ecdsa'] as const) {
+      const key = generateKeyPair(type, 'a passphrase')
+      const shown = redactSftpSecret({ username: 'u', privateKey: key.privateKey, passphrase: 'a passphrase' }).privateKey
+      expect(shown.split(' ')[1]).toBe(key.fingerprint)
+    }
   })
 
   it('authenticates with an RSA key', async () => {

@@ -421,9 +421,11 @@ export class SftpTransport implements Transport {
     const shown = `${presented.keyType} ${presented.fingerprint}`
     const message = expected === null
       ? `No valid host key is pinned for the SFTP server ${server(ctx)}. It presented ${shown}. ` +
-        `Confirm that fingerprint with the server's administrator (ssh-keygen -lf on the server's public host key), then set hostKey to "${presented.fingerprint}".`
+        'Confirm that fingerprint with the server\'s administrator (ssh-keygen -lf on the server\'s public host key), ' +
+        `then set hostKey to "${presented.fingerprint}".`
       : `The SFTP server ${server(ctx)} presented the host key ${shown}, which does not match the pinned hostKey ${expected}. ` +
-        `If the server's key was changed on purpose, confirm the new fingerprint with its administrator and set hostKey to "${presented.fingerprint}"; otherwise the connection may be intercepted.`
+        'If the server\'s key was changed on purpose, confirm the new fingerprint with its administrator and ' +
+        `set hostKey to "${presented.fingerprint}"; otherwise the connection may be intercepted.`
     return sftpError('SFTP_HOST_KEY_MISMATCH', expected === null ? 'host_key_missing' : 'host_key_mismatch', 'config.hostKey', message, ctx, {
       presentedFingerprint: presented.fingerprint,
       presentedKeyType: presented.keyType,
