@@ -20,7 +20,7 @@ export interface SftpConfig {
   path: string
   /** glob on the key below `path`; only decides here whether the listing descends into subdirectories */
   pattern?: string
-  /** the server's host key fingerprint, "SHA256:<base64>" (docs/kinds/sftp.md) */
+  /** the server's host key fingerprint, "SHA256:<base64>" (docs/sftp.md) */
   hostKey: string
 }
 
