@@ -50,6 +50,8 @@ export interface SshdHandle {
    * silent: a stalled server. Returns the function that thaws them.
    */
   freezeSessions (): () => void
+  /** Kills (SIGKILL) every session process of this server: each open connection drops at once. */
+  dropSessions (): void
   /** sshd's stderr so far (for failure messages) */
   log (): string
   stop (): Promise<void>
@@ -232,17 +234,20 @@ export async function startSshd (): Promise<SshdHandle> {
         }
       }
     },
+    dropSessions () {
+      for (const pid of descendants(child.pid!)) {
+        try {
+          process.kill(pid, 'SIGKILL')
+        } catch {
+          // already gone
+        }
+      }
+    },
     log: () => stderr,
     async stop () {
       if (child.exitCode === null && child.signalCode === null) {
         // session processes outlive the listener (and a frozen one would never notice its client leave)
-        for (const pid of descendants(child.pid!)) {
-          try {
-            process.kill(pid, 'SIGKILL')
-          } catch {
-            // already gone
-          }
-        }
+        handle.dropSessions()
         const exited = new Promise(resolve => child.once('exit', resolve))
         // the listener's PID: sshd -D does not fork, so it is the child itself
         process.kill(child.pid!, 'SIGTERM')

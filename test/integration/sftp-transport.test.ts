@@ -301,17 +301,36 @@ describe.skipIf(onPostgres || unavailable !== null)('SFTP transport against Open
   it('a server that stalls mid-transfer fails the read with a transient timeout', async () => {
     await sshd.write('stall/f.csv', 'sku\n' + 'S-1\n'.repeat(100_000))
     const dir = { ...config, path: path.join(sshd.root, 'stall') }
-    await withSftp(dir, password, { ...fast, stallTimeoutMs: 500 }, async t => {
+    let thaw = (): void => {}
+    try {
+      const started = Date.now()
+      // the server stays frozen until withSftp has returned: closing must not wait for it either
+      const err = await caught(withSftp(dir, password, { ...fast, stallTimeoutMs: 500 }, async t => {
+        const [file] = await collect(t)
+        const stream = await t.open(file)
+        thaw = sshd.freezeSessions()
+        await text(stream)
+      }))
+      expect(err.code).toBe('SFTP_TIMEOUT')
+      expect(err.failureType).toBe('transient')
+      expect(err.details).toMatchObject({ reason: 'stalled' })
+      expect(Date.now() - started).toBeLessThan(5000)
+    } finally {
+      thaw()
+    }
+  })
+
+  it('a dropped connection fails the request in flight (transient); the next call reconnects', async () => {
+    await sshd.write('drop/f.csv', 'sku\n' + 'D-1\n'.repeat(100_000))
+    const dir = { ...config, path: path.join(sshd.root, 'drop') }
+    await withSftp(dir, password, fast, async t => {
       const [file] = await collect(t)
       const stream = await t.open(file)
-      const thaw = sshd.freezeSessions()
-      try {
-        const err = await caught(text(stream))
-        expect(err.code).toBe('SFTP_TIMEOUT')
-        expect(err.details).toMatchObject({ reason: 'stalled' })
-      } finally {
-        thaw()
-      }
+      sshd.dropSessions()
+      const err = await caught(text(stream))
+      expect(err.code).toBe('SFTP_UNREACHABLE')
+      expect(err.failureType).toBe('transient')
+      expect(await text(await t.open(file))).toBe('sku\n' + 'D-1\n'.repeat(100_000))
     })
   })
 

@@ -65,6 +65,9 @@ const MAX_DEPTH = 32
 /** Files per page of the listing (like S3's 1000 keys). */
 const PAGE_SIZE = 1000
 
+/** How long close() waits for the server to end the connection before dropping it. */
+const CLOSE_GRACE_MS = 2000
+
 const DEFAULTS = { connectTimeoutMs: 10_000, readyTimeoutMs: 20_000, stallTimeoutMs: 30_000 }
 
 const serverSlots = new Map<string, Semaphore>()
@@ -220,10 +223,10 @@ export class SftpTransport implements Transport {
     const ctx = this.ctx({ key: file.key })
     const handle = await this.request<Buffer>(conn, 'open', ctx, cb => conn.sftp.open(file.key, 'r', cb))
     try {
-      const buffer = Buffer.alloc(bytes)
+      const buffer = Buffer.alloc(file.size > 0 ? Math.min(bytes, file.size) : bytes)
       let filled = 0
-      while (filled < bytes) {
-        const n = await this.request<number>(conn, 'read', ctx, cb => conn.sftp.read(handle, buffer, filled, bytes - filled, filled, cb))
+      while (filled < buffer.length) {
+        const n = await this.request<number>(conn, 'read', ctx, cb => conn.sftp.read(handle, buffer, filled, buffer.length - filled, filled, cb))
         if (n === 0) break
         filled += n
       }
@@ -272,7 +275,10 @@ export class SftpTransport implements Transport {
     if (conn !== undefined && !conn.closed) {
       const closed = new Promise<void>(resolve => conn.client.once('close', () => resolve()))
       conn.client.end()
+      // a server that does not acknowledge the goodbye is cut off rather than waited for
+      const cutOff = setTimeout(() => conn.client.destroy(), CLOSE_GRACE_MS)
       await closed
+      clearTimeout(cutOff)
     }
   }
 
@@ -315,7 +321,8 @@ export class SftpTransport implements Transport {
         return
       }
       const timer = setTimeout(() => {
-        conn.client.end()
+        // destroy, not end: a polite end waits for a server that no longer answers
+        conn.client.destroy()
         reject(sftpTimeout('stalled', `a request (${operation} "${ctx.key ?? ctx.path ?? ''}")`, ms, ctx))
       }, ms)
       try {
