@@ -276,6 +276,12 @@ describe.skipIf(onPostgres || unavailable !== null)('SFTP transport against Open
     expect(err.message).toContain(missing)
   })
 
+  it('a path that is a file is a config error, not a transient failure', async () => {
+    const err = await caught(withSftp({ ...config, path: path.join(config.path, 'a.csv') }, password, fast, t => t.ping()))
+    expect(err.code).toBe('SFTP_PATH_NOT_FOUND')
+    expect(err.details).toMatchObject({ reason: 'not_a_directory', field: 'config.path' })
+  })
+
   it('a directory the user may not read is a permission error', async () => {
     const locked = path.join(sshd.root, 'locked')
     await fs.mkdir(locked, { mode: 0o700 }) // owned by root

@@ -7,7 +7,7 @@ import { AppError, isAppError, type ErrorCode } from '../../errors.js'
  * code                     details.reason                       details.field
  *   SFTP_HOST_KEY_MISMATCH  host_key_mismatch | host_key_missing  config.hostKey    (built in transport.ts)
  *   SFTP_AUTH_FAILED        auth_failed                          config.secretRef
- *   SFTP_PATH_NOT_FOUND     path_not_found                       config.path
+ *   SFTP_PATH_NOT_FOUND     path_not_found | not_a_directory     config.path
  *   SFTP_PERMISSION_DENIED  permission_denied                    config.path
  *   TARGET_NOT_ALLOWED      address                              config.host
  *   SFTP_UNREACHABLE        unresolved | connection_refused | unreachable | connection_lost   config.host

@@ -300,7 +300,17 @@ export class SftpTransport implements Transport {
   }
 
   private async readdir (conn: Connection, dir: string): Promise<FileEntryWithStats[]> {
-    return await this.request<FileEntryWithStats[]>(conn, 'list', this.ctx({ path: dir }), cb => conn.sftp.readdir(dir, cb))
+    const ctx = this.ctx({ path: dir })
+    try {
+      return await this.request<FileEntryWithStats[]>(conn, 'list', ctx, cb => conn.sftp.readdir(dir, cb))
+    } catch (err) {
+      // a readdir of a file answers "no such file" (OpenSSH) or a bare SSH_FX_FAILURE (others): say what it is
+      if (!isAppError(err) || (err.details?.reason !== 'sftp_failure' && err.details?.reason !== 'path_not_found')) throw err
+      const attrs = await this.request<Stats>(conn, 'list', ctx, cb => conn.sftp.stat(dir, cb)).catch(() => undefined)
+      if (attrs === undefined || attrs.isDirectory()) throw err
+      throw sftpError('SFTP_PATH_NOT_FOUND', 'not_a_directory', 'config.path',
+        `"${dir}" on the SFTP server ${server(ctx)} is a file, not a directory. Set path to the directory that holds the files.`, ctx)
+    }
   }
 
   private closeHandle (conn: Connection, handle: Buffer): Promise<void> {
