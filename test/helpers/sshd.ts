@@ -135,7 +135,11 @@ async function freePort (): Promise<number> {
 }
 
 /** Starts a private sshd; call stop() in afterAll. Throws when sshdUnavailable() says why it cannot. */
-export async function startSshd (): Promise<SshdHandle> {
+export async function startSshd (options: {
+  /** how the server asks for the password: the `password` method, or only `keyboard-interactive` (through PAM) */
+  passwordMethod?: 'password' | 'keyboard-interactive'
+} = {}): Promise<SshdHandle> {
+  const keyboard = options.passwordMethod === 'keyboard-interactive'
   const unavailable = sshdUnavailable()
   if (unavailable !== null) throw new Error(unavailable)
   const { uid, gid } = ensureTestUser()
@@ -161,10 +165,10 @@ export async function startSshd (): Promise<SshdHandle> {
     `PidFile ${path.join(dir, 'sshd.pid')}`,
     `AuthorizedKeysFile ${authorizedKeys}`,
     'PubkeyAuthentication yes',
-    'PasswordAuthentication yes',
-    'KbdInteractiveAuthentication no',
-    // passwords are checked against /etc/shadow directly; PAM sessions add nothing here
-    'UsePAM no',
+    `PasswordAuthentication ${keyboard ? 'no' : 'yes'}`,
+    `KbdInteractiveAuthentication ${keyboard ? 'yes' : 'no'}`,
+    // passwords are checked against /etc/shadow directly; keyboard-interactive on Linux needs PAM
+    `UsePAM ${keyboard ? 'yes' : 'no'}`,
     'PermitRootLogin no',
     `AllowUsers ${TEST_USER}`,
     // the key files live in a temp dir owned by root, not in the user's home

@@ -137,6 +137,18 @@ describe.skipIf(onPostgres || unavailable !== null)('SFTP transport against Open
     expect(JSON.stringify({ message: err.message, details: err.details })).not.toContain(wrongPassword)
   })
 
+  it('answers a keyboard-interactive password prompt (servers that take passwords only through PAM)', async () => {
+    const pam = await startSshd({ passwordMethod: 'keyboard-interactive' })
+    try {
+      const pamConfig = { ...config, port: pam.port, hostKey: pam.hostKeyFingerprint, path: pam.root }
+      await withSftp(pamConfig, password, fast, t => t.ping())
+      const err = await caught(withSftp(pamConfig, { ...password, password: 'not-the-Password-42' }, fast, t => t.ping()))
+      expect(err.code).toBe('SFTP_AUTH_FAILED')
+    } finally {
+      await pam.stop()
+    }
+  })
+
   it('authenticates with a passphrase-protected OpenSSH private key', async () => {
     const key = generateKeyPair('ed25519', 'correct horse')
     await sshd.authorize(key.publicKey)

@@ -385,6 +385,10 @@ export class SftpTransport implements Transport {
       const closedEarly = (): void => fail(Object.assign(new Error('connection closed during the handshake'), { level: 'client-socket' }))
       client.on('error', fail)
       client.once('close', closedEarly)
+      // servers that take passwords only through keyboard-interactive (PAM) ask for it as a prompt
+      client.on('keyboard-interactive', (_name, _instructions, _lang, prompts, finish) => {
+        finish(prompts.map(() => this.#credentials.password ?? ''))
+      })
       client.once('ready', () => {
         client.sftp((err, sftp) => {
           if (err) {
@@ -403,7 +407,7 @@ export class SftpTransport implements Transport {
         client.connect({
           sock: socket,
           username,
-          ...(password !== undefined ? { password } : {}),
+          ...(password !== undefined ? { password, tryKeyboard: true } : {}),
           ...(privateKey !== undefined ? { privateKey, ...(passphrase !== undefined ? { passphrase } : {}) } : {}),
           readyTimeout: this.timeouts.readyTimeoutMs,
           // a dead peer is noticed within ~3 stall periods even when no request is waiting
