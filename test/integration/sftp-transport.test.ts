@@ -197,6 +197,15 @@ describe.skipIf(onPostgres || unavailable !== null)('SFTP transport against Open
       const files = await withSftp({ ...config, pattern }, password, fast, collect)
       expect(files.map(f => relativeKey(config.path, f.key)).sort()).toEqual(['a.csv', 'b.json', 'deep/c.csv', 'deep/er/d.csv'])
     }
+    // an unreadable subdirectory is left out, not a failed listing
+    const locked = path.join(config.path, 'private')
+    await fs.mkdir(locked, { mode: 0o700 }) // owned by root
+    try {
+      const files = await withSftp({ ...config, pattern: '**' }, password, fast, collect)
+      expect(files).toHaveLength(4)
+    } finally {
+      await fs.rmdir(locked)
+    }
     const flat = await withSftp({ ...config, pattern: '*.csv' }, password, fast, collect)
     expect(flat.map(f => relativeKey(config.path, f.key))).toEqual(['a.csv', 'b.json'])
   })

@@ -83,7 +83,7 @@ function slotsFor (host: string, port: number): Semaphore {
 }
 
 /** The ledger etag of an SFTP file: its size and mtime (seconds) — SFTP v3 has no content hash. */
-export const etagOf = (attrs: Pick<Stats, 'size' | 'mtime'>): string => `${attrs.size}:${attrs.mtime}`
+export const etagOf = (attrs: Pick<Stats, 'size' | 'mtime'>): string => `${attrs.size}:${attrs.mtime ?? 0}`
 
 /** `path` as keys start with it: normalised, no trailing slash ("." for the login directory). */
 export function basePath (path: string): string {
@@ -163,7 +163,15 @@ export class SftpTransport implements Transport {
       signal?.throwIfAborted()
       const { dir, depth } = queue.shift()!
       const conn = await this.connection()
-      const entries = await this.readdir(conn, dir)
+      let entries: FileEntryWithStats[]
+      try {
+        entries = await this.readdir(conn, dir)
+      } catch (err) {
+        // a subdirectory the user may not read (lost+found, another account's folder) is left out
+        // rather than failing every pull; `path` itself must be readable
+        if (depth > 0 && isAppError(err) && err.code === 'SFTP_PERMISSION_DENIED') continue
+        throw err
+      }
       const files: RemoteFile[] = []
       for (const entry of entries.sort((a, b) => a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : 0)) {
         const key = dir === '.' ? entry.filename : dir === '/' ? `/${entry.filename}` : `${dir}/${entry.filename}`
@@ -178,7 +186,7 @@ export class SftpTransport implements Transport {
           continue
         }
         if (!attrs.isFile()) continue
-        files.push({ key, etag: etagOf(attrs), size: attrs.size, lastModified: new Date(attrs.mtime * 1000) })
+        files.push({ key, etag: etagOf(attrs), size: attrs.size, lastModified: typeof attrs.mtime === 'number' ? new Date(attrs.mtime * 1000) : null })
       }
       for (let i = 0; i < files.length; i += PAGE_SIZE) yield files.slice(i, i + PAGE_SIZE)
     }
@@ -202,7 +210,7 @@ export class SftpTransport implements Transport {
           ctx, { listedEtag: file.etag, currentEtag: etagOf(attrs) })
       }
     } catch (err) {
-      this.closeHandle(conn, handle)
+      void this.closeHandle(conn, handle)
       throw err
     }
     const stream = new SftpReadStream(
@@ -232,7 +240,7 @@ export class SftpTransport implements Transport {
       }
       return buffer.subarray(0, filled)
     } finally {
-      this.closeHandle(conn, handle)
+      void this.closeHandle(conn, handle)
     }
   }
 
