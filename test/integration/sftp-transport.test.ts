@@ -251,6 +251,13 @@ describe.skipIf(onPostgres || unavailable !== null)('SFTP transport against Open
       const err = await caught(t.open(file))
       expect(err.code).toBe('SFTP_FILE_CHANGED')
       expect(err.failureType).toBe('transient')
+
+      // cut short after it was opened: the stream fails rather than ending early
+      const [again] = await collect(t)
+      const stream = await t.open(again)
+      await fs.truncate(path.join(dir.path, 'f.csv'), 4)
+      const cut = await caught(text(stream))
+      expect(cut.code).toBe('SFTP_FILE_CHANGED')
     })
   })
 
