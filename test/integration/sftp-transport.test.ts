@@ -354,6 +354,24 @@ describe.skipIf(onPostgres || unavailable !== null)('SFTP transport against Open
     }
   })
 
+  it('a server that stalls during an upload fails the put with a transient timeout', async () => {
+    const out = path.join(sshd.root, 'out')
+    let thaw = (): void => {}
+    try {
+      const body = Readable.from((async function * () {
+        yield Buffer.from('sku\n')
+        thaw = sshd.freezeSessions()
+        yield Buffer.from('S-1\n')
+      })())
+      const err = await caught(withSftp({ ...config, path: out }, password, { ...fast, stallTimeoutMs: 500 },
+        t => t.put(path.join(out, 'job-stalled.csv'), body, 'text/csv')))
+      expect(err.code).toBe('SFTP_TIMEOUT')
+      expect(err.details).toMatchObject({ reason: 'stalled' })
+    } finally {
+      thaw()
+    }
+  })
+
   it('a dropped connection fails the request in flight (transient); the next call reconnects', async () => {
     await sshd.write('drop/f.csv', 'sku\n' + 'D-1\n'.repeat(100_000))
     const dir = { ...config, path: path.join(sshd.root, 'drop') }
