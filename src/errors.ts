@@ -82,6 +82,16 @@ export const ERRORS = {
   // a cancelled sync's error code, and what a pull that finds its sync cancelled stops with (config: never retried)
   SYNC_CANCELLED: define(409, 'config', 'The sync was cancelled.'),
   PUSH_NOT_WAITING: define(409, 'config', 'The push is not waiting for a retry.'),
+
+  // SFTP (src/kinds/sftp/diagnostics.ts: details.reason says which case, details.field which config field to fix)
+  SFTP_HOST_KEY_MISMATCH: define(422, 'config', 'The SFTP server presented a host key that does not match the pinned hostKey.'),
+  SFTP_AUTH_FAILED: define(422, 'config', 'The SFTP server refused the credentials.'),
+  SFTP_PATH_NOT_FOUND: define(422, 'config', 'The path does not exist on the SFTP server.'),
+  SFTP_PERMISSION_DENIED: define(422, 'config', 'The SFTP user may not access this path.'),
+  SFTP_UNREACHABLE: define(502, 'transient', 'The SFTP server could not be reached.'),
+  SFTP_TIMEOUT: define(504, 'transient', 'The SFTP server did not answer in time.'),
+  SFTP_FILE_CHANGED: define(409, 'transient', 'The file changed on the SFTP server while it was being read; the next pull takes the new version.'),
+  SFTP_ERROR: define(502, 'transient', 'The SFTP server failed the request.'),
 } as const satisfies Record<string, ErrorDefinition>
 
 export type ErrorCode = keyof typeof ERRORS
