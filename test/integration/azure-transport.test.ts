@@ -1,5 +1,6 @@
 import crypto from 'node:crypto'
 import { Readable } from 'node:stream'
+import util from 'node:util'
 import { ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential, type ContainerClient } from '@azure/storage-blob'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AzureBlobTransport, type AzureBlobTransportOptions } from '../../src/kinds/azure-blob/transport.js'
@@ -89,6 +90,12 @@ describe.skipIf(process.env.FERRY_TEST_DB === 'postgres')('AzureBlobTransport ag
     expect(err).toMatchObject({ code: 'AZURE_AUTH_FAILED' })
     expect(err.message).toMatch(/SAS token/)
     expect(err.message).not.toContain('sig=')
+    // nor in what a log would print of the error and its cause (the SDK hides the request and its URL)
+    const sig = decodeURIComponent(/sig=([^&]+)/.exec(forged)![1])
+    for (const printed of [util.inspect(err, { depth: 8 }), JSON.stringify(err), JSON.stringify(err.cause)]) {
+      expect(printed).not.toContain(sig)
+      expect(printed).not.toContain(encodeURIComponent(sig))
+    }
   })
 
   it('lists the prefix page by page, with ETag, size and last-modified', async () => {
