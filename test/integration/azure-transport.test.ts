@@ -28,7 +28,7 @@ describe.skipIf(process.env.FERRY_TEST_DB === 'postgres')('AzureBlobTransport ag
     }
   })
   afterAll(async () => {
-    for (const t of transports) t.close()
+    for (const t of transports) await t.close()
     await azurite?.stop()
   })
 

@@ -236,7 +236,7 @@ export class AzureBlobTransport implements Transport {
   }
 
   /** Closes the pooled connections (the transport holds no other resource). */
-  close (): void {
+  async close (): Promise<void> {
     this.#agents.httpAgent.destroy()
     this.#agents.httpsAgent.destroy()
   }
