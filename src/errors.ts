@@ -73,6 +73,20 @@ export const ERRORS = {
   WORKER_LOST: define(503, 'transient', 'The worker running this pull stopped; it is retried, and the next pull takes every file not yet taken.'),
   S3_ERROR: define(502, 'transient', 'The S3 store answered with an error.'),
   S3_CONFIG: define(422, 'config', 'The S3 store refused the request.'),
+  // Azure Blob Storage (src/kinds/azure-blob/diagnostics.ts; details.reason says more)
+  AZURE_AUTH_FAILED: define(422, 'config', 'Azure Storage refused the account key or SAS token.'),
+  AZURE_PERMISSION_DENIED: define(422, 'config', 'The Azure credentials were accepted but may not perform this operation.'),
+  AZURE_CONTAINER_NOT_FOUND: define(422, 'config', 'The Azure Blob container does not exist.'),
+  AZURE_CONFIG: define(422, 'config', 'Azure Storage refused the request.'),
+  AZURE_ERROR: define(502, 'transient', 'Azure Storage could not be reached or answered with an error.'),
+  // the blob was overwritten between list and download: the new version is taken by the next pull
+  AZURE_BLOB_CHANGED: define(409, 'transient', 'The blob changed after it was listed.'),
+  // HTTPS file sources (src/kinds/https/transport.ts)
+  HTTPS_NOT_FOUND: define(422, 'config', 'The URL answered 404 Not Found.'),
+  HTTPS_REDIRECT: define(422, 'config', 'The URL answered with a redirect, which Ferry does not follow.'),
+  HTTPS_AUTH_FAILED: define(422, 'config', 'The URL refused the request (401/403).'),
+  HTTPS_REJECTED: define(422, 'config', 'The URL rejected the request.'),
+  HTTPS_ERROR: define(502, 'transient', 'The URL answered with a server error.'),
   AUTO_PUSH_REQUIRES_TEST: define(409, 'config', 'Turning auto-push on requires a passing test of this sink within the last 24 hours.'),
   WEBHOOK_SIGNATURE_INVALID: define(401, 'config', 'The webhook signature is missing or invalid.'),
   REQUEST_TIMEOUT: define(408, 'transient', 'The request body stopped arriving; send it again.'),
