@@ -4,7 +4,7 @@ import {
   AnonymousCredential, ContainerClient, Pipeline, StorageSharedKeyCredential,
   type RequestPolicyFactory, type StoragePipelineOptions, type WebResource,
 } from '@azure/storage-blob'
-import { createGuardedAgents, safeEndpoint } from '../../connectors/s3-client.js'
+import { createGuardedAgents, safeEndpoint } from '../../net/guarded-agents.js'
 import type { RemoteFile } from '../../connectors/remote-file.js'
 import type { Transport } from '../../connectors/transport.js'
 import { normalisePrefix } from '../../domain/source.js'
