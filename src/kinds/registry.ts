@@ -1,6 +1,7 @@
 import type { DataSource, SourceConfig, SourceRole } from '../domain/source.js'
 import { AppError } from '../errors.js'
 import { s3Kind } from './s3/index.js'
+import { sftpKind } from './sftp/index.js'
 import type { SecretType } from '../vault/secret.js'
 import type { InventoryRole, KindDescriptor, SinkRole } from './types.js'
 import { webhookKind } from './webhook/index.js'
@@ -11,6 +12,7 @@ import { webhookKind } from './webhook/index.js'
  */
 const KINDS: readonly KindDescriptor[] = [
   s3Kind as KindDescriptor,
+  sftpKind as KindDescriptor,
   webhookKind as KindDescriptor,
 ]
 

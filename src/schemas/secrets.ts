@@ -1,20 +1,25 @@
 import { Type, type Static } from 'typebox'
 import { Timestamp, Uuid } from './common.js'
 
-export const SecretTypeSchema = Type.Union([Type.Literal('aws'), Type.Literal('webhook'), Type.Literal('http_header')],
-  { description: 'aws | webhook | http_header' })
+export const SecretTypeSchema = Type.Union([Type.Literal('aws'), Type.Literal('webhook'), Type.Literal('http_header'), Type.Literal('sftp')],
+  { description: 'aws | webhook | http_header | sftp' })
+
+/** A value's strings: an sftp private key in PEM (a 16384-bit RSA key is about 12.5k characters) is the longest. */
+const ValueString = Type.String({ maxLength: 16_384 })
 
 /**
  * The envelope only: every field a string. The per-type rules (required fields, whsec_ format,
  * header syntax) are checked by the vault, which also knows a secret's type on PATCH.
  */
-const SecretValueInput = Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 8192 }), {
+const SecretValueInput = Type.Record(Type.String({ maxLength: 64 }), ValueString, {
   maxProperties: 8,
   description: [
     'By type:',
     '- aws: { accessKeyId, secretAccessKey, sessionToken? }',
     '- webhook: { signingSecret } — "whsec_" + base64 of 24–64 bytes; omit the value to have one generated',
     '- http_header: { name, value } — e.g. { "name": "Authorization", "value": "Bearer …" }',
+    '- sftp: { username, password?, privateKey?, passphrase? } — a password, an OpenSSH or PEM private key (the whole file, newlines included), ' +
+      'or both; passphrase only for an encrypted key. Shown redacted as the user name, mt_byo_**** + last four, and the key\'s type and SHA256 fingerprint',
   ].join('\n'),
 })
 
@@ -29,11 +34,11 @@ export type SecretCreate = Static<typeof SecretCreate>
 
 export const SecretPatch = Type.Object({
   name: Type.Optional(Name),
-  value: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 8192 }), {
+  value: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), ValueString, {
     maxProperties: 8,
     description: 'a new value of the secret\'s type (replaces the whole value; stamps rotatedAt)',
   })),
-  validate: Type.Optional(Type.Boolean({ description: 'false skips the validation ping of the S3 sources that use the secret' })),
+  validate: Type.Optional(Type.Boolean({ description: 'false skips the validation ping of the S3 and SFTP sources that use the secret' })),
 }, { additionalProperties: false, minProperties: 1 })
 export type SecretPatch = Static<typeof SecretPatch>
 
@@ -42,7 +47,8 @@ const secretProperties = {
   name: Type.String(),
   type: SecretTypeSchema,
   redacted: Type.Record(Type.String(), Type.String(), {
-    description: 'each value as mt_byo_**** + its last four characters (an http_header\'s name in clear)',
+    description: 'each value as mt_byo_**** + its last four characters (an http_header\'s name and an sftp username in clear, ' +
+      'an sftp privateKey as its type and fingerprint, e.g. "ssh-ed25519 SHA256:…")',
   }),
   createdAt: Timestamp,
   rotatedAt: Type.Union([Timestamp, Type.Null()], { description: 'when the value was last replaced' }),

@@ -3,6 +3,7 @@ import type { SecretType, SecretValues } from '../secret.js'
 import { awsSecret } from './aws.js'
 import type { SecretTypeDescriptor } from './descriptor.js'
 import { httpHeaderSecret } from './http-header.js'
+import { sftpSecret } from './sftp.js'
 import { webhookSecret } from './webhook.js'
 
 /** Every secret type, one line each (docs/extending.md). */
@@ -10,6 +11,7 @@ const SECRET_TYPE_DESCRIPTORS: { readonly [K in SecretType]: SecretTypeDescripto
   aws: awsSecret,
   webhook: webhookSecret,
   http_header: httpHeaderSecret,
+  sftp: sftpSecret,
 }
 
 export const SECRET_TYPES = Object.keys(SECRET_TYPE_DESCRIPTORS) as readonly SecretType[]

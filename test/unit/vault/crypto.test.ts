@@ -42,6 +42,7 @@ describe('encryptSecret / decryptSecret', () => {
     aws: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', sessionToken: 'FwoGZXIvYXdzEXAMPLETOKEN' },
     webhook: { signingSecret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
     http_header: { name: 'Authorization', value: 'Bearer s3cr3t-t0ken-value' },
+    sftp: { username: 'acme', password: 'sftp-pa55word-value' },
   }
 
   for (const type of Object.keys(values) as SecretType[]) {

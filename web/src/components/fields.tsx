@@ -1,4 +1,6 @@
-import type { ComponentChildren, InputHTMLAttributes, PartialInputHTMLAttributes, PartialSelectHTMLAttributes, SelectHTMLAttributes } from 'preact'
+import type {
+  ComponentChildren, InputHTMLAttributes, PartialInputHTMLAttributes, PartialSelectHTMLAttributes, SelectHTMLAttributes, TextareaHTMLAttributes,
+} from 'preact'
 import { useId } from 'preact/hooks'
 
 /**
@@ -48,6 +50,21 @@ export function TextField ({ label, name, error, hint, optional, ...input }: Inp
         // preact's input types are a union keyed by `type`; the props above are checked already
         {...(input as unknown as InputHTMLAttributes<HTMLInputElement>)}
       />
+    </Shell>
+  )
+}
+
+type TextAreaProps = FieldShell & Omit<PartialInputHTMLAttributes<HTMLTextAreaElement>, 'label' | 'name' | 'id' | 'role' | 'type' | 'list'> & {
+  rows?: number
+}
+
+/** A multi-line text input (a private key). Without `value` it is uncontrolled, like TextField. */
+export function TextAreaField ({ label, name, error, hint, optional, rows = 6, ...input }: TextAreaProps) {
+  const id = useId()
+  return (
+    <Shell id={id} label={label} name={name} error={error} hint={hint} optional={optional}>
+      <textarea id={id} name={name} rows={rows} aria-invalid={error ? 'true' : undefined} aria-describedby={describedBy(id, error, hint)}
+        {...(input as unknown as TextareaHTMLAttributes<HTMLTextAreaElement>)} />
     </Shell>
   )
 }

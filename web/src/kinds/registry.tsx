@@ -1,10 +1,12 @@
 import { s3Kind } from './s3'
+import { sftpKind } from './sftp'
 import type { WebKind } from './types'
 import { webhookKind } from './webhook'
 
 /** Every source kind the UI offers, one line each, in the Type select's order (docs/extending.md). */
 export const WEB_KINDS: readonly WebKind[] = [
   s3Kind,
+  sftpKind,
   webhookKind,
 ]
 

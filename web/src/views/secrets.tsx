@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks'
 import { api, formErrors, seg } from '../api/client'
 import type { ListResponse, Secret, SecretCreated, SecretType } from '../api/types'
-import { CheckboxField, SelectField, TextField } from '../components/fields'
+import { CheckboxField, SelectField, TextAreaField, TextField } from '../components/fields'
 import { Dialog } from '../components/dialog'
 import { Empty, ErrorState, FormError, Loading } from '../components/states'
 import { formatDateTime } from '../lib/format'
@@ -12,6 +12,7 @@ export const SECRET_TYPE_LABELS: Record<SecretType, string> = {
   aws: 'AWS access key',
   webhook: 'Webhook signing secret',
   http_header: 'HTTP header',
+  sftp: 'SFTP login',
 }
 
 /** The value fields of each secret type, for people. */
@@ -22,6 +23,10 @@ const VALUE_LABELS: Record<string, string> = {
   signingSecret: 'Signing secret',
   name: 'Header',
   value: 'Value',
+  username: 'User name',
+  password: 'Password',
+  privateKey: 'Private key',
+  passphrase: 'Passphrase',
 }
 
 /** "Secret key mt_byo_****EKEY" lines: the only form in which a secret value reaches the page. */
@@ -70,7 +75,7 @@ export function SecretsPanel ({ asPage = false }: { asPage?: boolean }) {
       {secrets.error && <ErrorState error={secrets.error} what="The secrets vault" onRetry={secrets.reload} />}
       {secrets.data && secrets.data.items.length === 0 && (
         <Empty title="No secrets yet.">
-          <p>Store S3 credentials, webhook signing secrets and HTTP header values here; data sources refer to them by name.</p>
+          <p>Store S3 credentials, SFTP logins, webhook signing secrets and HTTP header values here; data sources refer to them by name.</p>
         </Empty>
       )}
       {secrets.data && secrets.data.items.length > 0 && (
@@ -136,7 +141,8 @@ const stripValue = (s: SecretCreated): Secret => ({
   id: s.id, name: s.name, type: s.type, createdAt: s.createdAt, rotatedAt: s.rotatedAt ?? null, redacted: s.redacted,
 })
 
-const VALUE_FIELDS: Record<SecretType, Array<{ name: string, label: string, secret: boolean, optional?: boolean, hint?: string }>> = {
+/** `multiline`: a textarea (a private key file), sent exactly as typed like every secret value. */
+const VALUE_FIELDS: Record<SecretType, Array<{ name: string, label: string, secret: boolean, optional?: boolean, hint?: string, multiline?: boolean }>> = {
   aws: [
     { name: 'accessKeyId', label: 'Access key ID', secret: false },
     { name: 'secretAccessKey', label: 'Secret access key', secret: true },
@@ -152,6 +158,29 @@ const VALUE_FIELDS: Record<SecretType, Array<{ name: string, label: string, secr
     { name: 'name', label: 'Header name', secret: false, hint: 'For example Authorization or X-Api-Key.' },
     { name: 'value', label: 'Header value', secret: true, hint: 'For example "Bearer …".' },
   ],
+  sftp: [
+    { name: 'username', label: 'User name', secret: false },
+    { name: 'password', label: 'Password', secret: true, optional: true, hint: 'A password, a private key, or both.' },
+    {
+      name: 'privateKey', label: 'Private key', secret: true, optional: true, multiline: true,
+      hint: 'The whole private key file (OpenSSH or PEM), BEGIN and END lines included. It is shown afterwards as its type and fingerprint only.',
+    },
+    { name: 'passphrase', label: 'Passphrase', secret: true, optional: true, hint: 'Only for an encrypted private key.' },
+  ],
+}
+
+/** One value input: uncontrolled, a password input for secret values, a textarea for a key file. */
+function ValueField ({ f, error }: { f: (typeof VALUE_FIELDS)[SecretType][number], error?: string }) {
+  if (f.multiline) {
+    return (
+      <TextAreaField label={f.label} name={`value.${f.name}`} optional={f.optional} class="mono" autoComplete="off" spellcheck={false}
+        error={error} hint={f.hint} />
+    )
+  }
+  return (
+    <TextField label={f.label} name={`value.${f.name}`} optional={f.optional}
+      type={f.secret ? 'password' : 'text'} autoComplete={f.secret ? 'new-password' : 'off'} spellcheck={false} error={error} hint={f.hint} />
+  )
 }
 
 /**
@@ -175,7 +204,7 @@ export function SecretForm ({ onCreated, onCancel, fixedType }: {
     const form = e.currentTarget as HTMLFormElement
     const value: Record<string, string> = {}
     for (const f of fields) {
-      const input = form.elements.namedItem(`value.${f.name}`) as HTMLInputElement | null
+      const input = form.elements.namedItem(`value.${f.name}`) as HTMLInputElement | HTMLTextAreaElement | null
       const v = input?.value ?? ''
       if (v !== '') value[f.name] = f.secret ? v : v.trim()
       if (input) input.value = ''
@@ -212,9 +241,7 @@ export function SecretForm ({ onCreated, onCancel, fixedType }: {
       <fieldset class="fieldset">
         <legend>Value <span class="muted">— write-only: it is never shown again</span></legend>
         {fields.map(f => (
-          <TextField key={`${type}.${f.name}`} label={f.label} name={`value.${f.name}`} optional={f.optional}
-            type={f.secret ? 'password' : 'text'} autoComplete={f.secret ? 'new-password' : 'off'} spellcheck={false}
-            error={errors[`value.${f.name}`] ?? (f === fields[0] ? errors.value : undefined)} hint={f.hint} />
+          <ValueField key={`${type}.${f.name}`} f={f} error={errors[`value.${f.name}`] ?? (f === fields[0] ? errors.value : undefined)} />
         ))}
       </fieldset>
       <FormError error={formError} />
@@ -253,7 +280,7 @@ function EditSecret ({ secret, onSaved, onClose }: {
     const form = e.currentTarget as HTMLFormElement
     const value: Record<string, string> = {}
     for (const f of fields) {
-      const input = form.elements.namedItem(`value.${f.name}`) as HTMLInputElement | null
+      const input = form.elements.namedItem(`value.${f.name}`) as HTMLInputElement | HTMLTextAreaElement | null
       const v = input?.value ?? ''
       if (v !== '') value[f.name] = f.secret ? v : v.trim()
       if (input) input.value = ''
@@ -290,9 +317,7 @@ function EditSecret ({ secret, onSaved, onClose }: {
               hint="Shown once after saving. The previous signing secret stays valid for a while (24 hours by default) so senders can switch." />
           )}
           {!(secret.type === 'webhook' && generate) && fields.map(f => (
-            <TextField key={f.name} label={f.label} name={`value.${f.name}`} optional
-              type={f.secret ? 'password' : 'text'} autoComplete={f.secret ? 'new-password' : 'off'} spellcheck={false}
-              error={errors[`value.${f.name}`] ?? (f === fields[0] ? errors.value : undefined)} />
+            <ValueField key={f.name} f={f} error={errors[`value.${f.name}`] ?? (f === fields[0] ? errors.value : undefined)} />
           ))}
         </fieldset>
         <FormError error={formError} />

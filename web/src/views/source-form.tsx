@@ -36,9 +36,9 @@ const FIELDS = ['name', 'type', 'role', 'scheduleCron', 'config', 'config.format
 function valuesOf (source: DataSource): Values {
   const c = (source.config ?? {}) as unknown as Record<string, unknown>
   const empty = emptyValues(source.type)
-  // a stored value of the field's kind (text or switch), a set one: else the kind's default
+  // a stored value of the field's kind (text or switch; a number, e.g. an SFTP port, as its text), a set one: else the kind's default
   const fields = Object.fromEntries(Object.entries(empty.fields).map(([k, d]) =>
-    [k, typeof c[k] === typeof d && c[k] !== '' ? c[k] as string | boolean : d]))
+    [k, typeof c[k] === 'number' && typeof d === 'string' ? String(c[k]) : typeof c[k] === typeof d && c[k] !== '' ? c[k] as string | boolean : d]))
   return {
     ...empty, name: source.name, format: typeof c.format === 'string' ? c.format : '', scheduleCron: source.scheduleCron ?? '', fields,
   }
