@@ -1,7 +1,11 @@
+import { spawn } from 'node:child_process'
 import fs from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { pullSource } from '../../src/sync/pull.js'
 import type { Sync } from '../../src/db/sql/syncs.js'
+import { backend } from '../helpers/db.js'
 import { multipartFile } from '../helpers/multipart.js'
 import { startSftpWorld, type SftpWorld } from '../helpers/sftp-world.js'
 import { generateKeyPair, sshdUnavailable } from '../helpers/sshd.js'
@@ -13,6 +17,8 @@ import { generateKeyPair, sshdUnavailable } from '../helpers/sshd.js'
  * secrets never shown, and a connection dropped mid-pull.
  */
 
+const ROOT = path.resolve(import.meta.dirname, '../..')
+const MASTER_KEY = Buffer.alloc(32, 7).toString('base64') // the key createTestApp uses
 const unavailable = sshdUnavailable()
 const inCi = process.env.CI === 'true'
 if (unavailable !== null && !inCi) console.warn(`[sftp-kind.test] SKIPPED: ${unavailable}`)
@@ -31,6 +37,11 @@ const pull = async (sourceId: string) => {
 const statusOf = (sync: { manifest: Array<{ key: string, status: string }> }) => Object.fromEntries(sync.manifest.map(e => [e.key, e.status]))
 
 /** uploads and item rows per file name of a source: a file ingested twice would show 2 uploads */
+async function ledgerKeys (sourceId: string): Promise<string[]> {
+  const { rows } = await w.t.database.db.query<{ key: string }>('SELECT key FROM source_files WHERE source_id = $1 ORDER BY key', [sourceId])
+  return rows.map(r => r.key)
+}
+
 async function landed (sourceId: string): Promise<Record<string, { uploads: number, rows: number }>> {
   const { rows } = await w.t.database.db.query<{ file_name: string, uploads: number, rows: number }>(
     `SELECT u.file_name, count(DISTINCT u.id) AS uploads, count(i.upload_seq) AS rows
@@ -238,6 +249,58 @@ describe.skipIf(unavailable !== null)('SFTP sources and sinks against OpenSSH', 
     expect(await landed(sourceId)).toEqual({
       '1-first.csv': { uploads: 1, rows: 3 }, '2-big.csv': { uploads: 1, rows: 60_000 }, '3-last.csv': { uploads: 1, rows: 2 },
     })
+    expect((await pullSource(w.t.runtime.deps, { sourceId, trigger: 'manual' })).manifest).toEqual([])
+  })
+
+  // a second process cannot share PGlite's database (test/integration/pull-faults.test.ts): PostgreSQL only
+  it.skipIf(backend() === 'pglite')('a worker killed in the middle of an SFTP file leaves nothing of it; the next pull takes it once', async () => {
+    await w.sshd.write('kill/1-first.csv', csv('K1', 3))
+    await w.sshd.write('kill/2-big.csv', csv('K2', 60_000))
+    const sourceId = await w.newSource('kill')
+    const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-pull-child-'))
+    w.cleanup(() => fs.rm(dataDir, { recursive: true, force: true }))
+    const url = new URL(w.t.database.url!)
+    url.searchParams.set('application_name', 'ferry-pull-child')
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/helpers/pull-child.ts'), sourceId], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        DATABASE_URL: url.toString(),
+        FERRY_DATA_DIR: dataDir,
+        FERRY_MASTER_KEY: MASTER_KEY,
+        FERRY_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8,::1/128',
+        FERRY_PULL_LEASE_SECONDS: '2', // the dead worker's lease runs out quickly
+        FERRY_PULL_FILE_CONCURRENCY: '1', // files in key order: 1-first.csv lands, then 2-big.csv is read
+        FERRY_TARGET_TIMEOUT_MS: '600000', // the frozen server must not time out: the child is killed first
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let output = ''
+    child.stdout.on('data', (d) => { output += d })
+    child.stderr.on('data', (d) => { output += d })
+    const exited = new Promise<NodeJS.Signals | number | null>(resolve => child.on('exit', (code, signal) => resolve(signal ?? code)))
+    w.cleanup(async () => { child.kill('SIGKILL') })
+    await Promise.race([
+      until('the first file in the ledger', async () => (await ledgerKeys(sourceId)).length >= 1, 60_000),
+      exited.then(() => { throw new Error(`pull child exited early:\n${output}`) }),
+    ])
+    // the server stops answering: the child is held in the middle of the big file, its file transaction open
+    const thaw = w.sshd.freezeSessions()
+    try {
+      expect(await ledgerKeys(sourceId)).toEqual([`${w.dir('kill')}/1-first.csv`])
+      child.kill('SIGKILL')
+      expect(await exited).toBe('SIGKILL')
+    } finally {
+      thaw()
+    }
+    expect(await ledgerKeys(sourceId)).toEqual([`${w.dir('kill')}/1-first.csv`])
+    expect(await landed(sourceId)).toEqual({ '1-first.csv': { uploads: 1, rows: 3 } })
+
+    const next = await pullSource(w.t.runtime.deps, { sourceId, trigger: 'manual', leaseWaitMs: 30_000 })
+    expect(next.status).toBe('succeeded')
+    expect(statusOf(next)).toEqual({ [`${w.dir('kill')}/2-big.csv`]: 'ingested' })
+    expect(await landed(sourceId)).toEqual({ '1-first.csv': { uploads: 1, rows: 3 }, '2-big.csv': { uploads: 1, rows: 60_000 } })
     expect((await pullSource(w.t.runtime.deps, { sourceId, trigger: 'manual' })).manifest).toEqual([])
   })
 })

@@ -1,8 +1,11 @@
-import { utils, type ParsedKey } from 'ssh2'
+import ssh2, { type ParsedKey } from 'ssh2'
 import { AppError } from '../../errors.js'
 import { redactValue } from '../../vault/redact-value.js'
 import { fingerprintOf } from './fingerprint.js'
 import type { SftpCredentials } from './transport.js'
+
+// ssh2 is CommonJS and Node's ESM loader finds only some of its exports by name (Client, not utils)
+const { utils } = ssh2
 
 /**
  * The `sftp` secret type: `{ username, password?, privateKey?, passphrase? }`, shaped for the vault's
