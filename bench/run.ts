@@ -25,6 +25,7 @@ import { pushBenchmark } from './push.js'
 import { schedulerBenchmark } from './scheduler-run.js'
 import { apiBenchmark } from './api.js'
 import { retentionBenchmark } from './retention.js'
+import { sftpManyBenchmark } from './sftp-many.js'
 import { machineInfo, type MachineInfo } from './lib/machine.js'
 import { renderReport } from './lib/report.js'
 import { ROOT } from './lib/proc.js'
@@ -32,7 +33,7 @@ import type { BenchContext, BenchOutcome, Benchmark } from './lib/types.js'
 
 const BENCHMARKS: Benchmark[] = [
   ingestBenchmark, manyFilesBenchmark, noopBenchmark, memoryBenchmark, formatsMemoryBenchmark, pushBenchmark, schedulerBenchmark, apiBenchmark,
-  retentionBenchmark,
+  retentionBenchmark, sftpManyBenchmark,
 ]
 
 function arg (name: string): string | undefined {
