@@ -225,6 +225,15 @@ describe.skipIf(unavailable !== null)('SFTP sources and sinks against OpenSSH', 
       .toMatchObject({ username: w.sshd.username, password: expect.stringMatching(/^mt_byo_\*{4}/) })
   })
 
+  it('tries a new password on every source using the secret before storing it', async () => {
+    const wrong = await w.t.api('PATCH', `/api/v1/secrets/${w.secretId}`, { body: { value: { username: w.sshd.username, password: 'a-wrong-new-password' } } })
+    expect(wrong.statusCode).toBe(422)
+    expect(wrong.json()).toMatchObject({ code: 'SOURCE_VALIDATION_FAILED', details: { field: 'value', reason: 'auth_failed' } })
+    expect(wrong.body).not.toContain('a-wrong-new-password')
+    const same = await w.t.api('PATCH', `/api/v1/secrets/${w.secretId}`, { body: { value: { username: w.sshd.username, password: w.sshd.password } } })
+    expect(same.statusCode, same.body).toBe(200)
+  })
+
   it('a connection dropped in the middle of a pull: every file lands exactly once over the next pulls', async () => {
     await w.sshd.write('drop/1-first.csv', csv('D1', 3))
     await w.sshd.write('drop/2-big.csv', csv('D2', 60_000))
