@@ -50,7 +50,9 @@ const agentRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { dep
   const AgentRef = Type.Ref('Agent')
 
   app.post('/agents', {
-    schema: { tags: ['agents'], summary: 'Create an agent', body: AgentCreate, response: { 201: AgentRef, ...errorResponses(400) } },
+    schema: {
+      operationId: 'createAgent', tags: ['agents'], summary: 'Create an agent', body: AgentCreate, response: { 201: AgentRef, ...errorResponses(400) },
+    },
   }, async (request, reply) => {
     const fields = resolveAgent(request.body)
     const id = newId()
@@ -64,7 +66,9 @@ const agentRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { dep
   })
 
   app.get('/agents', {
-    schema: { tags: ['agents'], summary: 'List agents', querystring: Page, response: { 200: ListOf(AgentRef), ...errorResponses(400) } },
+    schema: {
+      operationId: 'listAgents', tags: ['agents'], summary: 'List agents', querystring: Page, response: { 200: ListOf(AgentRef), ...errorResponses(400) },
+    },
   }, async (request) => {
     const limit = request.query.limit ?? 50
     const agents = await listAgents(db, request.auth.orgId, { limit, after: decodeCursor(request.query.cursor) })
@@ -72,7 +76,7 @@ const agentRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { dep
   })
 
   app.get('/agents/:id', {
-    schema: { tags: ['agents'], summary: 'Get an agent', params: IdParams, response: { 200: AgentRef, ...errorResponses(404) } },
+    schema: { operationId: 'getAgent', tags: ['agents'], summary: 'Get an agent', params: IdParams, response: { 200: AgentRef, ...errorResponses(404) } },
   }, async (request) => {
     const agent = await getAgent(db, request.auth.orgId, request.params.id)
     if (!agent) throw new AppError('NOT_FOUND', 'Agent not found.')
@@ -80,7 +84,10 @@ const agentRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { dep
   })
 
   app.patch('/agents/:id', {
-    schema: { tags: ['agents'], summary: 'Update an agent', params: IdParams, body: AgentPatch, response: { 200: AgentRef, ...errorResponses(400, 404) } },
+    schema: {
+      operationId: 'updateAgent', tags: ['agents'], summary: 'Update an agent', params: IdParams, body: AgentPatch,
+      response: { 200: AgentRef, ...errorResponses(400, 404) },
+    },
   }, async (request) => {
     const updated = await db.transaction(async (tx) => {
       const current = await getAgent(tx, request.auth.orgId, request.params.id)
@@ -99,7 +106,10 @@ const agentRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { dep
   })
 
   app.delete('/agents/:id', {
-    schema: { tags: ['agents'], summary: 'Delete an agent and everything under it', params: IdParams, response: { 204: Type.Null(), ...errorResponses(404) } },
+    schema: {
+      operationId: 'deleteAgent', tags: ['agents'], summary: 'Delete an agent and everything under it', params: IdParams,
+      response: { 204: Type.Null(), ...errorResponses(404) },
+    },
   }, async (request, reply) => {
     await db.transaction(async (tx) => {
       if (!await deleteAgent(tx, request.auth.orgId, request.params.id)) throw new AppError('NOT_FOUND', 'Agent not found.')

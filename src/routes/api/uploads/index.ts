@@ -19,6 +19,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.post('/agents/:id/inventory/uploads', {
     schema: {
+      operationId: 'createUpload',
       tags: ['inventory'],
       summary: 'Upload an inventory file (multipart field "file"; CSV, JSON, NDJSON, XLSX or Parquet, optionally gzipped, or a zip of them)',
       description: 'The file is streamed through the inventory pipeline. Rows that fail validation are rejected with their row number; the rest land. ' +
@@ -82,6 +83,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.get('/agents/:id/inventory/uploads', {
     schema: {
+      operationId: 'listUploads',
       tags: ['inventory'],
       summary: 'List uploads, newest first',
       params: IdParams,
@@ -97,6 +99,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.get('/agents/:id/inventory/uploads/:uid', {
     schema: {
+      operationId: 'getUpload',
       tags: ['inventory'],
       summary: 'One upload with its first rejected rows',
       params: UploadParams,
@@ -111,6 +114,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.get('/agents/:id/inventory/uploads/:uid/items', {
     schema: {
+      operationId: 'listUploadItems',
       tags: ['inventory'],
       summary: 'The upload\'s items in file order (paginated)',
       params: UploadParams,
