@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox'
 import { CANONICAL_FIELDS } from '../domain/agent.js'
-import { Timestamp, Uuid } from './common.js'
-import { SHOWN_SYNC_STATUSES } from '../db/sql/syncs.js'
+import { Literals, Timestamp, Uuid } from './common.js'
+import { SHOWN_SYNC_STATUSES, type ShownSyncStatus } from '../domain/sync.js'
 
 const Notify = Type.Union([Type.Literal('all'), Type.Array(Uuid, { maxItems: 50 })],
   { description: '"all" channels of the agent, or a list of channel ids' })
@@ -28,7 +28,7 @@ const FieldMap = Type.Object(
 const OutputColumn = Type.Object({
   column: Type.String({ minLength: 1, maxLength: 200 }),
   from: Type.String({ minLength: 1, maxLength: 200, description: 'a canonical field or attributes.<name>' }),
-  transform: Type.Optional(Type.Union(['upper', 'lower', 'trim', 'number', 'string'].map(t => Type.Literal(t)))),
+  transform: Type.Optional(Literals(['upper', 'lower', 'trim', 'number', 'string'])),
 }, { additionalProperties: false })
 
 // the XLSX sheet is chosen per source now (config.parse.sheet, docs/formats.md); migration 010 moved mapping.sheetName there
@@ -57,8 +57,8 @@ export type AgentPatch = Static<typeof AgentPatch>
 export const AgentHealth = Type.Object({
   sources: Type.Integer({ description: 'data sources and sinks of the agent' }),
   lastSyncAt: Type.Union([Timestamp, Type.Null()], { description: 'start of the most recent sync of any of its sources' }),
-  lastSyncStatus: Type.Union([...SHOWN_SYNC_STATUSES.map(s => Type.Literal(s)), Type.Null()],
-    { description: 'worst of each source\'s latest sync (failed > partial > retrying > running > cancelled > succeeded); null: no syncs yet' }),
+  lastSyncStatus: Type.Unsafe<ShownSyncStatus | null>(Type.Union([...SHOWN_SYNC_STATUSES.map(s => Type.Literal(s)), Type.Null()],
+    { description: 'worst of each source\'s latest sync (failed > partial > retrying > running > cancelled > succeeded); null: no syncs yet' })),
   failingSources: Type.Integer({ description: 'sources whose latest sync failed' }),
   openPendingItems: Type.Integer(),
 }, { description: 'present in the agents list only' })

@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { AUDIT_RESOURCE_TYPES } from '../audit/audit.js'
+import { AUDIT_RESOURCE_TYPES } from '../audit/resource-types.js'
 import { Page, Timestamp, Uuid } from './common.js'
 
 export const RoleSchema = Type.Union([Type.Literal('viewer'), Type.Literal('operator'), Type.Literal('admin')],

@@ -1,5 +1,6 @@
 import { Type } from 'typebox'
 import { Timestamp, Uuid } from './common.js'
+import { SecretSummary } from './secrets.js'
 
 const UuidPattern = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' })
 const Url = Type.String({ minLength: 1, maxLength: 2048, pattern: '^https?://' })
@@ -41,7 +42,7 @@ export const ChannelSchema = Type.Object({
   name: Type.String(),
   type: ChannelType,
   config: Type.Record(Type.String(), Type.Unknown(), { description: 'a Slack URL is shown redacted: it is a credential' }),
-  redactedSecrets: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  redactedSecrets: Type.Optional(Type.Record(Type.String(), SecretSummary, { description: 'the secret the config refers to, by config field' })),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 }, { $id: 'Channel' })

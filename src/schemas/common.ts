@@ -1,11 +1,18 @@
-import { AppError } from '../errors.js'
-import { Type, type Static, type TSchema } from 'typebox'
+import { Type, type Static, type TSchema, type TSchemaOptions } from 'typebox'
 
 export const ErrorResponse = Type.Object({
   code: Type.String({ description: 'stable error code, e.g. NOT_FOUND' }),
   message: Type.String(),
   details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
 }, { $id: 'ErrorResponse', description: 'Every error has this shape; 5xx bodies never carry internals.' })
+
+/**
+ * One of a list of strings (an anyOf of literals). Its static type is the list's element type: a
+ * Type.Union over `.map(…)` has the static type never (TypeBox needs a tuple), and the web UI's
+ * types are these schemas' static types (web/src/api/types.ts).
+ */
+export const Literals = <T extends string>(values: readonly T[], options?: TSchemaOptions) =>
+  Type.Unsafe<T>(Type.Union(values.map(v => Type.Literal(v)), options))
 
 export const Uuid = Type.String({ format: 'uuid' })
 export const Timestamp = Type.String({ format: 'date-time' })
@@ -46,21 +53,3 @@ type ErrorStatus = keyof typeof ERROR_RESPONSES
 /** The error responses every authenticated route can give (403: the key's role, src/auth/roles.ts), merged into each route's `response`. */
 export const errorResponses = (...statuses: ErrorStatus[]) =>
   Object.fromEntries(([401, 403, 500, ...statuses] as const).map(s => [s, Type.Ref('ErrorResponse', { description: ERROR_RESPONSES[s].description })]))
-
-/** Opaque keyset cursor: base64url of the last row's (time-ordered) id. */
-export const encodeCursor = (lastId: string): string => Buffer.from(lastId).toString('base64url')
-
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
-export function decodeCursor (cursor: string | undefined): string | undefined {
-  if (!cursor) return undefined
-  const id = Buffer.from(cursor, 'base64url').toString('utf8')
-  if (!UUID_RE.test(id)) {
-    throw new AppError('VALIDATION_FAILED', 'The cursor is not valid; use the nextCursor of a previous page.', { details: { field: 'cursor' } })
-  }
-  return id
-}
-
-/** `{ items, nextCursor }` for a page fetched with `limit`: a full page may have a next one. */
-export const page = <T extends { id: string }, U>(rows: T[], limit: number, present: (row: T) => U) =>
-  ({ items: rows.map(present), nextCursor: rows.length === limit ? encodeCursor(rows[rows.length - 1].id) : null })

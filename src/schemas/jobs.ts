@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
-import { RESULT_FORMATS } from '../results/format.js'
-import { Timestamp, Uuid } from './common.js'
+import { RESULT_FORMATS } from '../results/format-names.js'
+import { Literals, Timestamp, Uuid } from './common.js'
 
 const JobStatus = Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed')])
 
@@ -35,7 +35,7 @@ export const JobListQuery = Type.Object({
 })
 
 export const ResultsQuery = Type.Object({
-  format: Type.Optional(Type.Union(RESULT_FORMATS.map(f => Type.Literal(f)), { description: 'default json' })),
+  format: Type.Optional(Literals(RESULT_FORMATS, { description: 'default json' })),
 })
 
 export const PushBody = Type.Object({ jobId: Uuid }, { additionalProperties: false })

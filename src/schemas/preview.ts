@@ -2,11 +2,12 @@ import { Type } from 'typebox'
 import { Item } from './uploads.js'
 import { ParseConfig, SourceFieldMap } from './parse.js'
 
-const Warning = Type.Object({
+/** A warning on a file that landed (or would): the manifest lists them and the UI shows the file amber. */
+export const FileWarning = Type.Object({
   code: Type.String({ description: 'UNMAPPED_COLUMNS, ENCODING_FALLBACK or PARSE_WARNING' }),
   message: Type.String(),
   columns: Type.Optional(Type.Array(Type.String())),
-})
+}, { title: 'FileWarning' })
 
 export const SavedPreviewBody = Type.Object({
   key: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'an object key, or archive.zip!member.csv; default the newest matching file' })),
@@ -34,7 +35,7 @@ export const Preview = Type.Object({
   rows: Type.Array(Type.Object({ row: Type.Integer(), ...Type.Omit(Item, ['rowNumber']).properties }),
     { description: 'the first 20 items as they would land' }),
   rejected: Type.Array(Type.Object({ row: Type.Integer(), reason: Type.String() })),
-  warnings: Type.Array(Warning),
+  warnings: Type.Array(FileWarning),
   error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() },
     { description: 'the file would be refused whole (NO_ROWS, NO_SKU_COLUMN, …)' })),
-})
+}, { title: 'Preview' })

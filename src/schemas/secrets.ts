@@ -50,6 +50,11 @@ const secretProperties = {
 
 export const SecretSchema = Type.Object(secretProperties, { $id: 'Secret' })
 
+/** A secret as a source or channel that uses it shows it (`redactedSecrets`, by config field). */
+export const SecretSummary = Type.Object({
+  id: Uuid, name: Type.String(), type: SecretTypeSchema, redacted: secretProperties.redacted,
+}, { title: 'SecretSummary' })
+
 export const SecretCreated = Type.Object({
   ...secretProperties,
   signingSecret: Type.Optional(Type.String({

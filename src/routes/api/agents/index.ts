@@ -13,7 +13,8 @@ import { newId } from '../../../util/ids.js'
 import { refreshNextPulls } from '../../../sources/service.js'
 import { recordAudit, diff } from '../../../audit/audit.js'
 import { actorOf } from '../../../plugins/auth.js'
-import { IdParams, ListOf, Page, decodeCursor, errorResponses, page } from '../../../schemas/common.js'
+import { IdParams, ListOf, Page, errorResponses } from '../../../schemas/common.js'
+import { decodeCursor, page } from '../../../util/paging.js'
 
 const present = (agent: Agent) => {
   const { orgId, ...rest } = agent

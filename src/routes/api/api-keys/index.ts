@@ -11,7 +11,8 @@ import { AppError } from '../../../errors.js'
 import { actorOf } from '../../../plugins/auth.js'
 import { roleAtLeast, type Role } from '../../../auth/roles.js'
 import { ApiKey, ApiKeyCreate, AuditEntry, AuditQuery, Me } from '../../../schemas/api-keys.js'
-import { IdParams, ListOf, decodeCursor, errorResponses, page } from '../../../schemas/common.js'
+import { IdParams, ListOf, errorResponses } from '../../../schemas/common.js'
+import { decodeCursor, page } from '../../../util/paging.js'
 
 /** A key as the API shows it: the hint (a credential's last characters) only to admin keys. */
 const present = ({ orgId, hint, ...rest }: ApiKeyRecord, viewer: Role) => ({ ...rest, ...(roleAtLeast(viewer, 'admin') ? { hint } : {}) })

@@ -8,7 +8,8 @@ import { CONTENT_TYPES, type ResultFormat } from '../../../results/format.js'
 import { streamJobResults } from '../../../results/rows.js'
 import { agentOr404 } from '../../../db/lookups.js'
 import { actorOf } from '../../../plugins/auth.js'
-import { IdParams, ListOf, decodeCursor, errorResponses, page } from '../../../schemas/common.js'
+import { IdParams, ListOf, errorResponses } from '../../../schemas/common.js'
+import { decodeCursor, page } from '../../../util/paging.js'
 import { Job, JobCreate, JobListQuery, JobParams, ResultsQuery } from '../../../schemas/jobs.js'
 
 export function presentJob (job: MappingJob, origin?: JobOrigin) {
