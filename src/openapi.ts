@@ -63,7 +63,8 @@ export function nameComponents (doc: OpenApiDocument): OpenApiDocument {
     if (known === undefined) schemas[title] = schema
     else if (!isDeepStrictEqual(known, schema)) throw new Error(`OpenAPI: two different schemas are titled "${title}" (${where})`)
     const ref = { $ref: `#/components/schemas/${title}` }
-    return nullable === true ? { allOf: [ref], nullable: true } : ref
+    // OpenAPI 3.0 reads nullable only next to a type
+    return nullable === true ? { type: schema.type, allOf: [ref], nullable: true } : ref
   }
   for (const [name, schema] of Object.entries(schemas)) schemas[name] = hoist(schema, `#/components/schemas/${name}`)
   const paths = hoist(doc.paths ?? {}, '#/paths') as NonNullable<OpenApiDocument['paths']>

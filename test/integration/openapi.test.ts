@@ -81,7 +81,7 @@ describe('nameComponents', () => {
       components: { schemas: { Holder: { type: 'object', properties: { t: { ...titled, nullable: true } } } } },
     })
     expect(out.components?.schemas).toEqual({
-      Holder: { type: 'object', properties: { t: { allOf: [{ $ref: '#/components/schemas/Thing' }], nullable: true } } },
+      Holder: { type: 'object', properties: { t: { type: 'object', allOf: [{ $ref: '#/components/schemas/Thing' }], nullable: true } } },
       Thing: titled,
     })
     expect(JSON.stringify(out.paths)).toContain('{"type":"array","items":{"$ref":"#/components/schemas/Thing"}}')
