@@ -13,13 +13,13 @@ export const RulesInput = Type.Object({
     pendingItem: Type.Optional(Type.Boolean({ description: 'file a DATA_SOURCE_PULL_FAILED pending item' })),
     notify: Type.Optional(Notify),
   }, { additionalProperties: false })),
-}, { additionalProperties: false })
+}, { title: 'RulesInput', additionalProperties: false })
 
 export const Rules = Type.Object({
   autoPull: Type.Boolean(),
   autoMap: Type.Boolean(),
   onPullFailure: Type.Object({ pendingItem: Type.Boolean(), notify: Notify }),
-})
+}, { title: 'Rules' })
 
 const FieldMap = Type.Object(
   Object.fromEntries(CANONICAL_FIELDS.map(f => [f, Type.Optional(Type.String({ minLength: 1, maxLength: 200 }))])),
@@ -29,18 +29,18 @@ const OutputColumn = Type.Object({
   column: Type.String({ minLength: 1, maxLength: 200 }),
   from: Type.String({ minLength: 1, maxLength: 200, description: 'a canonical field or attributes.<name>' }),
   transform: Type.Optional(Literals(['upper', 'lower', 'trim', 'number', 'string'])),
-}, { additionalProperties: false })
+}, { title: 'OutputColumn', additionalProperties: false })
 
 // the XLSX sheet is chosen per source now (config.parse.sheet, docs/formats.md); migration 010 moved mapping.sheetName there
 export const MappingInput = Type.Object({
   fieldMap: Type.Optional(Type.Union([FieldMap, Type.Null()], { description: 'null clears it' })),
   output: Type.Optional(Type.Array(OutputColumn, { maxItems: 500 })),
-}, { additionalProperties: false })
+}, { title: 'MappingInput', additionalProperties: false })
 
 export const Mapping = Type.Object({
   fieldMap: Type.Record(Type.String(), Type.String()),
   output: Type.Array(OutputColumn),
-})
+}, { title: 'Mapping' })
 
 export const AgentCreate = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 200 }),
@@ -48,10 +48,10 @@ export const AgentCreate = Type.Object({
   timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'IANA timezone, default "UTC"' })),
   rules: Type.Optional(RulesInput),
   mapping: Type.Optional(MappingInput),
-}, { additionalProperties: false })
+}, { title: 'AgentCreate', additionalProperties: false })
 export type AgentCreate = Static<typeof AgentCreate>
 
-export const AgentPatch = Type.Partial(AgentCreate, { additionalProperties: false })
+export const AgentPatch = Type.Partial(AgentCreate, { additionalProperties: false, title: 'AgentPatch' })
 export type AgentPatch = Static<typeof AgentPatch>
 
 export const AgentHealth = Type.Object({
@@ -61,7 +61,7 @@ export const AgentHealth = Type.Object({
     { description: 'worst of each source\'s latest sync (failed > partial > retrying > running > cancelled > succeeded); null: no syncs yet' })),
   failingSources: Type.Integer({ description: 'sources whose latest sync failed' }),
   openPendingItems: Type.Integer(),
-}, { description: 'present in the agents list only' })
+}, { title: 'AgentHealth', description: 'present in the agents list only' })
 
 export const Agent = Type.Object({
   id: Uuid,

@@ -27,14 +27,14 @@ export const ChannelCreate = Type.Object({
   name: Type.Optional({ ...ChannelName, description: 'default: "<type> channel"' }),
   type: ChannelType,
   config: Type.Record(Type.String(), Type.Unknown()),
-}, { additionalProperties: false })
+}, { title: 'ChannelCreate', additionalProperties: false })
 
 export const ChannelPatch = Type.Object({
   name: Type.Optional(ChannelName),
   config: Type.Optional(Type.Record(Type.String(), Type.Unknown(), {
     description: 'fields to change, merged onto the stored config (the type stays); null removes an optional field (secretRef)',
   })),
-}, { additionalProperties: false, minProperties: 1 })
+}, { title: 'ChannelPatch', additionalProperties: false, minProperties: 1 })
 
 export const ChannelSchema = Type.Object({
   id: Uuid,
@@ -58,7 +58,7 @@ export const Delivery = Type.Object({
   createdAt: Timestamp,
   updatedAt: Timestamp,
   deliveredAt: Type.Union([Timestamp, Type.Null()]),
-})
+}, { title: 'ChannelDelivery' })
 
 export const ChannelParams = Type.Object({ id: Uuid, cid: Uuid })
 
@@ -66,4 +66,4 @@ export const ChannelTestResult = Type.Object({
   ok: Type.Boolean(),
   status: Type.Optional(Type.Integer({ description: 'HTTP status (slack, webhook) or SMTP reply code (email)' })),
   message: Type.String(),
-})
+}, { title: 'ChannelTestResult' })

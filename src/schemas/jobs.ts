@@ -21,9 +21,9 @@ export const Job = Type.Object({
   createdAt: Timestamp,
   startedAt: Type.Union([Timestamp, Type.Null()]),
   finishedAt: Type.Union([Timestamp, Type.Null()]),
-})
+}, { title: 'Job' })
 
-export const JobCreate = Type.Object({ uploadId: Uuid }, { additionalProperties: false })
+export const JobCreate = Type.Object({ uploadId: Uuid }, { additionalProperties: false, title: 'JobCreate' })
 
 export const JobParams = Type.Object({ id: Uuid, jobId: Uuid })
 
@@ -38,4 +38,4 @@ export const ResultsQuery = Type.Object({
   format: Type.Optional(Literals(RESULT_FORMATS, { description: 'default json' })),
 })
 
-export const PushBody = Type.Object({ jobId: Uuid }, { additionalProperties: false })
+export const PushBody = Type.Object({ jobId: Uuid }, { additionalProperties: false, title: 'PushRequest' })

@@ -13,14 +13,14 @@ export const SavedPreviewBody = Type.Object({
   key: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'an object key, or archive.zip!member.csv; default the newest matching file' })),
   parse: Type.Optional(Type.Union([ParseConfig, Type.Null()], { description: 'parse options to try over the source\'s, without saving them' })),
   fieldMap: Type.Optional(Type.Union([SourceFieldMap, Type.Null()], { description: 'a field map to try over the source\'s' })),
-}, { additionalProperties: false })
+}, { title: 'PreviewRequest', additionalProperties: false })
 
 export const UnsavedPreviewBody = Type.Object({
   type: Type.Union([Type.Literal('s3'), Type.Literal('webhook')]),
   role: Type.Union([Type.Literal('INVENTORY_SOURCE'), Type.Literal('RESULTS_SINK')]),
   config: Type.Record(Type.String(), Type.Unknown()),
   key: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
-}, { additionalProperties: false })
+}, { title: 'UnsavedPreviewRequest', additionalProperties: false })
 
 export const Preview = Type.Object({
   file: Type.Object({

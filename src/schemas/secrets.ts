@@ -24,7 +24,7 @@ export const SecretCreate = Type.Object({
   name: Name,
   type: SecretTypeSchema,
   value: Type.Optional(SecretValueInput),
-}, { additionalProperties: false })
+}, { title: 'SecretCreate', additionalProperties: false })
 export type SecretCreate = Static<typeof SecretCreate>
 
 export const SecretPatch = Type.Object({
@@ -34,7 +34,7 @@ export const SecretPatch = Type.Object({
     description: 'a new value of the secret\'s type (replaces the whole value; stamps rotatedAt)',
   })),
   validate: Type.Optional(Type.Boolean({ description: 'false skips the validation ping of the S3 sources that use the secret' })),
-}, { additionalProperties: false, minProperties: 1 })
+}, { title: 'SecretPatch', additionalProperties: false, minProperties: 1 })
 export type SecretPatch = Static<typeof SecretPatch>
 
 const secretProperties = {
@@ -60,4 +60,4 @@ export const SecretCreated = Type.Object({
   signingSecret: Type.Optional(Type.String({
     description: 'the generated webhook signing secret, in full — present only in this response, only when it was generated',
   })),
-})
+}, { title: 'SecretCreated' })

@@ -58,7 +58,7 @@ export const SourceCreate = Type.Object({
   enabled: Type.Optional(Type.Boolean()),
   autoPush: Type.Optional(Type.Boolean()),
   validate: Type.Optional(Type.Boolean({ description: 'false skips the save-time validation ping (recorded on the source)' })),
-}, { additionalProperties: false })
+}, { title: 'DataSourceCreate', additionalProperties: false })
 
 export const SourcePatch = Type.Object({
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
@@ -67,7 +67,7 @@ export const SourcePatch = Type.Object({
   enabled: Type.Optional(Type.Boolean()),
   autoPush: Type.Optional(Type.Boolean()),
   validate: Type.Optional(Type.Boolean()),
-}, { additionalProperties: false })
+}, { title: 'DataSourcePatch', additionalProperties: false })
 
 export const Source = Type.Object({
   id: Uuid,
@@ -174,7 +174,7 @@ export const ResetBody = Type.Object({
     pattern: '^\\d{4}-\\d{2}-\\d{2}([T ][0-9:.]+(Z|[+-]\\d{2}:?\\d{2})?)?$', maxLength: 40,
     description: 'ISO date or date-time (a date is midnight UTC): forget only files last modified at or after it; absent: all',
   })),
-}, { additionalProperties: false })
+}, { title: 'LedgerReset', additionalProperties: false })
 
 export const SourceParams = Type.Object({ id: Uuid, sid: Uuid })
 export const SyncParams = Type.Object({ id: Uuid, sid: Uuid, syncId: Uuid })
