@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/client.js'
-import { insertAuditEntry } from '../db/sql/audit.js'
+import { insertAuditEntry, type Changes } from '../db/sql/audit.js'
 import type { Role } from '../auth/roles.js'
 import { newId } from '../util/ids.js'
 
@@ -21,9 +21,6 @@ export const AUDIT_RESOURCE_TYPES = ['organisation', 'api_key', 'secret', 'agent
 export type AuditResourceType = typeof AUDIT_RESOURCE_TYPES[number]
 
 export type AuditAction = 'create' | 'update' | 'delete' | 'revoke' | 'reset' | 'test' | 'pull' | 'push' | 'resolve' | 'cancel' | 'retry'
-
-/** Per changed field, its value before and after; secret values appear only in their redacted API form. */
-export type Changes = Record<string, { before?: unknown, after?: unknown }>
 
 export interface AuditEvent {
   action: AuditAction

@@ -2,7 +2,7 @@ import type { Deps } from '../deps.js'
 import { lastDelivery } from '../db/sql/inbound.js'
 import { receiveUrlOf, type DataSource, type InboundWebhookConfig } from '../domain/source.js'
 import { AppError } from '../errors.js'
-import type { Checklist } from '../sync/availability.js'
+import type { Checklist } from '../sync/checklist.js'
 import { signingKey } from './signature.js'
 
 /**

@@ -4,7 +4,7 @@ import { channelIdsOf, insertDeliveries, type DeliveryEvent } from '../db/sql/ch
 import {
   resolveItemById, resolveOpenItem, upsertOpenItem, type NotifySelection, type PendingItem, type PendingItemType,
 } from '../db/sql/pending-items.js'
-import { enqueueDeliveries } from '../queue/jobs/notify.js'
+import { enqueueDeliveries } from '../channels/queue.js'
 import { newId } from '../util/ids.js'
 import { recordAudit, type Actor } from '../audit/audit.js'
 

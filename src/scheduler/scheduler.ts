@@ -3,7 +3,7 @@ import type { JobInsert, InsertOptions } from 'pg-boss'
 import type { Deps } from '../deps.js'
 import { claimDueSources, setNextPulls } from '../db/sql/schedule.js'
 import { coerceError } from '../errors.js'
-import { PULL_QUEUE, type PullJobData } from '../queue/jobs/pull.js'
+import { PULL_QUEUE, type PullJobData } from '../sync/queue.js'
 
 /**
  * The scheduler (SPEC §3 "run by the schedule"): one loop in every worker process. There is no

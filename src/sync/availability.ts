@@ -3,7 +3,7 @@ import type { Deps } from '../deps.js'
 import { ledgerContains, ledgerId, recordTestResult } from '../db/sql/sources.js'
 import { recordAudit, type Actor } from '../audit/audit.js'
 import { compilePattern, normalisePrefix, type DataSource, type OutboundWebhookConfig, type S3Config } from '../domain/source.js'
-import { AppError, isAppError } from '../errors.js'
+import { AppError } from '../errors.js'
 import { detectFormat, SNIFF_BYTES } from '../formats/detect.js'
 import { isZipMagic } from '../formats/zip.js'
 import { resolveAllowed } from '../net/guarded-lookup.js'
@@ -13,32 +13,7 @@ import { resultKey } from '../push/targets.js'
 import type { ResultFormat } from '../results/format.js'
 import type { RemoteFile } from '../connectors/remote-file.js'
 import { testInboundWebhook } from '../inbound/check.js'
-
-export interface Check { name: string, ok: boolean, message: string, durationMs: number }
-export interface TestResult { ok: boolean, checks: Check[] }
-
-/** Runs named steps in order; the first failing step ends the test (later ones depend on it). */
-class Checklist {
-  readonly checks: Check[] = []
-  failed = false
-
-  async step<T> (name: string, fn: () => Promise<{ message: string, value?: T }>): Promise<T | undefined> {
-    if (this.failed) return undefined
-    const start = Date.now()
-    try {
-      const { message, value } = await fn()
-      this.checks.push({ name, ok: true, message, durationMs: Date.now() - start })
-      return value
-    } catch (err) {
-      this.failed = true
-      const message = isAppError(err) && err.failureType !== 'system' ? err.message : 'The check failed because of an internal error.'
-      this.checks.push({ name, ok: false, message, durationMs: Date.now() - start })
-      return undefined
-    }
-  }
-
-  result (): TestResult { return { ok: !this.failed && this.checks.every(c => c.ok), checks: this.checks } }
-}
+import { Checklist, type TestResult } from './checklist.js'
 
 /**
  * POST …/test: a read-only smoke check. No sync record, no ledger change; the only download is the
@@ -58,8 +33,6 @@ export async function testSource (deps: Deps, source: DataSource, extraChecks?: 
   })
   return result
 }
-
-export type { Checklist }
 
 async function testS3 (deps: Deps, source: DataSource, list: Checklist): Promise<void> {
   const config = source.config as S3Config

@@ -5,7 +5,7 @@ import { finishSync, getSync, lockSyncForClose, type Sync } from '../db/sql/sync
 import { recordAudit, type Actor } from '../audit/audit.js'
 import { AppError } from '../errors.js'
 import { cancelPushIn } from '../push/service.js'
-import { dropQueuedPull } from '../queue/jobs/pull.js'
+import { dropQueuedPull } from './queue.js'
 
 /**
  * Operator actions on a source's syncs and ledger (docs/reliability.md, "Operating a source").

@@ -11,7 +11,8 @@ import { Keyring, createMasterKey, masterKeyId, type MasterKey } from './keyring
 import { WEBHOOK_SECRET_PREFIX, collectSecretStrings, generateWebhookSecret, redactSecretValue } from './redact.js'
 import { REDACTED, SECRET_TYPES, Secret, decodeSecretValue, encodeSecretValue, isSecretType, type SecretType, type SecretValues } from './secret.js'
 import { newId } from '../util/ids.js'
-import { diff, recordAudit, type Actor, type Changes } from '../audit/audit.js'
+import { diff, recordAudit, type Actor } from '../audit/audit.js'
+import type { Changes } from '../db/sql/audit.js'
 
 export type { SecretRecord } from '../db/sql/secrets.js'
 

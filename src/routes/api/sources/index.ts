@@ -9,7 +9,7 @@ import {
 import type { Transaction } from '../../../db/client.js'
 import { effectiveCron, receiveUrlOf, type DataSource } from '../../../domain/source.js'
 import { AppError } from '../../../errors.js'
-import { enqueuePull, findPullJob } from '../../../queue/jobs/pull.js'
+import { enqueuePull, findPullJob } from '../../../sync/queue.js'
 import { IdParams, ListOf, Uuid, decodeCursor, errorResponses, page } from '../../../schemas/common.js'
 import { ResetBody, SourceCreate, SourceParams, SourcePatch, SyncListQuery, SyncParams, TestResult } from '../../../schemas/sources.js'
 import { cancelSync, resetSource } from '../../../sync/operations.js'
