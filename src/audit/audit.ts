@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/client.js'
-import { insertAuditEntry, type Changes } from '../db/sql/audit.js'
+import type { Deps } from '../deps.js'
+import { insertAuditEntry, listAuditEntries, type AuditRow, type Changes } from '../db/sql/audit.js'
 import type { Role } from '../auth/roles.js'
 import { newId } from '../util/ids.js'
 
@@ -51,4 +52,11 @@ export function diff<T extends object> (before: T, after: T, fields: ReadonlyArr
     if (JSON.stringify(a) !== JSON.stringify(b)) changes[field] = { before: a ?? null, after: b ?? null }
   }
   return changes
+}
+
+/** The organisation's audit log, newest first, a page at a time (optionally of one resource). */
+export async function listAuditLog (
+  deps: Pick<Deps, 'db'>, orgId: string, filter: { limit: number, before?: string, resourceType?: string, resourceId?: string },
+): Promise<AuditRow[]> {
+  return listAuditEntries(deps.db, orgId, filter)
 }

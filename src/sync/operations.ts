@@ -1,5 +1,5 @@
 import type { Deps } from '../deps.js'
-import { sourceOr404 } from '../db/lookups.js'
+import { requireSource } from '../sources/lookup.js'
 import { forgetLedgerEntries } from '../db/sql/sources.js'
 import { finishSync, getSync, lockSyncForClose, type Sync } from '../db/sql/syncs.js'
 import { recordAudit, type Actor } from '../audit/audit.js'
@@ -18,7 +18,7 @@ import { dropQueuedPull } from './queue.js'
  * waiting for its first attempt or a retry stops (cancelPushIn). A finished sync → 409 SYNC_FINISHED.
  */
 export async function cancelSync (deps: Deps, orgId: string, agentId: string, sourceId: string, syncId: string, actor: Actor): Promise<Sync> {
-  const source = await sourceOr404(deps.db, orgId, agentId, sourceId)
+  const source = await requireSource(deps.db, orgId, agentId, sourceId)
   const message = `Cancelled by ${actor.name}.`
   const closed = await deps.db.transaction(async (tx) => {
     const sync = await getSync(tx, orgId, source.id, syncId)
@@ -49,7 +49,7 @@ export async function cancelSync (deps: Deps, orgId: string, agentId: string, so
  * listed as known are taken by the next one).
  */
 export async function resetSource (deps: Deps, orgId: string, agentId: string, sourceId: string, since: Date | null, actor: Actor): Promise<number> {
-  const source = await sourceOr404(deps.db, orgId, agentId, sourceId)
+  const source = await requireSource(deps.db, orgId, agentId, sourceId)
   if (source.role !== 'INVENTORY_SOURCE') throw new AppError('CONFLICT', 'Only inventory sources keep a file ledger; a results sink has nothing to reset.')
   return deps.db.transaction(async (tx) => {
     const forgotten = await forgetLedgerEntries(tx, source.id, since)

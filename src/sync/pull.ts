@@ -3,7 +3,7 @@ import path from 'node:path'
 import type { RemoteFile } from '../connectors/remote-file.js'
 import type { S3Transport } from '../connectors/s3.js'
 import type { Deps } from '../deps.js'
-import { sourceNotFound } from '../db/lookups.js'
+import { sourceNotFound } from '../sources/lookup.js'
 import { getAgent, type Agent } from '../db/sql/agents.js'
 import {
   acquireLease, getSourceById, holdsLease, insertLedgerEntry, ledgerContains, ledgerId, releaseLease, renewLease, setLastSyncedAt,

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Deps } from '../../../deps.js'
-import { agentOr404, sourceNotFound, sourceOr404 } from '../../../db/lookups.js'
+import { requireAgent } from '../../../agents/service.js'
+import { sourceNotFound, requireSource } from '../../../sources/lookup.js'
 import { deleteSource, getSourceById, leaseActive, listSources, redactedSecretsByIds } from '../../../db/sql/sources.js'
 import {
   getSync, insertSync, lastSyncsOf, listSyncsOfSource, lockPullRequests, runningSyncOf, finishSync, getSyncById, setSyncJob, type Sync,
@@ -62,7 +63,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
       response: { 201: SourceRef, ...errorResponses(400, 404, 409, 422) },
     },
   }, async (request, reply) => {
-    const agent = await agentOr404(db, request.auth.orgId, request.params.id)
+    const agent = await requireAgent(db, request.auth.orgId, request.params.id)
     const { source, generatedSigningSecret } = await createSource(deps, request.auth.orgId, agent.id, request.body, actorOf(request))
     const [out] = await present([source], agent.scheduleCron, generatedSigningSecret ? { signingSecret: generatedSigningSecret } : {})
     return reply.status(201).send(out)
@@ -76,15 +77,15 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
       response: { 200: ListOf(SourceRef), ...errorResponses(404) },
     },
   }, async (request) => {
-    const agent = await agentOr404(db, request.auth.orgId, request.params.id)
+    const agent = await requireAgent(db, request.auth.orgId, request.params.id)
     return { items: await present(await listSources(db, request.auth.orgId, agent.id), agent.scheduleCron) }
   })
 
   app.get('/agents/:id/data-sources/:sid', {
     schema: { tags: ['data-sources'], summary: 'One source or sink', params: SourceParams, response: { 200: SourceRef, ...errorResponses(404) } },
   }, async (request) => {
-    const agent = await agentOr404(db, request.auth.orgId, request.params.id)
-    const [out] = await present([await sourceOr404(db, request.auth.orgId, agent.id, request.params.sid)], agent.scheduleCron)
+    const agent = await requireAgent(db, request.auth.orgId, request.params.id)
+    const [out] = await present([await requireSource(db, request.auth.orgId, agent.id, request.params.sid)], agent.scheduleCron)
     return out
   })
 
@@ -99,7 +100,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
   }, async (request) => {
     const source = await getSourceById(db, request.params.sid)
     if (!source || source.orgId !== request.auth.orgId) throw sourceNotFound()
-    const agent = await agentOr404(db, request.auth.orgId, source.agentId)
+    const agent = await requireAgent(db, request.auth.orgId, source.agentId)
     const [out] = await present([source], agent.scheduleCron)
     return out
   })
@@ -113,7 +114,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
       response: { 200: SourceRef, ...errorResponses(400, 404, 409, 422) },
     },
   }, async (request) => {
-    const agent = await agentOr404(db, request.auth.orgId, request.params.id)
+    const agent = await requireAgent(db, request.auth.orgId, request.params.id)
     const updated = await updateSourceWith(deps, request.auth.orgId, agent.id, request.params.sid, request.body, actorOf(request))
     const [out] = await present([updated], agent.scheduleCron)
     return out
@@ -142,7 +143,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
       response: { 200: TestResult, ...errorResponses(404) },
     },
   }, async (request) => {
-    const source = await sourceOr404(db, request.auth.orgId, request.params.id, request.params.sid)
+    const source = await requireSource(db, request.auth.orgId, request.params.id, request.params.sid)
     return testSource(deps, source, undefined, actorOf(request))
   })
 
@@ -184,7 +185,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
       },
     },
   }, async (request, reply) => {
-    const source = await sourceOr404(db, request.auth.orgId, request.params.id, request.params.sid)
+    const source = await requireSource(db, request.auth.orgId, request.params.id, request.params.sid)
     if (source.role !== 'INVENTORY_SOURCE' || source.type !== 's3') throw new AppError('CONFLICT', 'Only S3 inventory sources can be pulled.')
     if (!source.enabled) throw new AppError('SOURCE_DISABLED', 'The data source is disabled; enable it to pull.')
     const { syncId, joined } = await requestPull(deps, source, actorOf(request))
@@ -278,7 +279,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
   app.get('/agents/:id/data-sources/:sid/syncs/:syncId', {
     schema: { tags: ['data-sources'], summary: 'One sync with its full manifest', params: SyncParams, response: { 200: SyncRef, ...errorResponses(404) } },
   }, async (request) => {
-    const source = await sourceOr404(db, request.auth.orgId, request.params.id, request.params.sid)
+    const source = await requireSource(db, request.auth.orgId, request.params.id, request.params.sid)
     const sync = await getSync(db, request.auth.orgId, source.id, request.params.syncId)
     if (!sync) throw new AppError('NOT_FOUND', 'Sync not found.')
     return presentSync(sync)
