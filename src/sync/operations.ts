@@ -1,15 +1,43 @@
 import type { Deps } from '../deps.js'
-import { requireSource } from '../sources/lookup.js'
+import { requireSource, sourceNotFound } from '../sources/lookup.js'
 import { forgetLedgerEntries } from '../db/sql/sources.js'
-import { finishSync, getSync, lockSyncForClose, type Sync } from '../db/sql/syncs.js'
+import { finishSync, getSync, getSyncById, listSyncsOfSource, lockSyncForClose, type Sync, type SyncFilter } from '../db/sql/syncs.js'
 import { recordAudit, type Actor } from '../audit/audit.js'
 import { AppError } from '../errors.js'
 import { cancelPushIn } from '../push/service.js'
 import { dropQueuedPull } from './queue.js'
 
+export type { Sync }
+
 /**
  * Operator actions on a source's syncs and ledger (docs/reliability.md, "Operating a source").
  */
+
+/** A source's syncs, newest first (without manifests); a source not of this organisation's agent → NOT_FOUND. */
+export async function listSyncsOf (deps: Pick<Deps, 'db'>, orgId: string, agentId: string, sourceId: string, filter: SyncFilter): Promise<Sync[]> {
+  const syncs = await listSyncsOfSource(deps.db, orgId, agentId, sourceId, filter)
+  if (!syncs) throw sourceNotFound()
+  return syncs
+}
+
+/** One sync of the organisation's source, with its full manifest. */
+export async function getSyncOf (deps: Pick<Deps, 'db'>, orgId: string, agentId: string, sourceId: string, syncId: string): Promise<Sync> {
+  const source = await requireSource(deps.db, orgId, agentId, sourceId)
+  const sync = await getSync(deps.db, orgId, source.id, syncId)
+  if (!sync) throw new AppError('NOT_FOUND', 'Sync not found.')
+  return sync
+}
+
+/** Polls the sync row until it leaves "running" (the pull may run in another process); null after `limitMs`. */
+export async function waitForSync (deps: Pick<Deps, 'db'>, syncId: string, limitMs: number): Promise<Sync | null> {
+  const deadline = Date.now() + limitMs
+  while (Date.now() < deadline) {
+    const sync = await getSyncById(deps.db, syncId)
+    if (sync && sync.status !== 'running') return sync
+    await new Promise(resolve => setTimeout(resolve, 250))
+  }
+  return null
+}
 
 /**
  * POST …/syncs/{syncId}/cancel. A running pull: its sync is closed as `cancelled` here, after the
