@@ -14,7 +14,7 @@ import { recordAudit, type Actor } from '../audit/audit.js'
 export type { PendingItem, PendingItemType, NotifySelection } from '../db/sql/pending-items.js'
 
 /**
- * The pending-item machinery (SPEC §2 "Pending item", §3 step 5), shared by automatic pulls
+ * The pending-item machinery (docs/scaling.md, "Failures of scheduled pulls"; docs/push.md, "Pending items"), shared by automatic pulls
  * (DATA_SOURCE_PULL_FAILED) and pushes (DATA_SOURCE_PUSH_FAILED):
  *
  * - reportFailure opens the one open item of (source, type), or counts a repeat on it;

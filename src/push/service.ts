@@ -21,7 +21,7 @@ import { recordAudit, type Actor } from '../audit/audit.js'
 import { logFinished } from '../sync/signals.js'
 
 /**
- * Pushes of mapping-job results to RESULTS_SINKs (SPEC §3 "Push").
+ * Pushes of mapping-job results to RESULTS_SINKs (docs/push.md, "Pushes").
  *
  * A push is an outbound sync plus a `deliveries` row (the state machine of src/push/delivery.ts).
  * Every attempt is one pg-boss job (queue `push-results`, payload ids only); a retry is a new job

@@ -117,7 +117,7 @@ const S3_REASON_FIELD: Record<string, string> = {
 }
 
 /**
- * The save-time validation ping (SPEC §3): S3 → ListObjectsV2 MaxKeys=1 on bucket+prefix;
+ * The save-time validation ping (docs/recipes/pull-inventory-from-s3.md, "The data source"): S3 → ListObjectsV2 MaxKeys=1 on bucket+prefix;
  * outbound webhook → OPTIONS url. Failure → 422 SOURCE_VALIDATION_FAILED naming the field to fix.
  */
 export async function validationPing (deps: Deps, orgId: string, type: SourceType, role: SourceRole, config: SourceConfig): Promise<void> {
@@ -163,7 +163,7 @@ async function pingS3 (ping: () => Promise<unknown>, config: S3Config): Promise<
 }
 
 /**
- * SPEC §3: a new value for a secret in use is validated before it is stored — every S3 source or
+ * docs/security.md: a new value for a secret in use is validated before it is stored — every S3 source or
  * sink that uses it is pinged with the new credentials. A failure names the source and answers 422.
  */
 export async function validateSecretChange (deps: Deps, orgId: string, secretId: string, newValue: unknown): Promise<void> {

@@ -50,7 +50,7 @@ export function skipReason (file: RemoteFile, relativeKey: string, matches: (k: 
 }
 
 /**
- * pull_inventory_from_source(sourceId), SPEC §3:
+ * pull_inventory_from_source(sourceId) (docs/architecture.md, "A pull, end to end"):
  * 1. list the prefix (every page); 2. candidates are listed objects not yet in the file ledger under
  *    (sourceId, key, etag) — the ledger is consulted for every listed object, which subsumes the
  *    spec's LastModified lookback window (S3 stamps multipart uploads with their start time, so a

@@ -4,7 +4,7 @@ import { AppError } from '../errors.js'
 /** What every stringification of a {@link Secret} prints. */
 export const REDACTED = '[REDACTED]'
 
-/** Prefix of every redacted value shown in API output (SPEC §1 "Secrets"). */
+/** Prefix of every redacted value shown in API output (docs/security.md, "What is stored, and how"). */
 export const REDACTED_PREFIX = 'mt_byo_****'
 
 /**
@@ -81,7 +81,7 @@ export function redactValue (plain: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Secret values by type (SPEC §2 "Secret") and their plaintext encoding inside the vault.
+// Secret values by type (docs/security.md, "Values, by type") and their plaintext encoding inside the vault.
 
 export const SECRET_TYPES = ['aws', 'webhook', 'http_header'] as const
 export type SecretType = typeof SECRET_TYPES[number]

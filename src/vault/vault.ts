@@ -47,7 +47,7 @@ export interface UpdateSecretInput {
 }
 
 /**
- * The vault service (SPEC §2–3 "Secrets"). Stores secrets sealed by envelope encryption
+ * The vault service (docs/security.md). Stores secrets sealed by envelope encryption
  * (src/vault/crypto.ts); everything it returns outside {@link Vault.withSecret} /
  * {@link Vault.resolve} is metadata plus the redacted display form, never a value. Listing and
  * reading never decrypt: the redacted form is written alongside the sealed value.

@@ -9,7 +9,7 @@ import { createLogger } from '../../src/log.js'
 import { SchedulerLoop } from '../../src/scheduler/scheduler.js'
 
 /**
- * Cron and timezone arithmetic of the scheduler (SPEC §3: `source.scheduleCron ?? agent.scheduleCron`
+ * Cron and timezone arithmetic of the scheduler (docs/scaling.md, "The scheduler": `source.scheduleCron ?? agent.scheduleCron`
  * in the agent's timezone). Daylight-saving transitions follow croner's rules; these tests pin them
  * down so a croner upgrade that changes them is noticed:
  *

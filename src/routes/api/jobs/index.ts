@@ -24,7 +24,7 @@ export function presentJob (job: MappingJob, origin?: JobOrigin) {
   }
 }
 
-/** Mapping jobs: an upload's items projected through the agent's mapping.output (SPEC §2). */
+/** Mapping jobs: an upload's items projected through the agent's mapping.output (docs/push.md, "Mapping jobs"). */
 const jobRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
   app.post('/agents/:id/jobs', {
     schema: {

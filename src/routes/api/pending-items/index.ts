@@ -7,7 +7,7 @@ import { actorOf } from '../../../plugins/auth.js'
 import { IdParams, ListOf, errorResponses } from '../../../schemas/common.js'
 import { PendingItemParams, PendingItemQuery } from '../../../schemas/pending-items.js'
 
-/** SPEC §4: `GET /agents/{id}/pending-items?status=`, `POST …/pending-items/{pid}/resolve`. */
+/** docs/scaling.md, "Failures of scheduled pulls": `GET /agents/{id}/pending-items?status=`, `POST …/pending-items/{pid}/resolve`. */
 const pendingItemRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
   const ItemRef = Type.Ref('PendingItem')
 
