@@ -126,8 +126,7 @@ describe('the scheduler loop', () => {
     } as Db
     const loop = new SchedulerLoop({ db: flaky, boss: {} as PgBoss, logger }, { intervalMs: 5 })
     loop.start()
-    const deadline = Date.now() + 10_000
-    while (!lines.some(l => l.includes('scheduler recovered')) && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 10))
+    await expect.poll(() => lines.some(l => l.includes('scheduler recovered')), { timeout: 10_000, interval: 10 }).toBe(true)
     await loop.stop()
     const errors = lines.map(l => JSON.parse(l)).filter(l => l.msg === 'scheduler tick failed; backing off')
     expect(errors).toHaveLength(3)
@@ -136,6 +135,7 @@ describe('the scheduler loop', () => {
     expect(lines.some(l => l.includes('scheduler recovered'))).toBe(true)
     // stopped: no tick runs afterwards
     const count = lines.length
+    // a deliberate wait: ten tick intervals in which nothing may be logged
     await new Promise(resolve => setTimeout(resolve, 50))
     expect(lines.length).toBe(count)
   })
