@@ -1,5 +1,4 @@
 import type { Queryable } from '../db/client.js'
-import type { Deps } from '../deps.js'
 import { insertAuditEntry, listAuditEntries, type AuditRow, type Changes } from '../db/sql/audit.js'
 import type { Role } from '../auth/roles.js'
 import { newId } from '../util/ids.js'
@@ -56,7 +55,7 @@ export function diff<T extends object> (before: T, after: T, fields: ReadonlyArr
 
 /** The organisation's audit log, newest first, a page at a time (optionally of one resource). */
 export async function listAuditLog (
-  deps: Pick<Deps, 'db'>, orgId: string, filter: { limit: number, before?: string, resourceType?: string, resourceId?: string },
+  deps: { db: Queryable }, orgId: string, filter: { limit: number, before?: string, resourceType?: string, resourceId?: string },
 ): Promise<AuditRow[]> {
   return listAuditEntries(deps.db, orgId, filter)
 }
