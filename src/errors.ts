@@ -73,6 +73,20 @@ export const ERRORS = {
   WORKER_LOST: define(503, 'transient', 'The worker running this pull stopped; it is retried, and the next pull takes every file not yet taken.'),
   S3_ERROR: define(502, 'transient', 'The S3 store answered with an error.'),
   S3_CONFIG: define(422, 'config', 'The S3 store refused the request.'),
+  // Azure Blob Storage (src/kinds/azure-blob/diagnostics.ts; details.reason says more)
+  AZURE_AUTH_FAILED: define(422, 'config', 'Azure Storage refused the account key or SAS token.'),
+  AZURE_PERMISSION_DENIED: define(422, 'config', 'The Azure credentials were accepted but may not perform this operation.'),
+  AZURE_CONTAINER_NOT_FOUND: define(422, 'config', 'The Azure Blob container does not exist.'),
+  AZURE_CONFIG: define(422, 'config', 'Azure Storage refused the request.'),
+  AZURE_ERROR: define(502, 'transient', 'Azure Storage could not be reached or answered with an error.'),
+  // the blob was overwritten between list and download: the new version is taken by the next pull
+  AZURE_BLOB_CHANGED: define(409, 'transient', 'The blob changed after it was listed.'),
+  // HTTPS file sources (src/kinds/https/transport.ts)
+  HTTPS_NOT_FOUND: define(422, 'config', 'The URL answered 404 Not Found.'),
+  HTTPS_REDIRECT: define(422, 'config', 'The URL answered with a redirect, which Ferry does not follow.'),
+  HTTPS_AUTH_FAILED: define(422, 'config', 'The URL refused the request (401/403).'),
+  HTTPS_REJECTED: define(422, 'config', 'The URL rejected the request.'),
+  HTTPS_ERROR: define(502, 'transient', 'The URL answered with a server error.'),
   AUTO_PUSH_REQUIRES_TEST: define(409, 'config', 'Turning auto-push on requires a passing test of this sink within the last 24 hours.'),
   WEBHOOK_SIGNATURE_INVALID: define(401, 'config', 'The webhook signature is missing or invalid.'),
   REQUEST_TIMEOUT: define(408, 'transient', 'The request body stopped arriving; send it again.'),
@@ -82,6 +96,16 @@ export const ERRORS = {
   // a cancelled sync's error code, and what a pull that finds its sync cancelled stops with (config: never retried)
   SYNC_CANCELLED: define(409, 'config', 'The sync was cancelled.'),
   PUSH_NOT_WAITING: define(409, 'config', 'The push is not waiting for a retry.'),
+
+  // SFTP (src/kinds/sftp/diagnostics.ts: details.reason says which case, details.field which config field to fix)
+  SFTP_HOST_KEY_MISMATCH: define(422, 'config', 'The SFTP server presented a host key that does not match the pinned hostKey.'),
+  SFTP_AUTH_FAILED: define(422, 'config', 'The SFTP server refused the credentials.'),
+  SFTP_PATH_NOT_FOUND: define(422, 'config', 'The path does not exist on the SFTP server.'),
+  SFTP_PERMISSION_DENIED: define(422, 'config', 'The SFTP user may not access this path.'),
+  SFTP_UNREACHABLE: define(502, 'transient', 'The SFTP server could not be reached.'),
+  SFTP_TIMEOUT: define(504, 'transient', 'The SFTP server did not answer in time.'),
+  SFTP_FILE_CHANGED: define(409, 'transient', 'The file changed on the SFTP server while it was being read; the next pull takes the new version.'),
+  SFTP_ERROR: define(502, 'transient', 'The SFTP server failed the request.'),
 } as const satisfies Record<string, ErrorDefinition>
 
 export type ErrorCode = keyof typeof ERRORS

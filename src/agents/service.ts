@@ -4,7 +4,7 @@ import { deleteAgent as removeAgent, getAgent, insertAgent, listAgents, updateAg
 import { channelIdsOf } from '../db/sql/channels.js'
 import { listSourcesOfAgent, setNextPullAt } from '../db/sql/sources.js'
 import { resolveAgent, type AgentInput } from '../domain/agent.js'
-import { computeNextPullAt } from '../domain/source.js'
+import { computeNextPullAt } from '../sources/next-pull.js'
 import { AppError } from '../errors.js'
 import { compileProjection } from '../mapping/projection.js'
 import { newId } from '../util/ids.js'

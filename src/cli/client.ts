@@ -1,6 +1,6 @@
 import { CliError, type Connection } from './connection.js'
 import type { Sync } from '../db/sql/syncs.js'
-import type { Check, TestResult } from '../sync/checklist.js'
+import type { Check, TestResult } from '../sync/availability.js'
 
 /**
  * A small typed client for the parts of the Ferry API the CLI uses. Every failure becomes a

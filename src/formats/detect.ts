@@ -4,6 +4,7 @@ import iconv from 'iconv-lite'
 import { AppError, isAppError } from '../errors.js'
 import type { PipelineLimits } from '../config.js'
 import { decodeText, detectBom, type DecodeState } from './encoding.js'
+import { FORMAT_DESCRIPTORS, formatOfExtension, formatOfMagic, formatOfMediaType } from './catalogue.js'
 import { parsers } from './registry.js'
 import { ByteSource, isBlankText, limitBytes, withBreaks } from './stream-utils.js'
 import type { FileLayout, ParseSettings } from './parse-options.js'
@@ -60,11 +61,6 @@ export interface OpenedInventory {
 
 /** How much of the (decompressed) file is looked at to detect the format. */
 export const SNIFF_BYTES = 64 * 1024
-
-const XLSX_CONTENT_TYPES = new Set([
-  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-  'application/vnd.ms-excel.sheet.macroenabled.12',
-])
 
 export async function openInventoryStream (input: Readable, options: OpenInventoryOptions): Promise<OpenedInventory> {
   const { limits } = options
@@ -201,11 +197,11 @@ export interface DetectInput {
  */
 export function detectFormat (input: DetectInput): FileFormat {
   if (input.format !== undefined) return input.format
+  const magic = formatOfMagic(input.head)
+  if (magic !== undefined) return magic
   const binary = sniffBinary(input.head, input.encoding !== undefined)
-  if (binary === 'zip') return 'xlsx'
-  if (binary === 'parquet') return 'parquet'
   if (binary !== undefined) {
-    throw new AppError('UNSUPPORTED_FORMAT', `The file is ${binary}; supported formats are CSV, JSON, NDJSON, XLSX, Parquet and zip archives of them.`, {
+    throw new AppError('UNSUPPORTED_FORMAT', `The file is ${binary}; supported formats are ${SUPPORTED} and zip archives of them.`, {
       details: { detected: binary },
     })
   }
@@ -227,40 +223,27 @@ export function formatFromFileName (fileName?: string): FileFormat | undefined {
   let name = fileName.trim().toLowerCase()
   name = name.replace(/\.(gz|gzip)$/, '')
   const ext = /\.([a-z0-9]+)$/.exec(name)?.[1]
-  switch (ext) {
-    case 'csv': case 'tsv': case 'psv': return 'csv'
-    case 'json': return 'json'
-    case 'ndjson': case 'jsonl': case 'ldjson': return 'ndjson'
-    case 'xlsx': case 'xlsm': return 'xlsx'
-    case 'parquet': case 'pq': return 'parquet'
-    default: return undefined
-  }
+  return ext === undefined ? undefined : formatOfExtension(ext)
 }
 
 export function formatFromContentType (contentType?: string): FileFormat | undefined {
   if (contentType === undefined) return undefined
-  const type = contentType.split(';')[0].trim().toLowerCase()
-  if (type === 'text/csv' || type === 'application/csv' || type === 'text/tab-separated-values') return 'csv'
-  if (type === 'application/json' || type === 'text/json') return 'json'
-  if (type === 'application/x-ndjson' || type === 'application/ndjson' || type === 'application/jsonl' ||
-    type === 'application/x-jsonlines' || type === 'application/jsonlines') return 'ndjson'
-  if (XLSX_CONTENT_TYPES.has(type)) return 'xlsx'
-  if (type === 'application/vnd.apache.parquet' || type === 'application/x-parquet') return 'parquet'
-  return undefined
+  return formatOfMediaType(contentType.split(';')[0].trim().toLowerCase())
 }
 
+/** "CSV, JSON, NDJSON, XLSX, Parquet" */
+const SUPPORTED = FORMAT_DESCRIPTORS.map(d => d.label).join(', ')
+
 /**
- * A short description if the head is a binary format we do not read ('zip' for zip archives,
- * 'parquet' for Parquet). `declaredText`: parse.encoding names the file's encoding, so NUL bytes are
+ * A short description if the head is a binary format we do not read (the ones we read are known by
+ * their magic bytes: catalogue.ts). `declaredText`: parse.encoding names the file's encoding, so NUL bytes are
  * its characters (UTF-16 without a BOM), not the mark of a binary file.
  */
 function sniffBinary (head: Buffer, declaredText = false): string | undefined {
-  if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && (head[2] === 3 || head[2] === 5 || head[2] === 7) && head[3] === head[2] + 1) return 'zip'
   if (head.length >= 8 && head.readUInt32BE(0) === 0xd0cf11e0 && head.readUInt32BE(4) === 0xa1b11ae1) {
     return 'a legacy Excel (.xls) or password-protected workbook; save it as .xlsx or CSV'
   }
   if (head.subarray(0, 5).toString('latin1') === '%PDF-') return 'a PDF document'
-  if (head.subarray(0, 4).toString('latin1') === 'PAR1') return 'parquet'
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip inside gzip'
   const bom = detectBom(head)
   if (!declaredText && bom?.encoding !== 'utf-16le' && bom?.encoding !== 'utf-16be' && head.indexOf(0) !== -1) {

@@ -1,15 +1,14 @@
 import type { Readable } from 'node:stream'
 import type { PipelineLimits } from '../config.js'
 import type { FileLayout, ParseSettings } from './parse-options.js'
+import type { FileFormat } from './catalogue.js'
 
 /**
  * The parsing layer of the inventory pipeline: bytes in, raw records out. Parsers only parse
  * (no header normalisation to canonical fields, no validation of sku/quantity/price, no storage);
  * the pipeline does that on top of the records yielded here.
  */
-export type FileFormat = 'csv' | 'json' | 'ndjson' | 'xlsx' | 'parquet'
-
-export const FILE_FORMATS: readonly FileFormat[] = ['csv', 'json', 'ndjson', 'xlsx', 'parquet']
+export { FILE_FORMATS, type FileFormat } from './catalogue.js'
 
 /** The detected encodings, or the WHATWG name of the one a person set (parse.encoding). */
 export type TextEncoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1252' | (string & {})

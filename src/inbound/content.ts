@@ -1,33 +1,27 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { AppError } from '../errors.js'
+import { CONTAINERS, FORMAT_DESCRIPTORS } from '../formats/catalogue.js'
 
 /**
- * What an inbound delivery may carry. The body is the file itself; its format is decided by the
+ * What an inbound delivery may carry: a media type of a format, an archive or gzip
+ * (src/formats/catalogue.ts). The body is the file itself; its format is decided by the
  * inventory pipeline (source's configured format, then X-File-Name's extension, then the content
  * type, then the content). gzip is recognised by its magic bytes whatever the type says, so a
  * compressed CSV may come as `application/gzip` or as `text/csv` with `Content-Encoding: gzip`.
  */
-export const INBOUND_CONTENT_TYPES: Readonly<Record<string, { fallbackName: string }>> = {
-  'text/csv': { fallbackName: 'inbound.csv' },
-  'application/csv': { fallbackName: 'inbound.csv' },
-  'application/json': { fallbackName: 'inbound.json' },
-  'application/x-ndjson': { fallbackName: 'inbound.ndjson' },
-  'application/ndjson': { fallbackName: 'inbound.ndjson' },
-  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': { fallbackName: 'inbound.xlsx' },
-  'application/vnd.apache.parquet': { fallbackName: 'inbound.parquet' },
-  'application/x-parquet': { fallbackName: 'inbound.parquet' },
+export const INBOUND_CONTENT_TYPES: Readonly<Record<string, { fallbackName: string }>> = Object.fromEntries([
+  ...FORMAT_DESCRIPTORS.flatMap(d => d.mediaTypes.map(m => [m, { fallbackName: `inbound.${d.extensions[0]}` }] as const)),
   // an archive of inventory files: each member in a supported format lands as a file of the sync
-  'application/zip': { fallbackName: 'inbound.zip' },
-  'application/x-zip-compressed': { fallbackName: 'inbound.zip' },
+  ...CONTAINERS.zip.mediaTypes.map(m => [m, { fallbackName: 'inbound.zip' }] as const),
   // a compressed file of any supported format: the name (X-File-Name) or the content tells which
-  'application/gzip': { fallbackName: 'inbound.gz' },
-  'application/x-gzip': { fallbackName: 'inbound.gz' },
+  ...CONTAINERS.gzip.mediaTypes.map(m => [m, { fallbackName: 'inbound.gz' }] as const),
   // "I do not know the type": the content is sniffed, as for an S3 object without an extension
-  'application/octet-stream': { fallbackName: 'inbound' },
-}
+  ...CONTAINERS.sniffed.mediaTypes.map(m => [m, { fallbackName: 'inbound' }] as const),
+])
 
-const ACCEPTED = 'text/csv, application/json, application/x-ndjson, application/vnd.openxmlformats-officedocument.spreadsheetml.sheet, ' +
-  'application/vnd.apache.parquet, application/zip, application/gzip or application/octet-stream'
+/** The main media type of each format, the archive and gzip ones, and the "unknown" one: what the 415 suggests. */
+const ACCEPTED = [...FORMAT_DESCRIPTORS.map(d => d.mediaTypes[0]), CONTAINERS.zip.mediaTypes[0], CONTAINERS.gzip.mediaTypes[0]].join(', ') +
+  ` or ${CONTAINERS.sniffed.mediaTypes[0]}`
 
 export interface InboundContent {
   /** the media type without parameters, lower case */
@@ -41,7 +35,7 @@ export interface InboundContent {
 export function readContentType (headers: IncomingHttpHeaders): InboundContent {
   const contentType = headers['content-type']
   const mediaType = contentType?.split(';')[0].trim().toLowerCase()
-  const known = mediaType ? INBOUND_CONTENT_TYPES[mediaType] : undefined
+  const known = mediaType && Object.hasOwn(INBOUND_CONTENT_TYPES, mediaType) ? INBOUND_CONTENT_TYPES[mediaType] : undefined
   if (!contentType || !mediaType || !known) {
     const problem = contentType ? `Content-Type "${mediaType}" is not accepted` : 'The Content-Type header is missing'
     throw new AppError('UNSUPPORTED_MEDIA_TYPE', `${problem}; send the file as ${ACCEPTED}.`,

@@ -2,14 +2,14 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { Readable } from 'node:stream'
 import type { RemoteFile } from '../connectors/remote-file.js'
-import type { S3Transport } from '../connectors/s3.js'
+import type { Transport } from '../connectors/transport.js'
 import type { Deps } from '../deps.js'
 import { requireAgent } from '../agents/service.js'
 import { requireSource } from '../sources/lookup.js'
 import type { Agent } from '../db/sql/agents.js'
 import type { CanonicalField } from '../domain/agent.js'
 import {
-  compilePattern, importOptionsOf, mergeConfigPatch, normalisePrefix, type S3Config, type SourceConfig, type SourceRole, type SourceType,
+  compilePattern, importOptionsOf, mergeConfigPatch, type SourceConfig, type SourceRole, type SourceType,
 } from '../domain/source.js'
 import { AppError, isAppError } from '../errors.js'
 import { ByteSource } from '../formats/stream-utils.js'
@@ -19,7 +19,8 @@ import type { CanonicalItem } from '../pipeline/canonical.js'
 import { effectiveFieldMap } from '../pipeline/ingest.js'
 import { MappedFile, isRejection, type FileWarning } from '../pipeline/reader.js'
 import { prepareSourceConfig } from '../sources/service.js'
-import { withS3Transport } from '../sources/s3-access.js'
+import { kindOf, roleOf } from '../kinds/registry.js'
+import type { FileLocation, KindDescriptor } from '../kinds/types.js'
 import { skipReason } from '../sync/pull.js'
 
 /**
@@ -58,37 +59,42 @@ export interface Preview {
 export async function previewSavedSource (deps: Deps, orgId: string, agentId: string, sourceId: string, input: PreviewInput): Promise<Preview> {
   const agent = await requireAgent(deps.db, orgId, agentId)
   const source = await requireSource(deps.db, orgId, agentId, sourceId)
+  refuseWithoutFiles(source.type, source.role)
   const trial: Record<string, unknown> = {}
   if (input.parse !== undefined) trial.parse = input.parse
   if (input.fieldMap !== undefined) trial.fieldMap = input.fieldMap
   const config = Object.keys(trial).length === 0
     ? source.config
     : await prepareSourceConfig(deps, orgId, source.type, source.role, mergeConfigPatch(source.config as unknown as Record<string, unknown>, trial))
-  return await preview(deps, orgId, agent, source.type, source.role, config, input.key)
+  return await preview(deps, orgId, agent, source.type, config, input.key)
 }
 
 /** The preview of a config not saved yet (the add-source form). */
 export async function previewUnsavedSource (deps: Deps, orgId: string, agentId: string,
   input: { type: SourceType, role: SourceRole, config: Record<string, unknown>, key?: string }): Promise<Preview> {
   const agent = await requireAgent(deps.db, orgId, agentId)
+  refuseWithoutFiles(input.type, input.role)
   const config = await prepareSourceConfig(deps, orgId, input.type, input.role, input.config)
-  return await preview(deps, orgId, agent, input.type, input.role, config, input.key)
+  return await preview(deps, orgId, agent, input.type, config, input.key)
 }
 
-async function preview (deps: Deps, orgId: string, agent: Agent, type: SourceType, role: SourceRole, config: SourceConfig, key?: string): Promise<Preview> {
+/** Only inventory sources of kinds Ferry reads files from have a file to preview. */
+function refuseWithoutFiles (type: SourceType, role: SourceRole): void {
   if (role !== 'INVENTORY_SOURCE') throw new AppError('VALIDATION_FAILED', 'Only inventory sources read files to preview.', { details: { field: 'role' } })
-  if (type !== 's3') {
-    throw new AppError('NO_FILE_TO_PREVIEW', 'An inbound webhook source keeps no file to preview: deliveries are read as they arrive. ' +
-      'Upload a sample through the inventory uploads page, with the same parse options, to see how it lands.')
-  }
-  const s3 = config as S3Config
-  return await withS3Transport(deps, orgId, s3, async (transport) => {
+  const descriptor = roleOf(type, role)
+  if (!descriptor.pulled) throw new AppError('NO_FILE_TO_PREVIEW', descriptor.noPreview ?? 'This kind of source keeps no file to preview.')
+}
+
+async function preview (deps: Deps, orgId: string, agent: Agent, type: SourceType, config: SourceConfig, key?: string): Promise<Preview> {
+  const kind: KindDescriptor = kindOf(type)
+  const location = kind.location!(config)
+  return await kind.withTransport!(deps, orgId, config, async (transport) => {
     const [objectKey, member] = splitKey(key)
-    const file = objectKey !== undefined ? await findObject(transport, s3, objectKey) : await newestMatching(transport, s3)
+    const file = objectKey !== undefined ? await findObject(transport, location, objectKey) : await newestMatching(transport, location, config)
     const controller = new AbortController()
     const body = await transport.open(file, controller.signal)
     try {
-      return await readPreview(deps, agent, s3, file, body, member)
+      return await readPreview(deps, agent, kind, config, file, body, member)
     } finally {
       controller.abort()
       body.destroy()
@@ -103,37 +109,38 @@ function splitKey (key: string | undefined): [string | undefined, string | undef
   return bang === -1 ? [key, undefined] : [key.slice(0, bang), key.slice(bang + 1)]
 }
 
-async function findObject (transport: S3Transport, config: S3Config, key: string): Promise<RemoteFile> {
-  const prefix = normalisePrefix(config.prefix)
-  if (!key.startsWith(prefix)) {
-    throw new AppError('NO_FILE_TO_PREVIEW', `The key "${key}" is not under the source's prefix "${prefix}".`, { details: { field: 'key' } })
+async function findObject (transport: Transport, location: FileLocation, key: string): Promise<RemoteFile> {
+  if (location.relative(key) === null) {
+    throw new AppError('NO_FILE_TO_PREVIEW', `The key "${key}" is not under the source's ${location.label}.`, { details: { field: 'key' } })
   }
-  for await (const page of transport.listPages()) {
+  for await (const page of transport.list()) {
     const found = page.find(f => f.key === key)
     if (found) return found
   }
-  throw new AppError('NO_FILE_TO_PREVIEW', `There is no object "${key}" under the prefix.`, { details: { field: 'key' } })
+  const where = location.label.replace(/ ".*$/, '')
+  throw new AppError('NO_FILE_TO_PREVIEW', `There is no ${location.noun} "${key}" under the ${where}.`, { details: { field: 'key' } })
 }
 
 /** The newest object a pull would take (pattern, supported type, not empty). */
-async function newestMatching (transport: S3Transport, config: S3Config): Promise<RemoteFile> {
-  const prefix = normalisePrefix(config.prefix)
+export async function newestMatching (transport: Transport, location: FileLocation, config: SourceConfig): Promise<RemoteFile> {
   const matches = compilePattern(config.pattern)
   let newest: RemoteFile | undefined
-  for await (const page of transport.listPages()) {
+  for await (const page of transport.list()) {
     for (const f of page) {
-      if (skipReason(f, f.key.slice(prefix.length), matches, Boolean(config.format)) !== null) continue
+      if (skipReason(f, location.relative(f.key) ?? f.key, matches, Boolean(config.format)) !== null) continue
       if (!newest || (f.lastModified?.getTime() ?? 0) > (newest.lastModified?.getTime() ?? 0)) newest = f
     }
   }
   if (!newest) {
     const pattern = config.pattern ? ` matches the pattern "${config.pattern}"` : ''
-    throw new AppError('NO_FILE_TO_PREVIEW', `No file under the prefix "${prefix}"${pattern} in a supported format yet.`)
+    throw new AppError('NO_FILE_TO_PREVIEW', `No file under the ${location.label}${pattern} in a supported format yet.`)
   }
   return newest
 }
 
-async function readPreview (deps: Deps, agent: Agent, config: S3Config, object: RemoteFile, body: Readable, member?: string): Promise<Preview> {
+async function readPreview (
+  deps: Deps, agent: Agent, kind: KindDescriptor, config: SourceConfig, object: RemoteFile, body: Readable, member?: string,
+): Promise<Preview> {
   const options = importOptionsOf(config)
   const limits = deps.config.limits
   const source = new ByteSource(body)
@@ -169,7 +176,8 @@ async function readPreview (deps: Deps, agent: Agent, config: S3Config, object: 
       stream, fileName, format, parse: options.parse, fieldMap: effectiveFieldMap(agent, options.fieldMap), limits,
     }))
   } catch (err) {
-    if (isAppError(err) && err.failureType === 'config' && err.code !== 'NO_FILE_TO_PREVIEW' && !err.code.startsWith('S3_')) {
+    // a failure of the target (its transport's codes) is the answer; one of the file is shown as the preview's error
+    if (isAppError(err) && err.failureType === 'config' && err.code !== 'NO_FILE_TO_PREVIEW' && !kind.errorCodes?.includes(err.code)) {
       // the file could not be opened at all: still an answer a person can act on
       return {
         file: { key: object.key, size: object.size, format: options.format ?? 'unknown', encoding: null },

@@ -8,7 +8,7 @@ import { getJob, getJobById, type MappingJob } from '../db/sql/jobs.js'
 import { requireSource } from '../sources/lookup.js'
 import { disableSource, getSourceById } from '../db/sql/sources.js'
 import { appendManifest, finishSync, getSyncById, insertSync, replaceManifest, type ManifestEntry, type Sync } from '../db/sql/syncs.js'
-import type { DataSource, OutboundWebhookConfig, S3Config } from '../domain/source.js'
+import type { DataSource } from '../domain/source.js'
 import { AppError, isAppError } from '../errors.js'
 import type { ResultFormat } from '../results/format.js'
 import { newId } from '../util/ids.js'
@@ -16,7 +16,8 @@ import { startPeriodic, type Periodic } from '../util/periodic.js'
 import { reportPushFailure, reportPushRecovery } from './alerts.js'
 import { decide, isFinal, LeaseLostError, type AttemptOutcome, type Decision } from './delivery.js'
 import { dropQueuedPush, enqueuePush, type PushJobData } from './queue.js'
-import { attemptS3, attemptWebhook, resultKey, webhookIdFor } from './targets.js'
+import { kindOf, roleOf } from '../kinds/registry.js'
+import { attemptPut, webhookIdFor } from './targets.js'
 import { recordAudit, type Actor } from '../audit/audit.js'
 import { logFinished } from '../sync/signals.js'
 
@@ -121,18 +122,12 @@ class LeaseRenewer {
   stop (): void { clearInterval(this.#timer) }
 }
 
+/** Sinks never hold Parquet (refused at save: src/sources/service.ts), so a config's format is a result format. */
 const formatOf = (sink: DataSource): ResultFormat =>
-  ((sink.config as { format?: ResultFormat }).format ?? (sink.type === 's3' ? 'csv' : 'json'))
+  (sink.config.format as ResultFormat | undefined) ?? roleOf(sink.type, 'RESULTS_SINK').defaultFormat
 
-function targetOf (sink: DataSource, job: MappingJob): { key: string, describe: string } {
-  if (sink.type === 's3') {
-    const c = sink.config as S3Config
-    const key = resultKey(c.prefix, job.id, formatOf(sink))
-    return { key, describe: `s3://${c.bucket}/${key}` }
-  }
-  const url = (sink.config as OutboundWebhookConfig).url
-  return { key: url, describe: url }
-}
+const targetOf = (sink: DataSource, job: MappingJob): { key: string, describe: string } =>
+  roleOf(sink.type, 'RESULTS_SINK').target(sink.config, job.id, formatOf(sink))
 
 /** One attempt of a delivery: the push-results job handler. */
 export async function runPush (deps: Deps, data: PushJobData): Promise<void> {
@@ -165,10 +160,13 @@ export async function runPush (deps: Deps, data: PushJobData): Promise<void> {
   try {
     if (!sink.enabled) {
       outcome = { kind: 'error', error: new AppError('SOURCE_DISABLED', 'The sink was disabled; the push was stopped.'), durationMs: 0 }
-    } else if (sink.type === 's3') {
-      outcome = await attemptS3(deps, { orgId: sink.orgId, config: sink.config as S3Config }, job, renewer.check)
     } else {
-      outcome = await attemptWebhook(deps, { orgId: sink.orgId, config: sink.config as OutboundWebhookConfig }, job, delivery.webhookId, renewer.check)
+      const role = roleOf(sink.type, 'RESULTS_SINK')
+      const format = formatOf(sink)
+      const target = { orgId: sink.orgId, config: sink.config }
+      outcome = role.deliver
+        ? await role.deliver(deps, target, job, { format, webhookId: delivery.webhookId, beforeSend: renewer.check })
+        : await attemptPut(deps, kindOf(sink.type), target, job, { key: targetOf(sink, job).key, format, beforeSend: renewer.check })
     }
   } catch (err) {
     if (isAppError(err) && err.code === 'LEASE_LOST') {
@@ -222,7 +220,7 @@ function pushEntry (
     rowsAccepted: job.rows,
     rowsRejected: 0,
     jobId: job.id,
-    ...(sink.type === 'webhook' ? { webhookId: delivery.webhookId } : {}),
+    ...(roleOf(sink.type, 'RESULTS_SINK').recordsWebhookId ? { webhookId: delivery.webhookId } : {}),
     attempts: [],
   }
 }

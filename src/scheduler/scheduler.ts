@@ -2,6 +2,7 @@ import { Cron } from 'croner'
 import type { JobInsert, InsertOptions } from 'pg-boss'
 import type { Deps } from '../deps.js'
 import { claimDueSources, setNextPulls } from '../db/sql/schedule.js'
+import { PULLED_TYPES } from '../kinds/registry.js'
 import { coerceError } from '../errors.js'
 import { PULL_QUEUE, type PullJobData } from '../sync/queue.js'
 
@@ -52,7 +53,7 @@ export async function runSchedulerTick (deps: Pick<Deps, 'db' | 'boss' | 'logger
 
 async function scheduleBatch (deps: Pick<Deps, 'db' | 'boss' | 'logger'>, batchSize: number): Promise<TickResult> {
   return deps.db.transaction(async (tx) => {
-    const { now, sources } = await claimDueSources(tx, batchSize)
+    const { now, sources } = await claimDueSources(tx, batchSize, PULLED_TYPES)
     if (sources.length === 0) return { claimed: 0, enqueued: 0 }
     const crons = new CronCache()
     const next: Array<{ id: string, at: Date | null }> = []

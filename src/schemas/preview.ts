@@ -1,6 +1,7 @@
 import { Type } from 'typebox'
 import { Item } from './uploads.js'
 import { ParseConfig, SourceFieldMap } from './parse.js'
+import { SourceType } from './sources.js'
 
 const Warning = Type.Object({
   code: Type.String({ description: 'UNMAPPED_COLUMNS, ENCODING_FALLBACK or PARSE_WARNING' }),
@@ -15,7 +16,7 @@ export const SavedPreviewBody = Type.Object({
 }, { additionalProperties: false })
 
 export const UnsavedPreviewBody = Type.Object({
-  type: Type.Union([Type.Literal('s3'), Type.Literal('webhook')]),
+  type: SourceType,
   role: Type.Union([Type.Literal('INVENTORY_SOURCE'), Type.Literal('RESULTS_SINK')]),
   config: Type.Record(Type.String(), Type.Unknown()),
   key: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),

@@ -1,48 +1,11 @@
 import { Type } from 'typebox'
-import { FILE_FORMATS } from '../formats/types.js'
 import { Timestamp, Uuid } from './common.js'
 import { SHOWN_SYNC_STATUSES, SYNC_TRIGGERS } from '../db/sql/syncs.js'
-import { ParseConfig, SourceFieldMap } from './parse.js'
-
-const Format = Type.Union(FILE_FORMATS.map(f => Type.Literal(f)))
-const UuidPattern = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' })
-
-const PushEmpty = Type.Boolean({ description: 'sinks: push a job with no result rows too (default false: such a push is recorded as skipped)' })
-
-/** Config schemas per type and role; checked in the handler so the error names the right one. */
-export const S3Config = Type.Object({
-  bucket: Type.String({ minLength: 3, maxLength: 63, pattern: '^[a-z0-9][a-z0-9.-]*[a-z0-9]$', description: 'bucket name' }),
-  prefix: Type.Optional(Type.String({ maxLength: 1024, description: 'key prefix, e.g. "daily-uploads/"' })),
-  region: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9-]+$', description: 'default us-east-1' })),
-  secretRef: UuidPattern,
-  endpoint: Type.Optional(Type.String({
-    minLength: 1, maxLength: 2048, pattern: '^https?://', description: 'S3-compatible endpoint; obeys the private-network rule',
-  })),
-  forcePathStyle: Type.Optional(Type.Boolean()),
-  pattern: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'glob on the key below the prefix' })),
-  format: Type.Optional(Format),
-  parse: Type.Optional(Type.Union([ParseConfig, Type.Null()])),
-  fieldMap: Type.Optional(Type.Union([SourceFieldMap, Type.Null()])),
-  pushEmpty: Type.Optional(PushEmpty),
-}, { additionalProperties: false })
-
-export const InboundWebhookConfig = Type.Object({
-  secretRef: Type.Optional(UuidPattern),
-  format: Type.Optional(Format),
-  parse: Type.Optional(Type.Union([ParseConfig, Type.Null()])),
-  fieldMap: Type.Optional(Type.Union([SourceFieldMap, Type.Null()])),
-}, { additionalProperties: false })
-
-export const OutboundWebhookConfig = Type.Object({
-  url: Type.String({ minLength: 1, maxLength: 2048, pattern: '^https?://' }),
-  secretRef: Type.Optional(UuidPattern),
-  headerSecretRef: Type.Optional(UuidPattern),
-  format: Type.Optional(Format),
-  pushEmpty: Type.Optional(PushEmpty),
-}, { additionalProperties: false })
+import { KIND_TYPES } from '../kinds/registry.js'
 
 const Role = Type.Union([Type.Literal('INVENTORY_SOURCE'), Type.Literal('RESULTS_SINK')])
-const SourceType = Type.Union([Type.Literal('s3'), Type.Literal('webhook')])
+/** The kinds of src/kinds/registry.ts; each kind's config schemas are its folder's (src/kinds/<type>/config.ts). */
+export const SourceType = Type.Union(KIND_TYPES.map(t => Type.Literal(t)))
 
 export const SourceCreate = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 200 }),

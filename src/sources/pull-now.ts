@@ -4,6 +4,7 @@ import { leaseActive } from '../db/sql/sources.js'
 import { finishSync, insertSync, lockPullRequests, runningSyncOf, setSyncJob, type Sync } from '../db/sql/syncs.js'
 import { recordAudit, type Actor } from '../audit/audit.js'
 import { AppError } from '../errors.js'
+import { isPulled, pulledLabels } from '../kinds/registry.js'
 import { enqueuePull, findPullJob } from '../sync/queue.js'
 import { newId } from '../util/ids.js'
 import { requireSource } from './lookup.js'
@@ -20,7 +21,7 @@ export async function requestPull (
   deps: Deps, orgId: string, agentId: string, sourceId: string, actor: Actor,
 ): Promise<{ syncId: string, joined: boolean }> {
   const source = await requireSource(deps.db, orgId, agentId, sourceId)
-  if (source.role !== 'INVENTORY_SOURCE' || source.type !== 's3') throw new AppError('CONFLICT', 'Only S3 inventory sources can be pulled.')
+  if (!isPulled(source)) throw new AppError('CONFLICT', `Only ${pulledLabels()} inventory sources can be pulled.`)
   if (!source.enabled) throw new AppError('SOURCE_DISABLED', 'The data source is disabled; enable it to pull.')
   return deps.db.transaction(async (tx) => {
     await lockPullRequests(tx, source.id)

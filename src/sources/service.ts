@@ -1,4 +1,3 @@
-import type { TSchema } from 'typebox'
 import { Value } from 'typebox/value'
 import type { Deps } from '../deps.js'
 import type { Queryable } from '../db/client.js'
@@ -6,18 +5,16 @@ import { requireAgent } from '../agents/service.js'
 import { sourceNotFound, requireSource } from './lookup.js'
 import { findSourcesUsingSecret, getSourceById, insertSource, updateSource, type SourceFields } from '../db/sql/sources.js'
 import {
-  computeNextPullAt, mergeConfigPatch, normalisePrefix, secretRefsOf, validatePattern, validateSourceCron,
-  type DataSource, type OutboundWebhookConfig, type S3Config, type SourceConfig, type SourceRole, type SourceType,
+  mergeConfigPatch, validateSourceCron, type DataSource, type SourceConfig, type SourceRole, type SourceType,
 } from '../domain/source.js'
 import { AppError, isAppError } from '../errors.js'
-import { checkEndpoint } from '../connectors/s3-client.js'
-import { assertTargetUrl, guardedRequest } from '../net/guarded-http.js'
-import { InboundWebhookConfig, OutboundWebhookConfig as OutboundSchema, S3Config as S3Schema } from '../schemas/sources.js'
+import { isPulled, pulledLabels, roleOf, secretRefsOf } from '../kinds/registry.js'
 import { newId } from '../util/ids.js'
+import { FORMAT_DESCRIPTORS } from '../formats/catalogue.js'
 import { checkParseSettings } from '../formats/parse-options.js'
-import { withCredentials, withS3Transport } from './s3-access.js'
-import { parseSecretValue } from '../vault/vault.js'
+import { secretTypeOf } from '../vault/types/registry.js'
 import { diff, recordAudit, type Actor } from '../audit/audit.js'
+import { computeNextPullAt } from './next-pull.js'
 
 /** A passing test of a sink within this window is required before auto-push is switched on. */
 export const AUTO_PUSH_TEST_WINDOW_MS = 24 * 3600 * 1000
@@ -33,14 +30,9 @@ export interface SourceInput {
   validate?: boolean
 }
 
-function configSchema (type: SourceType, role: SourceRole): TSchema {
-  if (type === 's3') return S3Schema
-  return role === 'INVENTORY_SOURCE' ? InboundWebhookConfig : OutboundSchema
-}
-
 /** Schema check of a config for its (type, role), with the first error named by field. */
 function checkConfig (type: SourceType, role: SourceRole, config: Record<string, unknown>): SourceConfig {
-  const schema = configSchema(type, role)
+  const schema = roleOf(type, role).config
   if (!Value.Check(schema, config)) {
     const first = [...Value.Errors(schema, config)][0]
     const where = first?.instancePath ? `config${first.instancePath.replace(/\//g, '.')}` : 'config'
@@ -59,12 +51,13 @@ function checkConfig (type: SourceType, role: SourceRole, config: Record<string,
  * of cleared (null) fields, an empty field map dropped. Sinks have neither, nor can they write Parquet.
  */
 function normaliseImportOptions (role: SourceRole, config: SourceConfig): SourceConfig {
-  const { parse, fieldMap, ...rest } = config as S3Config & { parse?: Record<string, unknown> | null, fieldMap?: Record<string, unknown> | null }
+  const { parse, fieldMap, ...rest } = config as SourceConfig & { parse?: Record<string, unknown> | null, fieldMap?: Record<string, unknown> | null }
   if (role === 'RESULTS_SINK') {
     const field = parse != null ? 'config.parse' : fieldMap != null ? 'config.fieldMap' : undefined
     if (field) throw new AppError('VALIDATION_FAILED', `${field} applies to inventory sources only.`, { details: { field } })
-    if ((config as S3Config).format === 'parquet') {
-      throw new AppError('VALIDATION_FAILED', 'Results are written as CSV, JSON, NDJSON or XLSX, not Parquet.', { details: { field: 'config.format' } })
+    const format = FORMAT_DESCRIPTORS.find(d => d.format === config.format)
+    if (format && !format.results) {
+      throw new AppError('VALIDATION_FAILED', `Results are written as ${RESULT_LABELS}, not ${format.label}.`, { details: { field: 'config.format' } })
     }
     return rest as SourceConfig
   }
@@ -73,114 +66,46 @@ function normaliseImportOptions (role: SourceRole, config: SourceConfig): Source
   return { ...rest, ...(settings ? { parse: settings } : {}), ...(fields.length > 0 ? { fieldMap: Object.fromEntries(fields) } : {}) } as SourceConfig
 }
 
-/** Defaults and checks that need no network. */
+/** "CSV, JSON, NDJSON or XLSX" */
+const RESULT_LABELS = ((labels: string[]) => `${labels.slice(0, -1).join(', ')} or ${labels.at(-1)}`)(
+  FORMAT_DESCRIPTORS.filter(d => d.results).map(d => d.label))
+
+/** Defaults and checks that need no network: the shared import options, then the kind's own. */
 function normaliseConfig (type: SourceType, role: SourceRole, checked: SourceConfig, deps: Pick<Deps, 'policy'>): SourceConfig {
   const config = normaliseImportOptions(role, checked)
-  if (type === 's3') {
-    const c = config as S3Config
-    validatePattern(c.pattern)
-    if (c.endpoint) {
-      try {
-        checkEndpoint(c.endpoint, deps.policy)
-      } catch (err) {
-        if (isAppError(err)) throw new AppError('SOURCE_VALIDATION_FAILED', err.message, { details: { field: 'config.endpoint', reason: 'endpoint_refused' } })
-        throw err
-      }
-    }
-    return { ...c, prefix: normalisePrefix(c.prefix), region: c.region ?? 'us-east-1', ...(role === 'RESULTS_SINK' ? { format: c.format ?? 'csv' } : {}) }
-  }
-  if (role === 'RESULTS_SINK') {
-    const c = config as OutboundWebhookConfig
-    try {
-      assertTargetUrl(c.url, deps.policy)
-    } catch (err) {
-      if (isAppError(err)) throw new AppError('SOURCE_VALIDATION_FAILED', err.message, { details: { field: 'config.url', reason: 'endpoint_refused' } })
-      throw err
-    }
-    return { ...c, format: c.format ?? 'json' }
-  }
-  return config
-}
-
-const CREDENTIAL_REASONS = new Set(['unknown_key_id', 'signature_mismatch', 'expired_token', 'access_denied'])
-
-const S3_REASON_FIELD: Record<string, string> = {
-  unknown_key_id: 'config.secretRef',
-  signature_mismatch: 'config.secretRef',
-  expired_token: 'config.secretRef',
-  access_denied: 'config.secretRef',
-  no_such_bucket: 'config.bucket',
-  wrong_region: 'config.region',
-  endpoint_refused: 'config.endpoint',
-  endpoint_unreachable: 'config.endpoint',
-  timeout: 'config.endpoint',
+  const descriptor = roleOf(type, role)
+  return descriptor.normalise ? descriptor.normalise(config, deps) : config
 }
 
 /**
- * The save-time validation ping (docs/recipes/pull-inventory-from-s3.md, "The data source"): S3 → ListObjectsV2 MaxKeys=1 on bucket+prefix;
- * outbound webhook → OPTIONS url. Failure → 422 SOURCE_VALIDATION_FAILED naming the field to fix.
+ * The save-time validation ping (docs/security.md), the kind's: e.g. S3 → ListObjectsV2 MaxKeys=1 on
+ * bucket+prefix; outbound webhook → OPTIONS url. Failure → 422 SOURCE_VALIDATION_FAILED naming the field to fix.
  */
 export async function validationPing (deps: Deps, orgId: string, type: SourceType, role: SourceRole, config: SourceConfig): Promise<void> {
-  if (type === 's3') {
-    await pingS3(() => withS3Transport(deps, orgId, config as S3Config, t => t.ping()), config as S3Config)
-    return
-  }
-  if (role === 'RESULTS_SINK') {
-    const url = (config as OutboundWebhookConfig).url
-    try {
-      const res = await guardedRequest(url, { policy: deps.policy, method: 'OPTIONS', timeoutMs: deps.config.targetTimeoutMs, maxResponseBytes: 4096 })
-      if (res.status >= 300 && res.status < 400) {
-        throw new AppError('SOURCE_VALIDATION_FAILED',
-          `Validation failed: OPTIONS ${url} answered ${res.status} (a redirect); Ferry does not follow redirects, so give the final URL.`,
-          { details: { field: 'config.url', reason: 'redirect', status: res.status } })
-      }
-      if (res.status >= 500) {
-        throw new AppError('SOURCE_VALIDATION_FAILED', `Validation failed: OPTIONS ${url} answered ${res.status}.`, {
-          details: { field: 'config.url', reason: 'server_error', status: res.status },
-        })
-      }
-    } catch (err) {
-      if (isAppError(err) && err.code === 'SOURCE_VALIDATION_FAILED') throw err
-      if (!isAppError(err)) throw err
-      throw new AppError('SOURCE_VALIDATION_FAILED', `Validation failed: ${err.message}`, {
-        details: { ...err.details, field: 'config.url', reason: err.details?.reason ?? err.code.toLowerCase() },
-      })
-    }
-  }
-}
-
-/** Runs an S3 ping and turns its failure into a 422 naming the field a person should fix. */
-async function pingS3 (ping: () => Promise<unknown>, config: S3Config): Promise<void> {
-  try {
-    await ping()
-  } catch (err) {
-    if (!isAppError(err)) throw err
-    if (err.code === 'NOT_FOUND' || err.code === 'SECRET_TYPE_MISMATCH') throw err
-    const reason = (err.details?.reason as string | undefined) ?? 'unknown'
-    const field = S3_REASON_FIELD[reason] ?? (config.endpoint ? 'config.endpoint' : 'config.bucket')
-    throw new AppError('SOURCE_VALIDATION_FAILED', `Validation failed: ${err.message}`, { details: { ...err.details, field, reason } })
-  }
+  await roleOf(type, role).ping?.(deps, orgId, config)
 }
 
 /**
- * docs/security.md: a new value for a secret in use is validated before it is stored — every S3 source or
- * sink that uses it is pinged with the new credentials. A failure names the source and answers 422.
+ * A new value for a secret in use is validated before it is stored (docs/security.md): every
+ * source or sink that uses it is pinged with the new value, when its type says a ping tries it
+ * (credentials do; a signing secret does not change what a ping sees). A failure that is the
+ * secret's (the ping names the field that refers to it) names the source and answers 422.
  */
 export async function validateSecretChange (deps: Deps, orgId: string, secretId: string, newValue: unknown): Promise<void> {
   const secret = await deps.vault.get(orgId, secretId)
-  if (secret.type !== 'aws' || newValue === undefined) return
-  const credentials = parseSecretValue('aws', newValue)
+  if (!secretTypeOf(secret.type).triedBySourcePing || newValue === undefined) return
   for (const user of await findSourcesUsingSecret(deps.db, orgId, secretId)) {
     const source = await getSourceById(deps.db, user.id)
-    if (!source || source.type !== 's3') continue
-    const config = source.config as S3Config
+    const ping = source && roleOf(source.type, source.role).ping
+    if (!source || !ping) continue
+    const fields = secretRefsOf(source, source.config).filter(ref => ref.id === secretId).map(ref => ref.field)
     try {
-      await pingS3(() => withCredentials(deps, config, credentials, t => t.ping()), config)
+      await ping(deps, orgId, source.config, { id: secretId, value: newValue })
     } catch (err) {
       if (!isAppError(err) || err.code !== 'SOURCE_VALIDATION_FAILED') throw err
-      // only the credentials are on trial: a source broken for another reason (its bucket is gone)
+      // only the secret is on trial: a source broken for another reason (its bucket is gone)
       // must not block fixing a key
-      if (!CREDENTIAL_REASONS.has(err.details?.reason as string)) continue
+      if (!fields.includes(err.details?.field as string)) continue
       const reason = err.message.replace(/^Validation failed: /, '')
       throw new AppError('SOURCE_VALIDATION_FAILED', `The new value does not work for data source "${source.name}": ${reason}`, {
         details: { ...err.details, field: 'value', sourceId: source.id, sourceName: source.name },
@@ -206,8 +131,8 @@ async function checkSecretRefs (deps: Deps, q: Queryable, orgId: string, source:
 }
 
 function checkScheduleAllowed (type: SourceType, role: SourceRole, cron: string | null | undefined): void {
-  if (cron != null && !(type === 's3' && role === 'INVENTORY_SOURCE')) {
-    throw new AppError('VALIDATION_FAILED', 'Only S3 inventory sources are pulled on a schedule; leave scheduleCron null.', {
+  if (cron != null && !isPulled({ type, role })) {
+    throw new AppError('VALIDATION_FAILED', `Only ${pulledLabels()} inventory sources are pulled on a schedule; leave scheduleCron null.`, {
       details: { field: 'scheduleCron' },
     })
   }
@@ -229,7 +154,7 @@ function requireRecentTest (source: Pick<DataSource, 'lastTestAt' | 'lastTestOk'
  */
 export async function prepareSourceConfig (deps: Deps, orgId: string, type: SourceType, role: SourceRole, raw: Record<string, unknown>): Promise<SourceConfig> {
   const config = normaliseConfig(type, role, checkConfig(type, role, raw), deps)
-  if (type === 's3') await checkSecretRefs(deps, deps.db, orgId, { type, role }, config)
+  await checkSecretRefs(deps, deps.db, orgId, { type, role }, config)
   return config
 }
 
@@ -249,10 +174,11 @@ export async function createSource (
   if (input.autoPush) requireRecentTest(null)
 
   let generatedSigningSecret: string | undefined
-  if (type === 'webhook' && role === 'INVENTORY_SOURCE' && !(config as { secretRef?: string }).secretRef) {
-    const created = await deps.vault.create(orgId, { name: `${input.name} (inbound signing secret)`, type: 'webhook' }, actor)
+  const generate = role === 'INVENTORY_SOURCE' ? roleOf(type, role).generatedSecret : undefined
+  if (generate && !(config as Record<string, unknown>)[generate.field]) {
+    const created = await deps.vault.create(orgId, { name: generate.name(input.name), type: generate.secretType }, actor)
     generatedSigningSecret = created.generatedSigningSecret?.reveal()
-    config = { ...config, secretRef: created.secret.id }
+    config = { ...config, [generate.field]: created.secret.id }
   }
 
   await checkSecretRefs(deps, deps.db, orgId, { type, role }, config)

@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import type { RemoteFile } from '../connectors/remote-file.js'
-import type { S3Transport } from '../connectors/s3.js'
+import type { Transport } from '../connectors/transport.js'
 import type { Deps } from '../deps.js'
 import { sourceNotFound } from '../sources/lookup.js'
 import { getAgent, type Agent } from '../db/sql/agents.js'
@@ -12,9 +12,10 @@ import {
   anyFileLanded, appendManifest, failOrphanedSyncs, finishSync, getSyncById, insertSync, setSyncProgress, syncStillRunning,
   type ManifestEntry, type Sync, type SyncTrigger,
 } from '../db/sql/syncs.js'
-import { compilePattern, importOptionsOf, normalisePrefix, type DataSource, type S3Config } from '../domain/source.js'
+import { compilePattern, importOptionsOf, type DataSource } from '../domain/source.js'
 import { AppError, coerceError, isAppError, shuttingDown } from '../errors.js'
-import { withS3Transport } from '../sources/s3-access.js'
+import { READABLE_EXTENSIONS } from '../formats/catalogue.js'
+import { isPulled, kindOf, pulledLabels } from '../kinds/registry.js'
 import { processTempDir, spoolBody, type Spooled } from '../inbound/spool.js'
 import { newId } from '../util/ids.js'
 import { manifestEntriesOf, isProblem } from './file-entries.js'
@@ -32,9 +33,6 @@ export interface PullRequest {
   jobId?: string
 }
 
-/** Extensions the pipeline reads (optionally gzipped); other files are recorded once as skipped. */
-const SUPPORTED_EXTENSIONS = new Set(['.csv', '.tsv', '.psv', '.txt', '.json', '.ndjson', '.jsonl', '.xlsx', '.xlsm', '.parquet', '.zip'])
-
 /**
  * Why a listed object is not ingested, or null when it is a candidate.
  * Folder markers, pattern misses, unsupported types and empty objects are recorded once as skipped.
@@ -45,7 +43,8 @@ export function skipReason (file: RemoteFile, relativeKey: string, matches: (k: 
   if (file.size === 0) return 'empty file'
   const name = file.key.toLowerCase().replace(/\.gz$/, '')
   const ext = path.extname(name)
-  if (!configuredFormat && ext !== '' && !SUPPORTED_EXTENSIONS.has(ext)) return `unsupported file type "${ext}"`
+  // the extensions the pipeline reads (optionally gzipped) are the formats' (src/formats/catalogue.ts)
+  if (!configuredFormat && ext !== '' && !READABLE_EXTENSIONS.has(ext.slice(1))) return `unsupported file type "${ext}"`
   return null
 }
 
@@ -67,7 +66,7 @@ export async function pullSource (deps: Deps, request: PullRequest): Promise<Syn
   const { db, logger } = deps
   const source = await getSourceById(db, request.sourceId)
   if (!source) throw sourceNotFound()
-  if (source.role !== 'INVENTORY_SOURCE' || source.type !== 's3') throw new AppError('VALIDATION_FAILED', 'Only S3 inventory sources are pulled.')
+  if (!isPulled(source)) throw new AppError('VALIDATION_FAILED', `Only ${pulledLabels()} inventory sources are pulled.`)
   const agent = await getAgent(db, source.orgId, source.agentId)
   if (!agent) throw new AppError('NOT_FOUND', 'Agent not found.')
 
@@ -193,8 +192,9 @@ const cancelled = () => new AppError('SYNC_CANCELLED', 'The sync was cancelled; 
 
 async function runPull (deps: Deps, source: DataSource, agent: Agent, syncId: string, lease: LeaseKeeper): Promise<Sync> {
   const { db } = deps
-  const config = source.config as S3Config
-  const prefix = normalisePrefix(config.prefix)
+  const config = source.config
+  const kind = kindOf(source.type)
+  const location = kind.location!(config)
   const matches = compilePattern(config.pattern)
   const startedAt = new Date()
   const progress = { filesListed: 0, filesDone: 0, filesTotal: 0, bytesDone: 0, bytesTotal: 0 }
@@ -204,10 +204,10 @@ async function runPull (deps: Deps, source: DataSource, agent: Agent, syncId: st
   const cancel = new CancelWatch(deps, syncId)
 
   try {
-    await withS3Transport(deps, source.orgId, config, async (transport) => {
+    await kind.withTransport!(deps, source.orgId, config, async (transport) => {
       const pool = new FilePool(deps.config.pullFileConcurrency)
       try {
-        for await (const page of transport.listPages()) {
+        for await (const page of listing(transport)) {
           if (lease.lost) throw new AppError('LEASE_LOST')
           if (deps.signal.aborted) throw shuttingDown()
           if (cancel.cancelled) throw cancelled()
@@ -216,7 +216,7 @@ async function runPull (deps: Deps, source: DataSource, agent: Agent, syncId: st
           for (const file of page) {
             if (known.has(ledgerId(file))) continue
             if (cancel.cancelled) throw cancelled()
-            const reason = skipReason(file, file.key.slice(prefix.length), matches, Boolean(config.format))
+            const reason = skipReason(file, location.relative(file.key) ?? file.key, matches, Boolean(config.format))
             if (reason) {
               await recordSkipped(deps, source, syncId, file, reason)
               continue
@@ -236,8 +236,8 @@ async function runPull (deps: Deps, source: DataSource, agent: Agent, syncId: st
         }
       } catch (err) {
         // a listing failure ends the pull as failed/partial; anything else (database, lease) is thrown
-        if (!isAppError(err) || (err.code !== 'S3_ERROR' && err.code !== 'S3_CONFIG')) throw err
-        listingError = err
+        if (!(err instanceof ListingFailed)) throw err
+        listingError = err.cause
       } finally {
         await pool.drain()
       }
@@ -261,6 +261,36 @@ async function runPull (deps: Deps, source: DataSource, agent: Agent, syncId: st
   return finished ?? (await getSyncById(db, syncId))!
 }
 
+/** A failure of the transport's listing (auth, bucket, network): the pull ends failed or partial, it is not thrown. */
+class ListingFailed extends Error {
+  constructor (override readonly cause: AppError) { super(cause.message) }
+}
+
+/**
+ * The transport's pages, with a failure of the listing itself told apart from a failure of the
+ * loop that consumes them: an AppError the target answered with (config or transient) becomes
+ * ListingFailed; bugs (system) stay what they are.
+ */
+async function * listing (transport: Transport): AsyncGenerator<RemoteFile[]> {
+  const pages = transport.list()
+  try {
+    for (;;) {
+      let step: IteratorResult<RemoteFile[]>
+      try {
+        step = await pages.next()
+      } catch (err) {
+        if (isAppError(err) && err.failureType !== 'system') throw new ListingFailed(err)
+        throw err
+      }
+      if (step.done) return
+      yield step.value
+    }
+  } finally {
+    // the consumer stopped early (lease lost, cancelled): the transport's listing ends too
+    await pages.return(undefined)
+  }
+}
+
 async function recordSkipped (deps: Deps, source: DataSource, syncId: string, file: RemoteFile, reason: string): Promise<void> {
   await deps.db.transaction(async (tx) => {
     if (!await insertLedgerEntry(tx, {
@@ -279,7 +309,7 @@ class AlreadyIngested extends Error {}
 
 async function ingestFile (
   deps: Deps,
-  ctx: { source: DataSource, agent: Agent, syncId: string, file: RemoteFile, transport: S3Transport, lease: LeaseKeeper, cancel: AbortSignal },
+  ctx: { source: DataSource, agent: Agent, syncId: string, file: RemoteFile, transport: Transport, lease: LeaseKeeper, cancel: AbortSignal },
 ): Promise<ManifestEntry[]> {
   const { source, agent, syncId, file, transport, lease, cancel } = ctx
   const base = { key: file.key, etag: file.etag, size: file.size, lastModified: file.lastModified?.toISOString() ?? null }

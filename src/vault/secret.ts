@@ -1,17 +1,9 @@
 import util from 'node:util'
 import { AppError } from '../errors.js'
+import { isSecretType, secretTypeOf } from './types/registry.js'
 
 /** What every stringification of a {@link Secret} prints. */
 export const REDACTED = '[REDACTED]'
-
-/** Prefix of every redacted value shown in API output (docs/security.md, "What is stored, and how"). */
-export const REDACTED_PREFIX = 'mt_byo_****'
-
-/**
- * Values shorter than this are shown as the bare prefix, without their last four characters:
- * showing four characters of a seven-character secret would give away most of it.
- */
-export const REDACT_MIN_LENGTH_FOR_SUFFIX = 8
 
 /**
  * A plaintext that must not end up in a log, an error message, a job payload or an API response.
@@ -66,73 +58,38 @@ export class Secret<T = string> {
 // The tag shown by Object.prototype.toString.call(secret) — harmless, but make it explicit.
 Object.defineProperty(Secret.prototype, Symbol.toStringTag, { value: 'Secret', enumerable: false })
 
-/**
- * The API display form of one secret value: `mt_byo_****` + its last four characters
- * (`AKIAIOSFODNN7EXAMPLE` → `mt_byo_****MPLE`).
- *
- * Values shorter than {@link REDACT_MIN_LENGTH_FOR_SUFFIX} characters are shown as `mt_byo_****`
- * alone, so a short secret never has half of itself on display. Characters are counted as code
- * points, so a suffix never splits a surrogate pair.
- */
-export function redactValue (plain: string): string {
-  const chars = Array.from(plain)
-  if (chars.length < REDACT_MIN_LENGTH_FOR_SUFFIX) return REDACTED_PREFIX
-  return REDACTED_PREFIX + chars.slice(-4).join('')
-}
+export { REDACTED_PREFIX, REDACT_MIN_LENGTH_FOR_SUFFIX, redactValue } from './redact-value.js'
 
 // ---------------------------------------------------------------------------------------------
 // Secret values by type (docs/security.md, "Values, by type") and their plaintext encoding inside the vault.
 
-export const SECRET_TYPES = ['aws', 'webhook', 'http_header'] as const
-export type SecretType = typeof SECRET_TYPES[number]
+/**
+ * The value of each secret type, by type name. Empty here: each type's file in ./types/ adds its
+ * entry (`declare module '../secret.js'`), so a new type is one file and one registry line.
+ */
+export interface SecretValues {}
 
-export interface AwsSecretValue {
-  accessKeyId: string
-  secretAccessKey: string
-  sessionToken?: string
-}
-
-export interface WebhookSecretValue {
-  /** `whsec_` + base64 of the key bytes (Standard Webhooks) */
-  signingSecret: string
-}
-
-export interface HttpHeaderSecretValue {
-  /** header name, e.g. `Authorization`; not secret */
-  name: string
-  /** header value, e.g. `Bearer …`; secret */
-  value: string
-}
-
-export interface SecretValues {
-  aws: AwsSecretValue
-  webhook: WebhookSecretValue
-  http_header: HttpHeaderSecretValue
-}
+export type SecretType = keyof SecretValues & string
 
 export type SecretValue<K extends SecretType = SecretType> = SecretValues[K]
 
-export const isSecretType = (type: unknown): type is SecretType =>
-  typeof type === 'string' && (SECRET_TYPES as readonly string[]).includes(type)
-
-const FIELDS: { [K in SecretType]: { required: ReadonlyArray<keyof SecretValues[K]>, optional: ReadonlyArray<keyof SecretValues[K]> } } = {
-  aws: { required: ['accessKeyId', 'secretAccessKey'], optional: ['sessionToken'] },
-  webhook: { required: ['signingSecret'], optional: [] },
-  http_header: { required: ['name', 'value'], optional: [] },
-}
+export { SECRET_TYPES, isSecretType } from './types/registry.js'
+export type { AwsSecretValue } from './types/aws.js'
+export type { WebhookSecretValue } from './types/webhook.js'
+export type { HttpHeaderSecretValue } from './types/http-header.js'
 
 /** Copies exactly the known fields of a value of `type`; undefined if the shape is wrong. */
 function pick<K extends SecretType> (type: K, value: unknown): SecretValues[K] | undefined {
   if (!isSecretType(type) || value === null || typeof value !== 'object' || Array.isArray(value)) return undefined
   const source = value as Record<string, unknown>
   const out: Record<string, string> = {}
-  const { required, optional } = FIELDS[type]
-  for (const field of required as readonly string[]) {
+  const { required, optional } = secretTypeOf(type).fields
+  for (const field of required) {
     const v = source[field]
     if (typeof v !== 'string' || v === '') return undefined
     out[field] = v
   }
-  for (const field of optional as readonly string[]) {
+  for (const field of optional) {
     const v = source[field]
     if (v === undefined || v === null) continue
     if (typeof v !== 'string' || v === '') return undefined

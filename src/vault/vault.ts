@@ -8,8 +8,10 @@ import { AppError, isAppError } from '../errors.js'
 import type { Logger } from '../log.js'
 import { decryptSecret, encryptSecret, rewrapDataKey, type SealedSecret, type StoredSealedSecret } from './crypto.js'
 import { Keyring, createMasterKey, masterKeyId, type MasterKey } from './keyring.js'
-import { WEBHOOK_SECRET_PREFIX, collectSecretStrings, generateWebhookSecret, redactSecretValue } from './redact.js'
+import { collectSecretStrings, redactSecretValue } from './redact.js'
 import { REDACTED, SECRET_TYPES, Secret, decodeSecretValue, encodeSecretValue, isSecretType, type SecretType, type SecretValues } from './secret.js'
+import { invalid } from './types/fields.js'
+import { secretTypeOf } from './types/registry.js'
 import { newId } from '../util/ids.js'
 import { diff, recordAudit, type Actor } from '../audit/audit.js'
 import type { Changes } from '../db/sql/audit.js'
@@ -85,9 +87,10 @@ export class Vault {
     const name = parseName(input.name)
     let generated: string | undefined
     let value: SecretValues[SecretType]
-    if (input.value === undefined && type === 'webhook') {
-      generated = generateWebhookSecret()
-      value = { signingSecret: generated }
+    const made = input.value === undefined ? secretTypeOf(type).generate?.() : undefined
+    if (made) {
+      generated = made.shown
+      value = made.value
     } else {
       value = parseSecretValue(type, input.value)
     }
@@ -129,7 +132,7 @@ export class Vault {
         if (kek !== undefined) {
           const value = parseSecretValue(current.type, patch.value)
           const sealed = seal(kek, { orgId, secretId, type: current.type }, value)
-          const keepPrevious = current.type === 'webhook'
+          const keepPrevious = secretTypeOf(current.type).keepsPrevious === true
           result = await replaceSecretValue(tx, orgId, secretId, redactSecretValue(current.type, value), sealed, keepPrevious) ?? throwNotFound()
         }
         if (name !== undefined && name !== current.name) result = await renameSecret(tx, orgId, secretId, name) ?? throwNotFound()
@@ -409,42 +412,11 @@ export async function rotateMasterKey (db: Db, currentKey: Buffer, newKey: Buffe
 // Value validation (the API schema checks the envelope; the per-type rules live here because a
 // PATCH only knows the type from the stored row). Messages name fields, never echo values.
 
-const MAX_VALUE_CHARS = 8192
-const FIELDS: { [K in SecretType]: { required: string[], optional: string[] } } = {
-  aws: { required: ['accessKeyId', 'secretAccessKey'], optional: ['sessionToken'] },
-  webhook: { required: ['signingSecret'], optional: [] },
-  http_header: { required: ['name', 'value'], optional: [] },
-}
-
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
-/** printable ASCII without spaces: access keys, secret keys, session tokens */
-const NO_SPACE_PRINTABLE = /^[\x21-\x7e]+$/
-/** a header field value: visible characters, spaces and tabs (no CR, LF, NUL or other controls) */
-const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]+$/
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
-/** headers Ferry or the HTTP layer sets itself; a secret may not override them */
-const RESERVED_HEADERS = new Set([
-  'host', 'content-length', 'content-type', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer',
-  'expect', 'proxy-authorization', 'proxy-connection', 'webhook-id', 'webhook-timestamp', 'webhook-signature',
-])
-
-const invalid = (field: string, problem: string): AppError =>
-  new AppError('VALIDATION_FAILED', `${field} ${problem}.`, { details: { field } })
-
 function parseName (name: unknown): string {
   if (typeof name !== 'string' || name.trim() === '') throw invalid('name', 'must be a non-empty string')
   const trimmed = name.trim()
   if (trimmed.length > 200) throw invalid('name', 'must be at most 200 characters')
   return trimmed
-}
-
-function checkString (field: string, v: unknown, opts: { min?: number, max?: number, pattern?: RegExp, what?: string }): string {
-  if (typeof v !== 'string' || v === '') throw invalid(field, 'must be a non-empty string')
-  if (v.trim() !== v) throw invalid(field, 'has leading or trailing whitespace (a copy-and-paste slip?)')
-  if (opts.min !== undefined && v.length < opts.min) throw invalid(field, `must be at least ${opts.min} characters`)
-  if (v.length > (opts.max ?? MAX_VALUE_CHARS)) throw invalid(field, `must be at most ${opts.max ?? MAX_VALUE_CHARS} characters`)
-  if (opts.pattern && !opts.pattern.test(v)) throw invalid(field, `must be ${opts.what ?? 'printable characters'}`)
-  return v
 }
 
 /**
@@ -456,49 +428,17 @@ export function parseSecretValue<K extends SecretType> (type: K, input: unknown)
   if (input === undefined || input === null) throw invalid('value', `is required for a secret of type ${type}`)
   if (typeof input !== 'object' || Array.isArray(input)) throw invalid('value', 'must be an object')
   const source = input as Record<string, unknown>
-  const { required, optional } = FIELDS[type]
+  if (!isSecretType(type)) throw invalid('type', `must be one of ${SECRET_TYPES.join(', ')}`)
+  const { required, optional } = secretTypeOf(type).fields
   const allowed = [...required, ...optional]
   for (const key of Object.keys(source)) {
     if (!allowed.includes(key)) {
       // the field's name is not echoed: a value pasted in the wrong place would be
-      throw invalid('value', `has a field that a${type === 'aws' ? 'n' : ''} ${type} secret does not have (its fields: ${allowed.join(', ')})`)
+      throw invalid('value', `has a field that a${/^[aeiou]/.test(type) ? 'n' : ''} ${type} secret does not have (its fields: ${allowed.join(', ')})`)
     }
   }
   for (const key of required) if (source[key] === undefined || source[key] === null) throw invalid(`value.${key}`, 'is required')
-  switch (type) {
-    case 'aws': {
-      const out: SecretValues['aws'] = {
-        accessKeyId: checkString('value.accessKeyId', source.accessKeyId, {
-          min: 3, max: 128, pattern: NO_SPACE_PRINTABLE, what: 'printable ASCII without spaces'
-        }),
-        secretAccessKey: checkString('value.secretAccessKey', source.secretAccessKey, {
-          max: 1024, pattern: NO_SPACE_PRINTABLE, what: 'printable ASCII without spaces'
-        }),
-      }
-      if (source.sessionToken !== undefined && source.sessionToken !== null) {
-        out.sessionToken = checkString('value.sessionToken', source.sessionToken, { pattern: NO_SPACE_PRINTABLE, what: 'printable ASCII without spaces' })
-      }
-      return out as SecretValues[K]
-    }
-    case 'webhook': {
-      const signingSecret = checkString('value.signingSecret', source.signingSecret, { max: 200 })
-      const rest = signingSecret.startsWith(WEBHOOK_SECRET_PREFIX) ? signingSecret.slice(WEBHOOK_SECRET_PREFIX.length) : undefined
-      if (rest === undefined || rest === '' || !BASE64.test(rest)) {
-        throw invalid('value.signingSecret', `must be "${WEBHOOK_SECRET_PREFIX}" followed by base64 (Standard Webhooks); omit the value to have one generated`)
-      }
-      const bytes = Buffer.from(rest, 'base64').length
-      if (bytes < 24 || bytes > 64) throw invalid('value.signingSecret', 'must hold 24 to 64 bytes of key after "whsec_" (Standard Webhooks)')
-      return { signingSecret } as SecretValues[K]
-    }
-    case 'http_header': {
-      const name = checkString('value.name', source.name, { max: 256, pattern: TOKEN, what: 'a header name (letters, digits and !#$%&\'*+.^_`|~-)' })
-      if (RESERVED_HEADERS.has(name.toLowerCase())) throw invalid('value.name', 'is a header Ferry sets itself; choose another header, e.g. Authorization')
-      const value = checkString('value.value', source.value, { pattern: HEADER_VALUE, what: 'a header value (no line breaks or control characters)' })
-      return { name, value } as SecretValues[K]
-    }
-    default:
-      throw invalid('type', `must be one of ${SECRET_TYPES.join(', ')}`)
-  }
+  return secretTypeOf(type).parse(source) as SecretValues[K]
 }
 
 // ---------------------------------------------------------------------------------------------

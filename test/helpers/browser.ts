@@ -17,13 +17,17 @@ export const chromiumAvailable = (): boolean => fs.existsSync(CHROMIUM_PATH)
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
-/** Builds the UI when dist/web is missing or older than a file under web/. */
+/** Server modules the UI imports (plain data): a change to one rebuilds the UI too. */
+const WEB_IMPORTS_FROM_SRC = ['src/formats/catalogue.ts']
+
+/** Builds the UI when dist/web is missing or older than a file under web/ or one the UI imports from src/. */
 export function ensureWebBuild (): void {
   const index = path.join(ROOT, 'dist/web/index.html')
   const newest = (dir: string): number => fs.readdirSync(dir, { withFileTypes: true, recursive: true })
     .filter(e => e.isFile())
     .reduce((max, e) => Math.max(max, fs.statSync(path.join(e.parentPath, e.name)).mtimeMs), 0)
-  if (fs.existsSync(index) && fs.statSync(index).mtimeMs >= newest(path.join(ROOT, 'web'))) return
+  const sources = Math.max(newest(path.join(ROOT, 'web')), ...WEB_IMPORTS_FROM_SRC.map(f => fs.statSync(path.join(ROOT, f)).mtimeMs))
+  if (fs.existsSync(index) && fs.statSync(index).mtimeMs >= sources) return
   execFileSync('npm', ['run', '--silent', 'build:web'], { cwd: ROOT, stdio: 'pipe', timeout: 120_000 })
 }
 

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { openDb } from '../../src/db/open.js'
 import type { Db } from '../../src/db/client.js'
 import { migrate } from '../../src/db/migrate.js'
-import { computeNextPullAt } from '../../src/domain/source.js'
+import { computeNextPullAt } from '../../src/sources/next-pull.js'
 import { createLogger } from '../../src/log.js'
 import { SchedulerLoop } from '../../src/scheduler/scheduler.js'
 

@@ -8,7 +8,7 @@ export interface DueSource {
   /** the schedule it follows: its own cron, or its agent's */
   cron: string
   timezone: string
-  /** still pulled on a schedule: enabled S3 inventory source of an agent with rules.autoPull */
+  /** still pulled on a schedule: enabled inventory source of a pulled kind, of an agent with rules.autoPull */
   eligible: boolean
 }
 
@@ -16,18 +16,19 @@ export interface DueSource {
  * Claims up to `limit` due sources, oldest due first, row-locked until the caller's transaction
  * ends. SKIP LOCKED: schedulers of other processes skip the rows this one holds and take the next
  * ones, so two workers split a large tick between them and no source is taken twice.
- * Also answers the database's clock, which the caller computes next runs from.
+ * Also answers the database's clock, which the caller computes next runs from. `pulledTypes`: the
+ * kinds Ferry pulls (src/kinds/registry.ts PULLED_TYPES), so the SQL names no kind.
  */
-export async function claimDueSources (q: Queryable, limit: number): Promise<{ now: Date, sources: DueSource[] }> {
+export async function claimDueSources (q: Queryable, limit: number, pulledTypes: readonly string[]): Promise<{ now: Date, sources: DueSource[] }> {
   const { rows } = await q.query<Record<string, unknown>>(
     `SELECT s.id, s.org_id, coalesce(s.schedule_cron, a.schedule_cron) AS cron, a.timezone,
-       (s.enabled AND s.role = 'INVENTORY_SOURCE' AND s.type = 's3' AND coalesce((a.rules->>'autoPull')::boolean, true)) AS eligible,
+       (s.enabled AND s.role = 'INVENTORY_SOURCE' AND s.type = ANY($2::text[]) AND coalesce((a.rules->>'autoPull')::boolean, true)) AS eligible,
        statement_timestamp() AS db_now
      FROM data_sources s JOIN agents a ON a.id = s.agent_id
      WHERE s.next_pull_at <= statement_timestamp() AND s.enabled AND s.next_pull_at IS NOT NULL
      ORDER BY s.next_pull_at
      LIMIT $1
-     FOR UPDATE OF s SKIP LOCKED`, [limit])
+     FOR UPDATE OF s SKIP LOCKED`, [limit, [...pulledTypes]])
   const now = rows[0] ? new Date(rows[0].db_now as string | Date) : new Date()
   return {
     now,

@@ -182,6 +182,19 @@ export async function ledgerContains (q: Queryable, sourceId: string, files: Led
 
 export const ledgerId = (f: LedgerKey): string => `${f.etag}\u0000${f.key}`
 
+/**
+ * The validator of the newest ledger row of one key: what a kind that polls a single file (HTTPS)
+ * sends back as `If-None-Match` / `If-Modified-Since`.
+ */
+export async function latestLedgerEntry (q: Queryable, sourceId: string, key: string): Promise<{ etag: string, lastModified: Date | null } | null> {
+  const { rows } = await q.query<{ etag: string, last_modified: Date | string | null }>(
+    `SELECT etag, last_modified FROM source_files WHERE source_id = $1 AND key = $2
+     ORDER BY recorded_at DESC, etag DESC LIMIT 1`, [sourceId, key])
+  if (!rows[0]) return null
+  const lm = rows[0].last_modified
+  return { etag: rows[0].etag, lastModified: lm === null ? null : new Date(lm) }
+}
+
 export async function insertLedgerEntry (
   q: Queryable,
   e: {

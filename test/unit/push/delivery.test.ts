@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { AppError } from '../../../src/errors.js'
 import { decide, maxAttempts, parseRetryAfter, type AttemptOutcome } from '../../../src/push/delivery.js'
-import { resultKey, webhookIdFor } from '../../../src/push/targets.js'
+import { resultKey } from '../../../src/kinds/result-key.js'
+import { webhookIdFor } from '../../../src/push/targets.js'
 
 const now = new Date('2026-03-01T12:00:00Z')
 const schedule = [5_000, 300_000, 1_800_000]

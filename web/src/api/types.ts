@@ -51,7 +51,8 @@ export interface SecretCreated extends Secret {
 }
 
 export type SourceRole = 'INVENTORY_SOURCE' | 'RESULTS_SINK'
-export type SourceType = 's3' | 'webhook'
+/** a source kind's type (web/src/kinds/registry.tsx lists the ones the UI has a form for) */
+export type SourceType = string
 export type FileFormat = 'csv' | 'json' | 'ndjson' | 'xlsx'
 
 export interface S3Config {

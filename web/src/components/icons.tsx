@@ -19,12 +19,6 @@ export const WebhookIcon = () => (
   </svg>
 )
 
-export const SourceTypeIcon = ({ type }: { type: string }) => (
-  <span class={`type-icon type-${type}`} title={type === 's3' ? 'S3 bucket' : 'Webhook'}>
-    {type === 's3' ? <BucketIcon /> : <WebhookIcon />}
-  </span>
-)
-
 export const CheckIcon = () => <svg {...base} class="icon icon-sm"><path d="M5 12.5l4.5 4.5L19 7.5" /></svg>
 export const CrossIcon = () => <svg {...base} class="icon icon-sm"><path d="M6 6l12 12M18 6L6 18" /></svg>
 

@@ -5,7 +5,8 @@ import type { Agent, DataSource, ListResponse, MappingJob, Secret, SourceRole, S
 import { Pill, StatusBadge } from '../components/badges'
 import { Dialog } from '../components/dialog'
 import { Switch } from '../components/fields'
-import { CheckIcon, CrossIcon, SourceTypeIcon } from '../components/icons'
+import { CheckIcon, CrossIcon } from '../components/icons'
+import { SourceTypeIcon, webKindOf } from '../kinds/registry'
 import { Empty, ErrorState, FormError, Loading } from '../components/states'
 import { describeCron } from '../lib/cron'
 import { formatBytes, formatDateTime, formatDuration, formatNumber, formatRelative, shortId } from '../lib/format'
@@ -100,15 +101,7 @@ export function DataSourcesTab ({ agent }: { agent: Agent }) {
 }
 
 /** Where a source reads from or a sink writes to, in one line. */
-export function targetOf (source: DataSource): string {
-  const c = source.config ?? {}
-  if (source.type === 's3') {
-    const prefix = (c.prefix ?? '').replace(/^\/+/, '')
-    return `s3://${c.bucket ?? '?'}/${prefix}`
-  }
-  if (source.role === 'INVENTORY_SOURCE') return new URL(source.receiveUrl ?? `/api/v1/inbound/${source.id}`, location.origin).href
-  return c.url ?? '—'
-}
+export const targetOf = (source: DataSource): string => webKindOf(source.type).target(source)
 
 function CopyButton ({ text, label }: { text: string, label: string }) {
   const [done, setDone] = useState(false)
@@ -225,16 +218,20 @@ export function SourceCard ({ agent, source, secretsById, onChanged, onDeleted, 
   const latestError = history?.[0]?.status !== 'running' ? history?.[0]?.error : undefined
   const cron = source.effectiveScheduleCron ?? source.scheduleCron ?? agent.scheduleCron
   const running = runner.state.phase === 'starting' || runner.state.phase === 'running'
-  const pullable = inbound && source.type === 's3'
+  const kind = webKindOf(source.type)
+  const pullable = inbound && kind.pulled
+  const copyLabel = kind.copyTarget?.(inbound)
+  const targetNote = kind.targetNote?.(source)
+  const secretLabels = kind.secretLabels(inbound)
   const nextPullTime = source.nextPullAt ? formatDateTime(source.nextPullAt, agent.timezone) : ''
 
   return (
     <article class="card source-card" aria-labelledby={`src-${source.id}`} data-source-id={source.id}>
       <header class="source-head">
-        <SourceTypeIcon type={source.type} />
+        <SourceTypeIcon kind={kind} />
         <div class="source-title">
           <h3 id={`src-${source.id}`}>{detail ? source.name : <a href={links.source(agent.id, source.id)}>{source.name}</a>}</h3>
-          <p class="muted small">{source.type === 's3' ? 'S3' : 'Webhook'} {inbound ? 'source' : 'sink'}</p>
+          <p class="muted small">{kind.label} {inbound ? 'source' : 'sink'}</p>
         </div>
         <div class="source-badge">
           {source.validationSkipped && <Pill tone="warn">Not checked when saved</Pill>}
@@ -249,17 +246,21 @@ export function SourceCard ({ agent, source, secretsById, onChanged, onDeleted, 
 
       <dl class="facts facts-grid">
         <div class="span-2">
-          <dt>{inbound && source.type === 'webhook' ? 'Receive URL' : 'Target'}</dt>
+          <dt>{copyLabel ?? 'Target'}</dt>
           <dd>
-            {inbound && source.type === 'webhook'
-              ? <div class="copy-inline"><code class="target">{targetOf(source)}</code><CopyButton text={targetOf(source)} label="Copy receive URL" /></div>
+            {copyLabel
+              ? (
+                  <div class="copy-inline">
+                    <code class="target">{targetOf(source)}</code><CopyButton text={targetOf(source)} label={`Copy ${copyLabel.toLowerCase()}`} />
+                  </div>
+                )
               : <code class="target">{targetOf(source)}</code>}
-            {source.type === 's3' && source.config.region &&
-              <span class="muted"> ({source.config.region}{source.config.endpoint ? `, ${source.config.endpoint}` : ''})</span>}
+            {targetNote && <span class="muted">{targetNote}</span>}
           </dd>
         </div>
-        <SecretRef field="secretRef" source={source} secretsById={secretsById} label={source.type === 's3' ? 'Credentials' : 'Signing secret'} />
-        <SecretRef field="headerSecretRef" source={source} secretsById={secretsById} label="Header secret" />
+        {Object.entries(secretLabels).map(([field, label]) => (
+          <SecretRef key={field} field={field as 'secretRef' | 'headerSecretRef'} source={source} secretsById={secretsById} label={label} />
+        ))}
         {pullable && (
           <div>
             <dt>Schedule</dt>
@@ -279,8 +280,8 @@ export function SourceCard ({ agent, source, secretsById, onChanged, onDeleted, 
             </dd>
           </div>
         )}
-        {inbound && source.type === 'webhook' && (
-          <div><dt>Schedule</dt><dd>On receipt: each signed POST is a sync.</dd></div>
+        {inbound && kind.arrival && (
+          <div><dt>Schedule</dt><dd>{kind.arrival.schedule}</dd></div>
         )}
         {!inbound && (
           <div><dt>Delivery</dt><dd>{source.autoPush ? 'After every successful mapping job' : 'Manual pushes only'}</dd></div>

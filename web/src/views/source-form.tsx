@@ -1,6 +1,9 @@
 import { useState } from 'preact/hooks'
 import { api, formErrors } from '../api/client'
 import type { Agent, DataSource, ListResponse, Secret, SecretCreated, SecretType, SourceRole, SourceType } from '../api/types'
+import { FORMAT_DESCRIPTORS } from '../../../src/formats/catalogue'
+import { WEB_KINDS, webKindOf } from '../kinds/registry'
+import type { FieldValues, KindFieldsProps } from '../kinds/types'
 import { CheckboxField, SelectField, TextField } from '../components/fields'
 import { Dialog } from '../components/dialog'
 import { FormError } from '../components/states'
@@ -14,38 +17,30 @@ import { EMPTY_IMPORT, IMPORT_FIELDS, ImportOptions, PreviewPanel, importConfig,
 interface Values {
   name: string
   type: SourceType
-  bucket: string
-  prefix: string
-  region: string
-  secretRef: string
-  endpoint: string
-  forcePathStyle: boolean
-  pattern: string
   format: string
-  url: string
-  headerSecretRef: string
   scheduleCron: string
   validate: boolean
+  /** the kind's own config fields (web/src/kinds/<type>.tsx) */
+  fields: FieldValues
 }
 
-const EMPTY: Values = {
-  name: '', type: 's3', bucket: '', prefix: '', region: 'us-east-1', secretRef: '', endpoint: '', forcePathStyle: false,
-  pattern: '', format: '', url: '', headerSecretRef: '', scheduleCron: '', validate: true,
-}
+const emptyValues = (type: SourceType): Values => ({
+  name: '', type, format: '', scheduleCron: '', validate: true, fields: { ...webKindOf(type).defaults },
+})
 
 /** Every input of the form, by the field path the API reports errors under. */
-const FIELDS = ['name', 'type', 'role', 'scheduleCron', 'config', 'config.bucket', 'config.prefix', 'config.region', 'config.secretRef',
-  'config.endpoint', 'config.forcePathStyle', 'config.pattern', 'config.format', 'config.url', 'config.headerSecretRef', ...IMPORT_FIELDS] as const
+const FIELDS = ['name', 'type', 'role', 'scheduleCron', 'config', 'config.format', ...IMPORT_FIELDS,
+  ...new Set(WEB_KINDS.flatMap(k => Object.keys(k.defaults).map(f => `config.${f}`)))]
 
 /** The form's values for a saved source (edit mode): its config as the API answers it. */
 function valuesOf (source: DataSource): Values {
   const c = (source.config ?? {}) as unknown as Record<string, unknown>
-  const str = (k: string) => typeof c[k] === 'string' ? c[k] as string : ''
+  const empty = emptyValues(source.type)
+  // a stored value of the field's kind (text or switch), a set one: else the kind's default
+  const fields = Object.fromEntries(Object.entries(empty.fields).map(([k, d]) =>
+    [k, typeof c[k] === typeof d && c[k] !== '' ? c[k] as string | boolean : d]))
   return {
-    ...EMPTY,
-    name: source.name, type: source.type, bucket: str('bucket'), prefix: str('prefix'), region: str('region') || EMPTY.region,
-    secretRef: str('secretRef'), endpoint: str('endpoint'), forcePathStyle: c.forcePathStyle === true, pattern: str('pattern'),
-    format: str('format'), url: str('url'), headerSecretRef: str('headerSecretRef'), scheduleCron: source.scheduleCron ?? '',
+    ...empty, name: source.name, format: typeof c.format === 'string' ? c.format : '', scheduleCron: source.scheduleCron ?? '', fields,
   }
 }
 
@@ -67,7 +62,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 /**
  * Creates an inbound source or an outbound sink, or, given `source`, edits it (its values filled
- * in, the type fixed). Save-time validation (S3 listing, webhook OPTIONS) failures come back as
+ * in, the type fixed). The fields of each kind are its module's (web/src/kinds/). Save-time validation failures come back as
  * errors next to the field they concern (`details.field`, e.g. "config.bucket"), or above the
  * buttons when they concern none.
  */
@@ -82,17 +77,32 @@ export function SourceForm ({ agent, role, secrets, source, onCreated, onCancel 
 }) {
   const inbound = role === 'INVENTORY_SOURCE'
   const editing = source !== undefined
-  const [v, setV] = useState<Values>(() => source ? valuesOf(source) : { ...EMPTY })
+  const kinds = WEB_KINDS.filter(k => k.roles.includes(role))
+  const [v, setV] = useState<Values>(() => source ? valuesOf(source) : emptyValues(kinds[0].type))
+  const kind = webKindOf(v.type)
   const [imp, setImp] = useState<ImportValues>(() => source ? importValuesOf((source.config ?? {}) as unknown as Record<string, unknown>) : { ...EMPTY_IMPORT })
   const [errors, setErrors] = useState<Record<string, string>>({})
   const [formError, setFormError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
-  const [newSecret, setNewSecret] = useState<{ field: 'secretRef' | 'headerSecretRef', type: SecretType } | null>(null)
+  const [newSecret, setNewSecret] = useState<{ field: string, type: SecretType } | null>(null)
 
-  const set = <K extends keyof Values>(key: K, value: Values[K]) => {
+  const clearError = (path: string) => { if (errors[path]) setErrors(({ [path]: _, ...rest }) => rest) }
+  const set = <K extends 'name' | 'format' | 'scheduleCron' | 'validate'>(key: K, value: Values[K]) => {
     setV(cur => ({ ...cur, [key]: value }))
-    const path = key === 'name' || key === 'type' || key === 'scheduleCron' ? key : `config.${key}`
-    if (errors[path]) setErrors(({ [path]: _, ...rest }) => rest)
+    clearError(key === 'format' ? 'config.format' : key)
+  }
+  const setField = (field: string, value: string | boolean) => {
+    setV(cur => ({ ...cur, fields: { ...cur.fields, [field]: value } }))
+    clearError(`config.${field}`)
+  }
+  /** another kind: its fields, with what the person typed in fields of the same name kept, secrets chosen again */
+  const setType = (type: SourceType) => {
+    setV(cur => {
+      const defaults = webKindOf(type).defaults
+      const kept = Object.fromEntries(Object.entries(cur.fields).filter(([k]) => k in defaults && !/secretref$/i.test(k)))
+      return { ...cur, type, fields: { ...defaults, ...kept } }
+    })
+    clearError('type')
   }
 
   const secretOptions = (type: SecretType, optional: boolean | string) => [
@@ -101,22 +111,9 @@ export function SourceForm ({ agent, role, secrets, source, onCreated, onCancel 
   ]
 
   const body = () => {
-    const config: Record<string, unknown> = {}
-    if (v.type === 's3') {
-      Object.assign(config, { bucket: v.bucket.trim(), prefix: v.prefix.trim(), region: v.region.trim(), secretRef: v.secretRef })
-      if (v.endpoint.trim()) { config.endpoint = v.endpoint.trim(); config.forcePathStyle = v.forcePathStyle }
-      if (inbound && v.pattern.trim()) config.pattern = v.pattern.trim()
-      if (v.format) config.format = v.format
-    } else if (inbound) {
-      if (v.secretRef) config.secretRef = v.secretRef
-      // not an input for webhook sources (a delivery's Content-Type says it), but one set through the API is kept on edit
-      if (v.format) config.format = v.format
-    } else {
-      config.url = v.url.trim()
-      if (v.secretRef) config.secretRef = v.secretRef
-      if (v.headerSecretRef) config.headerSecretRef = v.headerSecretRef
-      if (v.format) config.format = v.format
-    }
+    const config: Record<string, unknown> = kind.toConfig(v.fields, inbound)
+    // a format set through the API is kept on edit even where the form offers no choice
+    if (v.format) config.format = v.format
     // how the files are read: inventory sources only (docs/formats.md)
     if (inbound) Object.assign(config, importConfig(imp))
     return {
@@ -124,10 +121,18 @@ export function SourceForm ({ agent, role, secrets, source, onCreated, onCancel 
       role,
       type: v.type,
       config,
-      ...(inbound && v.type === 's3' ? { scheduleCron: v.scheduleCron.trim() || null } : {}),
+      ...(inbound && kind.pulled ? { scheduleCron: v.scheduleCron.trim() || null } : {}),
       ...(v.validate ? {} : { validate: false }),
     }
   }
+
+  const secretSelect: KindFieldsProps['secretSelect'] = ({ label, field, type, optional, hint }) => (
+    <SecretSelect label={label} name={`config.${field}`} value={String(v.fields[field] ?? '')} error={errors[`config.${field}`]}
+      optional={optional === true} hint={hint} options={secretOptions(type, optional)}
+      onChange={(id) => setField(field, id)} onNew={() => setNewSecret({ field, type })} />
+  )
+  const formatDefault = kind.formatDefault(inbound)
+  const validateHint = kind.validateHint(inbound)
 
   const submit = async (e: Event) => {
     e.preventDefault()
@@ -170,76 +175,23 @@ export function SourceForm ({ agent, role, secrets, source, onCreated, onCancel 
           hint={inbound ? 'e.g. daily drops' : 'e.g. ERP import'} />
         <SelectField label="Type" name="type" value={v.type} error={errors.type} disabled={editing}
           hint={editing ? 'The type of a saved source does not change; add a new source instead.' : undefined}
-          onChange={(e) => { set('type', e.currentTarget.value as SourceType); set('secretRef', ''); set('headerSecretRef', '') }}
-          options={[
-            { value: 's3', label: 'S3 bucket' },
-            { value: 'webhook', label: inbound ? 'Webhook (senders post files)' : 'Webhook (Ferry posts results)' },
-          ]} />
+          onChange={(e) => setType(e.currentTarget.value)}
+          options={kinds.map(k => ({ value: k.type, label: k.optionLabel(inbound) }))} />
 
-        {v.type === 's3' && (
-          <>
-            <div class="field-row">
-              <TextField label="Bucket" name="config.bucket" value={v.bucket} required autoComplete="off" spellcheck={false}
-                onInput={(e) => set('bucket', e.currentTarget.value)} error={errors['config.bucket']} />
-              <TextField label="Region" name="config.region" value={v.region} required autoComplete="off" spellcheck={false}
-                onInput={(e) => set('region', e.currentTarget.value)} error={errors['config.region']} />
-            </div>
-            <TextField label="Prefix" name="config.prefix" value={v.prefix} autoComplete="off" spellcheck={false}
-              onInput={(e) => set('prefix', e.currentTarget.value)} error={errors['config.prefix']}
-              hint={inbound
-                ? 'The "folder" Ferry lists, e.g. daily-uploads/'
-                : 'Each job\'s results are written under it as job-<job id>.<format>, e.g. ferry-results/'} />
-            <SecretSelect label="Credentials (AWS secret)" name="config.secretRef" value={v.secretRef} error={errors['config.secretRef']}
-              options={secretOptions('aws', false)} onChange={(id) => set('secretRef', id)} onNew={() => setNewSecret({ field: 'secretRef', type: 'aws' })} />
-            <TextField label="Endpoint" name="config.endpoint" value={v.endpoint} optional autoComplete="off" spellcheck={false} type="url"
-              onInput={(e) => set('endpoint', e.currentTarget.value)} error={errors['config.endpoint']}
-              hint="Only for S3-compatible stores (MinIO, R2, …): https://host:port" />
-            {v.endpoint.trim() && (
-              <CheckboxField label="Path-style addressing (host/bucket/key)" name="config.forcePathStyle" checked={v.forcePathStyle}
-                onChange={(e) => set('forcePathStyle', e.currentTarget.checked)} />
-            )}
-            {inbound && (
-              <TextField label="File pattern" name="config.pattern" value={v.pattern} optional autoComplete="off" spellcheck={false}
-                onInput={(e) => set('pattern', e.currentTarget.value)} error={errors['config.pattern']}
-                hint="A glob on the key below the prefix, e.g. *.csv or 2025/**/*.xlsx" />
-            )}
-          </>
-        )}
+        <kind.Fields values={v.fields} set={setField} errors={errors} inbound={inbound} editing={editing} secretSelect={secretSelect} />
 
-        {v.type === 'webhook' && inbound && (
-          <SecretSelect label="Signing secret (webhook secret)" name="config.secretRef" value={v.secretRef} error={errors['config.secretRef']}
-            options={secretOptions('webhook', editing ? false : '— generate a new one —')}
-            onChange={(id) => set('secretRef', id)} onNew={() => setNewSecret({ field: 'secretRef', type: 'webhook' })}
-            hint={'Senders sign each request with it (Standard Webhooks). ' +
-              'A generated secret is shown once, after saving; the receive URL appears on the source.'} />
-        )}
-
-        {v.type === 'webhook' && !inbound && (
-          <>
-            <TextField label="URL" name="config.url" value={v.url} required type="url" autoComplete="off" spellcheck={false}
-              onInput={(e) => set('url', e.currentTarget.value)} error={errors['config.url']} hint="https://… — Ferry POSTs each job's results here." />
-            <SecretSelect label="Signing secret" name="config.secretRef" value={v.secretRef} error={errors['config.secretRef']} optional
-              options={secretOptions('webhook', true)} onChange={(id) => set('secretRef', id)}
-              onNew={() => setNewSecret({ field: 'secretRef', type: 'webhook' })} />
-            <SecretSelect label="Auth header secret" name="config.headerSecretRef" value={v.headerSecretRef} error={errors['config.headerSecretRef']} optional
-              options={secretOptions('http_header', true)} onChange={(id) => set('headerSecretRef', id)}
-              onNew={() => setNewSecret({ field: 'headerSecretRef', type: 'http_header' })} />
-          </>
-        )}
-
-        {(v.type === 's3' || !inbound) && (
+        {formatDefault !== undefined && (
           <SelectField label="Format" name="config.format" value={v.format} error={errors['config.format']}
             onChange={(e) => set('format', e.currentTarget.value)}
             hint={inbound ? 'Detection uses the file extension, then the content. Zip archives are opened and each file in them is read.' : undefined}
             options={[
-            // the server's defaults: detect per file (sources), CSV for S3 sinks, JSON for webhook sinks
-              { value: '', label: inbound ? 'Detect from each file' : v.type === 's3' ? 'CSV (default)' : 'JSON (default)' },
-              { value: 'csv', label: 'CSV' }, { value: 'json', label: 'JSON' }, { value: 'ndjson', label: 'NDJSON' }, { value: 'xlsx', label: 'XLSX' },
-              ...(inbound ? [{ value: 'parquet', label: 'Parquet' }] : []),
+              { value: '', label: formatDefault },
+              // sinks write the formats results come in (src/formats/catalogue.ts)
+              ...FORMAT_DESCRIPTORS.filter(d => inbound || d.results).map(d => ({ value: d.format, label: d.label })),
             ]} />
         )}
 
-        {inbound && v.type === 's3' && (
+        {inbound && kind.pulled && (
           <TextField label="Schedule (cron)" name="scheduleCron" value={v.scheduleCron} optional autoComplete="off" spellcheck={false} class="mono"
             placeholder={agent.scheduleCron}
             onInput={(e) => set('scheduleCron', e.currentTarget.value)} error={errors.scheduleCron}
@@ -253,16 +205,13 @@ export function SourceForm ({ agent, role, secrets, source, onCreated, onCancel 
         {inbound && (
           <ImportOptions values={imp} errors={errors} onChange={(next) => { setImp(next); setErrors(({ config: _, ...rest }) => rest) }} />
         )}
-        {inbound && v.type === 's3' && (
+        {inbound && kind.pulled && (
           <PreviewPanel path={`${sourcesPath(agent.id)}/preview`} body={() => previewBody(body())} />
         )}
 
-        {(v.type === 's3' || !inbound) && (
+        {validateHint !== undefined && (
           <CheckboxField label="Check the connection when saving" name="validate" checked={v.validate}
-            onChange={(e) => set('validate', e.currentTarget.checked)}
-            hint={v.type === 's3'
-              ? 'Lists one object of the bucket and prefix with the credentials. Unchecked, the source is saved as it is and marked as not checked.'
-              : 'Sends OPTIONS to the URL; it must not answer with a redirect or a 5xx.'} />
+            onChange={(e) => set('validate', e.currentTarget.checked)} hint={validateHint} />
         )}
 
         <FormError error={formError} />
@@ -284,7 +233,7 @@ export function SourceForm ({ agent, role, secrets, source, onCreated, onCancel 
                 { id: secret.id, name: secret.name, type: secret.type, createdAt: secret.createdAt, rotatedAt: secret.rotatedAt, redacted: secret.redacted },
               ],
             }))
-            set(newSecret.field, secret.id)
+            setField(newSecret.field, secret.id)
             void secrets.reload()
           }} />
       )}

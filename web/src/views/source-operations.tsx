@@ -9,6 +9,7 @@ import { formatDateTime, formatRelative } from '../lib/format'
 import { useCan } from '../lib/me'
 import { useResource } from '../lib/resource'
 import { links } from '../lib/router'
+import { webKindOf } from '../kinds/registry'
 import { SyncHistory, TRIGGER_LABELS } from './syncs'
 
 /** Syncs per page on the source page (the API allows up to 200). */
@@ -183,7 +184,7 @@ export function SourcesOverview ({ agent, sources }: { agent: Agent, sources: Da
             <tr key={s.id} data-overview-id={s.id}>
               <td class="stack-title">
                 <a href={links.source(agent.id, s.id)}>{s.name}</a>
-                <span class="muted small"> {s.type === 's3' ? 'S3' : 'Webhook'} {s.role === 'INVENTORY_SOURCE' ? 'source' : 'sink'}</span>
+                <span class="muted small"> {webKindOf(s.type).label} {s.role === 'INVENTORY_SOURCE' ? 'source' : 'sink'}</span>
                 {!s.enabled && <> <Pill>Disabled</Pill></>}
               </td>
               <td data-label="Last sync">
@@ -209,4 +210,4 @@ const lastAt = (s: DataSource) => s.lastSync?.finishedAt ?? s.lastSync?.startedA
 
 /** When a source without a next scheduled pull runs. */
 const nextRunWords = (s: DataSource) =>
-  s.role === 'RESULTS_SINK' ? (s.autoPush ? 'after each job' : 'manual') : s.type === 'webhook' ? 'on receipt' : '—'
+  s.role === 'RESULTS_SINK' ? (s.autoPush ? 'after each job' : 'manual') : webKindOf(s.type).arrival?.nextRun ?? '—'

@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Deps } from '../../../deps.js'
 import { requireAgent } from '../../../agents/service.js'
-import { effectiveCron, receiveUrlOf, type DataSource } from '../../../domain/source.js'
+import { effectiveCron, type DataSource } from '../../../domain/source.js'
+import { isPulled, roleOf } from '../../../kinds/registry.js'
 import { AppError } from '../../../errors.js'
 import { IdParams, ListOf, Uuid, decodeCursor, errorResponses, page } from '../../../schemas/common.js'
 import { ResetBody, SourceCreate, SourceParams, SourcePatch, SyncListQuery, SyncParams, TestResult } from '../../../schemas/sources.js'
@@ -36,10 +37,10 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
       if (c.headerSecretRef && secrets.has(c.headerSecretRef)) redactedSecrets.headerSecretRef = secrets.get(c.headerSecretRef)
       return {
         ...rest,
-        effectiveScheduleCron: s.role === 'INVENTORY_SOURCE' && s.type === 's3' ? effectiveCron(s, { scheduleCron: agentCron }) : null,
+        effectiveScheduleCron: isPulled(s) ? effectiveCron(s, { scheduleCron: agentCron }) : null,
         lastSync: last.get(s.id) ?? null,
         redactedSecrets,
-        ...(s.type === 'webhook' && s.role === 'INVENTORY_SOURCE' ? { receiveUrl: receiveUrlOf(deps.config.publicUrl, s.id) } : {}),
+        ...(s.role === 'INVENTORY_SOURCE' ? roleOf(s.type, s.role).present?.(deps, s) : {}),
         ...extra,
       }
     })

@@ -1,11 +1,9 @@
-import http from 'node:http'
-import https from 'node:https'
-import type { Duplex } from 'node:stream'
 import { S3Client } from '@aws-sdk/client-s3'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
-import { AppError } from '../errors.js'
-import { AddressPolicy, parseHostLiteral } from '../net/address-policy.js'
-import { assertLiteralAllowed, createGuardedLookup, targetNotAllowed, type Resolver } from '../net/guarded-lookup.js'
+import { AppError } from '../../errors.js'
+import { AddressPolicy, parseHostLiteral } from '../../net/address-policy.js'
+import { createGuardedAgents, safeEndpoint } from '../../net/guarded-agents.js'
+import { targetNotAllowed, type Resolver } from '../../net/guarded-lookup.js'
 
 /**
  * S3 clients for customer buckets, on the guarded network path: every connection the SDK opens
@@ -48,53 +46,6 @@ export interface CreateS3ClientOptions {
 }
 
 const MAX_CONNECT_TIMEOUT_MS = 10_000
-const MAX_SOCKETS = 50
-
-type ConnectCallback = (err: Error | null, stream: Duplex) => void
-
-function refuseLiteral (host: string | null | undefined, policy: AddressPolicy, callback: ConnectCallback | undefined): boolean {
-  if (!host) return false
-  try {
-    assertLiteralAllowed(host, policy)
-    return false
-  } catch (err) {
-    if (callback) callback(err as Error, undefined as unknown as Duplex)
-    else throw err
-    return true
-  }
-}
-
-class GuardedHttpAgent extends http.Agent {
-  constructor (private readonly policy: AddressPolicy, options: http.AgentOptions) {
-    super(options)
-  }
-
-  override createConnection (options: http.ClientRequestArgs, callback?: ConnectCallback): Duplex | null | undefined {
-    if (refuseLiteral(options.host ?? options.hostname, this.policy, callback)) return undefined
-    return super.createConnection(options, callback)
-  }
-}
-
-class GuardedHttpsAgent extends https.Agent {
-  constructor (private readonly policy: AddressPolicy, options: https.AgentOptions) {
-    super(options)
-  }
-
-  override createConnection (options: https.RequestOptions, callback?: ConnectCallback): Duplex | null | undefined {
-    if (refuseLiteral(options.host ?? options.hostname, this.policy, callback)) return undefined
-    return super.createConnection(options, callback)
-  }
-}
-
-/** The http/https agents of the guarded path (exported for other SDK-style clients). */
-export function createGuardedAgents (policy: AddressPolicy, options: { resolver?: Resolver } = {}): { httpAgent: http.Agent, httpsAgent: https.Agent } {
-  const lookup = createGuardedLookup(policy, { resolver: options.resolver })
-  return {
-    httpAgent: new GuardedHttpAgent(policy, { keepAlive: true, maxSockets: MAX_SOCKETS, lookup }),
-    httpsAgent: new GuardedHttpsAgent(policy, { keepAlive: true, maxSockets: MAX_SOCKETS, lookup }),
-  }
-}
-
 /**
  * An S3Client on the guarded path. Throws TARGET_NOT_ALLOWED at once when `endpoint` is not an
  * http(s) URL or its host is a refused IP literal; a host name is checked at every connection.
@@ -161,14 +112,4 @@ export function checkEndpoint (endpoint: string, policy: AddressPolicy): URL {
     }
   }
   return url
-}
-
-/** The endpoint without user-info, query or fragment, for messages. */
-export function safeEndpoint (endpoint: string): string {
-  try {
-    const url = new URL(endpoint)
-    return `${url.protocol}//${url.host}${url.pathname === '/' ? '' : url.pathname}`
-  } catch {
-    return '(invalid URL)'
-  }
 }

@@ -1,7 +1,8 @@
 import https from 'node:https'
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createGuardedAgents, createS3Client } from '../../../src/connectors/s3-client.js'
+import { createS3Client } from '../../../src/kinds/s3/client.js'
+import { createGuardedAgents } from '../../../src/net/guarded-agents.js'
 import { AddressPolicy } from '../../../src/net/address-policy.js'
 import { startS3rver, type S3rverHandle } from '../../helpers/s3.js'
 

@@ -1,9 +1,10 @@
-import type { Deps } from '../deps.js'
-import { lastDelivery } from '../db/sql/inbound.js'
-import { receiveUrlOf, type DataSource, type InboundWebhookConfig } from '../domain/source.js'
-import { AppError } from '../errors.js'
-import type { Checklist } from '../sync/checklist.js'
-import { signingKey } from './signature.js'
+import type { Deps } from '../../deps.js'
+import { lastDelivery } from '../../db/sql/inbound.js'
+import { receiveUrlOf, type DataSource } from '../../domain/source.js'
+import { AppError } from '../../errors.js'
+import { signingKey } from '../../inbound/signature.js'
+import type { Checklist } from '../checklist.js'
+import type { InboundWebhookConfig } from './config.js'
 
 /**
  * The read-only test of an inbound webhook source: the signing secret resolves to a usable key,

@@ -1,5 +1,5 @@
-import { AppError, isAppError } from '../errors.js'
-import { safeEndpoint } from './s3-client.js'
+import { AppError, isAppError } from '../../errors.js'
+import { safeEndpoint } from '../../net/guarded-agents.js'
 
 /**
  * Turns whatever an S3 call threw (SDK service errors, network errors, the guard's AppErrors)

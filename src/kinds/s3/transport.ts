@@ -1,8 +1,9 @@
 import type { Readable } from 'node:stream'
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
-import { diagnoseS3Error } from './s3-diagnostics.js'
-import type { RemoteFile } from './remote-file.js'
+import { diagnoseS3Error } from './diagnostics.js'
+import type { RemoteFile } from '../../connectors/remote-file.js'
+import type { Transport } from '../../connectors/transport.js'
 
 export interface S3Location { bucket: string, prefix: string, region: string, endpoint?: string }
 
@@ -10,7 +11,7 @@ export interface S3Location { bucket: string, prefix: string, region: string, en
  * The S3 transport: lists, opens and puts bytes, nothing else (parsing is the pipeline's, state is
  * the ledger's). Every SDK failure leaves as an AppError from diagnoseS3Error.
  */
-export class S3Transport {
+export class S3Transport implements Transport {
   constructor (private readonly client: S3Client, private readonly location: S3Location, private readonly accessKeyId?: string) {}
 
   private diagnose (err: unknown, operation: string, key?: string) {
@@ -18,17 +19,16 @@ export class S3Transport {
   }
 
   /** ListObjectsV2 MaxKeys=1: the save-time validation ping (needs s3:ListBucket, writes nothing). */
-  async ping (): Promise<{ keyCount: number }> {
+  async ping (): Promise<void> {
     try {
-      const res = await this.client.send(new ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: this.location.prefix, MaxKeys: 1 }))
-      return { keyCount: res.KeyCount ?? 0 }
+      await this.client.send(new ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: this.location.prefix, MaxKeys: 1 }))
     } catch (err) {
       throw this.diagnose(err, 'ListObjectsV2')
     }
   }
 
   /** Every object under the prefix, one page (≤ 1000) at a time, following continuation tokens. */
-  async * listPages (signal?: AbortSignal): AsyncGenerator<RemoteFile[]> {
+  async * list (signal?: AbortSignal): AsyncGenerator<RemoteFile[]> {
     let token: string | undefined
     do {
       let res

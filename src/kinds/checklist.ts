@@ -1,6 +1,5 @@
 import { isAppError } from '../errors.js'
 
-/** The answer of POST …/test (src/sync/availability.ts) and the steps that make it. */
 export interface Check { name: string, ok: boolean, message: string, durationMs: number }
 export interface TestResult { ok: boolean, checks: Check[] }
 
