@@ -5,7 +5,8 @@ import { createAgent, deleteAgent, listAgentsPage, requireAgent, updateAgent } f
 import { nextRunAfter } from '../../../domain/schedule.js'
 import { AgentCreate, AgentPatch } from '../../../schemas/agents.js'
 import { actorOf } from '../../../plugins/auth.js'
-import { IdParams, ListOf, Page, decodeCursor, errorResponses, page } from '../../../schemas/common.js'
+import { IdParams, ListOf, Page, errorResponses } from '../../../schemas/common.js'
+import { decodeCursor, page } from '../../../util/paging.js'
 
 const present = (agent: Awaited<ReturnType<typeof requireAgent>>) => {
   const { orgId, ...rest } = agent
@@ -17,14 +18,18 @@ const agentRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { dep
   const AgentRef = Type.Ref('Agent')
 
   app.post('/agents', {
-    schema: { tags: ['agents'], summary: 'Create an agent', body: AgentCreate, response: { 201: AgentRef, ...errorResponses(400) } },
+    schema: {
+      operationId: 'createAgent', tags: ['agents'], summary: 'Create an agent', body: AgentCreate, response: { 201: AgentRef, ...errorResponses(400) },
+    },
   }, async (request, reply) => {
     const agent = await createAgent(deps, request.auth.orgId, request.body, actorOf(request))
     return reply.status(201).send(present(agent))
   })
 
   app.get('/agents', {
-    schema: { tags: ['agents'], summary: 'List agents', querystring: Page, response: { 200: ListOf(AgentRef), ...errorResponses(400) } },
+    schema: {
+      operationId: 'listAgents', tags: ['agents'], summary: 'List agents', querystring: Page, response: { 200: ListOf(AgentRef), ...errorResponses(400) },
+    },
   }, async (request) => {
     const limit = request.query.limit ?? 50
     const agents = await listAgentsPage(deps, request.auth.orgId, { limit, after: decodeCursor(request.query.cursor) })
@@ -32,15 +37,21 @@ const agentRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { dep
   })
 
   app.get('/agents/:id', {
-    schema: { tags: ['agents'], summary: 'Get an agent', params: IdParams, response: { 200: AgentRef, ...errorResponses(404) } },
+    schema: { operationId: 'getAgent', tags: ['agents'], summary: 'Get an agent', params: IdParams, response: { 200: AgentRef, ...errorResponses(404) } },
   }, async (request) => present(await requireAgent(db, request.auth.orgId, request.params.id)))
 
   app.patch('/agents/:id', {
-    schema: { tags: ['agents'], summary: 'Update an agent', params: IdParams, body: AgentPatch, response: { 200: AgentRef, ...errorResponses(400, 404) } },
+    schema: {
+      operationId: 'updateAgent', tags: ['agents'], summary: 'Update an agent', params: IdParams, body: AgentPatch,
+      response: { 200: AgentRef, ...errorResponses(400, 404) },
+    },
   }, async (request) => present(await updateAgent(deps, request.auth.orgId, request.params.id, request.body, actorOf(request))))
 
   app.delete('/agents/:id', {
-    schema: { tags: ['agents'], summary: 'Delete an agent and everything under it', params: IdParams, response: { 204: Type.Null(), ...errorResponses(404) } },
+    schema: {
+      operationId: 'deleteAgent', tags: ['agents'], summary: 'Delete an agent and everything under it', params: IdParams,
+      response: { 204: Type.Null(), ...errorResponses(404) },
+    },
   }, async (request, reply) => {
     await deleteAgent(deps, request.auth.orgId, request.params.id, actorOf(request))
     return reply.status(204).send(null)

@@ -4,7 +4,8 @@ import type { Deps } from '../../../deps.js'
 import { getJobOf, jobResults, listJobsOf, requestJob, type JobOrigin, type MappingJob } from '../../../mapping/service.js'
 import { CONTENT_TYPES, type ResultFormat } from '../../../results/format.js'
 import { actorOf } from '../../../plugins/auth.js'
-import { IdParams, ListOf, decodeCursor, errorResponses, page } from '../../../schemas/common.js'
+import { IdParams, ListOf, errorResponses } from '../../../schemas/common.js'
+import { decodeCursor, page } from '../../../util/paging.js'
 import { Job, JobCreate, JobListQuery, JobParams, ResultsQuery } from '../../../schemas/jobs.js'
 
 export function presentJob (job: MappingJob, origin?: JobOrigin) {
@@ -28,6 +29,7 @@ export function presentJob (job: MappingJob, origin?: JobOrigin) {
 const jobRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
   app.post('/agents/:id/jobs', {
     schema: {
+      operationId: 'createJob',
       tags: ['jobs'],
       summary: 'Start a mapping job for one of the agent\'s uploads (201, status queued)',
       description: 'The job projects the upload\'s items through agent.mapping.output (default: the canonical fields). ' +
@@ -43,6 +45,7 @@ const jobRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps 
 
   app.get('/agents/:id/jobs', {
     schema: {
+      operationId: 'listJobs',
       tags: ['jobs'],
       summary: 'The agent\'s mapping jobs, newest first',
       params: IdParams,
@@ -58,7 +61,7 @@ const jobRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps 
   })
 
   app.get('/agents/:id/jobs/:jobId', {
-    schema: { tags: ['jobs'], summary: 'One mapping job', params: JobParams, response: { 200: Job, ...errorResponses(404) } },
+    schema: { operationId: 'getJob', tags: ['jobs'], summary: 'One mapping job', params: JobParams, response: { 200: Job, ...errorResponses(404) } },
   }, async (request) => {
     const job = await getJobOf(deps, request.auth.orgId, request.params.id, request.params.jobId)
     return presentJob(job, job.origin)
@@ -66,6 +69,7 @@ const jobRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps 
 
   app.get('/agents/:id/jobs/:jobId/results', {
     schema: {
+      operationId: 'getJobResults',
       tags: ['jobs'],
       summary: 'A succeeded job\'s results, streamed as csv, json (an array of objects), ndjson or xlsx',
       description: 'CSV cells that a spreadsheet would run as a formula (text starting with = + - @, tab or carriage return) ' +
