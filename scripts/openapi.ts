@@ -8,7 +8,7 @@ import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { loadConfig } from '../src/config.js'
-import { openDb } from '../src/db/client.js'
+import { openDb } from '../src/db/open.js'
 import { createLogger } from '../src/log.js'
 import { startRuntime } from '../src/runtime.js'
 

@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander'
 import { migrate } from './db/migrate.js'
-import { openDb } from './db/client.js'
+import { openDb } from './db/open.js'
 import type { Role } from './runtime.js'
 // the server's modules load only for the commands that need them: the client commands start fast
 import { registerClientCommands } from './cli/commands.js'

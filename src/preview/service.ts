@@ -4,7 +4,8 @@ import { Readable } from 'node:stream'
 import type { RemoteFile } from '../connectors/remote-file.js'
 import type { Transport } from '../connectors/transport.js'
 import type { Deps } from '../deps.js'
-import { agentOr404, sourceOr404 } from '../db/lookups.js'
+import { requireAgent } from '../agents/service.js'
+import { requireSource } from '../sources/lookup.js'
 import type { Agent } from '../db/sql/agents.js'
 import type { CanonicalField } from '../domain/agent.js'
 import {
@@ -56,8 +57,8 @@ export interface Preview {
 
 /** The preview of a saved source, with optional options to try over its own. */
 export async function previewSavedSource (deps: Deps, orgId: string, agentId: string, sourceId: string, input: PreviewInput): Promise<Preview> {
-  const agent = await agentOr404(deps.db, orgId, agentId)
-  const source = await sourceOr404(deps.db, orgId, agentId, sourceId)
+  const agent = await requireAgent(deps.db, orgId, agentId)
+  const source = await requireSource(deps.db, orgId, agentId, sourceId)
   refuseWithoutFiles(source.type, source.role)
   const trial: Record<string, unknown> = {}
   if (input.parse !== undefined) trial.parse = input.parse
@@ -71,7 +72,7 @@ export async function previewSavedSource (deps: Deps, orgId: string, agentId: st
 /** The preview of a config not saved yet (the add-source form). */
 export async function previewUnsavedSource (deps: Deps, orgId: string, agentId: string,
   input: { type: SourceType, role: SourceRole, config: Record<string, unknown>, key?: string }): Promise<Preview> {
-  const agent = await agentOr404(deps.db, orgId, agentId)
+  const agent = await requireAgent(deps.db, orgId, agentId)
   refuseWithoutFiles(input.type, input.role)
   const config = await prepareSourceConfig(deps, orgId, input.type, input.role, input.config)
   return await preview(deps, orgId, agent, input.type, config, input.key)

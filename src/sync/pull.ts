@@ -3,7 +3,7 @@ import path from 'node:path'
 import type { RemoteFile } from '../connectors/remote-file.js'
 import type { Transport } from '../connectors/transport.js'
 import type { Deps } from '../deps.js'
-import { sourceNotFound } from '../db/lookups.js'
+import { sourceNotFound } from '../sources/lookup.js'
 import { getAgent, type Agent } from '../db/sql/agents.js'
 import {
   acquireLease, getSourceById, holdsLease, insertLedgerEntry, ledgerContains, ledgerId, releaseLease, renewLease, setLastSyncedAt,
@@ -49,7 +49,7 @@ export function skipReason (file: RemoteFile, relativeKey: string, matches: (k: 
 }
 
 /**
- * pull_inventory_from_source(sourceId), SPEC §3:
+ * pull_inventory_from_source(sourceId) (docs/architecture.md, "A pull, end to end"):
  * 1. list the prefix (every page); 2. candidates are listed objects not yet in the file ledger under
  *    (sourceId, key, etag) — the ledger is consulted for every listed object, which subsumes the
  *    spec's LastModified lookback window (S3 stamps multipart uploads with their start time, so a

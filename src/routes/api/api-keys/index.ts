@@ -1,13 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { ApiKeyCache } from '../../../auth/api-key-cache.js'
-import { createApiKey } from '../../../auth/api-keys.js'
-import { recordAudit } from '../../../audit/audit.js'
+import { getOrganisation, issueApiKey, listApiKeysOf, revokeApiKey, type ApiKeyRecord } from '../../../auth/service.js'
+import { listAuditLog } from '../../../audit/audit.js'
 import type { Deps } from '../../../deps.js'
-import { deleteApiKey, listApiKeys, type ApiKeyRecord } from '../../../db/sql/api-keys.js'
-import { listAuditEntries } from '../../../db/sql/audit.js'
-import { getOrg } from '../../../db/sql/orgs.js'
-import { AppError } from '../../../errors.js'
 import { actorOf } from '../../../plugins/auth.js'
 import { roleAtLeast, type Role } from '../../../auth/roles.js'
 import { ApiKey, ApiKeyCreate, AuditEntry, AuditQuery, Me } from '../../../schemas/api-keys.js'
@@ -19,8 +15,6 @@ const present = ({ orgId, hint, ...rest }: ApiKeyRecord, viewer: Role) => ({ ...
 
 /** The organisation's API keys, the caller's own key (`/me`) and the audit log. */
 const apiKeyRoutes: FastifyPluginAsyncTypebox<{ deps: Deps, apiKeyCache: ApiKeyCache }> = async (app, { deps, apiKeyCache }) => {
-  const { db } = deps
-
   app.get('/me', {
     schema: {
       operationId: 'getMe',
@@ -29,7 +23,7 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox<{ deps: Deps, apiKeyCache: ApiKeyC
       response: { 200: Me, ...errorResponses() },
     },
   }, async (request) => {
-    const org = await getOrg(db, request.auth.orgId)
+    const org = await getOrganisation(deps, request.auth.orgId)
     const { keyId, keyName, role, isInstanceAdmin, expiresAt } = request.auth
     return { org: { id: request.auth.orgId, name: org?.name ?? '' }, apiKey: { id: keyId, name: keyName, role, isInstanceAdmin, expiresAt } }
   })
@@ -45,14 +39,7 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox<{ deps: Deps, apiKeyCache: ApiKeyC
   }, async (request, reply) => {
     const { name, role } = request.body
     const expiresAt = request.body.expiresAt ? new Date(request.body.expiresAt) : null
-    if (expiresAt && expiresAt.getTime() <= Date.now()) {
-      throw new AppError('VALIDATION_FAILED', 'expiresAt must be in the future.', { details: { field: 'expiresAt' } })
-    }
-    const { record, plaintext } = await db.transaction(async (tx) => {
-      const created = await createApiKey(tx, request.auth.orgId, { name, role, expiresAt })
-      await recordAudit(tx, actorOf(request), { action: 'create', resourceType: 'api_key', resourceId: created.record.id })
-      return created
-    })
+    const { record, plaintext } = await issueApiKey(deps, request.auth.orgId, { name, role, expiresAt }, actorOf(request))
     return reply.status(201).send({ apiKey: plaintext, key: present(record, request.auth.role) })
   })
 
@@ -60,7 +47,7 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox<{ deps: Deps, apiKeyCache: ApiKeyC
     schema: {
       operationId: 'listApiKeys', tags: ['api-keys'], summary: 'List this organisation\'s API keys', response: { 200: ListOf(ApiKey), ...errorResponses() },
     },
-  }, async (request) => ({ items: (await listApiKeys(db, request.auth.orgId, request.auth.keyId)).map(k => present(k, request.auth.role)) }))
+  }, async (request) => ({ items: (await listApiKeysOf(deps, request.auth.orgId, request.auth.keyId)).map(k => present(k, request.auth.role)) }))
 
   app.delete('/api-keys/:id', {
     schema: {
@@ -68,11 +55,7 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox<{ deps: Deps, apiKeyCache: ApiKeyC
       response: { 204: Type.Null(), ...errorResponses(403, 404, 409) },
     },
   }, async (request, reply) => {
-    if (request.params.id === request.auth.keyId) throw new AppError('CONFLICT', 'An API key cannot revoke itself; use another key.')
-    await db.transaction(async (tx) => {
-      if (!await deleteApiKey(tx, request.auth.orgId, request.params.id)) throw new AppError('NOT_FOUND', 'API key not found.')
-      await recordAudit(tx, actorOf(request), { action: 'revoke', resourceType: 'api_key', resourceId: request.params.id })
-    })
+    await revokeApiKey(deps, request.auth.orgId, request.params.id, actorOf(request))
     apiKeyCache.forget(request.params.id)
     return reply.status(204).send(null)
   })
@@ -87,7 +70,7 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox<{ deps: Deps, apiKeyCache: ApiKeyC
     },
   }, async (request) => {
     const limit = request.query.limit ?? 50
-    const entries = await listAuditEntries(db, request.auth.orgId, {
+    const entries = await listAuditLog(deps, request.auth.orgId, {
       limit, before: decodeCursor(request.query.cursor), resourceType: request.query.resourceType, resourceId: request.query.resourceId,
     })
     return page(entries, limit, ({ orgId, ...rest }) => rest)
