@@ -16,7 +16,8 @@ import { ROW_BATCH, type FormatParser, type ParseOptions, type ParsedRow } from 
  * - Row group by row group: one row group's rows are decoded, handed on in batches and dropped before
  *   the next one is read, so memory follows the writer's row-group size (pyarrow: ≤ 1 M rows), not
  *   the file's size. A large row group whose pages are indexed (an offset index, as parquet-mr,
- *   Spark and hyparquet-writer write) is read in slices of a few MiB instead (sliceRows).
+ *   Spark and hyparquet-writer write; pyarrow only with `write_page_index`) is read in slices of a
+ *   few MiB instead (sliceRows).
  * - The footer's metadata is refused beyond 64 MiB (a real one is kilobytes; a crafted length would
  *   otherwise be allocated as claimed).
  * - The columns are the top-level fields of the schema; `row` is the record's 1-based position.
@@ -83,18 +84,21 @@ async function * parseParquet (input: Readable, options: ParseOptions): AsyncGen
 }
 
 /**
- * How many rows of a row group to decode at once. When every column chunk of the group has an
- * offset index (the page locations), hyparquet reads and decodes only the pages a row range
- * overlaps, so the group is read in slices of about SLICE_BYTES of uncompressed data; a page that
- * straddles two slices is decoded twice, which costs at most one page per column per slice.
- * Without an offset index a range would decode its column chunks whole, once per slice, so the
- * group is read at once.
+ * How many rows of a row group to decode at once. For a column chunk with an offset index (its page
+ * locations) hyparquet reads and decodes only the pages a row range overlaps; a chunk without one
+ * is decoded whole for every range. So a large group is read in slices of about SLICE_BYTES of
+ * uncompressed data when the chunks without an offset index are small (writers leave it out for a
+ * chunk of one page): decoding those again for each slice, and the page that straddles two slices
+ * of each indexed chunk, is the price. Otherwise the group is read at once.
  */
 function sliceRows (group: RowGroup): number {
   const rows = Number(group.num_rows)
-  const indexed = group.columns.every(c => c.offset_index_offset !== undefined && c.offset_index_length !== undefined)
   const bytes = Number(group.total_byte_size)
-  if (!indexed || bytes <= SLICE_BYTES) return Math.max(rows, 1)
+  let unindexed = 0
+  for (const chunk of group.columns) {
+    if (chunk.offset_index_offset === undefined) unindexed += Number(chunk.meta_data?.total_uncompressed_size ?? bytes)
+  }
+  if (bytes <= SLICE_BYTES || unindexed > SLICE_BYTES / 2) return Math.max(rows, 1)
   return Math.max(ROW_BATCH, Math.ceil(rows * SLICE_BYTES / bytes))
 }
 
