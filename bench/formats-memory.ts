@@ -32,7 +32,7 @@ async function md5Of (file: string): Promise<string> {
 type Fixture = { file: string, bytes: number, rows: number, md5: string }
 
 /** A zip (deflate) of two CSV members of about `targetBytes` in all, compressed. */
-async function cachedZip (ctx: BenchContext, targetBytes: number): Promise<Fixture> {
+export async function cachedZip (ctx: BenchContext, targetBytes: number): Promise<Fixture> {
   const file = path.join(ctx.cacheDir, `formats-${Math.round(targetBytes / MB)}mb.zip`)
   const meta = `${file}.json`
   if (await exists(meta)) return JSON.parse(await fs.readFile(meta, 'utf8'))
@@ -56,7 +56,7 @@ async function cachedZip (ctx: BenchContext, targetBytes: number): Promise<Fixtu
 }
 
 /** A Parquet file of about `targetBytes` (Snappy), written row group by row group. */
-async function cachedParquet (ctx: BenchContext, targetBytes: number): Promise<Fixture> {
+export async function cachedParquet (ctx: BenchContext, targetBytes: number): Promise<Fixture> {
   const file = path.join(ctx.cacheDir, `formats-${Math.round(targetBytes / MB)}mb.parquet`)
   const meta = `${file}.json`
   if (await exists(meta)) return JSON.parse(await fs.readFile(meta, 'utf8'))
@@ -133,7 +133,11 @@ export const formatsMemoryBenchmark: Benchmark = {
       params: { zipBytes: zip.bytes, zipRows: zip.rows, parquetBytes: parquet.bytes, parquetRows: parquet.rows, rowGroup: ROW_GROUP, runs: ctx.runs },
       measures: [mZip, mParquet, tZip, tParquet],
       comparisons: [absolute('zip pull peak RSS', mZip, limit), absolute('Parquet pull peak RSS', mParquet, limit)],
-      notes: [`Parquet memory follows the row-group size (${ROW_GROUP.toLocaleString('en-US')} rows here); a file written with larger groups needs more.`],
+      notes: [
+        `Parquet: ${ROW_GROUP.toLocaleString('en-US')} rows per row group; a group over 8 MiB uncompressed is read in ~8 MiB slices when its ` +
+        'pages are indexed (docs/formats.md), otherwise memory follows the row-group size.',
+        'The pull child starts as `ferry serve` does, with its V8 heap flags (src/heap.ts, docs/decisions.md "Memory of a pull").',
+      ],
     }
   },
 }

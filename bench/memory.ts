@@ -20,7 +20,7 @@ const MB = 1024 * 1024
 const DESCRIPTION = 'Stainless steel hex bolt, zinc plated, DIN 933, for indoor and outdoor use; packed in boxes of 100 pieces'
 
 /** ~200-byte rows: an inventory line with a description, as real exports have. */
-const wideRow = (i: number) => `SKU-${i},Widget ${i},${i % 500},${(i % 1000) / 10},EUR,WH-${i % 7},"${DESCRIPTION} #${i}"`
+export const wideRow = (i: number) => `SKU-${i},Widget ${i},${i % 500},${(i % 1000) / 10},EUR,WH-${i % 7},"${DESCRIPTION} #${i}"`
 
 async function md5Of (file: string): Promise<string> {
   const hash = createHash('md5')
@@ -111,7 +111,10 @@ export const memoryBenchmark: Benchmark = {
       params: { csvBytes: csv.bytes, csvRows: csv.rows, xlsxBytes: xlsx.bytes, xlsxRows: xlsx.rows, runs: ctx.runs },
       measures: [mCsv, mXlsx, tCsv, tXlsx],
       comparisons: [absolute('CSV pull peak RSS', mCsv, target), absolute('XLSX pull peak RSS', mXlsx, target)],
-      notes: ['The worker process is the whole Ferry runtime in the `worker` role (database pool, pg-boss, vault), so its baseline RSS is included.'],
+      notes: [
+        'The worker process is the whole Ferry runtime in the `worker` role (database pool, pg-boss, vault), so its baseline RSS is included.',
+        'It starts as `ferry serve` does, with its V8 heap flags (src/heap.ts, docs/decisions.md "Memory of a pull").',
+      ],
     }
   },
 }

@@ -5,14 +5,15 @@
  * 128 MiB under the sustained allocation of a long pull, and old space is allowed to grow about 4×
  * between full collections, so a pull whose live data is a few tens of MiB peaks at 350–700 MiB of
  * RSS, mostly garbage not yet collected. These settings keep the young generation small and make
- * old space collect before it doubles. They are not a hard cap (no --max-old-space-size): a file
- * that really needs more memory still gets it instead of crashing the process.
+ * old space collect again once it has grown by a quarter. They are not a hard cap (no
+ * --max-old-space-size): a file that really needs more memory still gets it instead of crashing
+ * the process.
  *
  * The young generation's size is fixed when V8 starts, so the settings are command-line flags, and
  * a process started without them restarts itself with them (same pid). This module imports nothing
  * but Node: it runs before the server's modules load.
  */
-export const HEAP_FLAGS: readonly string[] = ['--max-semi-space-size=8', '--heap-growing-percent=50']
+export const HEAP_FLAGS: readonly string[] = ['--max-semi-space-size=8', '--heap-growing-percent=25']
 
 /** The flag's name without its value, `_` as `-` (V8 accepts both spellings). */
 function flagName (arg: string): string {

@@ -109,14 +109,15 @@ function fileBuffer (handle: fs.FileHandle, byteLength: number): AsyncBuffer {
     async slice (start: number, end?: number): Promise<ArrayBuffer> {
       const stop = Math.min(end ?? byteLength, byteLength)
       const length = Math.max(0, stop - start)
-      const buf = Buffer.alloc(length)
+      // an ArrayBuffer of its own, exactly this long: handed to hyparquet without a copy (every byte is read below)
+      const buf = Buffer.allocUnsafeSlow(length)
       let read = 0
       while (read < length) {
         const { bytesRead } = await handle.read(buf, read, length - read, start + read)
         if (bytesRead === 0) break
         read += bytesRead
       }
-      return buf.buffer.slice(buf.byteOffset, buf.byteOffset + read) as ArrayBuffer
+      return read === length ? buf.buffer as ArrayBuffer : buf.buffer.slice(0, read) as ArrayBuffer
     },
   }
 }
