@@ -32,7 +32,7 @@ async function md5Of (file: string): Promise<string> {
 type Fixture = { file: string, bytes: number, rows: number, md5: string }
 
 /** A zip (deflate) of two CSV members of about `targetBytes` in all, compressed. */
-export async function cachedZip (ctx: BenchContext, targetBytes: number): Promise<Fixture> {
+async function cachedZip (ctx: BenchContext, targetBytes: number): Promise<Fixture> {
   const file = path.join(ctx.cacheDir, `formats-${Math.round(targetBytes / MB)}mb.zip`)
   const meta = `${file}.json`
   if (await exists(meta)) return JSON.parse(await fs.readFile(meta, 'utf8'))
@@ -56,7 +56,7 @@ export async function cachedZip (ctx: BenchContext, targetBytes: number): Promis
 }
 
 /** A Parquet file of about `targetBytes` (Snappy), written row group by row group. */
-export async function cachedParquet (ctx: BenchContext, targetBytes: number): Promise<Fixture> {
+async function cachedParquet (ctx: BenchContext, targetBytes: number): Promise<Fixture> {
   const file = path.join(ctx.cacheDir, `formats-${Math.round(targetBytes / MB)}mb.parquet`)
   const meta = `${file}.json`
   if (await exists(meta)) return JSON.parse(await fs.readFile(meta, 'utf8'))

@@ -20,7 +20,7 @@ const MB = 1024 * 1024
 const DESCRIPTION = 'Stainless steel hex bolt, zinc plated, DIN 933, for indoor and outdoor use; packed in boxes of 100 pieces'
 
 /** ~200-byte rows: an inventory line with a description, as real exports have. */
-export const wideRow = (i: number) => `SKU-${i},Widget ${i},${i % 500},${(i % 1000) / 10},EUR,WH-${i % 7},"${DESCRIPTION} #${i}"`
+const wideRow = (i: number) => `SKU-${i},Widget ${i},${i % 500},${(i % 1000) / 10},EUR,WH-${i % 7},"${DESCRIPTION} #${i}"`
 
 async function md5Of (file: string): Promise<string> {
   const hash = createHash('md5')
