@@ -32,7 +32,7 @@ export interface AgentHealth {
   openPendingItems: number
 }
 
-export type SecretType = 'aws' | 'webhook' | 'http_header'
+export type SecretType = 'aws' | 'webhook' | 'http_header' | 'azure'
 
 /** `src/schemas/secrets.ts` Secret */
 export interface Secret {
