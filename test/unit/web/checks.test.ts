@@ -5,9 +5,10 @@ import { CHECK_LABELS, checkLabel } from '../../../web/src/lib/checks.js'
 /** Every step name a Test can answer, read from the server code that names them. */
 function serverStepNames (): string[] {
   const names = new Set<string>()
-  for (const file of ['../../../src/sync/availability.ts', '../../../src/inbound/check.ts']) {
-    const url = new URL(file, import.meta.url)
-    if (!fs.existsSync(url)) continue
+  // the kinds' Test steps (src/kinds/<type>/, src/kinds/file-checks.ts)
+  const kinds = new URL('../../../src/kinds/', import.meta.url)
+  const files = fs.readdirSync(kinds, { recursive: true, encoding: 'utf8' }).filter(f => f.endsWith('.ts')).map(f => new URL(f, kinds))
+  for (const url of files) {
     const source = fs.readFileSync(url, 'utf8')
     // list.step('name', …), list.step<T>('name', …), list.step(cond ? 'a' : 'b', …)
     for (const call of source.matchAll(/\.step(?:<[^>]*>)?\(([^,]*),/g)) {

@@ -10,7 +10,8 @@ export const CHECK_LABELS: Readonly<Record<string, string>> = {
   bucket: 'Bucket',
   prefix: 'Prefix',
   format: 'File format',
-  // Azure Blob and HTTPS file sources (container: capitalised)
+  // Azure Blob and HTTPS file sources
+  container: 'Container',
   url: 'URL',
   // outbound webhooks
   'signing secret': 'Signing secret',
