@@ -3,7 +3,7 @@ import type { ImportOptionsConfig } from '../../domain/source.js'
 import { Format, ImportOptions, PushEmpty, SecretId } from '../config-fields.js'
 
 /**
- * `config` of an Azure Blob source or sink (docs/sources.md): one schema for both roles, like S3's.
+ * `config` of an Azure Blob source or sink (docs/recipes/pull-inventory-from-azure-blob.md): one schema for both roles, like S3's.
  * A sink's results land at `{prefix}/job-{jobId}.{format}`. The storage account is the secret's
  * (`accountName`), so the config names no credential and no account.
  */

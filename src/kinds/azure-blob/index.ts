@@ -131,7 +131,7 @@ const sink: SinkRole<AzureBlobConfig> = {
   },
 }
 
-/** Azure Blob Storage (docs/sources.md): both roles, an "azure" secret (shared key or SAS); results are block blobs. */
+/** Azure Blob Storage (docs/recipes/pull-inventory-from-azure-blob.md): both roles, an "azure" secret (shared key or SAS); results are block blobs. */
 export const azureBlobKind: KindDescriptor<AzureBlobConfig, AzureBlobConfig> = {
   type: 'azure_blob',
   label: 'Azure Blob',

@@ -3,7 +3,7 @@ import type { ImportOptionsConfig } from '../../domain/source.js'
 import { Format, ImportOptions, SecretId } from '../config-fields.js'
 
 /**
- * `config` of an HTTPS file source (docs/sources.md): one file at a URL, fetched with a
+ * `config` of an HTTPS file source (docs/recipes/pull-inventory-from-a-url.md): one file at a URL, fetched with a
  * conditional GET on the schedule. Inventory sources only.
  */
 export const HttpsConfig = Type.Object({

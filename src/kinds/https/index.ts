@@ -123,7 +123,7 @@ const source: InventoryRole<HttpsConfig> = {
   pulled: true,
 }
 
-/** A file at an HTTPS URL (docs/sources.md): inventory sources only, conditional GET, an optional http_header secret. */
+/** A file at an HTTPS URL (docs/recipes/pull-inventory-from-a-url.md): inventory sources only, conditional GET, an optional http_header secret. */
 export const httpsKind: KindDescriptor<HttpsConfig, HttpsConfig> = {
   type: 'https',
   label: 'HTTPS file',
