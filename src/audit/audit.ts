@@ -2,6 +2,7 @@ import type { Queryable } from '../db/client.js'
 import { insertAuditEntry } from '../db/sql/audit.js'
 import type { Role } from '../auth/roles.js'
 import { newId } from '../util/ids.js'
+import type { AuditResourceType } from './resource-types.js'
 
 /**
  * The audit log (docs/security.md, "Audit log"): who changed what. Every entry is written with the
@@ -17,8 +18,7 @@ export interface Actor {
   role: Role
 }
 
-export const AUDIT_RESOURCE_TYPES = ['organisation', 'api_key', 'secret', 'agent', 'data_source', 'upload', 'job', 'pending_item', 'channel'] as const
-export type AuditResourceType = typeof AUDIT_RESOURCE_TYPES[number]
+export { AUDIT_RESOURCE_TYPES, type AuditResourceType } from './resource-types.js'
 
 export type AuditAction = 'create' | 'update' | 'delete' | 'revoke' | 'reset' | 'test' | 'pull' | 'push' | 'resolve' | 'cancel' | 'retry'
 

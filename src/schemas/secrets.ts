@@ -26,7 +26,7 @@ export const SecretCreate = Type.Object({
   name: Name,
   type: SecretTypeSchema,
   value: Type.Optional(SecretValueInput),
-}, { additionalProperties: false })
+}, { title: 'SecretCreate', additionalProperties: false })
 export type SecretCreate = Static<typeof SecretCreate>
 
 export const SecretPatch = Type.Object({
@@ -36,7 +36,7 @@ export const SecretPatch = Type.Object({
     description: 'a new value of the secret\'s type (replaces the whole value; stamps rotatedAt)',
   })),
   validate: Type.Optional(Type.Boolean({ description: 'false skips the validation ping of the sources that use the secret (aws and azure secrets)' })),
-}, { additionalProperties: false, minProperties: 1 })
+}, { title: 'SecretPatch', additionalProperties: false, minProperties: 1 })
 export type SecretPatch = Static<typeof SecretPatch>
 
 const secretProperties = {
@@ -52,9 +52,14 @@ const secretProperties = {
 
 export const SecretSchema = Type.Object(secretProperties, { $id: 'Secret' })
 
+/** A secret as a source or channel that uses it shows it (`redactedSecrets`, by config field). */
+export const SecretSummary = Type.Object({
+  id: Uuid, name: Type.String(), type: SecretTypeSchema, redacted: secretProperties.redacted,
+}, { title: 'SecretSummary' })
+
 export const SecretCreated = Type.Object({
   ...secretProperties,
   signingSecret: Type.Optional(Type.String({
     description: 'the generated webhook signing secret, in full — present only in this response, only when it was generated',
   })),
-})
+}, { title: 'SecretCreated' })

@@ -1,11 +1,8 @@
 import { TextField } from '../components/fields'
 import { BucketIcon } from '../components/icons'
-import type { DataSource } from '../api/types'
 import type { WebKind } from './types'
 
 const str = (v: string | boolean | undefined) => typeof v === 'string' ? v.trim() : ''
-// the API types' config is not yet a union per kind: this kind's fields, read as strings
-const configOf = (source: DataSource) => (source.config ?? {}) as { container?: string, prefix?: string, endpoint?: string }
 
 /** Azure Blob Storage containers (src/kinds/azure-blob/): the storage account is the secret's. */
 export const azureBlobKind: WebKind = {
@@ -52,12 +49,9 @@ export const azureBlobKind: WebKind = {
     ? 'Lists one blob of the container and prefix with the credentials. Unchecked, the source is saved as it is and marked as not checked.'
     : 'Lists the container and writes and deletes a small test blob with the credentials. Unchecked, the sink is saved as it is and marked as not checked.',
   target: (source) => {
-    const c = configOf(source)
+    const c = source.config ?? {}
     return `${c.container ?? '?'}/${(c.prefix ?? '').replace(/^\/+/, '')}`
   },
-  targetNote: (source) => {
-    const endpoint = configOf(source).endpoint
-    return endpoint ? ` (${endpoint})` : undefined
-  },
+  targetNote: ({ config: c }) => c.endpoint ? ` (${c.endpoint})` : undefined,
   secretLabels: () => ({ secretRef: 'Credentials' }),
 }

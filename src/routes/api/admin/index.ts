@@ -9,6 +9,7 @@ import { Timestamp, Uuid, errorResponses } from '../../../schemas/common.js'
 const adminRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
   app.post('/admin/orgs', {
     schema: {
+      operationId: 'createOrganisation',
       tags: ['admin'],
       summary: 'Create an organisation and its first admin key (instance admin only)',
       body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),

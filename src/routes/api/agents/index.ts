@@ -13,7 +13,8 @@ import { newId } from '../../../util/ids.js'
 import { refreshNextPulls } from '../../../sources/service.js'
 import { recordAudit, diff } from '../../../audit/audit.js'
 import { actorOf } from '../../../plugins/auth.js'
-import { IdParams, ListOf, Page, decodeCursor, errorResponses, page } from '../../../schemas/common.js'
+import { IdParams, ListOf, Page, errorResponses } from '../../../schemas/common.js'
+import { decodeCursor, page } from '../../../util/paging.js'
 
 const present = (agent: Agent) => {
   const { orgId, ...rest } = agent
@@ -50,7 +51,9 @@ const agentRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { dep
   const AgentRef = Type.Ref('Agent')
 
   app.post('/agents', {
-    schema: { tags: ['agents'], summary: 'Create an agent', body: AgentCreate, response: { 201: AgentRef, ...errorResponses(400) } },
+    schema: {
+      operationId: 'createAgent', tags: ['agents'], summary: 'Create an agent', body: AgentCreate, response: { 201: AgentRef, ...errorResponses(400) },
+    },
   }, async (request, reply) => {
     const fields = resolveAgent(request.body)
     const id = newId()
@@ -64,7 +67,9 @@ const agentRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { dep
   })
 
   app.get('/agents', {
-    schema: { tags: ['agents'], summary: 'List agents', querystring: Page, response: { 200: ListOf(AgentRef), ...errorResponses(400) } },
+    schema: {
+      operationId: 'listAgents', tags: ['agents'], summary: 'List agents', querystring: Page, response: { 200: ListOf(AgentRef), ...errorResponses(400) },
+    },
   }, async (request) => {
     const limit = request.query.limit ?? 50
     const agents = await listAgents(db, request.auth.orgId, { limit, after: decodeCursor(request.query.cursor) })
@@ -72,7 +77,7 @@ const agentRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { dep
   })
 
   app.get('/agents/:id', {
-    schema: { tags: ['agents'], summary: 'Get an agent', params: IdParams, response: { 200: AgentRef, ...errorResponses(404) } },
+    schema: { operationId: 'getAgent', tags: ['agents'], summary: 'Get an agent', params: IdParams, response: { 200: AgentRef, ...errorResponses(404) } },
   }, async (request) => {
     const agent = await getAgent(db, request.auth.orgId, request.params.id)
     if (!agent) throw new AppError('NOT_FOUND', 'Agent not found.')
@@ -80,7 +85,10 @@ const agentRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { dep
   })
 
   app.patch('/agents/:id', {
-    schema: { tags: ['agents'], summary: 'Update an agent', params: IdParams, body: AgentPatch, response: { 200: AgentRef, ...errorResponses(400, 404) } },
+    schema: {
+      operationId: 'updateAgent', tags: ['agents'], summary: 'Update an agent', params: IdParams, body: AgentPatch,
+      response: { 200: AgentRef, ...errorResponses(400, 404) },
+    },
   }, async (request) => {
     const updated = await db.transaction(async (tx) => {
       const current = await getAgent(tx, request.auth.orgId, request.params.id)
@@ -99,7 +107,10 @@ const agentRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { dep
   })
 
   app.delete('/agents/:id', {
-    schema: { tags: ['agents'], summary: 'Delete an agent and everything under it', params: IdParams, response: { 204: Type.Null(), ...errorResponses(404) } },
+    schema: {
+      operationId: 'deleteAgent', tags: ['agents'], summary: 'Delete an agent and everything under it', params: IdParams,
+      response: { 204: Type.Null(), ...errorResponses(404) },
+    },
   }, async (request, reply) => {
     await db.transaction(async (tx) => {
       if (!await deleteAgent(tx, request.auth.orgId, request.params.id)) throw new AppError('NOT_FOUND', 'Agent not found.')

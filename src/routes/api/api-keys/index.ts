@@ -11,7 +11,8 @@ import { AppError } from '../../../errors.js'
 import { actorOf } from '../../../plugins/auth.js'
 import { roleAtLeast, type Role } from '../../../auth/roles.js'
 import { ApiKey, ApiKeyCreate, AuditEntry, AuditQuery, Me } from '../../../schemas/api-keys.js'
-import { IdParams, ListOf, decodeCursor, errorResponses, page } from '../../../schemas/common.js'
+import { IdParams, ListOf, errorResponses } from '../../../schemas/common.js'
+import { decodeCursor, page } from '../../../util/paging.js'
 
 /** A key as the API shows it: the hint (a credential's last characters) only to admin keys. */
 const present = ({ orgId, hint, ...rest }: ApiKeyRecord, viewer: Role) => ({ ...rest, ...(roleAtLeast(viewer, 'admin') ? { hint } : {}) })
@@ -22,6 +23,7 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox<{ deps: Deps, apiKeyCache: ApiKeyC
 
   app.get('/me', {
     schema: {
+      operationId: 'getMe',
       tags: ['api-keys'],
       summary: 'The calling key: its organisation, name, role and expiry (what the UI may offer)',
       response: { 200: Me, ...errorResponses() },
@@ -34,6 +36,7 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox<{ deps: Deps, apiKeyCache: ApiKeyC
 
   app.post('/api-keys', {
     schema: {
+      operationId: 'createApiKey',
       tags: ['api-keys'],
       summary: 'Create an API key for this organisation with a role and an optional expiry (the key is shown once)',
       body: ApiKeyCreate,
@@ -54,11 +57,16 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox<{ deps: Deps, apiKeyCache: ApiKeyC
   })
 
   app.get('/api-keys', {
-    schema: { tags: ['api-keys'], summary: 'List this organisation\'s API keys', response: { 200: ListOf(ApiKey), ...errorResponses() } },
+    schema: {
+      operationId: 'listApiKeys', tags: ['api-keys'], summary: 'List this organisation\'s API keys', response: { 200: ListOf(ApiKey), ...errorResponses() },
+    },
   }, async (request) => ({ items: (await listApiKeys(db, request.auth.orgId, request.auth.keyId)).map(k => present(k, request.auth.role)) }))
 
   app.delete('/api-keys/:id', {
-    schema: { tags: ['api-keys'], summary: 'Revoke an API key', params: IdParams, response: { 204: Type.Null(), ...errorResponses(403, 404, 409) } },
+    schema: {
+      operationId: 'deleteApiKey', tags: ['api-keys'], summary: 'Revoke an API key', params: IdParams,
+      response: { 204: Type.Null(), ...errorResponses(403, 404, 409) },
+    },
   }, async (request, reply) => {
     if (request.params.id === request.auth.keyId) throw new AppError('CONFLICT', 'An API key cannot revoke itself; use another key.')
     await db.transaction(async (tx) => {
@@ -71,6 +79,7 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox<{ deps: Deps, apiKeyCache: ApiKeyC
 
   app.get('/audit-log', {
     schema: {
+      operationId: 'listAuditLog',
       tags: ['api-keys'],
       summary: 'Who changed what, newest first (admin keys only); filter by resourceType and resourceId',
       querystring: AuditQuery,

@@ -23,6 +23,7 @@ const channelRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { d
 
   app.post('/agents/:id/channels', {
     schema: {
+      operationId: 'createChannel',
       tags: ['channels'],
       summary: 'Add a notification channel: slack { url }, webhook { url, secretRef? }, email { to: [addresses] }',
       params: IdParams,
@@ -37,7 +38,10 @@ const channelRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { d
   })
 
   app.get('/agents/:id/channels', {
-    schema: { tags: ['channels'], summary: 'An agent\'s channels', params: IdParams, response: { 200: ListOf(ChannelRef), ...errorResponses(404) } },
+    schema: {
+      operationId: 'listChannels', tags: ['channels'], summary: 'An agent\'s channels', params: IdParams,
+      response: { 200: ListOf(ChannelRef), ...errorResponses(404) },
+    },
   }, async (request) => {
     const agent = await agentOr404(db, request.auth.orgId, request.params.id)
     return { items: await presentChannels(deps, request.auth.orgId, await listChannels(db, request.auth.orgId, agent.id)) }
@@ -45,6 +49,7 @@ const channelRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { d
 
   app.get('/agents/:id/channels/:cid/deliveries', {
     schema: {
+      operationId: 'listChannelDeliveries',
       tags: ['channels'],
       summary: 'The channel\'s last notifications (newest first): event, status, attempts, last error',
       params: ChannelParams,
@@ -59,6 +64,7 @@ const channelRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { d
 
   app.patch('/agents/:id/channels/:cid', {
     schema: {
+      operationId: 'updateChannel',
       tags: ['channels'],
       summary: 'Rename a channel and/or change its config (fields merged onto the stored config; null removes secretRef)',
       params: ChannelParams,
@@ -73,6 +79,7 @@ const channelRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { d
 
   app.delete('/agents/:id/channels/:cid', {
     schema: {
+      operationId: 'deleteChannel',
       tags: ['channels'],
       summary: 'Delete a channel (its pending notifications are dropped)',
       params: ChannelParams,
@@ -88,6 +95,7 @@ const channelRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { d
 
   app.post('/agents/:id/channels/:cid/test', {
     schema: {
+      operationId: 'testChannel',
       tags: ['channels'],
       summary: 'Send a test message now; { ok, status?, message } says how it went',
       params: ChannelParams,

@@ -36,6 +36,7 @@ const inboundRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { d
   app.post('/inbound/:sourceId', {
     // src/auth/roles.ts lists this route as public: the signature authenticates
     schema: {
+      operationId: 'receiveInboundDelivery',
       tags: ['inbound'],
       summary: 'Receive an inventory file pushed by a customer (Standard Webhooks signature, not a bearer key)',
       description: 'The body is the file. Headers: webhook-id, webhook-timestamp, ' +

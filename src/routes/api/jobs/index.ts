@@ -8,7 +8,8 @@ import { CONTENT_TYPES, type ResultFormat } from '../../../results/format.js'
 import { streamJobResults } from '../../../results/rows.js'
 import { agentOr404 } from '../../../db/lookups.js'
 import { actorOf } from '../../../plugins/auth.js'
-import { IdParams, ListOf, decodeCursor, errorResponses, page } from '../../../schemas/common.js'
+import { IdParams, ListOf, errorResponses } from '../../../schemas/common.js'
+import { decodeCursor, page } from '../../../util/paging.js'
 import { Job, JobCreate, JobListQuery, JobParams, ResultsQuery } from '../../../schemas/jobs.js'
 
 export function presentJob (job: MappingJob, origin?: JobOrigin) {
@@ -40,6 +41,7 @@ const jobRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps 
 
   app.post('/agents/:id/jobs', {
     schema: {
+      operationId: 'createJob',
       tags: ['jobs'],
       summary: 'Start a mapping job for one of the agent\'s uploads (201, status queued)',
       description: 'The job projects the upload\'s items through agent.mapping.output (default: the canonical fields). ' +
@@ -55,6 +57,7 @@ const jobRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps 
 
   app.get('/agents/:id/jobs', {
     schema: {
+      operationId: 'listJobs',
       tags: ['jobs'],
       summary: 'The agent\'s mapping jobs, newest first',
       params: IdParams,
@@ -72,7 +75,7 @@ const jobRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps 
   })
 
   app.get('/agents/:id/jobs/:jobId', {
-    schema: { tags: ['jobs'], summary: 'One mapping job', params: JobParams, response: { 200: Job, ...errorResponses(404) } },
+    schema: { operationId: 'getJob', tags: ['jobs'], summary: 'One mapping job', params: JobParams, response: { 200: Job, ...errorResponses(404) } },
   }, async (request) => {
     const job = await jobOr404(request.auth.orgId, request.params.id, request.params.jobId)
     return presentJob(job, (await jobOrigins(db, request.auth.orgId, [job.uploadId])).get(job.uploadId))
@@ -80,6 +83,7 @@ const jobRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps 
 
   app.get('/agents/:id/jobs/:jobId/results', {
     schema: {
+      operationId: 'getJobResults',
       tags: ['jobs'],
       summary: 'A succeeded job\'s results, streamed as csv, json (an array of objects), ndjson or xlsx',
       description: 'CSV cells that a spreadsheet would run as a formula (text starting with = + - @, tab or carriage return) ' +

@@ -17,6 +17,7 @@ const pendingItemRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app,
 
   app.get('/agents/:id/pending-items', {
     schema: {
+      operationId: 'listPendingItems',
       tags: ['pending-items'],
       summary: 'An agent\'s pending items: open ones first, then the most recently seen',
       params: IdParams,
@@ -31,6 +32,7 @@ const pendingItemRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app,
 
   app.post('/agents/:id/pending-items/:pid/resolve', {
     schema: {
+      operationId: 'resolvePendingItem',
       tags: ['pending-items'],
       summary: 'Resolve an item by hand (resolution "manual"); its channels hear of it. Resolving a resolved item changes nothing.',
       params: PendingItemParams,

@@ -11,7 +11,8 @@ import { effectiveCron, type DataSource } from '../../../domain/source.js'
 import { isPulled, pulledLabels, roleOf } from '../../../kinds/registry.js'
 import { AppError } from '../../../errors.js'
 import { enqueuePull, findPullJob } from '../../../queue/jobs/pull.js'
-import { IdParams, ListOf, Uuid, decodeCursor, errorResponses, page } from '../../../schemas/common.js'
+import { IdParams, ListOf, Uuid, errorResponses } from '../../../schemas/common.js'
+import { decodeCursor, page } from '../../../util/paging.js'
 import { ResetBody, SourceCreate, SourceParams, SourcePatch, SyncListQuery, SyncParams, TestResult } from '../../../schemas/sources.js'
 import { cancelSync, resetSource } from '../../../sync/operations.js'
 import { createSource, updateSourceWith } from '../../../sources/service.js'
@@ -56,6 +57,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.post('/agents/:id/data-sources', {
     schema: {
+      operationId: 'createDataSource',
       tags: ['data-sources'],
       summary: 'Create a source or sink (validated at save time unless "validate": false)',
       params: IdParams,
@@ -71,6 +73,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.get('/agents/:id/data-sources', {
     schema: {
+      operationId: 'listDataSources',
       tags: ['data-sources'],
       summary: 'List an agent\'s sources and sinks',
       params: IdParams,
@@ -82,7 +85,10 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
   })
 
   app.get('/agents/:id/data-sources/:sid', {
-    schema: { tags: ['data-sources'], summary: 'One source or sink', params: SourceParams, response: { 200: SourceRef, ...errorResponses(404) } },
+    schema: {
+      operationId: 'getDataSource', tags: ['data-sources'], summary: 'One source or sink', params: SourceParams,
+      response: { 200: SourceRef, ...errorResponses(404) },
+    },
   }, async (request) => {
     const agent = await agentOr404(db, request.auth.orgId, request.params.id)
     const [out] = await present([await sourceOr404(db, request.auth.orgId, agent.id, request.params.sid)], agent.scheduleCron)
@@ -92,6 +98,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
   // by id alone, for clients that know only the source id (the CLI): answers with its agentId
   app.get('/data-sources/:sid', {
     schema: {
+      operationId: 'getDataSourceById',
       tags: ['data-sources'],
       summary: 'One source or sink by id (includes its agentId)',
       params: Type.Object({ sid: Uuid }),
@@ -107,6 +114,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.patch('/agents/:id/data-sources/:sid', {
     schema: {
+      operationId: 'updateDataSource',
       tags: ['data-sources'],
       summary: 'Update a source or sink (config changes are validated again)',
       params: SourceParams,
@@ -122,6 +130,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.delete('/agents/:id/data-sources/:sid', {
     schema: {
+      operationId: 'deleteDataSource',
       tags: ['data-sources'],
       summary: 'Delete a source or sink with its sync history and file ledger',
       params: SourceParams,
@@ -137,6 +146,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.post('/agents/:id/data-sources/:sid/test', {
     schema: {
+      operationId: 'testDataSource',
       tags: ['data-sources'],
       summary: 'Read-only smoke check: no data moved, no sync recorded',
       params: SourceParams,
@@ -149,6 +159,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.post('/agents/:id/data-sources/preview', {
     schema: {
+      operationId: 'previewUnsavedDataSource',
       tags: ['data-sources'],
       summary: 'Preview an unsaved source: its newest matching file (or "key") read as it would land; read-only, no sync recorded',
       description: 'See docs/formats.md. Answers the file read, its sheets, the columns with the field each lands in, the first 20 items, ' +
@@ -161,6 +172,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.post('/agents/:id/data-sources/:sid/preview', {
     schema: {
+      operationId: 'previewDataSource',
       tags: ['data-sources'],
       summary: 'Preview a source: its newest matching file (or "key") read as it would land; read-only, no sync recorded',
       description: 'Optional "parse" and "fieldMap" are tried over the source\'s own without saving them. See docs/formats.md.',
@@ -172,6 +184,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.post('/agents/:id/data-sources/:sid/pull', {
     schema: {
+      operationId: 'pullDataSourceNow',
       tags: ['data-sources'],
       summary: 'Pull now: 202 { syncId }; with ?wait=true, 200 with the finished sync',
       description: 'While a pull of the source runs, the answer names that pull (joined: true) and nothing new is started or recorded. ' +
@@ -197,6 +210,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.post('/agents/:id/data-sources/:sid/push', {
     schema: {
+      operationId: 'pushToDataSource',
       tags: ['data-sources'],
       summary: 'Push a succeeded job\'s results to this sink: 202 { syncId }; with ?wait=true, 200 with the finished sync',
       description: 'Pushes are external side effects and cannot be undone. ' +
@@ -216,6 +230,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.get('/agents/:id/data-sources/:sid/syncs', {
     schema: {
+      operationId: 'listSyncs',
       tags: ['data-sources'],
       summary: 'The source\'s syncs, newest first (without manifests), a page at a time',
       description: 'Keyset paging: pass the answer\'s nextCursor as cursor for the next page (null on the last one). ' +
@@ -234,6 +249,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.post('/agents/:id/data-sources/:sid/syncs/:syncId/cancel', {
     schema: {
+      operationId: 'cancelSync',
       tags: ['data-sources'],
       summary: 'Cancel a running sync: a pull stops at the next file boundary, a push stops retrying; the sync ends "cancelled"',
       description: 'Files a pull committed before stay; the file in flight rolls back. A finished sync → 409 SYNC_FINISHED; ' +
@@ -248,6 +264,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.post('/agents/:id/data-sources/:sid/syncs/:syncId/retry', {
     schema: {
+      operationId: 'retrySyncNow',
       tags: ['data-sources'],
       summary: 'Retry now: a push waiting for its next attempt makes it at once → 202',
       description: 'Only for a push in status "retrying"; anything else → 409 PUSH_NOT_WAITING.',
@@ -262,6 +279,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.post('/agents/:id/data-sources/:sid/reset', {
     schema: {
+      operationId: 'resetDataSourceLedger',
       tags: ['data-sources'],
       summary: 'Backfill: forget the source\'s file ledger (all, or files last modified at/after "since"); the next pull takes those files again',
       params: SourceParams,
@@ -277,7 +295,10 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
   })
 
   app.get('/agents/:id/data-sources/:sid/syncs/:syncId', {
-    schema: { tags: ['data-sources'], summary: 'One sync with its full manifest', params: SyncParams, response: { 200: SyncRef, ...errorResponses(404) } },
+    schema: {
+      operationId: 'getSync', tags: ['data-sources'], summary: 'One sync with its full manifest', params: SyncParams,
+      response: { 200: SyncRef, ...errorResponses(404) },
+    },
   }, async (request) => {
     const source = await sourceOr404(db, request.auth.orgId, request.params.id, request.params.sid)
     const sync = await getSync(db, request.auth.orgId, source.id, request.params.syncId)

@@ -4,7 +4,8 @@ import type { Deps } from '../../../deps.js'
 import { agentOr404 } from '../../../db/lookups.js'
 import { getUpload, listItems, listRejectedRows, listUploads } from '../../../db/sql/inventory.js'
 import { AppError } from '../../../errors.js'
-import { IdParams, ListOf, Page, decodeCursor, errorResponses, page } from '../../../schemas/common.js'
+import { IdParams, ListOf, Page, errorResponses } from '../../../schemas/common.js'
+import { decodeCursor, page } from '../../../util/paging.js'
 import { Item, UploadParams } from '../../../schemas/uploads.js'
 import { FILE_FORMATS, type FileFormat } from '../../../formats/types.js'
 import { recordAudit } from '../../../audit/audit.js'
@@ -19,6 +20,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.post('/agents/:id/inventory/uploads', {
     schema: {
+      operationId: 'createUpload',
       tags: ['inventory'],
       summary: 'Upload an inventory file (multipart field "file"; CSV, JSON, NDJSON, XLSX or Parquet, optionally gzipped, or a zip of them)',
       description: 'The file is streamed through the inventory pipeline. Rows that fail validation are rejected with their row number; the rest land. ' +
@@ -82,6 +84,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.get('/agents/:id/inventory/uploads', {
     schema: {
+      operationId: 'listUploads',
       tags: ['inventory'],
       summary: 'List uploads, newest first',
       params: IdParams,
@@ -97,6 +100,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.get('/agents/:id/inventory/uploads/:uid', {
     schema: {
+      operationId: 'getUpload',
       tags: ['inventory'],
       summary: 'One upload with its first rejected rows',
       params: UploadParams,
@@ -111,6 +115,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.get('/agents/:id/inventory/uploads/:uid/items', {
     schema: {
+      operationId: 'listUploadItems',
       tags: ['inventory'],
       summary: 'The upload\'s items in file order (paginated)',
       params: UploadParams,
