@@ -1,3 +1,4 @@
+import { ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential } from '@azure/storage-blob'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { pullSource } from '../../src/sync/pull.js'
 import { createTestApp, type TestApp } from '../helpers/app.js'
@@ -152,6 +153,26 @@ describe('azure_blob sources and sinks against Azurite', () => {
     for (const name of names) expect(name).toMatch(/^ferry\/out\/job-[\w-]+\.json$/)
     const body = JSON.parse((await azurite.container('results').getBlobClient(key).downloadToBuffer()).toString())
     expect(JSON.stringify(body)).toContain('R-2')
+  })
+
+  it('a SAS token: read and list make a source, but a sink needs write permission (checked at save time)', async () => {
+    const sasToken = generateBlobSASQueryParameters({
+      containerName: 'results', permissions: ContainerSASPermissions.parse('rl'), expiresOn: new Date(Date.now() + 3_600_000),
+    }, new StorageSharedKeyCredential(azurite.accountName, azurite.accountKey)).toString()
+    const secret = await t.api('POST', '/api/v1/secrets', {
+      body: { name: 'read-only sas', type: 'azure', value: { accountName: azurite.accountName, sasToken } },
+    })
+    expect(secret.statusCode, secret.body).toBe(201)
+    expect(secret.json().redacted).toMatchObject({ sasPermissions: 'rl', sasExpiry: expect.any(String) })
+    const cfg = config({ container: 'results', prefix: 'sas/', secretRef: secret.json().id })
+    expect((await create('INVENTORY_SOURCE', cfg)).statusCode).toBe(201)
+    const sink = await create('RESULTS_SINK', cfg)
+    expect(sink.statusCode, sink.body).toBe(422)
+    expect(sink.json()).toMatchObject({ details: { field: 'config.secretRef', reason: 'permission_denied' } })
+    expect(sink.json().message).toMatch(/Write \(w\) and Create \(c\)/)
+    const body = JSON.stringify([secret.json(), sink.json()]) + t.logs.join('\n')
+    expect(body).not.toContain(sasToken)
+    expect(body).not.toContain(new URLSearchParams(sasToken).get('sig')!)
   })
 
   it('a rotated key is tried on the sources that use it before it is stored', async () => {
