@@ -90,6 +90,9 @@ describe('azure_blob sources and sinks against Azurite', () => {
     const test = (await t.api('POST', `${base()}/${unchecked.json().id}/test`)).json()
     expect(test.ok).toBe(false)
     expect(test.checks.find((c: { ok: boolean }) => !c.ok)).toMatchObject({ name: 'credentials' })
+    // and a pull of it fails with the diagnosis, taking nothing
+    const sync = await pull(unchecked.json().id)
+    expect(sync).toMatchObject({ status: 'failed', error: { code: 'AZURE_AUTH_FAILED' }, manifest: [] })
   })
 
   it('Test, then pull 1 ingests, pull 2 nothing, a new or changed blob exactly once', async () => {
