@@ -1,6 +1,7 @@
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger'
 import { isDeepStrictEqual } from 'node:util'
 import type { Config } from './config.js'
+import { documentKindConfigs, documentResourceConfig } from './openapi-configs.js'
 import { ERROR_RESPONSES } from './schemas/common.js'
 
 /**
@@ -24,9 +25,11 @@ export function openApiOptions (config: Pick<Config, 'publicUrl'>): FastifyDynam
     },
     // shared schemas (app.addSchema) are components named by their $id, not def-0, def-1…
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` },
+    // before @fastify/swagger converts a route's schemas to OpenAPI 3.0 (nullable…): the kinds' configs
+    transform: ({ schema, url }) => ({ schema: documentKindConfigs(schema), url }),
     transformObject: (documentObject) => {
       if (!('openapiObject' in documentObject)) return documentObject.swaggerObject
-      return nameComponents(documentObject.openapiObject as OpenApiDocument) as typeof documentObject.openapiObject
+      return documentResourceConfig(nameComponents(documentObject.openapiObject as OpenApiDocument)) as typeof documentObject.openapiObject
     },
   }
 }
@@ -57,14 +60,20 @@ export function nameComponents (doc: OpenApiDocument): OpenApiDocument {
     for (const [k, v] of Object.entries(node)) out[k] = hoist(v, `${where}/${k}`)
     const title = out.title
     if (typeof title !== 'string' || where === `#/components/schemas/${title}`) return out
-    // a nullable union of a titled schema: the component is the schema, the null stays at the use
-    const { nullable, ...schema } = out
-    const known = schemas[title]
-    if (known === undefined) schemas[title] = schema
-    else if (!isDeepStrictEqual(known, schema)) throw new Error(`OpenAPI: two different schemas are titled "${title}" (${where})`)
+    // a nullable union of a titled schema: the component is the schema, the null stays at the use;
+    // so does a description that says what the schema is for at that use
+    const { nullable, description, ...schema } = out
+    const known = schemas[title] as JsonObject | undefined
+    if (known === undefined) schemas[title] = description === undefined ? schema : { ...schema, description }
+    else {
+      const { description: _own, ...knownSchema } = known
+      if (!isDeepStrictEqual(knownSchema, schema)) throw new Error(`OpenAPI: two different schemas are titled "${title}" (${where})`)
+    }
     const ref = { $ref: `#/components/schemas/${title}` }
+    const atUse = description !== undefined && description !== (schemas[title] as JsonObject).description ? { description } : undefined
     // OpenAPI 3.0 reads nullable only next to a type
-    return nullable === true ? { type: schema.type, allOf: [ref], nullable: true } : ref
+    if (nullable === true) return { type: schema.type, allOf: [ref], nullable: true, ...atUse }
+    return atUse ? { allOf: [ref], ...atUse } : ref
   }
   for (const [name, schema] of Object.entries(schemas)) schemas[name] = hoist(schema, `#/components/schemas/${name}`)
   const paths = hoist(doc.paths ?? {}, '#/paths') as NonNullable<OpenApiDocument['paths']>

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROUTE_ACCESS } from '../../src/auth/roles.js'
+import { kinds } from '../../src/kinds/registry.js'
 import { nameComponents, openApiOptions } from '../../src/openapi.js'
 import { createTestApp, type TestApp } from '../helpers/app.js'
 
@@ -64,6 +65,23 @@ describe('the OpenAPI document', () => {
     const names = Object.keys(doc.components.schemas)
     expect(names.filter(n => !/^[A-Z][A-Za-z0-9]*$/.test(n))).toEqual([])
     for (const name of ['Agent', 'DataSource', 'Sync', 'ErrorResponse']) expect(names).toContain(name)
+  })
+
+  it('documents each kind\'s config per (type, role): the create body is one variant each, with every field', () => {
+    const create = operations.find(o => o.op.operationId === 'createDataSource')!.op as unknown as {
+      requestBody: { content: { 'application/json': { schema: { oneOf: Array<{ $ref: string }> } } } }
+    }
+    const variants = create.requestBody.content['application/json'].schema.oneOf.map(v => doc.components.schemas[v.$ref.split('/').pop()!]) as
+      Array<{ properties: { type: { enum: string[] }, role: { enum: string[] }, config: { $ref: string } } }>
+    const expected = kinds().flatMap(k => Object.keys(k.roles).map(role => `${k.type} ${role}`)).sort()
+    expect(variants.map(v => `${v.properties.type.enum[0]} ${v.properties.role.enum[0]}`).sort()).toEqual(expected)
+    for (const v of variants) {
+      const config = doc.components.schemas[v.properties.config.$ref.split('/').pop()!] as { properties: Record<string, { description?: string }> }
+      const undocumented = Object.entries(config.properties).filter(([, field]) => !field.description && !('$ref' in field) && !('allOf' in field))
+      expect(undocumented.map(([name]) => name), `${v.properties.config.$ref}: fields without a description`).toEqual([])
+    }
+    const resource = doc.components.schemas.DataSource as { properties: { config: { oneOf: unknown[] } } }
+    expect(resource.properties.config.oneOf.length).toBeGreaterThanOrEqual(kinds().length)
   })
 
   it('is served relative to itself unless FERRY_PUBLIC_URL is set', () => {
