@@ -1,3 +1,5 @@
+import { AzureBlobConfig } from './azure-blob/config.js'
+import { HttpsConfig } from './https/config.js'
 import { S3Config } from './s3/config.js'
 import { InboundWebhookConfig, OutboundWebhookConfig } from './webhook/config.js'
 
@@ -10,6 +12,8 @@ import { InboundWebhookConfig, OutboundWebhookConfig } from './webhook/config.js
 export const KIND_CONFIGS = {
   s3: { INVENTORY_SOURCE: S3Config, RESULTS_SINK: S3Config },
   webhook: { INVENTORY_SOURCE: InboundWebhookConfig, RESULTS_SINK: OutboundWebhookConfig },
+  azure_blob: { INVENTORY_SOURCE: AzureBlobConfig, RESULTS_SINK: AzureBlobConfig },
+  https: { INVENTORY_SOURCE: HttpsConfig },
 } as const
 
 export type KindType = keyof typeof KIND_CONFIGS

@@ -1,5 +1,7 @@
 import type { DataSource, SourceConfig, SourceRole } from '../domain/source.js'
 import { AppError } from '../errors.js'
+import { azureBlobKind } from './azure-blob/index.js'
+import { httpsKind } from './https/index.js'
 import { s3Kind } from './s3/index.js'
 import type { SecretType } from '../vault/secret.js'
 import type { InventoryRole, KindDescriptor, SinkRole } from './types.js'
@@ -12,6 +14,8 @@ import { webhookKind } from './webhook/index.js'
 const KINDS: readonly KindDescriptor[] = [
   s3Kind as KindDescriptor,
   webhookKind as KindDescriptor,
+  azureBlobKind as KindDescriptor,
+  httpsKind as KindDescriptor,
 ]
 
 const byType = new Map(KINDS.map(k => [k.type, k]))

@@ -19,6 +19,7 @@ import type { CanonicalItem } from '../pipeline/canonical.js'
 import { effectiveFieldMap } from '../pipeline/ingest.js'
 import { MappedFile, isRejection, type FileWarning } from '../pipeline/reader.js'
 import { prepareSourceConfig } from '../sources/service.js'
+import { fileNameOf } from '../kinds/file-checks.js'
 import { kindOf, roleOf } from '../kinds/registry.js'
 import type { FileLocation, KindDescriptor } from '../kinds/types.js'
 import { skipReason } from '../sync/pull.js'
@@ -144,8 +145,9 @@ async function readPreview (
   const options = importOptionsOf(config)
   const limits = deps.config.limits
   const source = new ByteSource(body)
-  const archive = object.key.toLowerCase().endsWith('.zip') ||
-    (options.format === undefined && isZipMagic(await source.peek(4)) && !/\.(xlsx|xlsm)$/i.test(object.key))
+  const objectName = fileNameOf(kind.location!(config), object.key)
+  const archive = objectName.toLowerCase().endsWith('.zip') ||
+    (options.format === undefined && isZipMagic(await source.peek(4)) && !/\.(xlsx|xlsm)$/i.test(objectName))
   let spooled: SpooledFile | undefined
   let zip: OpenedZip | undefined
   try {
@@ -171,7 +173,7 @@ async function readPreview (
         size = chosen.size
       }
     }
-    const fileName = path.posix.basename(key.includes('!') ? key.replace(/^.*!/, '') : key)
+    const fileName = key === object.key ? objectName : path.posix.basename(key.replace(/^.*!/, ''))
     return await mapFirstRows({ key, size }, await MappedFile.open({
       stream, fileName, format, parse: options.parse, fieldMap: effectiveFieldMap(agent, options.fieldMap), limits,
     }))

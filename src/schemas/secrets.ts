@@ -1,8 +1,8 @@
 import { Type, type Static } from 'typebox'
 import { Timestamp, Uuid } from './common.js'
 
-export const SecretTypeSchema = Type.Union([Type.Literal('aws'), Type.Literal('webhook'), Type.Literal('http_header')],
-  { description: 'aws | webhook | http_header' })
+export const SecretTypeSchema = Type.Union([Type.Literal('aws'), Type.Literal('webhook'), Type.Literal('http_header'), Type.Literal('azure')],
+  { description: 'aws | webhook | http_header | azure' })
 
 /**
  * The envelope only: every field a string. The per-type rules (required fields, whsec_ format,
@@ -15,6 +15,8 @@ const SecretValueInput = Type.Record(Type.String({ maxLength: 64 }), Type.String
     '- aws: { accessKeyId, secretAccessKey, sessionToken? }',
     '- webhook: { signingSecret } — "whsec_" + base64 of 24–64 bytes; omit the value to have one generated',
     '- http_header: { name, value } — e.g. { "name": "Authorization", "value": "Bearer …" }',
+    '- azure: { accountName, accountKey } or { accountName, sasToken } — the storage account name and its key1/key2,',
+    '  or a SAS token (with or without the leading "?")',
   ].join('\n'),
 })
 
@@ -33,7 +35,7 @@ export const SecretPatch = Type.Object({
     maxProperties: 8,
     description: 'a new value of the secret\'s type (replaces the whole value; stamps rotatedAt)',
   })),
-  validate: Type.Optional(Type.Boolean({ description: 'false skips the validation ping of the S3 sources that use the secret' })),
+  validate: Type.Optional(Type.Boolean({ description: 'false skips the validation ping of the sources that use the secret (aws and azure secrets)' })),
 }, { title: 'SecretPatch', additionalProperties: false, minProperties: 1 })
 export type SecretPatch = Static<typeof SecretPatch>
 

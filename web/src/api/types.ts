@@ -39,7 +39,9 @@ export type SecretCreated = Static<typeof SecretCreatedSchema>
 export type SecretSummary = Static<typeof SecretSummarySchema>
 
 /** Every kind's config schema for every role (src/kinds/configs.ts). */
-type ConfigSchema = typeof KIND_CONFIGS[keyof typeof KIND_CONFIGS][SourceRole]
+type Kinds = typeof KIND_CONFIGS
+// a kind may have one role only (https): the roles each kind has
+type ConfigSchema = { [K in keyof Kinds]: Kinds[K][keyof Kinds[K]] }[keyof Kinds]
 type Intersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never
 /**
  * A source's config as the forms edit it: the fields of every kind, each optional (a form switches

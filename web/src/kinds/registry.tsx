@@ -1,3 +1,5 @@
+import { azureBlobKind } from './azure-blob'
+import { httpsKind } from './https'
 import { s3Kind } from './s3'
 import type { WebKind } from './types'
 import { webhookKind } from './webhook'
@@ -6,6 +8,8 @@ import { webhookKind } from './webhook'
 export const WEB_KINDS: readonly WebKind[] = [
   s3Kind,
   webhookKind,
+  azureBlobKind,
+  httpsKind,
 ]
 
 const byType = new Map(WEB_KINDS.map(k => [k.type, k]))

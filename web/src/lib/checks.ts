@@ -10,6 +10,9 @@ export const CHECK_LABELS: Readonly<Record<string, string>> = {
   bucket: 'Bucket',
   prefix: 'Prefix',
   format: 'File format',
+  // Azure Blob and HTTPS file sources
+  container: 'Container',
+  url: 'URL',
   // outbound webhooks
   'signing secret': 'Signing secret',
   'header secret': 'Header secret',
