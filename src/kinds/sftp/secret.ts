@@ -1,6 +1,6 @@
 import { utils, type ParsedKey } from 'ssh2'
 import { AppError } from '../../errors.js'
-import { redactValue } from '../../vault/secret.js'
+import { redactValue } from '../../vault/redact-value.js'
 import { fingerprintOf } from './fingerprint.js'
 import type { SftpCredentials } from './transport.js'
 
