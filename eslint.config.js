@@ -26,6 +26,19 @@ export default [
     },
   },
   {
+    // the web UI type-checks against these schemas (web/src/api/types.ts), without the server's
+    // types (no node:*): they import typebox, each other and plain-value modules only
+    files: ['src/schemas/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{
+          regex: '^(?!typebox(/|$)|\\./|\\.\\./(errors|domain/(sync|agent)|formats/catalogue|kinds/configs|audit/resource-types)\\.js$)',
+          message: 'src/schemas imports typebox and plain-value modules only: the web UI type-checks against it (web/src/api/types.ts)',
+        }],
+      }],
+    },
+  },
+  {
     files: ['**/*.ts', '**/*.tsx'],
     rules: {
       // a TypeBox schema and its Static type share a name; TypeScript itself refuses real redeclarations

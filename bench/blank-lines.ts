@@ -6,7 +6,7 @@
 import { Readable } from 'node:stream'
 import zlib from 'node:zlib'
 import { loadConfig } from '../src/config.js'
-import { openDb } from '../src/db/client.js'
+import { openDb } from '../src/db/open.js'
 import { migrate } from '../src/db/migrate.js'
 import { createOrgWithAdminKey } from '../src/auth/api-keys.js'
 import { insertAgent } from '../src/db/sql/agents.js'

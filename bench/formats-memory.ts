@@ -133,7 +133,11 @@ export const formatsMemoryBenchmark: Benchmark = {
       params: { zipBytes: zip.bytes, zipRows: zip.rows, parquetBytes: parquet.bytes, parquetRows: parquet.rows, rowGroup: ROW_GROUP, runs: ctx.runs },
       measures: [mZip, mParquet, tZip, tParquet],
       comparisons: [absolute('zip pull peak RSS', mZip, limit), absolute('Parquet pull peak RSS', mParquet, limit)],
-      notes: [`Parquet memory follows the row-group size (${ROW_GROUP.toLocaleString('en-US')} rows here); a file written with larger groups needs more.`],
+      notes: [
+        `Parquet: ${ROW_GROUP.toLocaleString('en-US')} rows per row group; a group over 8 MiB uncompressed is read in ~8 MiB slices when its ` +
+        'pages are indexed (docs/formats.md), otherwise memory follows the row-group size.',
+        'The pull child starts as `ferry serve` does, with its V8 heap flags (src/heap.ts, docs/decisions.md "Memory of a pull").',
+      ],
     }
   },
 }

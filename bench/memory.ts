@@ -111,7 +111,10 @@ export const memoryBenchmark: Benchmark = {
       params: { csvBytes: csv.bytes, csvRows: csv.rows, xlsxBytes: xlsx.bytes, xlsxRows: xlsx.rows, runs: ctx.runs },
       measures: [mCsv, mXlsx, tCsv, tXlsx],
       comparisons: [absolute('CSV pull peak RSS', mCsv, target), absolute('XLSX pull peak RSS', mXlsx, target)],
-      notes: ['The worker process is the whole Ferry runtime in the `worker` role (database pool, pg-boss, vault), so its baseline RSS is included.'],
+      notes: [
+        'The worker process is the whole Ferry runtime in the `worker` role (database pool, pg-boss, vault), so its baseline RSS is included.',
+        'It starts as `ferry serve` does, with its V8 heap flags (src/heap.ts, docs/decisions.md "Memory of a pull").',
+      ],
     }
   },
 }

@@ -27,6 +27,7 @@ import { Upload } from './schemas/uploads.js'
 import { Source as DataSource, Sync } from './schemas/sources.js'
 import { PendingItemSchema } from './schemas/pending-items.js'
 import { ChannelSchema } from './schemas/channels.js'
+import { openApiOptions } from './openapi.js'
 
 /** Builds the HTTP app: ops routes, OpenAPI, then the authenticated /api/v1 scope. */
 export async function buildApp (deps: Deps): Promise<FastifyInstance> {
@@ -57,13 +58,7 @@ export async function buildApp (deps: Deps): Promise<FastifyInstance> {
   installErrorHandling(app)
   installTextInputCheck(app)
 
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'Ferry API', version: '1', description: 'Moves inventory files in and mapping-job results out for agents.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
-  })
+  await app.register(swagger, openApiOptions(deps.config))
   // Swagger UI loads only its own scripts and styles (no inline ones, no CDN), so the UI's policy
   // fits it unchanged; "Try it out" holds an API key like the UI does (docs/security.md)
   await app.register(async (docs) => {

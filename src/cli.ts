@@ -1,7 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander'
 import { migrate } from './db/migrate.js'
-import { openDb } from './db/client.js'
+import { openDb } from './db/open.js'
 import type { Role } from './runtime.js'
+import { relaunchWithHeapFlags } from './heap.js'
 // the server's modules load only for the commands that need them: the client commands start fast
 import { registerClientCommands } from './cli/commands.js'
 
@@ -16,6 +17,8 @@ program.command('serve')
     return value
   }, 'all')
   .action(async (options: { role: Role }) => {
+    // before the server's modules load: a server process runs with Ferry's heap settings (src/heap.ts)
+    relaunchWithHeapFlags()
     const { serve } = await import('./server.js')
     await serve(options.role)
   })

@@ -98,7 +98,7 @@ const SECOND = 1000
 const MINUTE = 60 * SECOND
 const HOUR = 60 * MINUTE
 
-/** Svix-like schedule from SPEC §3: now, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h */
+/** Svix-like schedule (docs/push.md, "The delivery state machine"): now, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h */
 export const DEFAULT_PUSH_RETRY_SCHEDULE_MS = [5 * SECOND, 5 * MINUTE, 30 * MINUTE, 2 * HOUR, 5 * HOUR, 10 * HOUR, 10 * HOUR]
 
 function integer (env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {

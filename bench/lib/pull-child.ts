@@ -6,10 +6,15 @@
  * Environment: the Ferry variables of bench/lib/ferry.ts (DATABASE_URL, FERRY_MASTER_KEY, …).
  * argv: <sourceId> [leaseWaitMs]
  */
-import { loadConfig } from '../../src/config.js'
-import { createLogger } from '../../src/log.js'
-import { startRuntime } from '../../src/runtime.js'
-import { pullSource } from '../../src/sync/pull.js'
+import { relaunchWithHeapFlags } from '../../src/heap.js'
+
+// the same heap settings as `ferry serve` (src/heap.ts), before anything else loads: the memory
+// benchmarks measure what a user's worker uses
+relaunchWithHeapFlags()
+const { loadConfig } = await import('../../src/config.js')
+const { createLogger } = await import('../../src/log.js')
+const { startRuntime } = await import('../../src/runtime.js')
+const { pullSource } = await import('../../src/sync/pull.js')
 
 const [sourceId, leaseWait] = process.argv.slice(2)
 const config = loadConfig(process.env)

@@ -1,7 +1,8 @@
 import type { Queryable } from '../db/client.js'
-import { insertAuditEntry } from '../db/sql/audit.js'
+import { insertAuditEntry, listAuditEntries, type AuditRow, type Changes } from '../db/sql/audit.js'
 import type { Role } from '../auth/roles.js'
 import { newId } from '../util/ids.js'
+import type { AuditResourceType } from './resource-types.js'
 
 /**
  * The audit log (docs/security.md, "Audit log"): who changed what. Every entry is written with the
@@ -17,13 +18,9 @@ export interface Actor {
   role: Role
 }
 
-export const AUDIT_RESOURCE_TYPES = ['organisation', 'api_key', 'secret', 'agent', 'data_source', 'upload', 'job', 'pending_item', 'channel'] as const
-export type AuditResourceType = typeof AUDIT_RESOURCE_TYPES[number]
+export { AUDIT_RESOURCE_TYPES, type AuditResourceType } from './resource-types.js'
 
 export type AuditAction = 'create' | 'update' | 'delete' | 'revoke' | 'reset' | 'test' | 'pull' | 'push' | 'resolve' | 'cancel' | 'retry'
-
-/** Per changed field, its value before and after; secret values appear only in their redacted API form. */
-export type Changes = Record<string, { before?: unknown, after?: unknown }>
 
 export interface AuditEvent {
   action: AuditAction
@@ -54,4 +51,11 @@ export function diff<T extends object> (before: T, after: T, fields: ReadonlyArr
     if (JSON.stringify(a) !== JSON.stringify(b)) changes[field] = { before: a ?? null, after: b ?? null }
   }
   return changes
+}
+
+/** The organisation's audit log, newest first, a page at a time (optionally of one resource). */
+export async function listAuditLog (
+  deps: { db: Queryable }, orgId: string, filter: { limit: number, before?: string, resourceType?: string, resourceId?: string },
+): Promise<AuditRow[]> {
+  return listAuditEntries(deps.db, orgId, filter)
 }

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { Db, Queryable } from '../db/client.js'
-import { countApiKeys, deleteInstanceAdminKeys, insertApiKey, type ApiKeyRecord } from '../db/sql/api-keys.js'
+import { countApiKeys, deleteInstanceAdminKeys, insertApiKey, lockInstanceAdminKey, type ApiKeyRecord } from '../db/sql/api-keys.js'
 import { findHomeOrg, insertOrg, type Organisation } from '../db/sql/orgs.js'
 import { recordAudit } from '../audit/audit.js'
 import type { Role } from './roles.js'
@@ -62,7 +62,7 @@ export async function bootstrapAdminKey (
   db: Db, options: { bootstrapApiKey?: string, dataDir: string, logger: Logger, print?: (line: string) => void },
 ): Promise<{ created: boolean }> {
   const generated = await db.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [7_246_002])
+    await lockInstanceAdminKey(tx)
     if (await countApiKeys(tx) > 0) return null
     const { apiKey } = await createOrgWithAdminKey(tx, 'default', { isInstanceAdmin: true, plaintext: options.bootstrapApiKey })
     return options.bootstrapApiKey ? '' : apiKey
@@ -98,7 +98,7 @@ export async function resetInstanceAdminKey (
   db: Db, options: { dataDir: string, print: (line: string) => void },
 ): Promise<{ orgId: string, keyId: string, replaced: number }> {
   const result = await db.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [7_246_002])
+    await lockInstanceAdminKey(tx)
     const old = await deleteInstanceAdminKeys(tx)
     const orgId = old[0]?.orgId ?? (await findHomeOrg(tx))?.id ?? (await insertOrg(tx, { id: newId(), name: 'default' })).id
     const { record, plaintext } = await createApiKey(tx, orgId, { name: 'admin', isInstanceAdmin: true })

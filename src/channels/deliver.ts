@@ -12,7 +12,7 @@ import { signWithEach } from '../inbound/signature.js'
 import { presentItem } from '../pending-items/present.js'
 
 /**
- * Sends notifications to channels (SPEC §2 "Channel"): Slack incoming webhooks, Standard-Webhooks
+ * Sends notifications to channels (docs/scaling.md, "Notifications"): Slack incoming webhooks, Standard-Webhooks
  * signed JSON, and e-mail over the operator's SMTP server. Every URL goes through the guarded
  * network path (checked on every connection, no redirects, bounded time and response size).
  *

@@ -2,8 +2,10 @@ import type { TSchema } from 'typebox'
 import { Value } from 'typebox/value'
 import type { Deps } from '../deps.js'
 import { getAgent } from '../db/sql/agents.js'
+import { requireAgent } from '../agents/service.js'
 import {
-  getChannel, insertChannel, lockChannel, updateChannel as writeChannel, type Channel, type ChannelConfig, type ChannelType, type WebhookChannelConfig,
+  deleteChannel as removeChannel, getChannel, insertChannel, listChannels, listDeliveriesOfChannel, lockChannel, updateChannel as writeChannel,
+  type Channel, type ChannelConfig, type ChannelType, type Delivery, type WebhookChannelConfig,
 } from '../db/sql/channels.js'
 import { redactedSecretsByIds } from '../db/sql/sources.js'
 import { AppError, isAppError } from '../errors.js'
@@ -14,6 +16,33 @@ import { newId } from '../util/ids.js'
 import { diff, recordAudit, type Actor } from '../audit/audit.js'
 import { REDACTED_PREFIX } from '../vault/secret.js'
 import { sendToChannel, testNotification, type SendResult } from './deliver.js'
+
+const channelNotFound = (): AppError => new AppError('NOT_FOUND', 'Channel not found.')
+
+/** A channel of the organisation's agent, or NOT_FOUND. */
+export async function requireChannel (deps: Pick<Deps, 'db'>, orgId: string, agentId: string, channelId: string): Promise<Channel> {
+  const channel = await getChannel(deps.db, orgId, agentId, channelId)
+  if (!channel) throw channelNotFound()
+  return channel
+}
+
+export async function listChannelsOf (deps: Pick<Deps, 'db'>, orgId: string, agentId: string): Promise<Channel[]> {
+  const agent = await requireAgent(deps.db, orgId, agentId)
+  return listChannels(deps.db, orgId, agent.id)
+}
+
+/** A channel's newest deliveries. */
+export async function listDeliveries (deps: Pick<Deps, 'db'>, orgId: string, agentId: string, channelId: string, limit: number): Promise<Delivery[]> {
+  const channel = await requireChannel(deps, orgId, agentId, channelId)
+  return listDeliveriesOfChannel(deps.db, channel.id, limit)
+}
+
+export async function deleteChannel (deps: Pick<Deps, 'db'>, orgId: string, agentId: string, channelId: string, actor: Actor): Promise<void> {
+  await deps.db.transaction(async (tx) => {
+    if (!await removeChannel(tx, orgId, agentId, channelId)) throw channelNotFound()
+    await recordAudit(tx, actor, { action: 'delete', resourceType: 'channel', resourceId: channelId })
+  })
+}
 
 const SCHEMAS: Record<ChannelType, TSchema> = { slack: SlackChannelConfig, webhook: WebhookSchema, email: EmailChannelConfig }
 
@@ -43,15 +72,14 @@ export async function createChannel (
 export async function updateChannel (
   deps: Deps, orgId: string, agentId: string, channelId: string, patch: { name?: string, config?: Record<string, unknown> }, actor?: Actor,
 ): Promise<Channel> {
-  const current = await getChannel(deps.db, orgId, agentId, channelId)
-  if (!current) throw new AppError('NOT_FOUND', 'Channel not found.')
+  const current = await requireChannel(deps, orgId, agentId, channelId)
   const merged: Record<string, unknown> = { ...current.config, ...patch.config }
   for (const [k, v] of Object.entries(merged)) if (v === null) delete merged[k]
   const config = patch.config === undefined ? current.config : await checkChannel(deps, orgId, current.type, merged)
   const name = patch.name === undefined ? current.name : patch.name.trim()
   if (name === '') throw new AppError('VALIDATION_FAILED', 'name must not be blank.', { details: { field: 'name' } })
   return deps.db.transaction(async (tx) => {
-    if (!await lockChannel(tx, orgId, agentId, channelId)) throw new AppError('NOT_FOUND', 'Channel not found.')
+    if (!await lockChannel(tx, orgId, agentId, channelId)) throw channelNotFound()
     const updated = await writeChannel(tx, channelId, { name, config })
     if (actor) {
       const view = (c: Channel) => ({ name: c.name, config: presentConfig(c) })

@@ -1,7 +1,7 @@
 import { PGlite, types, type Transaction as PgliteTx } from '@electric-sql/pglite'
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import type { Db, Queryable, QueryResult, Transaction } from './client.js'
+import type { Db, QueryResult, Transaction } from './client.js'
 
 // int8 and numeric come back as numbers on both backends (see postgres.ts): counts and prices
 // never exceed 2^53 here, and one representation keeps the data layer free of per-backend code.
@@ -12,7 +12,7 @@ const parsers = {
 
 function adapter (
   q: PGlite | PgliteTx, options: { ownsConnection: boolean },
-): Queryable & { exec(sql: string): Promise<void>, bossAdapter: Db['bossAdapter'] } {
+): Transaction {
   const query = async <T>(text: string, params?: readonly unknown[]): Promise<QueryResult<T>> => {
     const res = await q.query<T>(text, params as unknown[] | undefined)
     return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length }

@@ -1,6 +1,6 @@
 import picomatch from 'picomatch'
 import { AppError } from '../errors.js'
-import type { FileFormat } from '../formats/types.js'
+import type { FileFormat } from '../formats/catalogue.js'
 import type { ParseSettings } from '../formats/parse-options.js'
 import type { CanonicalField } from './agent.js'
 import { validateCron } from './schedule.js'

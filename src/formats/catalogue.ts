@@ -78,3 +78,7 @@ export const formatOfMagic = (head: Uint8Array): FileFormat | undefined => FORMA
 
 /** The label of a format ("XLSX"). */
 export const formatLabel = (format: string): string => FORMAT_DESCRIPTORS.find(d => d.format === format)?.label ?? format.toUpperCase()
+
+/** The formats results can be written in (sinks, GET …/results?format=). */
+export type ResultFormat = Extract<typeof FORMAT_DESCRIPTORS[number], { results: true }>['format']
+export const RESULT_FORMATS: readonly ResultFormat[] = FORMAT_DESCRIPTORS.flatMap(d => d.results ? [d.format] : [])

@@ -52,7 +52,7 @@ export interface InboundAnswer {
 export const notFound = (): AppError => new AppError('NOT_FOUND')
 
 /**
- * POST /api/v1/inbound/{sourceId} (SPEC §3 "Inbound webhook"). Checks run cheapest first and all
+ * POST /api/v1/inbound/{sourceId} (docs/inbound-webhooks.md). Checks run cheapest first and all
  * but the last before any body byte is read:
  *   429 this address failed too often for this source → 413 by Content-Length → 415 content type →
  *   401 signature headers and timestamp window → 404 source (unknown, disabled, another

@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { FILE_FORMATS, type FileFormat } from '../formats/types.js'
+import { FILE_FORMATS, type FileFormat } from '../formats/catalogue.js'
 import { ParseConfig, SourceFieldMap } from '../schemas/parse.js'
 
 /** Config fields several kinds share, described once (their schemas are the OpenAPI's config union). */

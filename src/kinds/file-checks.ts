@@ -1,3 +1,4 @@
+import path from 'node:path'
 import { gunzipSync, constants as zlib } from 'node:zlib'
 import type { RemoteFile } from '../connectors/remote-file.js'
 import type { Transport } from '../connectors/transport.js'
@@ -8,6 +9,9 @@ import { detectFormat, SNIFF_BYTES } from '../formats/detect.js'
 import { isZipMagic } from '../formats/zip.js'
 import type { Checklist } from './checklist.js'
 import type { FileLocation } from './types.js'
+
+/** A listed file's name, as its type is told from it: the last segment of its key below the location (a URL's path, not its query). */
+export const fileNameOf = (location: FileLocation, key: string): string => path.posix.basename(location.relative(key) ?? key)
 
 /**
  * The Test steps every pulled kind ends with, after its own reachability and credential steps:
@@ -46,10 +50,11 @@ export async function checkFiles (deps: Pick<Deps, 'db'>, source: DataSource, lo
     const gz = head[0] === 0x1f && head[1] === 0x8b
     if (gz) head = gunzipSync(head, { finishFlush: zlib.Z_SYNC_FLUSH })
     // a zip is an archive of files unless it is named as a workbook (the pull decides the same way: pipeline/ingest.ts)
-    if (newest.key.toLowerCase().endsWith('.zip') || (!config.format && isZipMagic(head) && !/\.(xlsx|xlsm)$/i.test(newest.key))) {
+    const name = fileNameOf(location, newest.key)
+    if (name.toLowerCase().endsWith('.zip') || (!config.format && isZipMagic(head) && !/\.(xlsx|xlsm)$/i.test(name))) {
       return { message: `The newest matching file, ${newest.key}, is a zip archive: each file in it in a supported format is read.` }
     }
-    const format = detectFormat({ head, complete: !gz && newest.size <= SNIFF_BYTES, fileName: newest.key, format: config.format })
+    const format = detectFormat({ head, complete: !gz && newest.size <= SNIFF_BYTES, fileName: name, format: config.format })
     return { message: `The newest matching file, ${newest.key}, is recognised as ${format.toUpperCase()}${gz ? ' (gzip)' : ''}.` }
   })
 }

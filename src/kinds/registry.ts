@@ -1,5 +1,7 @@
 import type { DataSource, SourceConfig, SourceRole } from '../domain/source.js'
 import { AppError } from '../errors.js'
+import { azureBlobKind } from './azure-blob/index.js'
+import { httpsKind } from './https/index.js'
 import { s3Kind } from './s3/index.js'
 import { sftpKind } from './sftp/index.js'
 import type { SecretType } from '../vault/secret.js'
@@ -14,6 +16,8 @@ const KINDS: readonly KindDescriptor[] = [
   s3Kind as KindDescriptor,
   sftpKind as KindDescriptor,
   webhookKind as KindDescriptor,
+  azureBlobKind as KindDescriptor,
+  httpsKind as KindDescriptor,
 ]
 
 const byType = new Map(KINDS.map(k => [k.type, k]))

@@ -34,13 +34,23 @@ export interface SecretRefSpec {
  */
 export interface SecretOverride { id: string, value: unknown }
 
+/**
+ * Set by the pull only (not the Test or the preview): which source's ledger the listing is for. A
+ * kind that polls one file (HTTPS) sends the newest ledgered validator of it back, so an
+ * unchanged file is not downloaded again.
+ */
+export interface PullContext { sourceId: string }
+
 /** Where a pulled kind's files are, as the shared pull, Test and preview speak of it. */
 export interface FileLocation {
   /** how a person names the place, lower case: `prefix "daily/"`, `path "/out"` */
   label: string
   /** what one listed file is called in messages: "object", "file", "blob" */
   noun: string
-  /** the key below the location (what `config.pattern` matches), or null when the key is not under it */
+  /**
+   * the key below the location (what `config.pattern` matches, and whose extension names the file's
+   * type), or null when the key is not under it; for a URL key, its path (the query is not a name)
+   */
   relative (key: string): string | null
 }
 
@@ -112,9 +122,11 @@ export interface KindDescriptor<CIn extends SourceConfig = SourceConfig, COut ex
   /**
    * Runs `fn` with a transport for the config's target, closing it afterwards (connections,
    * clients holding credentials). Secrets are resolved for this call only; `override` replaces
-   * one of them (a new value under trial). Absent for kinds that move no files (webhooks).
+   * one of them (a new value under trial); `pull` is given by the pull. Absent for kinds that move no files (webhooks).
    */
-  withTransport? <T>(deps: KindDeps, orgId: string, config: CIn | COut, fn: (transport: Transport) => Promise<T>, override?: SecretOverride): Promise<T>
+  withTransport? <T>(
+    deps: KindDeps, orgId: string, config: CIn | COut, fn: (transport: Transport) => Promise<T>, override?: SecretOverride, pull?: PullContext,
+  ): Promise<T>
   /** the error codes the kind's transport fails with (src/errors.ts), told apart from a file's own failures */
   errorCodes?: readonly string[]
   /** where the files of a pulled kind are (pattern matching, messages) */

@@ -1,5 +1,5 @@
 import type { PgBoss, SendOptions } from 'pg-boss'
-import type { BossDb } from '../push/queue.js'
+import type { BossDb } from '../db/client.js'
 
 export const MAP_QUEUE = 'map-upload'
 

@@ -1,16 +1,22 @@
+import type { Readable } from 'node:stream'
 import type { PgBoss } from 'pg-boss'
 import type { Deps } from '../deps.js'
-import { agentOr404 } from '../db/lookups.js'
+import { requireAgent } from '../agents/service.js'
 import type { Transaction } from '../db/client.js'
 import { getAgent, type Agent } from '../db/sql/agents.js'
 import { getUpload, type InventoryUpload } from '../db/sql/inventory.js'
-import { closeItemCursor, fetchItems, finishJob, insertJob, lockJob, markJobRunning, openItemCursor, type JobTrigger, type MappingJob } from '../db/sql/jobs.js'
+import {
+  closeItemCursor, fetchItems, finishJob, getJob, insertJob, jobOrigins, listJobs, lockJob, markJobRunning, openItemCursor,
+  type JobOrigin, type JobStatus, type JobTrigger, type MappingJob,
+} from '../db/sql/jobs.js'
 import { deleteResults, insertResults } from '../db/sql/results.js'
 import { listSourcesOfAgent } from '../db/sql/sources.js'
 import { AppError, isAppError } from '../errors.js'
 import type { IngestInput } from '../pipeline/ingest.js'
 import { autoPushSinks, createPush } from '../push/service.js'
 import { newId } from '../util/ids.js'
+import type { ResultFormat } from '../results/format.js'
+import { streamJobResults } from '../results/rows.js'
 import { compileProjection, outputOf } from './projection.js'
 import { enqueueMap } from './queue.js'
 import { recordAudit, type Actor } from '../audit/audit.js'
@@ -34,7 +40,7 @@ export async function createJob (
 
 /** POST /agents/{id}/jobs { uploadId }: a job for one of the agent's uploads. */
 export async function requestJob (deps: Deps, orgId: string, agentId: string, uploadId: string, actor?: Actor): Promise<MappingJob> {
-  const agent = await agentOr404(deps.db, orgId, agentId)
+  const agent = await requireAgent(deps.db, orgId, agentId)
   const upload = await getUpload(deps.db, orgId, agentId, uploadId)
   if (!upload) throw new AppError('NOT_FOUND', 'Upload not found.', { details: { field: 'uploadId' } })
   if (upload.status !== 'ingested') {
@@ -49,6 +55,42 @@ export async function requestJob (deps: Deps, orgId: string, agentId: string, up
     if (actor) await recordAudit(tx, actor, { action: 'create', resourceType: 'job', resourceId: job.id })
     return job
   })
+}
+
+export type { JobOrigin, MappingJob }
+
+/** A mapping job of the organisation's agent, or NOT_FOUND. */
+export async function requireJob (deps: Pick<Deps, 'db'>, orgId: string, agentId: string, jobId: string): Promise<MappingJob> {
+  const job = await getJob(deps.db, orgId, agentId, jobId)
+  if (!job) throw new AppError('NOT_FOUND', 'Job not found.')
+  return job
+}
+
+/** An agent's jobs, newest first, each with the upload (and source) it maps. */
+export async function listJobsOf (
+  deps: Pick<Deps, 'db'>, orgId: string, agentId: string, filter: { limit: number, before?: string, uploadId?: string, status?: JobStatus },
+): Promise<Array<MappingJob & { origin?: JobOrigin }>> {
+  await requireAgent(deps.db, orgId, agentId)
+  const jobs = await listJobs(deps.db, orgId, agentId, filter)
+  const origins = await jobOrigins(deps.db, orgId, jobs.map(j => j.uploadId))
+  return jobs.map(job => ({ ...job, origin: origins.get(job.uploadId) }))
+}
+
+/** One job with the upload (and source) it maps. */
+export async function getJobOf (deps: Pick<Deps, 'db'>, orgId: string, agentId: string, jobId: string): Promise<MappingJob & { origin?: JobOrigin }> {
+  const job = await requireJob(deps, orgId, agentId, jobId)
+  return { ...job, origin: (await jobOrigins(deps.db, orgId, [job.uploadId])).get(job.uploadId) }
+}
+
+/** A succeeded job's results as a file stream; any other job → CONFLICT. */
+export async function jobResults (
+  deps: Pick<Deps, 'db'>, orgId: string, agentId: string, jobId: string, format: ResultFormat,
+): Promise<{ job: MappingJob, stream: Readable }> {
+  const job = await requireJob(deps, orgId, agentId, jobId)
+  if (job.status !== 'succeeded') {
+    throw new AppError('CONFLICT', `The job has no results yet (it is ${job.status}).`, { details: { jobStatus: job.status } })
+  }
+  return { job, stream: streamJobResults(deps.db, job, format) }
 }
 
 /**

@@ -2,16 +2,19 @@ import type { Deps } from '../deps.js'
 import type { Transaction } from '../db/client.js'
 import { channelIdsOf, insertDeliveries, type DeliveryEvent } from '../db/sql/channels.js'
 import {
-  resolveItemById, resolveOpenItem, upsertOpenItem, type NotifySelection, type PendingItem, type PendingItemType,
+  getItem, listItems, resolveItemById, resolveOpenItem, upsertOpenItem,
+  type NotifySelection, type PendingItem, type PendingItemStatus, type PendingItemType,
 } from '../db/sql/pending-items.js'
-import { enqueueDeliveries } from '../queue/jobs/notify.js'
+import { requireAgent } from '../agents/service.js'
+import { AppError } from '../errors.js'
+import { enqueueDeliveries } from '../channels/queue.js'
 import { newId } from '../util/ids.js'
 import { recordAudit, type Actor } from '../audit/audit.js'
 
 export type { PendingItem, PendingItemType, NotifySelection } from '../db/sql/pending-items.js'
 
 /**
- * The pending-item machinery (SPEC §2 "Pending item", §3 step 5), shared by automatic pulls
+ * The pending-item machinery (docs/scaling.md, "Failures of scheduled pulls"; docs/push.md, "Pending items"), shared by automatic pulls
  * (DATA_SOURCE_PULL_FAILED) and pushes (DATA_SOURCE_PUSH_FAILED):
  *
  * - reportFailure opens the one open item of (source, type), or counts a repeat on it;
@@ -62,10 +65,14 @@ export async function reportRecovery (deps: Deps, input: { sourceId: string, typ
   return item
 }
 
-/** A person resolved the item (`manual`); null when it is not an open item of this org's agent. */
-export async function resolveManually (deps: Deps, input: { orgId: string, agentId: string, itemId: string, actor?: Actor }): Promise<PendingItem | null> {
+/**
+ * A person resolved the item (`manual`). An item that is already resolved answers as it is; one
+ * that is not an item of this organisation's agent → NOT_FOUND.
+ */
+export async function resolveManually (deps: Deps, input: { orgId: string, agentId: string, itemId: string, actor?: Actor }): Promise<PendingItem> {
+  const agent = await requireAgent(deps.db, input.orgId, input.agentId)
   const item = await deps.db.transaction(async (tx) => {
-    const resolved = await resolveItemById(tx, input.orgId, input.agentId, input.itemId, 'manual')
+    const resolved = await resolveItemById(tx, input.orgId, agent.id, input.itemId, 'manual')
     if (resolved) await queueNotifications(tx, deps, resolved, 'resolved')
     if (resolved && input.actor) {
       await recordAudit(tx, input.actor, {
@@ -74,8 +81,21 @@ export async function resolveManually (deps: Deps, input: { orgId: string, agent
     }
     return resolved
   })
-  if (item) deps.logger.info({ itemId: item.id, sourceId: item.sourceId, type: item.type }, 'pending item resolved by hand')
+  if (!item) {
+    const current = await getItem(deps.db, input.orgId, agent.id, input.itemId)
+    if (!current) throw new AppError('NOT_FOUND', 'Pending item not found.')
+    return current
+  }
+  deps.logger.info({ itemId: item.id, sourceId: item.sourceId, type: item.type }, 'pending item resolved by hand')
   return item
+}
+
+/** An agent's pending items, newest first. */
+export async function listPendingItems (
+  deps: Pick<Deps, 'db'>, orgId: string, agentId: string, filter: { status?: PendingItemStatus, limit: number },
+): Promise<PendingItem[]> {
+  const agent = await requireAgent(deps.db, orgId, agentId)
+  return listItems(deps.db, orgId, agent.id, filter)
 }
 
 /** One delivery row + one `notify-channel` job per selected channel, in the caller's transaction. */

@@ -1,6 +1,6 @@
 import type { PendingItem } from '../db/sql/pending-items.js'
 
-/** A pending item as the API (and webhook channels) show it: SPEC §2 fields, no org id. */
+/** A pending item as the API (and webhook channels) show it: the fields of docs/scaling.md, "Failures of scheduled pulls", no org id. */
 export function presentItem (item: PendingItem) {
   return {
     id: item.id,

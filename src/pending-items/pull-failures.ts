@@ -6,8 +6,8 @@ import { ERRORS, isAppError, type ErrorCode } from '../errors.js'
 import { reportFailure, reportRecovery } from './pending-items.js'
 
 /**
- * What an automatic pull's outcome means for the DATA_SOURCE_PULL_FAILED pending item
- * (SPEC §3 step 5). Decisions (docs/scaling.md, "Failures of scheduled pulls"):
+ * What an automatic pull's outcome means for the DATA_SOURCE_PULL_FAILED pending item.
+ * Decisions (docs/scaling.md, "Failures of scheduled pulls"):
  *
  * - a pull whose listing failed (status `failed`, or `partial` with a listing error) is a failure;
  *   one whose listing succeeded is a success, even if some files were rejected (those are in the

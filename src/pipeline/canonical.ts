@@ -12,7 +12,7 @@ export interface CanonicalItem {
   attributes: Record<string, unknown>
 }
 
-/** Header normalisation of SPEC §2: case-insensitive, ignoring spaces, `_` and `-`. */
+/** Header normalisation (docs/formats.md, "Field map"): case-insensitive, ignoring spaces, `_` and `-`. */
 export const normaliseHeader = (header: string): string => header.toLowerCase().replace(/[\s_-]+/g, '')
 
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/

@@ -2,6 +2,7 @@ import fs from 'node:fs'
 import { Readable } from 'node:stream'
 import type { PipelineLimits } from '../config.js'
 import type { Transaction } from '../db/client.js'
+import { withSavepoint } from '../db/transactions.js'
 import { createItemWriter, insertRejectedRows, insertUpload, updateUploadCounts, type InventoryUpload, type RejectedRow } from '../db/sql/inventory.js'
 import type { AgentMapping } from '../domain/agent.js'
 import { AppError, isAppError, shuttingDown } from '../errors.js'
@@ -67,6 +68,12 @@ export const effectiveFieldMap = (agent: { mapping: AgentMapping }, fieldMap?: F
  * of its rows is kept. Any other failure (the byte stream broke, the database failed) is thrown:
  * the caller's transaction rolls back and the file is taken again later.
  */
+/** The upload row's fields every outcome of one file shares. */
+type UploadBase = Pick<Parameters<typeof insertUpload>[1], 'orgId' | 'agentId' | 'sourceId' | 'syncId' | 'fileName'>
+
+/** How far a file was read when it was refused: what its rejected upload records. */
+interface ReadSoFar { bytesRead: () => number, detected: { format?: FileFormat, encoding?: string } }
+
 export class InventoryPipeline {
   constructor (private readonly options: {
     limits: PipelineLimits
@@ -129,21 +136,37 @@ export class InventoryPipeline {
     }
   }
 
-  #base (input: IngestInput) {
+  #base (input: IngestInput): UploadBase {
     return { orgId: input.orgId, agentId: input.agent.id, sourceId: input.sourceId, syncId: input.syncId, fileName: storableText(input.fileName) }
   }
 
   async ingest (tx: Transaction, input: IngestInput): Promise<IngestResult> {
-    const uploadId = newId()
-    const base = { id: uploadId, ...this.#base(input) }
-    await tx.exec('SAVEPOINT ferry_file')
-    let bytesRead = () => 0
-    let detected: { format?: FileFormat, encoding?: string } = {}
-    let writer: ReturnType<typeof createItemWriter> | undefined
+    const base = { id: newId(), ...this.#base(input) }
+    // what the refusal of a file read in part records (its format, encoding and bytes read so far)
+    const read: ReadSoFar = { bytesRead: () => 0, detected: {} }
     const { signal } = this.options
     // a parser waiting for the next bytes of a slow body wakes up with the stream's error
     const stop = () => { input.stream.destroy(shuttingDown()) }
     signal?.addEventListener('abort', stop, { once: true })
+    try {
+      const landed = await withSavepoint<{ result: IngestResult, accepted: number | null }>(tx, () => this.#land(tx, input, base, read), (err) => {
+        if (!isAppError(err) || err.failureType !== 'config') return null
+        return async () => ({ result: await this.#rejected(tx, base, err, { ...read.detected, bytes: read.bytesRead() }), accepted: null })
+      })
+      if (landed.accepted === null) return landed.result
+      for (const hook of this.options.afterIngest ?? []) await hook(tx, landed.result.upload, input)
+      this.options.onRowsAccepted?.(landed.accepted)
+      return landed.result
+    } finally {
+      signal?.removeEventListener('abort', stop)
+    }
+  }
+
+  /** Reads the file into items and its upload row (in the savepoint of ingest()). */
+  async #land (tx: Transaction, input: IngestInput, base: UploadBase & { id: string }, read: ReadSoFar,
+  ): Promise<{ result: IngestResult, accepted: number }> {
+    const { signal } = this.options
+    let writer: ReturnType<typeof createItemWriter> | undefined
     try {
       if (signal?.aborted) throw shuttingDown()
       // the upload row comes first: the items carry its compact key
@@ -158,8 +181,8 @@ export class InventoryPipeline {
         fieldMap: effectiveFieldMap(input.agent, input.fieldMap),
         limits: this.options.limits,
       })
-      bytesRead = file.opened.bytesRead
-      detected = { format: file.format, encoding: file.opened.encoding }
+      read.bytesRead = file.opened.bytesRead
+      read.detected = { format: file.format, encoding: file.opened.encoding }
 
       const rejected: RejectedRow[] = []
       let accepted = 0
@@ -189,28 +212,18 @@ export class InventoryPipeline {
       const warnings = file.finish().map(w => ({
         ...w, message: storableText(w.message), ...(w.columns ? { columns: w.columns.map(storableText) } : {}),
       }))
-      detected.encoding = file.opened.encoding
+      read.detected.encoding = file.opened.encoding
       await writer.finish()
-      await insertRejectedRows(tx, uploadId, rejected)
-      const upload = await updateUploadCounts(tx, uploadId, {
-        format: file.format, encoding: file.opened.encoding, bytes: bytesRead(), rowsAccepted: accepted, rowsRejected: rejectedCount,
+      await insertRejectedRows(tx, base.id, rejected)
+      const upload = await updateUploadCounts(tx, base.id, {
+        format: file.format, encoding: file.opened.encoding, bytes: read.bytesRead(), rowsAccepted: accepted, rowsRejected: rejectedCount,
         warnings: [...new Set(warnings.map(w => w.message))],
       })
-      await tx.exec('RELEASE SAVEPOINT ferry_file')
-      for (const hook of this.options.afterIngest ?? []) await hook(tx, upload, input)
-      this.options.onRowsAccepted?.(accepted)
-      return { upload, rejected: rejected.map(({ row, reason }) => ({ row, reason })), warnings }
+      return { result: { upload, rejected: rejected.map(({ row, reason }) => ({ row, reason })), warnings }, accepted }
     } catch (caught) {
       await writer?.abort()
       // whatever the cut-off stream made the parser say, this file was not refused: it is taken again
-      const err = signal?.aborted ? shuttingDown() : caught
-      if (!isAppError(err) || err.failureType !== 'config') throw err
-      await tx.exec('ROLLBACK TO SAVEPOINT ferry_file')
-      const result = await this.#rejected(tx, base, err, { ...detected, bytes: bytesRead() })
-      await tx.exec('RELEASE SAVEPOINT ferry_file')
-      return result
-    } finally {
-      signal?.removeEventListener('abort', stop)
+      throw signal?.aborted ? shuttingDown() : caught
     }
   }
 

@@ -4,7 +4,8 @@ import { Readable } from 'node:stream'
 import type { RemoteFile } from '../connectors/remote-file.js'
 import type { Transport } from '../connectors/transport.js'
 import type { Deps } from '../deps.js'
-import { agentOr404, sourceOr404 } from '../db/lookups.js'
+import { requireAgent } from '../agents/service.js'
+import { requireSource } from '../sources/lookup.js'
 import type { Agent } from '../db/sql/agents.js'
 import type { CanonicalField } from '../domain/agent.js'
 import {
@@ -18,6 +19,7 @@ import type { CanonicalItem } from '../pipeline/canonical.js'
 import { effectiveFieldMap } from '../pipeline/ingest.js'
 import { MappedFile, isRejection, type FileWarning } from '../pipeline/reader.js'
 import { prepareSourceConfig } from '../sources/service.js'
+import { fileNameOf } from '../kinds/file-checks.js'
 import { kindOf, roleOf } from '../kinds/registry.js'
 import type { FileLocation, KindDescriptor } from '../kinds/types.js'
 import { skipReason } from '../sync/pull.js'
@@ -56,8 +58,8 @@ export interface Preview {
 
 /** The preview of a saved source, with optional options to try over its own. */
 export async function previewSavedSource (deps: Deps, orgId: string, agentId: string, sourceId: string, input: PreviewInput): Promise<Preview> {
-  const agent = await agentOr404(deps.db, orgId, agentId)
-  const source = await sourceOr404(deps.db, orgId, agentId, sourceId)
+  const agent = await requireAgent(deps.db, orgId, agentId)
+  const source = await requireSource(deps.db, orgId, agentId, sourceId)
   refuseWithoutFiles(source.type, source.role)
   const trial: Record<string, unknown> = {}
   if (input.parse !== undefined) trial.parse = input.parse
@@ -71,7 +73,7 @@ export async function previewSavedSource (deps: Deps, orgId: string, agentId: st
 /** The preview of a config not saved yet (the add-source form). */
 export async function previewUnsavedSource (deps: Deps, orgId: string, agentId: string,
   input: { type: SourceType, role: SourceRole, config: Record<string, unknown>, key?: string }): Promise<Preview> {
-  const agent = await agentOr404(deps.db, orgId, agentId)
+  const agent = await requireAgent(deps.db, orgId, agentId)
   refuseWithoutFiles(input.type, input.role)
   const config = await prepareSourceConfig(deps, orgId, input.type, input.role, input.config)
   return await preview(deps, orgId, agent, input.type, config, input.key)
@@ -143,8 +145,9 @@ async function readPreview (
   const options = importOptionsOf(config)
   const limits = deps.config.limits
   const source = new ByteSource(body)
-  const archive = object.key.toLowerCase().endsWith('.zip') ||
-    (options.format === undefined && isZipMagic(await source.peek(4)) && !/\.(xlsx|xlsm)$/i.test(object.key))
+  const objectName = fileNameOf(kind.location!(config), object.key)
+  const archive = objectName.toLowerCase().endsWith('.zip') ||
+    (options.format === undefined && isZipMagic(await source.peek(4)) && !/\.(xlsx|xlsm)$/i.test(objectName))
   let spooled: SpooledFile | undefined
   let zip: OpenedZip | undefined
   try {
@@ -170,7 +173,7 @@ async function readPreview (
         size = chosen.size
       }
     }
-    const fileName = path.posix.basename(key.includes('!') ? key.replace(/^.*!/, '') : key)
+    const fileName = key === object.key ? objectName : path.posix.basename(key.replace(/^.*!/, ''))
     return await mapFirstRows({ key, size }, await MappedFile.open({
       stream, fileName, format, parse: options.parse, fieldMap: effectiveFieldMap(agent, options.fieldMap), limits,
     }))

@@ -1,11 +1,10 @@
 import type { ConnectionOptions, FindJobsOptions, PgBoss, SendOptions } from 'pg-boss'
+import type { BossDb } from '../db/client.js'
 
 export const PUSH_QUEUE = 'push-results'
 
 /** The push job payload: ids only, never a secret. */
 export interface PushJobData { sinkId: string, jobId: string, syncId: string }
-
-export type BossDb = { executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }> }
 
 /**
  * Queues one attempt of a delivery. At most one queued job per delivery (singletonKey = sync id):

@@ -5,7 +5,7 @@ import {
   setDeliveryState, strandedDeliveries, type Delivery,
 } from '../db/sql/deliveries.js'
 import { getJob, getJobById, type MappingJob } from '../db/sql/jobs.js'
-import { sourceOr404 } from '../db/lookups.js'
+import { requireSource } from '../sources/lookup.js'
 import { disableSource, getSourceById } from '../db/sql/sources.js'
 import { appendManifest, finishSync, getSyncById, insertSync, replaceManifest, type ManifestEntry, type Sync } from '../db/sql/syncs.js'
 import type { DataSource } from '../domain/source.js'
@@ -22,7 +22,7 @@ import { recordAudit, type Actor } from '../audit/audit.js'
 import { logFinished } from '../sync/signals.js'
 
 /**
- * Pushes of mapping-job results to RESULTS_SINKs (SPEC §3 "Push").
+ * Pushes of mapping-job results to RESULTS_SINKs (docs/push.md, "Pushes").
  *
  * A push is an outbound sync plus a `deliveries` row (the state machine of src/push/delivery.ts).
  * Every attempt is one pg-boss job (queue `push-results`, payload ids only); a retry is a new job
@@ -78,7 +78,7 @@ export const autoPushSinks = (sources: DataSource[]): DataSource[] =>
 /** POST …/data-sources/{sid}/push { jobId }: checks, then a manual push. */
 export async function requestPush (deps: Deps, orgId: string, agentId: string, sinkId: string, jobId: string, actor?: Actor): Promise<Sync> {
   const { db } = deps
-  const sink = await sourceOr404(db, orgId, agentId, sinkId)
+  const sink = await requireSource(db, orgId, agentId, sinkId)
   const job = await getJob(db, orgId, agentId, jobId)
   if (!job) throw new AppError('NOT_FOUND', 'Job not found.', { details: { field: 'jobId' } })
   if (sink.role !== 'RESULTS_SINK') throw new AppError('CONFLICT', 'Only results sinks receive pushes; this is an inventory source.')
@@ -362,7 +362,7 @@ export async function cancelPushIn (deps: Pick<Deps, 'boss'>, tx: Transaction, s
  * attempt replaced by one that starts now (one queued job per delivery: singletonKey = sync id).
  */
 export async function retryPushNow (deps: Deps, orgId: string, agentId: string, sinkId: string, syncId: string, actor: Actor): Promise<void> {
-  const sink = await sourceOr404(deps.db, orgId, agentId, sinkId)
+  const sink = await requireSource(deps.db, orgId, agentId, sinkId)
   await deps.db.transaction(async (tx) => {
     const delivery = await lockDeliveryOfSync(tx, syncId)
     if (!delivery || delivery.sinkId !== sink.id) throw new AppError('NOT_FOUND', 'Sync not found.')

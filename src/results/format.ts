@@ -1,14 +1,14 @@
 import { once } from 'node:events'
 import { PassThrough, Readable } from 'node:stream'
 import ExcelJS from 'exceljs'
+import type { ResultFormat } from '../formats/catalogue.js'
 
 /**
  * Result formatters: a job's rows (values in column order, read from the database batch by batch)
  * → the bytes of one file. Every formatter streams: memory holds one chunk, never the result.
  */
 
-export const RESULT_FORMATS = ['csv', 'json', 'ndjson', 'xlsx'] as const
-export type ResultFormat = typeof RESULT_FORMATS[number]
+export { RESULT_FORMATS, type ResultFormat } from '../formats/catalogue.js'
 
 export const CONTENT_TYPES: Record<ResultFormat, string> = {
   csv: 'text/csv; charset=utf-8',

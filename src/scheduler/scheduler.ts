@@ -4,10 +4,10 @@ import type { Deps } from '../deps.js'
 import { claimDueSources, setNextPulls } from '../db/sql/schedule.js'
 import { PULLED_TYPES } from '../kinds/registry.js'
 import { coerceError } from '../errors.js'
-import { PULL_QUEUE, type PullJobData } from '../queue/jobs/pull.js'
+import { PULL_QUEUE, type PullJobData } from '../sync/queue.js'
 
 /**
- * The scheduler (SPEC §3 "run by the schedule"): one loop in every worker process. There is no
+ * The scheduler (docs/scaling.md, "The scheduler"): one loop in every worker process. There is no
  * pg-boss schedule or queue per source; the sources table is the schedule. Each tick, in ONE
  * transaction:
  *

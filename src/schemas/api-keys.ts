@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { AUDIT_RESOURCE_TYPES } from '../audit/audit.js'
+import { AUDIT_RESOURCE_TYPES } from '../audit/resource-types.js'
 import { Page, Timestamp, Uuid } from './common.js'
 
 export const RoleSchema = Type.Union([Type.Literal('viewer'), Type.Literal('operator'), Type.Literal('admin')],
@@ -14,18 +14,18 @@ export const ApiKey = Type.Object({
   createdAt: Timestamp,
   lastUsedAt: Type.Union([Timestamp, Type.Null()]),
   expiresAt: Type.Union([Timestamp, Type.Null()]),
-})
+}, { title: 'ApiKey' })
 
 export const ApiKeyCreate = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 200 }),
   role: RoleSchema,
   expiresAt: Type.Optional(Type.Union([Timestamp, Type.Null()], { description: 'after this time the key answers 401; must be in the future' })),
-}, { additionalProperties: false })
+}, { title: 'ApiKeyCreate', additionalProperties: false })
 
 export const Me = Type.Object({
   org: Type.Object({ id: Uuid, name: Type.String() }),
   apiKey: Type.Object({ id: Uuid, name: Type.String(), role: RoleSchema, isInstanceAdmin: Type.Boolean(), expiresAt: Type.Union([Timestamp, Type.Null()]) }),
-})
+}, { title: 'Me' })
 
 export const AuditEntry = Type.Object({
   id: Uuid,
@@ -40,7 +40,7 @@ export const AuditEntry = Type.Object({
   resourceId: Type.String(),
   changes: Type.Optional(Type.Record(Type.String(), Type.Object({ before: Type.Optional(Type.Unknown()), after: Type.Optional(Type.Unknown()) }),
     { description: 'updates: each changed field before and after; secret values appear redacted, as everywhere in the API' })),
-})
+}, { title: 'AuditEntry' })
 
 export const AuditQuery = Type.Object({
   ...Page.properties,

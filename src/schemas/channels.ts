@@ -1,5 +1,6 @@
 import { Type } from 'typebox'
 import { Timestamp, Uuid } from './common.js'
+import { SecretSummary } from './secrets.js'
 
 const UuidPattern = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' })
 const Url = Type.String({ minLength: 1, maxLength: 2048, pattern: '^https?://' })
@@ -26,14 +27,14 @@ export const ChannelCreate = Type.Object({
   name: Type.Optional({ ...ChannelName, description: 'default: "<type> channel"' }),
   type: ChannelType,
   config: Type.Record(Type.String(), Type.Unknown()),
-}, { additionalProperties: false })
+}, { title: 'ChannelCreate', additionalProperties: false })
 
 export const ChannelPatch = Type.Object({
   name: Type.Optional(ChannelName),
   config: Type.Optional(Type.Record(Type.String(), Type.Unknown(), {
     description: 'fields to change, merged onto the stored config (the type stays); null removes an optional field (secretRef)',
   })),
-}, { additionalProperties: false, minProperties: 1 })
+}, { title: 'ChannelPatch', additionalProperties: false, minProperties: 1 })
 
 export const ChannelSchema = Type.Object({
   id: Uuid,
@@ -41,7 +42,7 @@ export const ChannelSchema = Type.Object({
   name: Type.String(),
   type: ChannelType,
   config: Type.Record(Type.String(), Type.Unknown(), { description: 'a Slack URL is shown redacted: it is a credential' }),
-  redactedSecrets: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  redactedSecrets: Type.Optional(Type.Record(Type.String(), SecretSummary, { description: 'the secret the config refers to, by config field' })),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 }, { $id: 'Channel' })
@@ -57,7 +58,7 @@ export const Delivery = Type.Object({
   createdAt: Timestamp,
   updatedAt: Timestamp,
   deliveredAt: Type.Union([Timestamp, Type.Null()]),
-})
+}, { title: 'ChannelDelivery' })
 
 export const ChannelParams = Type.Object({ id: Uuid, cid: Uuid })
 
@@ -65,4 +66,4 @@ export const ChannelTestResult = Type.Object({
   ok: Type.Boolean(),
   status: Type.Optional(Type.Integer({ description: 'HTTP status (slack, webhook) or SMTP reply code (email)' })),
   message: Type.String(),
-})
+}, { title: 'ChannelTestResult' })

@@ -19,4 +19,4 @@ export const InboundAnswer = Type.Object({
   errors: Type.Array(Type.Object({ row: Type.Optional(Type.Integer()), message: Type.String() }), { description: 'the first rejected rows (at most 100)' }),
   files: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Unknown()),
     { description: 'the manifest entries of the delivery: one, or one per member of a zip archive (with warnings such as UNMAPPED_COLUMNS)' })),
-})
+}, { title: 'InboundDeliveryResult' })

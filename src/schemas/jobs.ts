@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
-import { RESULT_FORMATS } from '../results/format.js'
-import { Timestamp, Uuid } from './common.js'
+import { RESULT_FORMATS } from '../formats/catalogue.js'
+import { Literals, Timestamp, Uuid } from './common.js'
 
 const JobStatus = Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed')])
 
@@ -21,9 +21,9 @@ export const Job = Type.Object({
   createdAt: Timestamp,
   startedAt: Type.Union([Timestamp, Type.Null()]),
   finishedAt: Type.Union([Timestamp, Type.Null()]),
-})
+}, { title: 'Job' })
 
-export const JobCreate = Type.Object({ uploadId: Uuid }, { additionalProperties: false })
+export const JobCreate = Type.Object({ uploadId: Uuid }, { additionalProperties: false, title: 'JobCreate' })
 
 export const JobParams = Type.Object({ id: Uuid, jobId: Uuid })
 
@@ -35,7 +35,7 @@ export const JobListQuery = Type.Object({
 })
 
 export const ResultsQuery = Type.Object({
-  format: Type.Optional(Type.Union(RESULT_FORMATS.map(f => Type.Literal(f)), { description: 'default json' })),
+  format: Type.Optional(Literals(RESULT_FORMATS, { description: 'default json' })),
 })
 
-export const PushBody = Type.Object({ jobId: Uuid }, { additionalProperties: false })
+export const PushBody = Type.Object({ jobId: Uuid }, { additionalProperties: false, title: 'PushRequest' })

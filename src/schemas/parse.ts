@@ -20,7 +20,7 @@ export const ParseConfig = Type.Object({
   encoding: nullable(Type.String({ minLength: 1, maxLength: 64, description: 'any WHATWG encoding label, e.g. "windows-1252", "utf-16le", "iso-8859-2"' })),
   sheet: nullable(Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Integer({ minimum: 1, maximum: 1000 })],
     { description: 'XLSX: a sheet name, a 1-based index, or "*" for every sheet (default: the first visible sheet)' })),
-}, { additionalProperties: false })
+}, { title: 'ParseConfig', additionalProperties: false })
 
 /** A source's `config.fieldMap`: canonical field → column name; overrides the agent's mapping.fieldMap field by field. */
 export const SourceFieldMap = Type.Object(

@@ -34,6 +34,6 @@ export const Item = Type.Object({
   currency: Type.Union([Type.String(), Type.Null()]),
   location: Type.Union([Type.String(), Type.Null()]),
   attributes: Type.Record(Type.String(), Type.Unknown()),
-})
+}, { title: 'InventoryItem' })
 
 export const UploadParams = Type.Object({ id: Uuid, uid: Uuid })

@@ -1,9 +1,9 @@
 import { Value } from 'typebox/value'
 import type { Deps } from '../deps.js'
 import type { Queryable } from '../db/client.js'
-import type { Agent } from '../db/sql/agents.js'
-import { agentOr404, sourceNotFound, sourceOr404 } from '../db/lookups.js'
-import { findSourcesUsingSecret, getSourceById, insertSource, listSourcesOfAgent, setNextPullAt, updateSource, type SourceFields } from '../db/sql/sources.js'
+import { requireAgent } from '../agents/service.js'
+import { sourceNotFound, requireSource } from './lookup.js'
+import { findSourcesUsingSecret, getSourceById, insertSource, updateSource, type SourceFields } from '../db/sql/sources.js'
 import {
   mergeConfigPatch, validateSourceCron, type DataSource, type SourceConfig, type SourceRole, type SourceType,
 } from '../domain/source.js'
@@ -163,7 +163,7 @@ export interface CreatedSource { source: DataSource, generatedSigningSecret?: st
 export async function createSource (
   deps: Deps, orgId: string, agentId: string, input: Required<Pick<SourceInput, 'name' | 'role' | 'type' | 'config'>> & SourceInput, actor?: Actor,
 ): Promise<CreatedSource> {
-  const agent = await agentOr404(deps.db, orgId, agentId)
+  const agent = await requireAgent(deps.db, orgId, agentId)
   const { role, type } = input
   let config = normaliseConfig(type, role, checkConfig(type, role, input.config), deps)
   checkScheduleAllowed(type, role, input.scheduleCron)
@@ -212,8 +212,8 @@ const SOURCE_FIELDS = ['name', 'config', 'scheduleCron', 'enabled', 'autoPush'] 
 export async function updateSourceWith (
   deps: Deps, orgId: string, agentId: string, sourceId: string, patch: SourceInput, actor?: Actor,
 ): Promise<DataSource> {
-  const agent = await agentOr404(deps.db, orgId, agentId)
-  const current = await sourceOr404(deps.db, orgId, agentId, sourceId)
+  const agent = await requireAgent(deps.db, orgId, agentId)
+  const current = await requireSource(deps.db, orgId, agentId, sourceId)
   const configChanged = patch.config !== undefined
   // a merge patch: `null` clears an optional setting (docs/formats.md), nested objects (parse, fieldMap) merge field by field
   const stored = current.config as unknown as Record<string, unknown>
@@ -252,12 +252,4 @@ export async function updateSourceWith (
   })
   if (!updated) throw sourceNotFound()
   return updated
-}
-
-/** After an agent's cron, timezone or autoPull changed: every source's next pull moves with it. */
-export async function refreshNextPulls (q: Queryable, agent: Agent): Promise<void> {
-  const now = new Date()
-  for (const source of await listSourcesOfAgent(q, agent.id)) {
-    await setNextPullAt(q, source.id, computeNextPullAt(source, agent, now))
-  }
 }

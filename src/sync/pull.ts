@@ -3,7 +3,7 @@ import path from 'node:path'
 import type { RemoteFile } from '../connectors/remote-file.js'
 import type { Transport } from '../connectors/transport.js'
 import type { Deps } from '../deps.js'
-import { sourceNotFound } from '../db/lookups.js'
+import { sourceNotFound } from '../sources/lookup.js'
 import { getAgent, type Agent } from '../db/sql/agents.js'
 import {
   acquireLease, getSourceById, holdsLease, insertLedgerEntry, ledgerContains, ledgerId, releaseLease, renewLease, setLastSyncedAt,
@@ -15,6 +15,7 @@ import {
 import { compilePattern, importOptionsOf, type DataSource } from '../domain/source.js'
 import { AppError, coerceError, isAppError, shuttingDown } from '../errors.js'
 import { READABLE_EXTENSIONS } from '../formats/catalogue.js'
+import { fileNameOf } from '../kinds/file-checks.js'
 import { isPulled, kindOf, pulledLabels } from '../kinds/registry.js'
 import { processTempDir, spoolBody, type Spooled } from '../inbound/spool.js'
 import { newId } from '../util/ids.js'
@@ -41,7 +42,8 @@ export function skipReason (file: RemoteFile, relativeKey: string, matches: (k: 
   if (file.key.endsWith('/')) return 'folder marker'
   if (!matches(relativeKey)) return 'does not match the pattern'
   if (file.size === 0) return 'empty file'
-  const name = file.key.toLowerCase().replace(/\.gz$/, '')
+  // the name below the location: a URL key's query is not part of it (src/kinds/types.ts FileLocation)
+  const name = relativeKey.toLowerCase().replace(/\.gz$/, '')
   const ext = path.extname(name)
   // the extensions the pipeline reads (optionally gzipped) are the formats' (src/formats/catalogue.ts)
   if (!configuredFormat && ext !== '' && !READABLE_EXTENSIONS.has(ext.slice(1))) return `unsupported file type "${ext}"`
@@ -49,7 +51,7 @@ export function skipReason (file: RemoteFile, relativeKey: string, matches: (k: 
 }
 
 /**
- * pull_inventory_from_source(sourceId), SPEC §3:
+ * pull_inventory_from_source(sourceId) (docs/architecture.md, "A pull, end to end"):
  * 1. list the prefix (every page); 2. candidates are listed objects not yet in the file ledger under
  *    (sourceId, key, etag) — the ledger is consulted for every listed object, which subsumes the
  *    spec's LastModified lookback window (S3 stamps multipart uploads with their start time, so a
@@ -241,7 +243,7 @@ async function runPull (deps: Deps, source: DataSource, agent: Agent, syncId: st
       } finally {
         await pool.drain()
       }
-    })
+    }, undefined, { sourceId: source.id })
     if (lease.lost) throw new AppError('LEASE_LOST')
     if (cancel.cancelled) throw cancelled()
     await reporter.flush()
@@ -337,7 +339,7 @@ async function ingestFile (
         orgId: source.orgId,
         agent,
         stream: spooled ? fs.createReadStream(spooled.path!) : body,
-        fileName: path.posix.basename(file.key),
+        fileName: fileNameOf(kindOf(source.type).location!(source.config), file.key),
         format: options.format,
         parse: options.parse,
         fieldMap: options.fieldMap,

@@ -3,7 +3,7 @@ import { afterPull } from '../pending-items/pull-failures.js'
 import { takeDeadLeases } from '../db/sql/sources.js'
 import { failLostSyncs, lostSyncCandidates, type LostSyncCandidate, type Sync } from '../db/sql/syncs.js'
 import { ERRORS } from '../errors.js'
-import { failLostPullJob, pullJobWaiting } from '../queue/jobs/pull.js'
+import { failLostPullJob, pullJobWaiting } from './queue.js'
 import { startPeriodic, type Periodic } from '../util/periodic.js'
 
 /** Lost syncs closed per sweep; a sweep that finds more leaves them to the next one. */

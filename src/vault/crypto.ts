@@ -4,7 +4,7 @@ import type { Keyring, MasterKey } from './keyring.js'
 import { MASTER_KEY_BYTES } from './keyring.js'
 
 /**
- * Envelope encryption of vault secrets (SPEC §3 "Secrets", reliability anchors §3).
+ * Envelope encryption of vault secrets (docs/security.md, "What is stored, and how").
  *
  * - Every encryption draws a fresh random 256-bit data key (DEK) and a fresh 96-bit nonce, and
  *   seals the plaintext with AES-256-GCM (16-byte tag). The AAD binds the ciphertext to

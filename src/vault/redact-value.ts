@@ -1,4 +1,4 @@
-/** Prefix of every redacted value shown in API output (SPEC §1 "Secrets"). */
+/** Prefix of every redacted value shown in API output (docs/security.md, "What is stored, and how"). */
 export const REDACTED_PREFIX = 'mt_byo_****'
 
 /**

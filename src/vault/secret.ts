@@ -61,7 +61,7 @@ Object.defineProperty(Secret.prototype, Symbol.toStringTag, { value: 'Secret', e
 export { REDACTED_PREFIX, REDACT_MIN_LENGTH_FOR_SUFFIX, redactValue } from './redact-value.js'
 
 // ---------------------------------------------------------------------------------------------
-// Secret values by type (SPEC §2 "Secret") and their plaintext encoding inside the vault.
+// Secret values by type (docs/security.md, "Values, by type") and their plaintext encoding inside the vault.
 
 /**
  * The value of each secret type, by type name. Empty here: each type's file in ./types/ adds its

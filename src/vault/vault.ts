@@ -13,7 +13,8 @@ import { REDACTED, SECRET_TYPES, Secret, decodeSecretValue, encodeSecretValue, i
 import { invalid } from './types/fields.js'
 import { secretTypeOf } from './types/registry.js'
 import { newId } from '../util/ids.js'
-import { diff, recordAudit, type Actor, type Changes } from '../audit/audit.js'
+import { diff, recordAudit, type Actor } from '../audit/audit.js'
+import type { Changes } from '../db/sql/audit.js'
 
 export type { SecretRecord } from '../db/sql/secrets.js'
 
@@ -48,7 +49,7 @@ export interface UpdateSecretInput {
 }
 
 /**
- * The vault service (SPEC §2–3 "Secrets"). Stores secrets sealed by envelope encryption
+ * The vault service (docs/security.md). Stores secrets sealed by envelope encryption
  * (src/vault/crypto.ts); everything it returns outside {@link Vault.withSecret} /
  * {@link Vault.resolve} is metadata plus the redacted display form, never a value. Listing and
  * reading never decrypt: the redacted form is written alongside the sealed value.

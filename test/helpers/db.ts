@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
-import { openDb, type Db } from '../../src/db/client.js'
+import { openDb } from '../../src/db/open.js'
+import type { Db } from '../../src/db/client.js'
 
 /** The local PostgreSQL server the suite runs against (trust auth). */
 export const POSTGRES_URL = process.env.FERRY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test'

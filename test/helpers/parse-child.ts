@@ -1,13 +1,16 @@
 /**
- * Parses a generated CSV of N rows through `openInventoryStream` (no database) and prints
- * {records, problems, last, bytes, maxRssBytes} as JSON. Run as a child process (test/unit/formats/memory.test.ts)
- * so its peak RSS is the parser's alone and its heap can be capped.
+ * Parses a generated CSV of N rows (argv: N), or a file (argv: its path), through `openInventoryStream`
+ * (no database) and prints {records, problems, last, bytes, maxRssBytes} as JSON. Run as a child process
+ * (test/unit/formats/memory.test.ts) so its peak RSS is the parser's alone and its heap can be capped.
  */
+import { createReadStream } from 'node:fs'
+import path from 'node:path'
 import { Readable } from 'node:stream'
 import { openInventoryStream } from '../../src/formats/index.js'
 import { LIMITS } from '../fixtures/formats/corpus.js'
 
-const rows = Number(process.argv[2] ?? 1_000_000)
+const arg = process.argv[2] ?? '1000000'
+const rows = Number(arg)
 
 /** A CSV produced on the fly: the file never exists in memory or on disk. */
 async function * generatedCsv (): AsyncGenerator<Buffer> {
@@ -22,7 +25,9 @@ async function * generatedCsv (): AsyncGenerator<Buffer> {
   }
 }
 
-const opened = await openInventoryStream(Readable.from(generatedCsv()), { fileName: 'big.csv', limits: LIMITS })
+const opened = Number.isInteger(rows)
+  ? await openInventoryStream(Readable.from(generatedCsv()), { fileName: 'big.csv', limits: LIMITS })
+  : await openInventoryStream(createReadStream(arg), { fileName: path.basename(arg), limits: LIMITS })
 let records = 0
 let problems = 0
 let last = 0

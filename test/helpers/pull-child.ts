@@ -11,7 +11,7 @@
  */
 import type { PgBoss } from 'pg-boss'
 import { loadConfig } from '../../src/config.js'
-import { openDb } from '../../src/db/client.js'
+import { openDb } from '../../src/db/open.js'
 import { findSourcesUsingSecret } from '../../src/db/sql/sources.js'
 import type { Deps } from '../../src/deps.js'
 import { createLogger } from '../../src/log.js'

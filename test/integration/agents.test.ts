@@ -11,7 +11,7 @@ beforeAll(async () => {
 afterAll(async () => { await t?.close() })
 
 describe('agents API', () => {
-  it('creates an agent with the defaults of SPEC §2', async () => {
+  it('creates an agent with its defaults', async () => {
     const res = await t.api('POST', '/api/v1/agents', { body: { name: 'acme' } })
     expect(res.statusCode).toBe(201)
     const agent = res.json()

@@ -9,7 +9,7 @@ import { eventually, startHttpReceiver, startMailReceiver, type HttpReceiver, ty
 import { startS3rver, type S3rverHandle } from '../helpers/s3.js'
 
 /**
- * The failure path of SPEC §3 step 5, end to end on the real runtime: scheduled pulls of a source
+ * The failure path of docs/scaling.md ("Failures of scheduled pulls"), end to end on the real runtime: scheduled pulls of a source
  * whose bucket is missing → one DATA_SOURCE_PULL_FAILED item, channels (a Slack stand-in, a signed
  * webhook, e-mail over smtp-server) notified once; repeats counted, not announced; the bucket
  * appears → the next scheduled pull resolves the item and the resolution is announced once.

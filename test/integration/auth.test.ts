@@ -72,6 +72,7 @@ describe('API keys revoked by another process (FERRY_API_KEY_CACHE_SECONDS)', ()
       expect((await short.api('GET', '/api/v1/agents', { key })).statusCode).toBe(200)
       await revokeElsewhere(short, key)
       expect((await short.api('GET', '/api/v1/agents', { key })).statusCode).toBe(200)
+      // a deliberate wait: the cache time (1 s) passes
       await new Promise(resolve => setTimeout(resolve, 1_100))
       expect((await short.api('GET', '/api/v1/agents', { key })).statusCode).toBe(401)
     } finally { await short.close() }

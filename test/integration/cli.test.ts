@@ -3,12 +3,13 @@ import os from 'node:os'
 import path from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { waitForSync } from '../../src/routes/api/sources/index.js'
+import { waitForSync } from '../../src/sync/operations.js'
 import { ADMIN_KEY, type TestApp } from '../helpers/app.js'
 import { backend } from '../helpers/db.js'
 import { s3 as match, type FaultProxy } from '../helpers/fault-proxy.js'
 import { freePort, spawnFerry } from '../helpers/process.js'
 import { startS3World, type S3World } from '../helpers/s3-world.js'
+import { until as waitUntil } from '../helpers/poll.js'
 
 /**
  * `ferry pull | test | syncs`, run as real processes against a real server (the test runtime,
@@ -51,11 +52,9 @@ function startCli (args: string[], env: Record<string, string> = {}): CliProcess
 const cli = (args: string[], env?: Record<string, string>) => startCli(args, env).done
 
 async function until (check: () => boolean, what: string, cli?: CliProcess): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    if (check()) return
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-  throw new Error(`gave up waiting for ${what}${cli ? `; stderr so far:\n${cli.stderr()}` : ''}`)
+  await waitUntil(what, check, 60_000).catch((err: Error) => {
+    throw new Error(`${err.message}${cli ? `; stderr so far:\n${cli.stderr()}` : ''}`)
+  })
 }
 
 describe('GET /api/v1/data-sources/:sid (the CLI\'s lookup by id)', () => {

@@ -2,6 +2,7 @@ import ExcelJS from 'exceljs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, type TestApp } from '../helpers/app.js'
 import { multipartFile } from '../helpers/multipart.js'
+import { until } from '../helpers/poll.js'
 
 let t: TestApp
 
@@ -24,15 +25,10 @@ const upload = async (agentId: string, content: string, fileName = 'inventory.cs
 }
 
 /** Polls a job until it leaves queued/running. */
-const finished = async (agentId: string, jobId: string) => {
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    const job = (await t.api('GET', `/api/v1/agents/${agentId}/jobs/${jobId}`)).json()
-    if (job.status === 'succeeded' || job.status === 'failed') return job
-    if (Date.now() > deadline) throw new Error(`job ${jobId} still ${job.status}`)
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-}
+const finished = (agentId: string, jobId: string) => until(`job ${jobId} to finish`, async () => {
+  const job = (await t.api('GET', `/api/v1/agents/${agentId}/jobs/${jobId}`)).json()
+  return (job.status === 'succeeded' || job.status === 'failed') && job
+})
 
 const jobsOfUpload = async (agentId: string, uploadId: string) =>
   (await t.api('GET', `/api/v1/agents/${agentId}/jobs?uploadId=${uploadId}`)).json().items as Array<{ id: string, trigger: string }>

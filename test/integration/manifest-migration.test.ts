@@ -92,7 +92,7 @@ describe('migration 008: running syncs\' manifests move to sync_manifest_entries
     const finished = await finishSync(database.db, RUNNING, { status: 'succeeded' })
     expect(finished).toMatchObject({ status: 'succeeded', filesCount: 2, bytes: 200, rowsAccepted: 7, rowsRejected: 1 })
     expect(finished?.manifest).toEqual(pulledManifest.slice(0, 2))
-    // closing folds the entries into manifest_json (SPEC §2) and removes them
+    // closing folds the entries into manifest_json (docs/architecture.md, "A pull, end to end") and removes them
     const { rows } = await database.db.query<{ manifest_json: unknown }>('SELECT manifest_json FROM syncs WHERE id = $1', [RUNNING])
     expect(rows[0].manifest_json).toEqual(pulledManifest.slice(0, 2))
     expect((await database.db.query('SELECT 1 FROM sync_manifest_entries')).rows).toEqual([])

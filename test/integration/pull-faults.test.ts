@@ -186,14 +186,11 @@ describe('pulls against a faulty S3', () => {
     await Promise.race([stall.reached(), exited.then(() => { throw new Error(`pull child exited early:\n${output}`) })])
     // the child's file transaction is open (it began before the download) …
     // (the body's first bytes can reach the stall point while the child is still opening it, so poll)
-    let openTx = 0
-    for (let i = 0; i < 100 && openTx === 0; i++) {
+    await expect.poll(async () => {
       const { rows: open } = await t.database.db.query<{ n: number }>(
         `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'ferry-pull-child' AND xact_start IS NOT NULL`)
-      openTx = Number(open[0].n)
-      if (openTx === 0) await new Promise(resolve => setTimeout(resolve, 100))
-    }
-    expect(openTx).toBeGreaterThan(0)
+      return Number(open[0].n)
+    }, { timeout: 10_000, interval: 100 }).toBeGreaterThan(0)
     // … and the file before it is committed
     expect(await ledgerKeys(sourceId)).toEqual(['kill/1-first.csv'])
     const { rows: running } = await t.database.db.query<{ id: string }>(`SELECT id FROM syncs WHERE source_id = $1 AND status = 'running'`, [sourceId])
@@ -291,12 +288,11 @@ describe('lease fencing', () => {
       await gate
     })
     const files = [file(), file()]
-    // eslint-disable-next-line no-unmodified-loop-condition -- the pulls' file checks count it
-    for (let i = 0; i < 100 && checked < 2; i++) await new Promise(resolve => setTimeout(resolve, 20))
-    expect(checked).toBe(2) // neither waited for the other
+    await expect.poll(() => checked, { timeout: 2_000, interval: 20 }).toBe(2) // neither waited for the other
 
     let takenOver: boolean | undefined
     const takeover = acquireLease(db, sourceId, theirs, 60).then((ok) => { takenOver = ok })
+    // a deliberate wait: the takeover must still be waiting after it
     await new Promise(resolve => setTimeout(resolve, 300))
     expect(takenOver).toBeUndefined() // it waits for the files' commits
     release()

@@ -8,6 +8,7 @@ import { backend, createPostgresDatabase } from '../helpers/db.js'
 import { freePort, spawnFerry, waitForHttp, type FerryProcess } from '../helpers/process.js'
 import { startReceiver } from '../helpers/receiver.js'
 import { startS3rver } from '../helpers/s3.js'
+import { until as waitUntil } from '../helpers/poll.js'
 
 // Real `ferry serve` processes on one PostgreSQL database (the scale-out mode): a worker killed in
 // the middle of a push, and a 200 MB result streamed to S3 by a process whose memory is measured.
@@ -49,15 +50,7 @@ const call = async (base: string, method: string, url: string, body?: unknown) =
   return { status: res.status, body: text ? JSON.parse(text) : null }
 }
 
-const until = async <T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await fn()
-    if (value) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 200))
-  }
-}
+const until = <T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000) => waitUntil(what, fn, timeoutMs, 200)
 
 /** An agent with one succeeded mapping job (of a small upload). */
 async function agentWithJob (base: string): Promise<{ agentId: string, jobId: string }> {
@@ -123,7 +116,8 @@ describe.skipIf(backend() !== 'postgres' || process.platform !== 'linux')('pushe
     const posts = receiver.posts()
     expect(posts).toHaveLength(2)
     expect(posts[1].headers['webhook-id']).toBe(posts[0].headers['webhook-id'])
-    // nothing more arrives later (the dead worker's pg-boss job finds the delivery finished)
+    // nothing more arrives later (the dead worker's pg-boss job finds the delivery finished): a
+    // deliberate wait, longer than the pg-boss job's retry would take to come
     await new Promise(resolve => setTimeout(resolve, 6000))
     expect(receiver.posts()).toHaveLength(2)
   }, 240_000)

@@ -4,6 +4,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, type TestApp } from '../helpers/app.js'
 import { multipartFile } from '../helpers/multipart.js'
+import { until } from '../helpers/poll.js'
 
 // docs/recipes/push-results-to-webhook.md, executed as written: its receiver runs as a child process
 // and Ferry pushes real results to it.
@@ -23,15 +24,8 @@ afterAll(async () => {
   await t?.close()
 })
 
-const waitFor = async <T>(what: string, fn: () => T | undefined, timeoutMs = 20_000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = fn()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; events: ${JSON.stringify(events)}`)
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-}
+const waitFor = <T>(what: string, fn: () => T | undefined, timeoutMs = 20_000): Promise<NonNullable<T>> =>
+  until(what, fn, timeoutMs, 50).catch((err: Error) => { throw new Error(`${err.message}; events: ${JSON.stringify(events)}`) })
 
 describe('docs/recipes/push-results-to-webhook.md', () => {
   it('has a Node receiver', () => {
@@ -81,13 +75,8 @@ describe('docs/recipes/push-results-to-webhook.md', () => {
 
     // the receiver sees the request before Ferry has recorded the attempt's outcome: wait for the
     // record, or on a loaded machine the second push finds the first still in progress (409)
-    let syncs: Array<{ status: string }> = []
-    for (const deadline = Date.now() + 20_000; Date.now() < deadline; await new Promise(resolve => setTimeout(resolve, 50))) {
-      syncs = (await t.api('GET', `/api/v1/agents/${agentId}/data-sources/${sinkId}/syncs`)).json().items
-      if (syncs[0]?.status !== 'running' && syncs[0]?.status !== 'retrying') break
-    }
-    expect(syncs).toHaveLength(1)
-    expect(syncs[0].status).toBe('succeeded')
+    await expect.poll(async () => (await t.api('GET', `/api/v1/agents/${agentId}/data-sources/${sinkId}/syncs`)).json().items
+      .map((s: { status: string }) => s.status), { timeout: 20_000, interval: 50 }).toEqual(['succeeded'])
     const [job] = (await t.api('GET', `/api/v1/agents/${agentId}/jobs`)).json().items
 
     // the same job pushed again: same webhook-id, the receiver drops it (and Ferry sees a 2xx)

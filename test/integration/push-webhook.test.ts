@@ -4,6 +4,7 @@ import { createTestApp, type TestApp } from '../helpers/app.js'
 import { multipartFile } from '../helpers/multipart.js'
 import { freePort } from '../helpers/process.js'
 import { startReceiver, type Receiver, type ReceiverStep } from '../helpers/receiver.js'
+import { until } from '../helpers/poll.js'
 
 let t: TestApp
 let agentId: string
@@ -32,11 +33,11 @@ async function mappedJob (agent: string, csv: string): Promise<string> {
     method: 'POST', url: `/api/v1/agents/${agent}/inventory/uploads`, payload, headers: { ...headers, authorization: `Bearer ${t.adminKey}` },
   })
   expect(up.statusCode, up.body).toBe(201)
-  let job = (await t.api('POST', `/api/v1/agents/${agent}/jobs`, { body: { uploadId: up.json().id } })).json()
-  while (job.status === 'queued' || job.status === 'running') {
-    await new Promise(resolve => setTimeout(resolve, 50))
-    job = (await t.api('GET', `/api/v1/agents/${agent}/jobs/${job.id}`)).json()
-  }
+  const queued = (await t.api('POST', `/api/v1/agents/${agent}/jobs`, { body: { uploadId: up.json().id } })).json()
+  const job = await until(`job ${queued.id} to finish`, async () => {
+    const current = (await t.api('GET', `/api/v1/agents/${agent}/jobs/${queued.id}`)).json()
+    return current.status !== 'queued' && current.status !== 'running' && current
+  }, 30_000, 50)
   expect(job.status).toBe('succeeded')
   return job.id
 }
@@ -71,16 +72,11 @@ const push = async (sinkId: string, job = jobId, agent = agentId) => {
   return finishedSync(sinkId, res.json().syncId, agent)
 }
 
-const finishedSync = async (sinkId: string, syncId: string, agent = agentId) => {
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    const sync = (await t.api('GET', `${sinkUrl(sinkId, agent)}/syncs/${syncId}`)).json()
-    // a push waiting for its next attempt shows as retrying: not finished either
-    if (sync.status !== 'running' && sync.status !== 'retrying') return sync
-    if (Date.now() > deadline) throw new Error(`sync ${syncId} still running`)
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-}
+const finishedSync = (sinkId: string, syncId: string, agent = agentId) => until(`sync ${syncId} to finish`, async () => {
+  const sync = (await t.api('GET', `${sinkUrl(sinkId, agent)}/syncs/${syncId}`)).json()
+  // a push waiting for its next attempt shows as retrying: not finished either
+  return sync.status !== 'running' && sync.status !== 'retrying' && sync
+}, 30_000, 50)
 
 const openItems = async (agent = agentId) =>
   (await t.api('GET', `/api/v1/agents/${agent}/pending-items?status=open`)).json().items as
@@ -176,12 +172,10 @@ describe('pushing results to webhook sinks', () => {
     const syncId = started.json().syncId
     // while waiting, the sync shows when the next attempt is due
     await r.waitForPosts(1)
-    let waiting
-    for (;;) {
-      waiting = (await t.api('GET', `${sinkUrl(sink.id)}/syncs/${syncId}`)).json()
-      if (waiting.manifest.length) break
-      await new Promise(resolve => setTimeout(resolve, 20))
-    }
+    const waiting = await until('the first attempt in the manifest', async () => {
+      const sync = (await t.api('GET', `${sinkUrl(sink.id)}/syncs/${syncId}`)).json()
+      return sync.manifest.length > 0 && sync
+    }, 30_000, 20)
     expect(waiting).toMatchObject({ status: 'retrying', attempt: 1, nextAttemptAt: waiting.manifest[0].nextAttemptAt })
     expect(waiting.manifest[0]).toMatchObject({ state: 'retrying', status: 'failed' })
     const first = waiting.manifest[0].attempts[0]
@@ -216,6 +210,7 @@ describe('pushing results to webhook sinks', () => {
       expect.objectContaining({ attempt: 1, status: 400, outcome: 'failed', contentType: 'text/plain', contentLength: 11 }),
     ])
     expect(JSON.stringify(sync)).not.toContain('bad payload')
+    // a deliberate wait: no retry may come after a 4xx
     await new Promise(resolve => setTimeout(resolve, 300))
     expect(r.posts()).toHaveLength(1)
     expect((await openItems()).filter(i => i.sourceId === sink.id)).toEqual([])
@@ -259,12 +254,8 @@ describe('pushing results to webhook sinks', () => {
     expect(attempts.at(-1).error).toMatch(/Gave up after 4 attempts/)
     expect(r.posts()).toHaveLength(4)
     // the item is filed right after the sync is closed, in its own transaction: wait for it
-    let items: Array<{ sourceId: string, type: string, occurrences: number }> = []
-    for (let i = 0; i < 100 && items.length === 0; i++) {
-      items = (await openItems()).filter(i => i.sourceId === sink.id)
-      if (items.length === 0) await new Promise(resolve => setTimeout(resolve, 100))
-    }
-    expect(items).toMatchObject([{ type: 'DATA_SOURCE_PUSH_FAILED', occurrences: 1 }])
+    await expect.poll(async () => (await openItems()).filter(i => i.sourceId === sink.id), { timeout: 10_000, interval: 100 })
+      .toMatchObject([{ type: 'DATA_SOURCE_PUSH_FAILED', occurrences: 1 }])
   })
 
   it('retries a refused connection like any network error', async () => {
@@ -304,11 +295,9 @@ describe('pushing results to webhook sinks', () => {
         method: 'POST', url: `/api/v1/agents/${agent}/inventory/uploads`, payload, headers: { ...headers, authorization: `Bearer ${strict.adminKey}` },
       })
       const sinkId = (await strict.api('POST', `/api/v1/agents/${agent}/data-sources`, { body: { name: 'named', role: 'RESULTS_SINK', type: 'webhook', config: { url: `http://localhost:${r.port}/x` }, validate: false } })).json().id
-      let job = (await strict.api('POST', `/api/v1/agents/${agent}/jobs`, { body: { uploadId: up.json().id } })).json()
-      while (job.status !== 'succeeded') {
-        await new Promise(resolve => setTimeout(resolve, 50))
-        job = (await strict.api('GET', `/api/v1/agents/${agent}/jobs/${job.id}`)).json()
-      }
+      const job = (await strict.api('POST', `/api/v1/agents/${agent}/jobs`, { body: { uploadId: up.json().id } })).json()
+      await expect.poll(async () => (await strict.api('GET', `/api/v1/agents/${agent}/jobs/${job.id}`)).json().status, { timeout: 30_000, interval: 50 })
+        .toBe('succeeded')
       const res = await strict.api('POST', `/api/v1/agents/${agent}/data-sources/${sinkId}/push?wait=true`, { body: { jobId: job.id } })
       expect(res.json()).toMatchObject({ status: 'failed', error: { code: 'TARGET_NOT_ALLOWED' } })
       expect(r.requests).toHaveLength(0)

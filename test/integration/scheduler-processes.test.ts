@@ -9,7 +9,7 @@ import { freePort, spawnFerry, waitForHttp, type FerryProcess } from '../helpers
 import { startS3rver, type S3rverHandle } from '../helpers/s3.js'
 
 /**
- * Scale-out mode (SPEC §1): one `ferry serve --role api` and two `--role worker` processes on one
+ * Scale-out mode (docs/scaling.md): one `ferry serve --role api` and two `--role worker` processes on one
  * PostgreSQL. Both workers run the scheduler loop; 200 sources are made due together several
  * times ("ticks") and each must be pulled exactly once per tick — also after one worker is
  * SIGKILLed between ticks, and after a replacement joins.

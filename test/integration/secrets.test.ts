@@ -29,7 +29,7 @@ async function create (body: unknown, key?: string) {
 }
 
 describe('secrets API', () => {
-  it('creates an aws secret and shows it redacted as in SPEC §4', async () => {
+  it('creates an aws secret and shows it redacted (docs/security.md)', async () => {
     const res = await create({ name: 'acme-s3', type: 'aws', value: AWS })
     expect(res.statusCode).toBe(201)
     const secret = res.json()

@@ -291,8 +291,8 @@ describe.skipIf(onPostgres || unavailable !== null)('SFTP transport against Open
     })())
     const err = await caught(withSftp({ ...config, path: out }, password, fast, t => t.put(key, body, 'text/csv')))
     expect((err as Error).message).toBe('results query failed')
-    await new Promise(resolve => setTimeout(resolve, 200))
-    expect((await fs.readdir(out)).filter(f => f.startsWith('job-broken'))).toEqual([])
+    // the server removes the .partial after the failed write: wait for that, not a fixed time
+    await expect.poll(async () => (await fs.readdir(out)).filter(f => f.startsWith('job-broken')), { timeout: 5_000 }).toEqual([])
   })
 
   it('a missing path is a config error naming the path', async () => {

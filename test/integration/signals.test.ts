@@ -5,6 +5,7 @@ import { createTestApp, type TestApp } from '../helpers/app.js'
 import { multipartFile } from '../helpers/multipart.js'
 import { startReceiver, type Receiver } from '../helpers/receiver.js'
 import { startS3rver, type S3rverHandle } from '../helpers/s3.js'
+import { until } from '../helpers/poll.js'
 
 // Signals (docs/architecture.md "Signals"): a log line per finished pull and push (warn when it
 // failed), and gauges for queue depth, retrying pushes and stale sources without per-source labels.
@@ -62,11 +63,7 @@ beforeAll(async () => {
   })).json().id
   const job = await t.api('POST', `/api/v1/agents/${agentId}/jobs`, { body: { uploadId } })
   jobId = job.json().id
-  const deadline = Date.now() + 30_000
-  while ((await t.api('GET', `/api/v1/agents/${agentId}/jobs/${jobId}`)).json().status !== 'succeeded') {
-    if (Date.now() > deadline) throw new Error('the mapping job did not finish')
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
+  await until('the mapping job to succeed', async () => (await t.api('GET', `/api/v1/agents/${agentId}/jobs/${jobId}`)).json().status === 'succeeded')
 })
 afterAll(async () => {
   await t?.close()

@@ -5,6 +5,7 @@ import { s3 as match, startFaultProxy, type FaultProxy } from '../helpers/fault-
 import { multipartFile } from '../helpers/multipart.js'
 import { startReceiver, type Receiver, type ReceiverStep } from '../helpers/receiver.js'
 import { startS3rver, type S3rverHandle } from '../helpers/s3.js'
+import { until } from '../helpers/poll.js'
 
 /**
  * Operating a source day to day (docs/reliability.md, "Operating a source"): the sync history a
@@ -234,13 +235,12 @@ describe('pushes: retrying, Retry now, cancel, empty results', () => {
       method: 'POST', url: `/api/v1/agents/${agentId}/inventory/uploads`, payload, headers: { ...headers, authorization: `Bearer ${t.adminKey}` },
     })
     expect(up.statusCode, up.body).toBe(201)
-    let job = (await t.api('POST', `/api/v1/agents/${agentId}/jobs`, { body: { uploadId: up.json().id } })).json()
+    const queued = (await t.api('POST', `/api/v1/agents/${agentId}/jobs`, { body: { uploadId: up.json().id } })).json()
     // (a hook: expect.poll is for tests only)
-    for (const deadline = Date.now() + 30_000; job.status === 'queued' || job.status === 'running';) {
-      if (Date.now() > deadline) throw new Error(`job ${job.id} still ${job.status}`)
-      await new Promise(resolve => setTimeout(resolve, 50))
-      job = (await t.api('GET', `/api/v1/agents/${agentId}/jobs/${job.id}`)).json()
-    }
+    const job = await until(`job ${queued.id} to finish`, async () => {
+      const current = (await t.api('GET', `/api/v1/agents/${agentId}/jobs/${queued.id}`)).json()
+      return current.status !== 'queued' && current.status !== 'running' && current
+    }, 30_000, 50)
     expect(job.status).toBe('succeeded')
     return job.id as string
   }

@@ -6,6 +6,7 @@ import { type BrowserSession, chromiumAvailable, launchBrowser, listenOnLoopback
 import { multipartFile } from '../helpers/multipart.js'
 import { startReceiver, type Receiver } from '../helpers/receiver.js'
 import { startS3rver, type S3rverHandle } from '../helpers/s3.js'
+import { until } from '../helpers/poll.js'
 
 // The source page (#/agents/{id}/sources/{sid}) in Chromium against the real server: paged and
 // filtered history, Cancel, Retry now, Reset, at 1280 and 390 px; a viewer sees none of the actions.
@@ -65,16 +66,12 @@ describe.skipIf(onPostgres || !chromiumAvailable())('the source page, in Chromiu
     const up = await t.app.inject({
       method: 'POST', url: `/api/v1/agents/${agentId}/inventory/uploads`, payload, headers: { ...headers, authorization: `Bearer ${t.adminKey}` },
     })
-    let job = (await t.api('POST', `/api/v1/agents/${agentId}/jobs`, { body: { uploadId: up.json().id } })).json()
-    while (job.status !== 'succeeded') {
-      await new Promise(resolve => setTimeout(resolve, 50))
-      job = (await t.api('GET', `/api/v1/agents/${agentId}/jobs/${job.id}`)).json()
-    }
+    const job = (await t.api('POST', `/api/v1/agents/${agentId}/jobs`, { body: { uploadId: up.json().id } })).json()
+    await until('the mapping job to succeed', async () =>
+      (await t.api('GET', `/api/v1/agents/${agentId}/jobs/${job.id}`)).json().status === 'succeeded', 30_000, 50)
     const pushed = (await t.api('POST', `/api/v1/agents/${agentId}/data-sources/${sinkId}/push`, { body: { jobId: job.id } })).json()
-    for (let status = ''; status !== 'retrying';) {
-      await new Promise(resolve => setTimeout(resolve, 50))
-      status = (await t.api('GET', `/api/v1/agents/${agentId}/data-sources/${sinkId}/syncs/${pushed.syncId}`)).json().status
-    }
+    await until('the push to wait for its retry', async () =>
+      (await t.api('GET', `/api/v1/agents/${agentId}/data-sources/${sinkId}/syncs/${pushed.syncId}`)).json().status === 'retrying', 30_000, 50)
     viewerKey = (await t.api('POST', '/api/v1/api-keys', { body: { name: 'dashboard', role: 'viewer' } })).json().apiKey
 
     base = await listenOnLoopback(t.app)

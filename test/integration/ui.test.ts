@@ -172,7 +172,7 @@ describe.skipIf(onPostgres || !haveChromium)(haveChromium ? 'web UI in Chromium'
   })
 
   it('shows the agent page: cron in words, next run, tabs, empty Inbound and Outbound', async () => {
-    await page.getByText('every hour at :00, UTC').waitFor()
+    await page.getByText('Every hour, UTC').waitFor()
     const nextRun = await page.locator('.agent-header time').getAttribute('datetime')
     expect(Date.parse(nextRun!)).toBeGreaterThan(Date.now())
     for (const name of ['Data sources', 'Secrets', 'Pending items', 'Channels']) await tab(name).waitFor()
@@ -234,7 +234,7 @@ describe.skipIf(onPostgres || !haveChromium)(haveChromium ? 'web UI in Chromium'
     await form.getByLabel(/Path-style addressing/).check()
     // a schedule that does not come round during the test: pulls here are the ones the test starts
     await form.getByLabel('Schedule (cron)').fill('0 6 1 1 *')
-    await form.getByText('on 1 January at 06:00, UTC').waitFor()
+    await form.getByText('At 06:00, on day 1 of the month, only in January, UTC').waitFor()
     await form.getByRole('button', { name: 'Save source' }).click()
 
     // the real save-time validation (ListObjectsV2 on s3rver) names the bucket field
@@ -260,7 +260,7 @@ describe.skipIf(onPostgres || !haveChromium)(haveChromium ? 'web UI in Chromium'
     const c = card(sourceId)
     await c.getByText('s3://acme-inventory/daily-uploads/').waitFor()
     await c.getByText(`mt_byo_****${SECRET_ACCESS_KEY.slice(-4)}`).waitFor()
-    await c.getByText('on 1 January at 06:00, UTC').waitFor()
+    await c.getByText('At 06:00, on day 1 of the month, only in January, UTC').waitFor()
     await c.getByText('Never synced').waitFor()
     await c.getByText('No syncs yet.').waitFor()
     await expectNoSecretsInPage()
@@ -438,8 +438,8 @@ describe.skipIf(onPostgres || !haveChromium)(haveChromium ? 'web UI in Chromium'
     brokenId = sources.find(s => s.name === 'old drops')!.id
     const broken = card(brokenId)
     await broken.getByText('Not checked when saved').waitFor()
-    // the agent's schedule: every hour at :00
-    await broken.getByText('every hour at :00, UTC').waitFor()
+    // the agent's schedule: every hour
+    await broken.getByText('Every hour, UTC').waitFor()
 
     // its Test fails at the bucket, with what to do about it
     await broken.getByRole('button', { name: 'Test' }).click()

@@ -11,7 +11,7 @@ const fails = (env: Record<string, string>, variable: string, pattern: RegExp) =
 }
 
 describe('config', () => {
-  it('has the defaults of SPEC §1', () => {
+  it('has the documented defaults', () => {
     const c = loadConfig({})
     expect(c.port).toBe(8080)
     expect(c.host).toBe('127.0.0.1')

@@ -1,14 +1,15 @@
 import { Writable } from 'node:stream'
 import type { PgBoss } from 'pg-boss'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { openDb, type Db } from '../../src/db/client.js'
+import { openDb } from '../../src/db/open.js'
+import type { Db } from '../../src/db/client.js'
 import { migrate } from '../../src/db/migrate.js'
 import { computeNextPullAt } from '../../src/sources/next-pull.js'
 import { createLogger } from '../../src/log.js'
 import { SchedulerLoop } from '../../src/scheduler/scheduler.js'
 
 /**
- * Cron and timezone arithmetic of the scheduler (SPEC §3: `source.scheduleCron ?? agent.scheduleCron`
+ * Cron and timezone arithmetic of the scheduler (docs/scaling.md, "The scheduler": `source.scheduleCron ?? agent.scheduleCron`
  * in the agent's timezone). Daylight-saving transitions follow croner's rules; these tests pin them
  * down so a croner upgrade that changes them is noticed:
  *
@@ -125,8 +126,7 @@ describe('the scheduler loop', () => {
     } as Db
     const loop = new SchedulerLoop({ db: flaky, boss: {} as PgBoss, logger }, { intervalMs: 5 })
     loop.start()
-    const deadline = Date.now() + 10_000
-    while (!lines.some(l => l.includes('scheduler recovered')) && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 10))
+    await expect.poll(() => lines.some(l => l.includes('scheduler recovered')), { timeout: 10_000, interval: 10 }).toBe(true)
     await loop.stop()
     const errors = lines.map(l => JSON.parse(l)).filter(l => l.msg === 'scheduler tick failed; backing off')
     expect(errors).toHaveLength(3)
@@ -135,6 +135,7 @@ describe('the scheduler loop', () => {
     expect(lines.some(l => l.includes('scheduler recovered'))).toBe(true)
     // stopped: no tick runs afterwards
     const count = lines.length
+    // a deliberate wait: ten tick intervals in which nothing may be logged
     await new Promise(resolve => setTimeout(resolve, 50))
     expect(lines.length).toBe(count)
   })

@@ -1,7 +1,8 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { setUnauthorizedHandler } from './api/client'
 import { clearApiKey, getApiKey, setApiKey } from './lib/session'
-import { links, navigate, useRoute, type Route } from './lib/router'
+import { Route, Router, useLocation } from 'preact-iso'
+import { HashLocation, PATHS, isAgentTab, links, navigate } from './lib/router'
 import { SignIn } from './views/sign-in'
 import { AgentsList } from './views/agents-list'
 import { AgentCreate } from './views/agent-create'
@@ -44,20 +45,22 @@ export function App () {
     setSignedIn(false)
     navigate(links.agents())
   }
-  return <Shell onSignOut={signOut} />
+  return <HashLocation><Shell onSignOut={signOut} /></HashLocation>
 }
 
 function Shell ({ onSignOut }: { onSignOut: () => void }) {
-  const route = useRoute()
+  const { path } = useLocation()
   const main = useRef<HTMLElement>(null)
-  const section = route.name === 'secrets' || route.name === 'api-keys' || route.name === 'audit-log' ? route.name : 'agents'
+  const [, root, id, sub, sid] = path.split('/')
+  const section = root === 'secrets' || root === 'api-keys' || root === 'audit-log' ? root : 'agents'
   // the key's role decides which actions the views offer (the server enforces it regardless)
   const me = useResource<Me>('/me')
   const isAdmin = me.data?.apiKey.role === 'admin'
 
   // A new page moves focus to the main region, so keyboard and screen-reader users start there.
   const first = useRef(true)
-  const routeKey = route.name === 'agent' ? `agent:${route.id}` : route.name === 'source' ? `source:${route.sourceId}` : route.name
+  // (an agent's tabs are one page: switching them keeps the focus where it is)
+  const routeKey = root === 'agents' && id && id !== 'new' ? (sub === 'sources' ? `source:${sid}` : `agent:${id}`) : path
   useEffect(() => {
     if (first.current) { first.current = false; return }
     main.current?.focus({ preventScroll: true })
@@ -82,26 +85,45 @@ function Shell ({ onSignOut }: { onSignOut: () => void }) {
           <button type="button" class="btn btn-ghost signout" onClick={onSignOut}>Sign out</button>
         </header>
         <main id="main" ref={main} tabIndex={-1} class="content">
-          <Page route={route} />
+          <Pages />
         </main>
       </div>
     </MeContext.Provider>
   )
 }
 
-function Page ({ route }: { route: Route }) {
-  switch (route.name) {
-    case 'agents': return <AgentsList />
-    case 'agent-new': return <AgentCreate />
-    case 'agent': return <AgentPage key={route.id} id={route.id} tab={route.tab} uploadId={route.uploadId} />
-    case 'source': return <SourcePage key={route.sourceId} agentId={route.agentId} sourceId={route.sourceId} />
-    case 'secrets': return <SecretsPanel asPage />
-    case 'api-keys': return <ApiKeysPage />
-    case 'audit-log': return <AuditLogPage />
-    default: return (
-      <Empty title="There is no page here.">
-        <a href={links.agents()}>Go to the agents list</a>
-      </Empty>
-    )
-  }
+function Pages () {
+  return (
+    <Router>
+      <Route path={PATHS.agents} component={AgentsList} />
+      <Route path="/agents" component={AgentsList} />
+      <Route path={PATHS.newAgent} component={AgentCreate} />
+      <Route path={PATHS.source} component={SourceRoute} />
+      <Route path={PATHS.upload} component={AgentRoute} />
+      <Route path={PATHS.agent} component={AgentRoute} />
+      <Route path={PATHS.secrets} component={SecretsPage} />
+      <Route path={PATHS.apiKeys} component={ApiKeysPage} />
+      <Route path={PATHS.auditLog} component={AuditLogPage} />
+      <Route default component={NotFound} />
+    </Router>
+  )
+}
+
+function AgentRoute ({ id, tab, uid }: { id: string, tab?: string, uid?: string }) {
+  // #/agents/{id}/uploads/{uid} is the uploads tab with one upload open
+  const shown = uid ? 'uploads' : (tab ?? 'data-sources')
+  if (!isAgentTab(shown)) return <NotFound />
+  return <AgentPage key={id} id={id} tab={shown} uploadId={uid} />
+}
+
+const SourceRoute = ({ id, sid }: { id: string, sid: string }) => <SourcePage key={sid} agentId={id} sourceId={sid} />
+
+const SecretsPage = () => <SecretsPanel asPage />
+
+function NotFound () {
+  return (
+    <Empty title="There is no page here.">
+      <a href={links.agents()}>Go to the agents list</a>
+    </Empty>
+  )
 }

@@ -1,5 +1,5 @@
 export default /* sql */ `
--- SPEC §2 "Pending item": something a person has to act on, filed by automatic pulls/pushes
+-- docs/scaling.md "Failures of scheduled pulls", "Pending item": something a person has to act on, filed by automatic pulls/pushes
 CREATE TABLE pending_items (
   id             uuid PRIMARY KEY,
   org_id         uuid NOT NULL REFERENCES organisations(id) ON DELETE CASCADE,
@@ -21,7 +21,7 @@ CREATE TABLE pending_items (
 CREATE UNIQUE INDEX pending_items_open_uq ON pending_items (source_id, type) WHERE status = 'open';
 CREATE INDEX pending_items_agent_idx ON pending_items (agent_id, id DESC);
 
--- SPEC §2 "Channel": where an agent's pending items are announced
+-- docs/scaling.md "Notifications", "Channel": where an agent's pending items are announced
 CREATE TABLE channels (
   id          uuid PRIMARY KEY,
   org_id      uuid NOT NULL REFERENCES organisations(id) ON DELETE CASCADE,

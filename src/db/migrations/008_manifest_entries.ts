@@ -1,6 +1,6 @@
 export default /* sql */ `
 -- A running sync's manifest, one row per file, appended in the file's own transaction; when the
--- sync closes its entries are folded into syncs.manifest_json (SPEC §2) in one write and removed.
+-- sync closes its entries are folded into syncs.manifest_json (docs/architecture.md, "A pull, end to end") in one write and removed.
 -- Appending to the jsonb column itself rewrote the whole array for every file (quadratic: ~140 MB
 -- of dead TOAST for a pull of 2,000 files) and held the sync row's lock until commit, so the file
 -- transactions of one pull committed one after the other.

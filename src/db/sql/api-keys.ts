@@ -72,3 +72,11 @@ export async function deleteInstanceAdminKeys (q: Queryable): Promise<ApiKeyReco
   const { rows } = await q.query('DELETE FROM api_keys WHERE is_instance_admin RETURNING *')
   return rows.map(toKey)
 }
+
+/**
+ * Serialises creating and replacing the instance-admin key until the caller's transaction ends: two
+ * processes starting together on one PostgreSQL create one organisation "default", not two.
+ */
+export async function lockInstanceAdminKey (tx: Queryable): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock($1)', [7_246_002])
+}

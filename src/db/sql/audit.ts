@@ -1,7 +1,9 @@
 import type { Queryable } from '../client.js'
 import { isoRequired, json } from './rows.js'
 import type { Role } from '../../auth/roles.js'
-import type { Changes } from '../../audit/audit.js'
+
+/** Per changed field, its value before and after; secret values appear only in their redacted API form. */
+export type Changes = Record<string, { before?: unknown, after?: unknown }>
 
 export interface AuditRow {
   id: string

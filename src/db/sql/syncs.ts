@@ -1,16 +1,9 @@
 import type { Queryable } from '../client.js'
 import { iso, isoRequired, json } from './rows.js'
 
-/** Stored statuses. */
-export type SyncStatus = 'running' | 'succeeded' | 'partial' | 'failed' | 'cancelled'
-/**
- * Statuses as the API shows them: a push waiting for its next attempt is `retrying`. Derived from its
- * delivery (the sync row says `running`), so the delivery state machine stays the one record of it.
- */
-export type ShownSyncStatus = SyncStatus | 'retrying'
-export const SHOWN_SYNC_STATUSES: readonly ShownSyncStatus[] = ['running', 'retrying', 'succeeded', 'partial', 'failed', 'cancelled']
-export const SYNC_TRIGGERS: readonly SyncTrigger[] = ['schedule', 'manual', 'webhook', 'job_complete']
-export type SyncTrigger = 'schedule' | 'manual' | 'webhook' | 'job_complete'
+import type { ShownSyncStatus, SyncStatus, SyncTrigger } from '../../domain/sync.js'
+
+export { SHOWN_SYNC_STATUSES, SYNC_TRIGGERS, type ShownSyncStatus, type SyncStatus, type SyncTrigger } from '../../domain/sync.js'
 
 export interface ManifestEntry {
   key: string

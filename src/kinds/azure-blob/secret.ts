@@ -1,5 +1,5 @@
 import { AppError } from '../../errors.js'
-import { redactValue } from '../../vault/secret.js'
+import { redactValue } from '../../vault/redact-value.js'
 
 /**
  * The `azure` secret type: a storage account name plus exactly one credential, the account's

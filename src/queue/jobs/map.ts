@@ -2,9 +2,7 @@ import type { JobWithMetadata } from 'pg-boss'
 import type { Deps } from '../../deps.js'
 import { MAP_QUEUE, type MapJobData } from '../../mapping/queue.js'
 import { runMappingJob } from '../../mapping/service.js'
-import type { JobDefinition } from './index.js'
-
-export { MAP_QUEUE, enqueueMap, type MapJobData } from '../../mapping/queue.js'
+import type { JobDefinition } from '../job.js'
 
 export const mapJob: JobDefinition = {
   name: MAP_QUEUE,

@@ -1,25 +1,8 @@
-import type { PgBoss, JobInsert, InsertOptions, JobWithMetadata } from 'pg-boss'
+import type { JobWithMetadata } from 'pg-boss'
 import type { Deps } from '../../deps.js'
 import { deliverNotification } from '../../channels/deliver.js'
-import type { JobDefinition } from './index.js'
-
-export const NOTIFY_QUEUE = 'notify-channel'
-
-/** The job payload: the delivery row's id only (the handler loads channel, item and secret). */
-export interface NotifyJobData { deliveryId: string }
-
-/** Retries after a failed attempt: 15 s, 30 s, 1 min, 2 min, 4 min, 8 min (pg-boss exponential backoff). */
-export const NOTIFY_RETRY_LIMIT = 6
-const NOTIFY_RETRY_DELAY_SECONDS = 15
-
-type BossDb = { executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }> }
-
-/** Enqueues one job per delivery in one statement; pass `db` to commit them with the caller's transaction. */
-export async function enqueueDeliveries (boss: PgBoss, deliveryIds: string[], options: { db?: BossDb } = {}): Promise<void> {
-  if (deliveryIds.length === 0) return
-  const jobs: JobInsert<NotifyJobData>[] = deliveryIds.map(deliveryId => ({ data: { deliveryId }, singletonKey: deliveryId }))
-  await boss.insert(NOTIFY_QUEUE, jobs, (options.db ? { db: options.db } : {}) as InsertOptions)
-}
+import { NOTIFY_QUEUE, NOTIFY_RETRY_DELAY_SECONDS, NOTIFY_RETRY_LIMIT, type NotifyJobData } from '../../channels/queue.js'
+import type { JobDefinition } from '../job.js'
 
 export const notifyJob: JobDefinition = {
   name: NOTIFY_QUEUE,

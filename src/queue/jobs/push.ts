@@ -2,9 +2,7 @@ import type { Job } from 'pg-boss'
 import type { Deps } from '../../deps.js'
 import { PUSH_QUEUE, type PushJobData } from '../../push/queue.js'
 import { runPush } from '../../push/service.js'
-import type { JobDefinition } from './index.js'
-
-export { PUSH_QUEUE, enqueuePush, type PushJobData } from '../../push/queue.js'
+import type { JobDefinition } from '../job.js'
 
 /**
  * One job = one delivery attempt. Retries of the *delivery* are new jobs with startAfter (sent when

@@ -1,6 +1,7 @@
 import { AppError } from '../../errors.js'
 import type { SecretType, SecretValues } from '../secret.js'
 import { awsSecret } from './aws.js'
+import { azureSecret } from './azure.js'
 import type { SecretTypeDescriptor } from './descriptor.js'
 import { httpHeaderSecret } from './http-header.js'
 import { sftpSecret } from './sftp.js'
@@ -11,6 +12,7 @@ const SECRET_TYPE_DESCRIPTORS: { readonly [K in SecretType]: SecretTypeDescripto
   aws: awsSecret,
   webhook: webhookSecret,
   http_header: httpHeaderSecret,
+  azure: azureSecret,
   sftp: sftpSecret,
 }
 

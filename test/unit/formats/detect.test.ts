@@ -123,6 +123,7 @@ describe('openInventoryStream', () => {
     let n = 0
     for await (const batch of opened.batches) if ((n += batch.length) >= 10) break
     const after = pulled
+    // a deliberate wait: a stream that kept reading would pull more meanwhile
     await new Promise(resolve => setTimeout(resolve, 50))
     expect(pulled).toBe(after)
   })

@@ -42,6 +42,7 @@ describe('encryptSecret / decryptSecret', () => {
     aws: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', sessionToken: 'FwoGZXIvYXdzEXAMPLETOKEN' },
     webhook: { signingSecret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
     http_header: { name: 'Authorization', value: 'Bearer s3cr3t-t0ken-value' },
+    azure: { accountName: 'devstoreaccount1', accountKey: 'RVhBTVBMRS1hY2NvdW50LWtleQ==' },
     sftp: { username: 'acme', password: 'sftp-pa55word-value' },
   }
 

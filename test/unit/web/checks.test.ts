@@ -2,12 +2,12 @@ import fs from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { CHECK_LABELS, checkLabel } from '../../../web/src/lib/checks.js'
 
-/** Every step name a Test can answer, read from the server code that names them. */
+/** Every step name a Test can answer, read from the server code that names them (the Test runner and every kind). */
 function serverStepNames (): string[] {
   const names = new Set<string>()
-  for (const file of ['../../../src/sync/availability.ts', '../../../src/inbound/check.ts']) {
-    const url = new URL(file, import.meta.url)
-    if (!fs.existsSync(url)) continue
+  const kinds = new URL('../../../src/kinds/', import.meta.url)
+  const files = (fs.readdirSync(kinds, { recursive: true }) as string[]).filter(f => f.endsWith('.ts')).map(f => new URL(f, kinds))
+  for (const url of [new URL('../../../src/sync/availability.ts', import.meta.url), ...files]) {
     const source = fs.readFileSync(url, 'utf8')
     // list.step('name', …), list.step<T>('name', …), list.step(cond ? 'a' : 'b', …)
     for (const call of source.matchAll(/\.step(?:<[^>]*>)?\(([^,]*),/g)) {

@@ -1,3 +1,5 @@
+import { azureBlobKind } from './azure-blob'
+import { httpsKind } from './https'
 import { s3Kind } from './s3'
 import { sftpKind } from './sftp'
 import type { WebKind } from './types'
@@ -8,6 +10,8 @@ export const WEB_KINDS: readonly WebKind[] = [
   s3Kind,
   sftpKind,
   webhookKind,
+  azureBlobKind,
+  httpsKind,
 ]
 
 const byType = new Map(WEB_KINDS.map(k => [k.type, k]))

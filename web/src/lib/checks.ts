@@ -10,6 +10,12 @@ export const CHECK_LABELS: Readonly<Record<string, string>> = {
   bucket: 'Bucket',
   prefix: 'Prefix',
   format: 'File format',
+  // Azure Blob and HTTPS file sources
+  container: 'Container',
+  url: 'URL',
+  // SFTP sources and sinks (also secret, address, credentials, prefix, format)
+  'host key': 'Host key',
+  path: 'Path',
   // outbound webhooks
   'signing secret': 'Signing secret',
   'header secret': 'Header secret',

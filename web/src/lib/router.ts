@@ -1,6 +1,10 @@
-import { useEffect, useState } from 'preact/hooks'
+import { createElement, type ComponentChildren } from 'preact'
+import { useEffect, useMemo, useState } from 'preact/hooks'
+import { LocationProvider } from 'preact-iso'
 
 // Hash routing: the server needs no route table, a reload keeps the view, and links are plain <a>.
+// preact-iso's <Router> matches the routes (web/src/app.tsx); HashLocation feeds it the path after
+// the `#` instead of the URL's own path (docs/decisions-ui.md, "Routing").
 //   #/                          agents list
 //   #/agents/new                create an agent
 //   #/agents/{id}[/{tab}]       agent page; tab = data-sources | uploads | jobs | secrets | pending | channels
@@ -13,33 +17,19 @@ import { useEffect, useState } from 'preact/hooks'
 export const AGENT_TABS = ['data-sources', 'uploads', 'jobs', 'secrets', 'pending', 'channels'] as const
 export type AgentTab = typeof AGENT_TABS[number]
 
-export type Route =
-  | { name: 'agents' }
-  | { name: 'agent-new' }
-  | { name: 'agent', id: string, tab: AgentTab, uploadId?: string }
-  | { name: 'source', agentId: string, sourceId: string }
-  | { name: 'secrets' }
-  | { name: 'api-keys' }
-  | { name: 'audit-log' }
-  | { name: 'not-found', path: string }
+export const isAgentTab = (tab: string | undefined): tab is AgentTab => (AGENT_TABS as readonly string[]).includes(tab ?? '')
 
-export function parseHash (hash: string): Route {
-  const path = hash.replace(/^#/, '').replace(/\/+$/, '') || '/'
-  const parts = path.split('/').filter(Boolean).map(p => { try { return decodeURIComponent(p) } catch { return p } })
-  if (parts.length === 0) return { name: 'agents' }
-  if (parts[0] === 'agents') {
-    if (parts.length === 1) return { name: 'agents' }
-    if (parts[1] === 'new' && parts.length === 2) return { name: 'agent-new' }
-    if (parts[2] === 'sources' && parts.length === 4) return { name: 'source', agentId: parts[1]!, sourceId: parts[3]! }
-    const tab = (parts[2] ?? 'data-sources') as AgentTab
-    if (tab === 'uploads' && parts.length === 4) return { name: 'agent', id: parts[1]!, tab, uploadId: parts[3]! }
-    if (parts.length <= 3 && AGENT_TABS.includes(tab)) return { name: 'agent', id: parts[1]!, tab }
-  }
-  if (parts[0] === 'secrets' && parts.length === 1) return { name: 'secrets' }
-  if (parts[0] === 'api-keys' && parts.length === 1) return { name: 'api-keys' }
-  if (parts[0] === 'audit-log' && parts.length === 1) return { name: 'audit-log' }
-  return { name: 'not-found', path }
-}
+/** The route patterns (preact-iso syntax) of the links below. */
+export const PATHS = {
+  agents: '/',
+  newAgent: '/agents/new',
+  source: '/agents/:id/sources/:sid',
+  upload: '/agents/:id/uploads/:uid',
+  agent: '/agents/:id/:tab?',
+  secrets: '/secrets',
+  apiKeys: '/api-keys',
+  auditLog: '/audit-log',
+} as const
 
 export const links = {
   agents: () => '#/',
@@ -57,12 +47,27 @@ export function navigate (hash: string): void {
   location.hash = hash
 }
 
-export function useRoute (): Route {
-  const [route, setRoute] = useState(() => parseHash(location.hash))
+/** The path a hash stands for: `#/agents/x/` → `/agents/x`, `` → `/`. */
+export const hashPath = (hash: string): string => hash.replace(/^#/, '').replace(/\/+$/, '') || '/'
+
+/** preact-iso's location, read from and written to the URL's hash (hashchange, not history.pushState). */
+export function HashLocation ({ children }: { children?: ComponentChildren }) {
+  const [path, setPath] = useState(() => hashPath(location.hash))
   useEffect(() => {
-    const onChange = () => setRoute(parseHash(location.hash))
+    const onChange = () => setPath(hashPath(location.hash))
     addEventListener('hashchange', onChange)
     return () => removeEventListener('hashchange', onChange)
   }, [])
-  return route
+  const value = useMemo(() => ({
+    url: path,
+    path,
+    query: {},
+    route: (url: string, replace?: boolean) => {
+      if (replace) location.replace(`#${url}`)
+      else navigate(`#${url}`)
+    },
+    back: () => history.back(),
+    forward: () => history.forward(),
+  }), [path])
+  return createElement(LocationProvider.ctx.Provider, { value }, children)
 }

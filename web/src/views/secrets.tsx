@@ -12,6 +12,7 @@ export const SECRET_TYPE_LABELS: Record<SecretType, string> = {
   aws: 'AWS access key',
   webhook: 'Webhook signing secret',
   http_header: 'HTTP header',
+  azure: 'Azure storage account',
   sftp: 'SFTP login',
 }
 
@@ -23,6 +24,11 @@ const VALUE_LABELS: Record<string, string> = {
   signingSecret: 'Signing secret',
   name: 'Header',
   value: 'Value',
+  accountName: 'Storage account',
+  accountKey: 'Account key',
+  sasToken: 'SAS token',
+  sasExpiry: 'SAS expires',
+  sasPermissions: 'SAS permissions',
   username: 'User name',
   password: 'Password',
   privateKey: 'Private key',
@@ -157,6 +163,12 @@ const VALUE_FIELDS: Record<SecretType, Array<{ name: string, label: string, secr
   http_header: [
     { name: 'name', label: 'Header name', secret: false, hint: 'For example Authorization or X-Api-Key.' },
     { name: 'value', label: 'Header value', secret: true, hint: 'For example "Bearer …".' },
+  ],
+  // exactly one of the key and the SAS token: the server says which is missing
+  azure: [
+    { name: 'accountName', label: 'Storage account name', secret: false, hint: 'For example contosoinventory (Azurite: devstoreaccount1).' },
+    { name: 'accountKey', label: 'Account key', secret: true, optional: true, hint: 'key1 or key2 from the account\'s "Access keys"; or a SAS token instead.' },
+    { name: 'sasToken', label: 'SAS token', secret: true, optional: true, hint: 'sv=…&sig=… with List and Read (sinks: Write, Create).' },
   ],
   sftp: [
     { name: 'username', label: 'User name', secret: false },

@@ -78,7 +78,7 @@ export function SourceForm ({ agent, role, secrets, source, onCreated, onCancel 
   const inbound = role === 'INVENTORY_SOURCE'
   const editing = source !== undefined
   const kinds = WEB_KINDS.filter(k => k.roles.includes(role))
-  const [v, setV] = useState<Values>(() => source ? valuesOf(source) : emptyValues(kinds[0].type))
+  const [v, setV] = useState<Values>(() => source ? valuesOf(source) : emptyValues(kinds[0].type as SourceType))
   const kind = webKindOf(v.type)
   const [imp, setImp] = useState<ImportValues>(() => source ? importValuesOf((source.config ?? {}) as unknown as Record<string, unknown>) : { ...EMPTY_IMPORT })
   const [errors, setErrors] = useState<Record<string, string>>({})
@@ -175,7 +175,7 @@ export function SourceForm ({ agent, role, secrets, source, onCreated, onCancel 
           hint={inbound ? 'e.g. daily drops' : 'e.g. ERP import'} />
         <SelectField label="Type" name="type" value={v.type} error={errors.type} disabled={editing}
           hint={editing ? 'The type of a saved source does not change; add a new source instead.' : undefined}
-          onChange={(e) => setType(e.currentTarget.value)}
+          onChange={(e) => setType(e.currentTarget.value as SourceType)}
           options={kinds.map(k => ({ value: k.type, label: k.optionLabel(inbound) }))} />
 
         <kind.Fields values={v.fields} set={setField} errors={errors} inbound={inbound} editing={editing} secretSelect={secretSelect} />

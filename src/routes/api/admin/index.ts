@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { createOrgWithAdminKey } from '../../../auth/api-keys.js'
-import { recordAudit } from '../../../audit/audit.js'
+import { createOrganisation } from '../../../auth/service.js'
 import type { Deps } from '../../../deps.js'
 import { actorOf } from '../../../plugins/auth.js'
 import { Timestamp, Uuid, errorResponses } from '../../../schemas/common.js'
@@ -9,6 +8,7 @@ import { Timestamp, Uuid, errorResponses } from '../../../schemas/common.js'
 const adminRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
   app.post('/admin/orgs', {
     schema: {
+      operationId: 'createOrganisation',
       tags: ['admin'],
       summary: 'Create an organisation and its first admin key (instance admin only)',
       body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
@@ -19,11 +19,7 @@ const adminRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { dep
     },
   }, async (request, reply) => {
     // only the instance-admin key reaches this handler (src/auth/roles.ts); its own organisation's log records the creation
-    const { org, apiKey } = await deps.db.transaction(async (tx) => {
-      const created = await createOrgWithAdminKey(tx, request.body.name)
-      await recordAudit(tx, actorOf(request), { action: 'create', resourceType: 'organisation', resourceId: created.org.id })
-      return created
-    })
+    const { org, apiKey } = await createOrganisation(deps, request.body.name, actorOf(request))
     return reply.status(201).send({ org, apiKey })
   })
 }

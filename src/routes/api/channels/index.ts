@@ -1,12 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Deps } from '../../../deps.js'
-import { agentOr404 } from '../../../db/lookups.js'
-import { deleteChannel, getChannel, listChannels, listDeliveriesOfChannel } from '../../../db/sql/channels.js'
-import { AppError } from '../../../errors.js'
-import { createChannel, presentChannels, testChannel, updateChannel } from '../../../channels/service.js'
+import { requireAgent } from '../../../agents/service.js'
+import {
+  createChannel, deleteChannel, listChannelsOf, listDeliveries, presentChannels, requireChannel, testChannel, updateChannel,
+} from '../../../channels/service.js'
 import { IdParams, ListOf, errorResponses } from '../../../schemas/common.js'
-import { recordAudit } from '../../../audit/audit.js'
 import { actorOf } from '../../../plugins/auth.js'
 import { ChannelCreate, ChannelParams, ChannelPatch, ChannelTestResult, Delivery } from '../../../schemas/channels.js'
 
@@ -15,14 +14,9 @@ const channelRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { d
   const { db } = deps
   const ChannelRef = Type.Ref('Channel')
 
-  const channelOr404 = async (orgId: string, agentId: string, channelId: string) => {
-    const channel = await getChannel(db, orgId, agentId, channelId)
-    if (!channel) throw new AppError('NOT_FOUND', 'Channel not found.')
-    return channel
-  }
-
   app.post('/agents/:id/channels', {
     schema: {
+      operationId: 'createChannel',
       tags: ['channels'],
       summary: 'Add a notification channel: slack { url }, webhook { url, secretRef? }, email { to: [addresses] }',
       params: IdParams,
@@ -30,21 +24,24 @@ const channelRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { d
       response: { 201: ChannelRef, ...errorResponses(400, 404, 422) },
     },
   }, async (request, reply) => {
-    const agent = await agentOr404(db, request.auth.orgId, request.params.id)
+    const agent = await requireAgent(db, request.auth.orgId, request.params.id)
     const channel = await createChannel(deps, request.auth.orgId, agent.id, request.body, actorOf(request))
     const [out] = await presentChannels(deps, request.auth.orgId, [channel])
     return reply.status(201).send(out)
   })
 
   app.get('/agents/:id/channels', {
-    schema: { tags: ['channels'], summary: 'An agent\'s channels', params: IdParams, response: { 200: ListOf(ChannelRef), ...errorResponses(404) } },
+    schema: {
+      operationId: 'listChannels', tags: ['channels'], summary: 'An agent\'s channels', params: IdParams,
+      response: { 200: ListOf(ChannelRef), ...errorResponses(404) },
+    },
   }, async (request) => {
-    const agent = await agentOr404(db, request.auth.orgId, request.params.id)
-    return { items: await presentChannels(deps, request.auth.orgId, await listChannels(db, request.auth.orgId, agent.id)) }
+    return { items: await presentChannels(deps, request.auth.orgId, await listChannelsOf(deps, request.auth.orgId, request.params.id)) }
   })
 
   app.get('/agents/:id/channels/:cid/deliveries', {
     schema: {
+      operationId: 'listChannelDeliveries',
       tags: ['channels'],
       summary: 'The channel\'s last notifications (newest first): event, status, attempts, last error',
       params: ChannelParams,
@@ -52,13 +49,13 @@ const channelRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { d
       response: { 200: ListOf(Delivery), ...errorResponses(404) },
     },
   }, async (request) => {
-    const channel = await channelOr404(request.auth.orgId, request.params.id, request.params.cid)
-    const deliveries = await listDeliveriesOfChannel(db, channel.id, request.query.limit ?? 20)
+    const deliveries = await listDeliveries(deps, request.auth.orgId, request.params.id, request.params.cid, request.query.limit ?? 20)
     return { items: deliveries.map(({ orgId: _orgId, channelId: _channelId, ...rest }) => rest) }
   })
 
   app.patch('/agents/:id/channels/:cid', {
     schema: {
+      operationId: 'updateChannel',
       tags: ['channels'],
       summary: 'Rename a channel and/or change its config (fields merged onto the stored config; null removes secretRef)',
       params: ChannelParams,
@@ -73,28 +70,27 @@ const channelRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { d
 
   app.delete('/agents/:id/channels/:cid', {
     schema: {
+      operationId: 'deleteChannel',
       tags: ['channels'],
       summary: 'Delete a channel (its pending notifications are dropped)',
       params: ChannelParams,
       response: { 204: Type.Null(), ...errorResponses(404) },
     },
   }, async (request, reply) => {
-    await db.transaction(async (tx) => {
-      if (!await deleteChannel(tx, request.auth.orgId, request.params.id, request.params.cid)) throw new AppError('NOT_FOUND', 'Channel not found.')
-      await recordAudit(tx, actorOf(request), { action: 'delete', resourceType: 'channel', resourceId: request.params.cid })
-    })
+    await deleteChannel(deps, request.auth.orgId, request.params.id, request.params.cid, actorOf(request))
     return reply.status(204).send(null)
   })
 
   app.post('/agents/:id/channels/:cid/test', {
     schema: {
+      operationId: 'testChannel',
       tags: ['channels'],
       summary: 'Send a test message now; { ok, status?, message } says how it went',
       params: ChannelParams,
       response: { 200: ChannelTestResult, ...errorResponses(404) },
     },
   }, async (request) => {
-    const channel = await channelOr404(request.auth.orgId, request.params.id, request.params.cid)
+    const channel = await requireChannel(deps, request.auth.orgId, request.params.id, request.params.cid)
     const { ok, status, message } = await testChannel(deps, channel, actorOf(request))
     return { ok, ...(status !== undefined ? { status } : {}), message }
   })

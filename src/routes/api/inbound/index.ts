@@ -1,9 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Readable } from 'node:stream'
-import { hashApiKey, keyExpired } from '../../../auth/api-keys.js'
+import { orgOfApiKey } from '../../../auth/service.js'
 import type { Deps } from '../../../deps.js'
-import { findApiKeyByHash } from '../../../db/sql/api-keys.js'
-import { AppError } from '../../../errors.js'
 import { INBOUND_CONTENT_TYPES } from '../../../inbound/content.js'
 import { InboundLimits } from '../../../inbound/limits.js'
 import { receiveInbound } from '../../../inbound/receive.js'
@@ -36,6 +34,7 @@ const inboundRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { d
   app.post('/inbound/:sourceId', {
     // src/auth/roles.ts lists this route as public: the signature authenticates
     schema: {
+      operationId: 'receiveInboundDelivery',
       tags: ['inbound'],
       summary: 'Receive an inventory file pushed by a customer (Standard Webhooks signature, not a bearer key)',
       description: 'The body is the file. Headers: webhook-id, webhook-timestamp, ' +
@@ -71,9 +70,7 @@ async function callerOrg (deps: Deps, authorization: string | undefined): Promis
   if (authorization === undefined) return undefined
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization)
   if (!match) return undefined
-  const key = await findApiKeyByHash(deps.db, hashApiKey(match[1]))
-  if (!key || keyExpired(key)) throw new AppError('UNAUTHORIZED', 'The API key is not valid.')
-  return key.orgId
+  return orgOfApiKey(deps, match[1])
 }
 
 export default inboundRoutes

@@ -1,14 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Deps } from '../../../deps.js'
-import { getJob, jobOrigins, listJobs, type JobOrigin, type MappingJob } from '../../../db/sql/jobs.js'
-import { AppError } from '../../../errors.js'
-import { requestJob } from '../../../mapping/service.js'
+import { getJobOf, jobResults, listJobsOf, requestJob, type JobOrigin, type MappingJob } from '../../../mapping/service.js'
 import { CONTENT_TYPES, type ResultFormat } from '../../../results/format.js'
-import { streamJobResults } from '../../../results/rows.js'
-import { agentOr404 } from '../../../db/lookups.js'
 import { actorOf } from '../../../plugins/auth.js'
-import { IdParams, ListOf, decodeCursor, errorResponses, page } from '../../../schemas/common.js'
+import { IdParams, ListOf, errorResponses } from '../../../schemas/common.js'
+import { decodeCursor, page } from '../../../util/paging.js'
 import { Job, JobCreate, JobListQuery, JobParams, ResultsQuery } from '../../../schemas/jobs.js'
 
 export function presentJob (job: MappingJob, origin?: JobOrigin) {
@@ -28,18 +25,11 @@ export function presentJob (job: MappingJob, origin?: JobOrigin) {
   }
 }
 
-/** Mapping jobs: an upload's items projected through the agent's mapping.output (SPEC §2). */
+/** Mapping jobs: an upload's items projected through the agent's mapping.output (docs/push.md, "Mapping jobs"). */
 const jobRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps }) => {
-  const { db } = deps
-
-  const jobOr404 = async (orgId: string, agentId: string, jobId: string) => {
-    const job = await getJob(db, orgId, agentId, jobId)
-    if (!job) throw new AppError('NOT_FOUND', 'Job not found.')
-    return job
-  }
-
   app.post('/agents/:id/jobs', {
     schema: {
+      operationId: 'createJob',
       tags: ['jobs'],
       summary: 'Start a mapping job for one of the agent\'s uploads (201, status queued)',
       description: 'The job projects the upload\'s items through agent.mapping.output (default: the canonical fields). ' +
@@ -55,6 +45,7 @@ const jobRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps 
 
   app.get('/agents/:id/jobs', {
     schema: {
+      operationId: 'listJobs',
       tags: ['jobs'],
       summary: 'The agent\'s mapping jobs, newest first',
       params: IdParams,
@@ -62,24 +53,23 @@ const jobRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps 
       response: { 200: ListOf(Job), ...errorResponses(404) },
     },
   }, async (request) => {
-    await agentOr404(db, request.auth.orgId, request.params.id)
     const limit = request.query.limit ?? 50
-    const jobs = await listJobs(db, request.auth.orgId, request.params.id, {
+    const jobs = await listJobsOf(deps, request.auth.orgId, request.params.id, {
       limit, before: decodeCursor(request.query.cursor), uploadId: request.query.uploadId, status: request.query.status as MappingJob['status'] | undefined,
     })
-    const origins = await jobOrigins(db, request.auth.orgId, jobs.map(j => j.uploadId))
-    return page(jobs, limit, job => presentJob(job, origins.get(job.uploadId)))
+    return page(jobs, limit, job => presentJob(job, job.origin))
   })
 
   app.get('/agents/:id/jobs/:jobId', {
-    schema: { tags: ['jobs'], summary: 'One mapping job', params: JobParams, response: { 200: Job, ...errorResponses(404) } },
+    schema: { operationId: 'getJob', tags: ['jobs'], summary: 'One mapping job', params: JobParams, response: { 200: Job, ...errorResponses(404) } },
   }, async (request) => {
-    const job = await jobOr404(request.auth.orgId, request.params.id, request.params.jobId)
-    return presentJob(job, (await jobOrigins(db, request.auth.orgId, [job.uploadId])).get(job.uploadId))
+    const job = await getJobOf(deps, request.auth.orgId, request.params.id, request.params.jobId)
+    return presentJob(job, job.origin)
   })
 
   app.get('/agents/:id/jobs/:jobId/results', {
     schema: {
+      operationId: 'getJobResults',
       tags: ['jobs'],
       summary: 'A succeeded job\'s results, streamed as csv, json (an array of objects), ndjson or xlsx',
       description: 'CSV cells that a spreadsheet would run as a formula (text starting with = + - @, tab or carriage return) ' +
@@ -90,12 +80,8 @@ const jobRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { deps 
       response: { 200: Type.Unknown({ description: 'the results file (streamed)' }), ...errorResponses(404, 409) },
     },
   }, async (request, reply) => {
-    const job = await jobOr404(request.auth.orgId, request.params.id, request.params.jobId)
-    if (job.status !== 'succeeded') {
-      throw new AppError('CONFLICT', `The job has no results yet (it is ${job.status}).`, { details: { jobStatus: job.status } })
-    }
     const format = (request.query.format ?? 'json') as ResultFormat
-    const stream = streamJobResults(db, job, format)
+    const { job, stream } = await jobResults(deps, request.auth.orgId, request.params.id, request.params.jobId, format)
     stream.on('error', (err) => request.log.error({ err, jobId: job.id }, 'results stream failed'))
     return reply
       .header('content-type', CONTENT_TYPES[format])

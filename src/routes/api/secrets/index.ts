@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Deps } from '../../../deps.js'
 import { SecretCreate, SecretCreated, SecretPatch } from '../../../schemas/secrets.js'
-import { IdParams, ListOf, Page, decodeCursor, errorResponses, page } from '../../../schemas/common.js'
+import { IdParams, ListOf, Page, errorResponses } from '../../../schemas/common.js'
+import { decodeCursor, page } from '../../../util/paging.js'
 import type { SecretRecord } from '../../../vault/vault.js'
 import { validateSecretChange } from '../../../sources/service.js'
 import { actorOf } from '../../../plugins/auth.js'
@@ -16,6 +17,7 @@ const secretRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.post('/secrets', {
     schema: {
+      operationId: 'createSecret',
       tags: ['secrets'],
       summary: 'Create a secret (a webhook secret without a value gets a generated signing secret, shown once)',
       body: SecretCreate,
@@ -30,7 +32,10 @@ const secretRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
   })
 
   app.get('/secrets', {
-    schema: { tags: ['secrets'], summary: 'List secrets (redacted)', querystring: Page, response: { 200: ListOf(SecretRef), ...errorResponses(400) } },
+    schema: {
+      operationId: 'listSecrets', tags: ['secrets'], summary: 'List secrets (redacted)', querystring: Page,
+      response: { 200: ListOf(SecretRef), ...errorResponses(400) },
+    },
   }, async (request) => {
     const limit = request.query.limit ?? 50
     const secrets = await vault.list(request.auth.orgId, { limit, after: decodeCursor(request.query.cursor) })
@@ -38,11 +43,14 @@ const secretRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
   })
 
   app.get('/secrets/:id', {
-    schema: { tags: ['secrets'], summary: 'Get a secret (redacted)', params: IdParams, response: { 200: SecretRef, ...errorResponses(404) } },
+    schema: {
+      operationId: 'getSecret', tags: ['secrets'], summary: 'Get a secret (redacted)', params: IdParams, response: { 200: SecretRef, ...errorResponses(404) },
+    },
   }, async (request) => present(await vault.get(request.auth.orgId, request.params.id)))
 
   app.patch('/secrets/:id', {
     schema: {
+      operationId: 'updateSecret',
       tags: ['secrets'],
       summary: 'Rename a secret and/or replace its value (a new value stamps rotatedAt)',
       params: IdParams,
@@ -58,6 +66,7 @@ const secretRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.delete('/secrets/:id', {
     schema: {
+      operationId: 'deleteSecret',
       tags: ['secrets'],
       summary: 'Delete a secret (409 SECRET_IN_USE, naming the sources, while a data source uses it)',
       params: IdParams,

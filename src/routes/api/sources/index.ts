@@ -1,25 +1,21 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Deps } from '../../../deps.js'
-import { agentOr404, sourceNotFound, sourceOr404 } from '../../../db/lookups.js'
-import { deleteSource, getSourceById, leaseActive, listSources, redactedSecretsByIds } from '../../../db/sql/sources.js'
-import {
-  getSync, insertSync, lastSyncsOf, listSyncsOfSource, lockPullRequests, runningSyncOf, finishSync, getSyncById, setSyncJob, type Sync,
-} from '../../../db/sql/syncs.js'
-import type { Transaction } from '../../../db/client.js'
+import { requireAgent } from '../../../agents/service.js'
 import { effectiveCron, type DataSource } from '../../../domain/source.js'
-import { isPulled, pulledLabels, roleOf } from '../../../kinds/registry.js'
+import { isPulled, roleOf } from '../../../kinds/registry.js'
 import { AppError } from '../../../errors.js'
-import { enqueuePull, findPullJob } from '../../../queue/jobs/pull.js'
-import { IdParams, ListOf, Uuid, decodeCursor, errorResponses, page } from '../../../schemas/common.js'
+import { IdParams, ListOf, Uuid, errorResponses } from '../../../schemas/common.js'
+import { decodeCursor, page } from '../../../util/paging.js'
 import { ResetBody, SourceCreate, SourceParams, SourcePatch, SyncListQuery, SyncParams, TestResult } from '../../../schemas/sources.js'
-import { cancelSync, resetSource } from '../../../sync/operations.js'
+import { cancelSync, getSyncOf, listSyncsOf, resetSource, waitForSync, type Sync } from '../../../sync/operations.js'
 import { createSource, updateSourceWith } from '../../../sources/service.js'
+import { requireSource } from '../../../sources/lookup.js'
+import { requestPull } from '../../../sources/pull-now.js'
+import { deleteSource, findSourceById, getSourceOf, listSourcesOf, sourceExtras } from '../../../sources/records.js'
 import { testSource } from '../../../sync/availability.js'
-import { newId } from '../../../util/ids.js'
 import { requestPush, retryPushNow } from '../../../push/service.js'
 import { PushBody } from '../../../schemas/jobs.js'
-import { recordAudit, type Actor } from '../../../audit/audit.js'
 import { actorOf } from '../../../plugins/auth.js'
 import { Preview, SavedPreviewBody, UnsavedPreviewBody } from '../../../schemas/preview.js'
 import { previewSavedSource, previewUnsavedSource } from '../../../preview/service.js'
@@ -33,10 +29,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
   const SyncRef = Type.Ref('Sync')
 
   const present = async (sources: DataSource[], agentCron: string, extra: Record<string, unknown> = {}) => {
-    const last = await lastSyncsOf(db, sources.map(s => s.id))
-    const secrets = await redactedSecretsByIds(db, sources[0]?.orgId ?? '', sources.flatMap(s => [
-      (s.config as { secretRef?: string }).secretRef, (s.config as { headerSecretRef?: string }).headerSecretRef,
-    ]).filter((id): id is string => Boolean(id)))
+    const { lastSyncs: last, secrets } = await sourceExtras(deps, sources)
     return sources.map(s => {
       const { orgId, ...rest } = s
       const c = s.config as { secretRef?: string, headerSecretRef?: string }
@@ -56,6 +49,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.post('/agents/:id/data-sources', {
     schema: {
+      operationId: 'createDataSource',
       tags: ['data-sources'],
       summary: 'Create a source or sink (validated at save time unless "validate": false)',
       params: IdParams,
@@ -63,7 +57,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
       response: { 201: SourceRef, ...errorResponses(400, 404, 409, 422) },
     },
   }, async (request, reply) => {
-    const agent = await agentOr404(db, request.auth.orgId, request.params.id)
+    const agent = await requireAgent(db, request.auth.orgId, request.params.id)
     const { source, generatedSigningSecret } = await createSource(deps, request.auth.orgId, agent.id, request.body, actorOf(request))
     const [out] = await present([source], agent.scheduleCron, generatedSigningSecret ? { signingSecret: generatedSigningSecret } : {})
     return reply.status(201).send(out)
@@ -71,42 +65,46 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.get('/agents/:id/data-sources', {
     schema: {
+      operationId: 'listDataSources',
       tags: ['data-sources'],
       summary: 'List an agent\'s sources and sinks',
       params: IdParams,
       response: { 200: ListOf(SourceRef), ...errorResponses(404) },
     },
   }, async (request) => {
-    const agent = await agentOr404(db, request.auth.orgId, request.params.id)
-    return { items: await present(await listSources(db, request.auth.orgId, agent.id), agent.scheduleCron) }
+    const { agent, sources } = await listSourcesOf(deps, request.auth.orgId, request.params.id)
+    return { items: await present(sources, agent.scheduleCron) }
   })
 
   app.get('/agents/:id/data-sources/:sid', {
-    schema: { tags: ['data-sources'], summary: 'One source or sink', params: SourceParams, response: { 200: SourceRef, ...errorResponses(404) } },
+    schema: {
+      operationId: 'getDataSource', tags: ['data-sources'], summary: 'One source or sink', params: SourceParams,
+      response: { 200: SourceRef, ...errorResponses(404) },
+    },
   }, async (request) => {
-    const agent = await agentOr404(db, request.auth.orgId, request.params.id)
-    const [out] = await present([await sourceOr404(db, request.auth.orgId, agent.id, request.params.sid)], agent.scheduleCron)
+    const { agent, source } = await getSourceOf(deps, request.auth.orgId, request.params.id, request.params.sid)
+    const [out] = await present([source], agent.scheduleCron)
     return out
   })
 
   // by id alone, for clients that know only the source id (the CLI): answers with its agentId
   app.get('/data-sources/:sid', {
     schema: {
+      operationId: 'getDataSourceById',
       tags: ['data-sources'],
       summary: 'One source or sink by id (includes its agentId)',
       params: Type.Object({ sid: Uuid }),
       response: { 200: SourceRef, ...errorResponses(404) },
     },
   }, async (request) => {
-    const source = await getSourceById(db, request.params.sid)
-    if (!source || source.orgId !== request.auth.orgId) throw sourceNotFound()
-    const agent = await agentOr404(db, request.auth.orgId, source.agentId)
+    const { agent, source } = await findSourceById(deps, request.auth.orgId, request.params.sid)
     const [out] = await present([source], agent.scheduleCron)
     return out
   })
 
   app.patch('/agents/:id/data-sources/:sid', {
     schema: {
+      operationId: 'updateDataSource',
       tags: ['data-sources'],
       summary: 'Update a source or sink (config changes are validated again)',
       params: SourceParams,
@@ -114,7 +112,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
       response: { 200: SourceRef, ...errorResponses(400, 404, 409, 422) },
     },
   }, async (request) => {
-    const agent = await agentOr404(db, request.auth.orgId, request.params.id)
+    const agent = await requireAgent(db, request.auth.orgId, request.params.id)
     const updated = await updateSourceWith(deps, request.auth.orgId, agent.id, request.params.sid, request.body, actorOf(request))
     const [out] = await present([updated], agent.scheduleCron)
     return out
@@ -122,33 +120,33 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.delete('/agents/:id/data-sources/:sid', {
     schema: {
+      operationId: 'deleteDataSource',
       tags: ['data-sources'],
       summary: 'Delete a source or sink with its sync history and file ledger',
       params: SourceParams,
       response: { 204: Type.Null(), ...errorResponses(404) },
     },
   }, async (request, reply) => {
-    await db.transaction(async (tx) => {
-      if (!await deleteSource(tx, request.auth.orgId, request.params.id, request.params.sid)) throw sourceNotFound()
-      await recordAudit(tx, actorOf(request), { action: 'delete', resourceType: 'data_source', resourceId: request.params.sid })
-    })
+    await deleteSource(deps, request.auth.orgId, request.params.id, request.params.sid, actorOf(request))
     return reply.status(204).send(null)
   })
 
   app.post('/agents/:id/data-sources/:sid/test', {
     schema: {
+      operationId: 'testDataSource',
       tags: ['data-sources'],
       summary: 'Read-only smoke check: no data moved, no sync recorded',
       params: SourceParams,
       response: { 200: TestResult, ...errorResponses(404) },
     },
   }, async (request) => {
-    const source = await sourceOr404(db, request.auth.orgId, request.params.id, request.params.sid)
+    const source = await requireSource(db, request.auth.orgId, request.params.id, request.params.sid)
     return testSource(deps, source, undefined, actorOf(request))
   })
 
   app.post('/agents/:id/data-sources/preview', {
     schema: {
+      operationId: 'previewUnsavedDataSource',
       tags: ['data-sources'],
       summary: 'Preview an unsaved source: its newest matching file (or "key") read as it would land; read-only, no sync recorded',
       description: 'See docs/formats.md. Answers the file read, its sheets, the columns with the field each lands in, the first 20 items, ' +
@@ -161,6 +159,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.post('/agents/:id/data-sources/:sid/preview', {
     schema: {
+      operationId: 'previewDataSource',
       tags: ['data-sources'],
       summary: 'Preview a source: its newest matching file (or "key") read as it would land; read-only, no sync recorded',
       description: 'Optional "parse" and "fieldMap" are tried over the source\'s own without saving them. See docs/formats.md.',
@@ -172,6 +171,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.post('/agents/:id/data-sources/:sid/pull', {
     schema: {
+      operationId: 'pullDataSourceNow',
       tags: ['data-sources'],
       summary: 'Pull now: 202 { syncId }; with ?wait=true, 200 with the finished sync',
       description: 'While a pull of the source runs, the answer names that pull (joined: true) and nothing new is started or recorded. ' +
@@ -185,10 +185,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
       },
     },
   }, async (request, reply) => {
-    const source = await sourceOr404(db, request.auth.orgId, request.params.id, request.params.sid)
-    if (!isPulled(source)) throw new AppError('CONFLICT', `Only ${pulledLabels()} inventory sources can be pulled.`)
-    if (!source.enabled) throw new AppError('SOURCE_DISABLED', 'The data source is disabled; enable it to pull.')
-    const { syncId, joined } = await requestPull(deps, source, actorOf(request))
+    const { syncId, joined } = await requestPull(deps, request.auth.orgId, request.params.id, request.params.sid, actorOf(request))
     if (!request.query.wait) return reply.status(202).send({ syncId, ...(joined ? { joined } : {}) })
     const finished = await waitForSync(deps, syncId, WAIT_LIMIT_MS)
     if (!finished) return reply.status(202).send({ syncId })
@@ -197,6 +194,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.post('/agents/:id/data-sources/:sid/push', {
     schema: {
+      operationId: 'pushToDataSource',
       tags: ['data-sources'],
       summary: 'Push a succeeded job\'s results to this sink: 202 { syncId }; with ?wait=true, 200 with the finished sync',
       description: 'Pushes are external side effects and cannot be undone. ' +
@@ -216,6 +214,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.get('/agents/:id/data-sources/:sid/syncs', {
     schema: {
+      operationId: 'listSyncs',
       tags: ['data-sources'],
       summary: 'The source\'s syncs, newest first (without manifests), a page at a time',
       description: 'Keyset paging: pass the answer\'s nextCursor as cursor for the next page (null on the last one). ' +
@@ -227,13 +226,13 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
   }, async (request) => {
     const { limit = 20, cursor, status, trigger } = request.query
     const filter = { limit, before: decodeCursor(cursor), status, trigger }
-    const syncs = await listSyncsOfSource(db, request.auth.orgId, request.params.id, request.params.sid, filter)
-    if (!syncs) throw sourceNotFound()
+    const syncs = await listSyncsOf(deps, request.auth.orgId, request.params.id, request.params.sid, filter)
     return page(syncs, limit, (s) => { const { manifest, ...rest } = presentSync(s); return rest })
   })
 
   app.post('/agents/:id/data-sources/:sid/syncs/:syncId/cancel', {
     schema: {
+      operationId: 'cancelSync',
       tags: ['data-sources'],
       summary: 'Cancel a running sync: a pull stops at the next file boundary, a push stops retrying; the sync ends "cancelled"',
       description: 'Files a pull committed before stay; the file in flight rolls back. A finished sync → 409 SYNC_FINISHED; ' +
@@ -248,6 +247,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.post('/agents/:id/data-sources/:sid/syncs/:syncId/retry', {
     schema: {
+      operationId: 'retrySyncNow',
       tags: ['data-sources'],
       summary: 'Retry now: a push waiting for its next attempt makes it at once → 202',
       description: 'Only for a push in status "retrying"; anything else → 409 PUSH_NOT_WAITING.',
@@ -262,6 +262,7 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.post('/agents/:id/data-sources/:sid/reset', {
     schema: {
+      operationId: 'resetDataSourceLedger',
       tags: ['data-sources'],
       summary: 'Backfill: forget the source\'s file ledger (all, or files last modified at/after "since"); the next pull takes those files again',
       params: SourceParams,
@@ -277,69 +278,18 @@ const sourceRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
   })
 
   app.get('/agents/:id/data-sources/:sid/syncs/:syncId', {
-    schema: { tags: ['data-sources'], summary: 'One sync with its full manifest', params: SyncParams, response: { 200: SyncRef, ...errorResponses(404) } },
+    schema: {
+      operationId: 'getSync', tags: ['data-sources'], summary: 'One sync with its full manifest', params: SyncParams,
+      response: { 200: SyncRef, ...errorResponses(404) },
+    },
   }, async (request) => {
-    const source = await sourceOr404(db, request.auth.orgId, request.params.id, request.params.sid)
-    const sync = await getSync(db, request.auth.orgId, source.id, request.params.syncId)
-    if (!sync) throw new AppError('NOT_FOUND', 'Sync not found.')
-    return presentSync(sync)
+    return presentSync(await getSyncOf(deps, request.auth.orgId, request.params.id, request.params.sid, request.params.syncId))
   })
-}
-
-/**
- * Pull now: the id of the sync that will answer for it. Requests for one source are serialised (a
- * transaction-scoped advisory lock), and the sync row and its queued job commit together, so of
- * many concurrent requests one starts a pull and the others join it: they answer with its id and
- * record nothing (docs/reliability.md). A sync left running by a dead worker is closed first.
- * A queued scheduled pull (which has no sync row yet) refuses with 409: it starts shortly anyway.
- */
-async function requestPull (deps: Deps, source: DataSource, actor: Actor): Promise<{ syncId: string, joined: boolean }> {
-  return deps.db.transaction(async (tx) => {
-    await lockPullRequests(tx, source.id)
-    const running = await runningSyncOf(tx, source.id)
-    if (running && await pullIsAlive(deps, tx, source.id, running)) return { syncId: running.id, joined: true }
-    if (running) {
-      const error = { code: 'LEASE_LOST', message: 'The worker running this sync stopped; a new pull took over.' }
-      await finishSync(tx, running.id, { status: 'failed', error })
-    }
-    const sync = await insertSync(tx, { id: newId(), orgId: source.orgId, sourceId: source.id, direction: 'inbound', trigger: 'manual' })
-    const jobId = await enqueuePull(deps.boss, { sourceId: source.id, trigger: 'manual', syncId: sync.id }, { db: tx.bossAdapter() })
-    // rolls the sync back with the transaction: nothing is recorded for a refused request
-    if (!jobId) throw new AppError('PULL_IN_PROGRESS', 'A scheduled pull of this source is queued and starts shortly.')
-    await setSyncJob(tx, sync.id, jobId)
-    await recordAudit(tx, actor, { action: 'pull', resourceType: 'data_source', resourceId: source.id, changes: { syncId: { after: sync.id } } })
-    return { syncId: sync.id, joined: false }
-  })
-}
-
-/**
- * Whether a `running` sync still has a pull behind it: a pull holds the source's lease, or its job is
- * queued, or a worker fetched the job within the lease time and is about to take the lease.
- * Otherwise the worker that ran it died, and a new pull may take over at once.
- */
-async function pullIsAlive (deps: Deps, tx: Transaction, sourceId: string, sync: Sync): Promise<boolean> {
-  if (await leaseActive(tx, sourceId)) return true
-  if (!sync.jobId) return false
-  const job = await findPullJob(deps.boss, sync.jobId, tx.bossAdapter())
-  if (job === null) return false
-  if (job.state === 'created' || job.state === 'retry') return true
-  return job.state === 'active' && job.startedOn !== null && Date.now() - new Date(job.startedOn).getTime() < deps.config.pullLeaseSeconds * 1000
 }
 
 export function presentSync (sync: Sync) {
   const { orgId, jobId, ...rest } = sync
   return rest
-}
-
-/** Polls the sync row until it leaves "running" (the pull may run in another process). */
-export async function waitForSync (deps: Pick<Deps, 'db'>, syncId: string, limitMs: number): Promise<Sync | null> {
-  const deadline = Date.now() + limitMs
-  while (Date.now() < deadline) {
-    const sync = await getSyncById(deps.db, syncId)
-    if (sync && sync.status !== 'running') return sync
-    await new Promise(resolve => setTimeout(resolve, 250))
-  }
-  return null
 }
 
 export default sourceRoutes

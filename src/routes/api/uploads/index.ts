@@ -1,13 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Deps } from '../../../deps.js'
-import { agentOr404 } from '../../../db/lookups.js'
-import { getUpload, listItems, listRejectedRows, listUploads } from '../../../db/sql/inventory.js'
+import { requireAgent } from '../../../agents/service.js'
+import { getUploadOf, landUpload, listUploadItems, listUploadsOf } from '../../../uploads/service.js'
 import { AppError } from '../../../errors.js'
-import { IdParams, ListOf, Page, decodeCursor, errorResponses, page } from '../../../schemas/common.js'
+import { IdParams, ListOf, Page, errorResponses } from '../../../schemas/common.js'
+import { decodeCursor, page } from '../../../util/paging.js'
 import { Item, UploadParams } from '../../../schemas/uploads.js'
 import { FILE_FORMATS, type FileFormat } from '../../../formats/types.js'
-import { recordAudit } from '../../../audit/audit.js'
 import { actorOf } from '../../../plugins/auth.js'
 import { checkParseSettings } from '../../../formats/parse-options.js'
 import { parseOverride } from '../../../schemas/parse.js'
@@ -19,6 +19,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.post('/agents/:id/inventory/uploads', {
     schema: {
+      operationId: 'createUpload',
       tags: ['inventory'],
       summary: 'Upload an inventory file (multipart field "file"; CSV, JSON, NDJSON, XLSX or Parquet, optionally gzipped, or a zip of them)',
       description: 'The file is streamed through the inventory pipeline. Rows that fail validation are rejected with their row number; the rest land. ' +
@@ -31,7 +32,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
       response: { 201: UploadRef, ...errorResponses(400, 404, 413, 415, 422) },
     },
   }, async (request, reply) => {
-    const agent = await agentOr404(db, request.auth.orgId, request.params.id)
+    const agent = await requireAgent(db, request.auth.orgId, request.params.id)
     if (!request.isMultipart()) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the file as multipart/form-data in a field named "file".')
     const file = await request.file({ limits: { fileSize: deps.config.limits.maxFileBytes, files: 1 } })
     if (!file || file.fieldname !== 'file') {
@@ -42,20 +43,15 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
     const parseField = Array.isArray(field) ? field[0] : field
     const parse = checkParseSettings(parseOverride(parseField?.type === 'field' ? String(parseField.value) : undefined, 'parse'), 'parse')
     const fileName = file.filename || 'upload'
-    const outcomes = await db.transaction(async (tx) => {
-      const landed = await deps.pipeline.ingestAll(tx, {
-        orgId: request.auth.orgId,
-        agent,
-        stream: file.file,
-        fileName,
-        contentType: file.mimetype,
-        format: request.query.format as FileFormat | undefined,
-        parse,
-      })
-      for (const o of landed) {
-        if (o.result) await recordAudit(tx, actorOf(request), { action: 'create', resourceType: 'upload', resourceId: o.result.upload.id })
-      }
-      return landed
+    const outcomes = await landUpload(deps, {
+      orgId: request.auth.orgId,
+      agent,
+      stream: file.file,
+      fileName,
+      contentType: file.mimetype,
+      format: request.query.format as FileFormat | undefined,
+      parse,
+      actor: actorOf(request),
     })
     // whatever the parser did not read (a file refused early) is drained so the request completes
     file.file.resume()
@@ -82,6 +78,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
 
   app.get('/agents/:id/inventory/uploads', {
     schema: {
+      operationId: 'listUploads',
       tags: ['inventory'],
       summary: 'List uploads, newest first',
       params: IdParams,
@@ -89,28 +86,28 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
       response: { 200: ListOf(UploadRef), ...errorResponses(404) },
     },
   }, async (request) => {
-    await agentOr404(db, request.auth.orgId, request.params.id)
     const limit = request.query.limit ?? 50
-    const uploads = await listUploads(db, request.auth.orgId, request.params.id, { limit, before: decodeCursor(request.query.cursor) })
+    const uploads = await listUploadsOf(deps, request.auth.orgId, request.params.id, { limit, before: decodeCursor(request.query.cursor) })
     return page(uploads, limit, ({ seq, ...shown }) => shown)
   })
 
   app.get('/agents/:id/inventory/uploads/:uid', {
     schema: {
+      operationId: 'getUpload',
       tags: ['inventory'],
       summary: 'One upload with its first rejected rows',
       params: UploadParams,
       response: { 200: UploadRef, ...errorResponses(404) },
     },
   }, async (request) => {
-    const upload = await getUpload(db, request.auth.orgId, request.params.id, request.params.uid)
-    if (!upload) throw new AppError('NOT_FOUND', 'Upload not found.')
+    const { upload, rejectedRows } = await getUploadOf(deps, request.auth.orgId, request.params.id, request.params.uid)
     const { seq, ...shown } = upload
-    return { ...shown, rejectedRows: await listRejectedRows(db, upload.id) }
+    return { ...shown, rejectedRows }
   })
 
   app.get('/agents/:id/inventory/uploads/:uid/items', {
     schema: {
+      operationId: 'listUploadItems',
       tags: ['inventory'],
       summary: 'The upload\'s items in file order (paginated)',
       params: UploadParams,
@@ -121,10 +118,9 @@ const uploadRoutes: FastifyPluginAsyncTypebox<{ deps: Deps }> = async (app, { de
       response: { 200: ListOf(Item), ...errorResponses(404) },
     },
   }, async (request) => {
-    const upload = await getUpload(db, request.auth.orgId, request.params.id, request.params.uid)
-    if (!upload) throw new AppError('NOT_FOUND', 'Upload not found.')
     const limit = request.query.limit ?? 100
-    const items = await listItems(db, upload, { limit, afterRow: request.query.cursor ? Number(request.query.cursor) : undefined })
+    const afterRow = request.query.cursor ? Number(request.query.cursor) : undefined
+    const items = await listUploadItems(deps, request.auth.orgId, request.params.id, request.params.uid, { limit, afterRow })
     return { items, nextCursor: items.length === limit ? String(items[items.length - 1].rowNumber) : null }
   })
 }
