@@ -1,7 +1,3 @@
-import { spawn } from 'node:child_process'
-import fs from 'node:fs/promises'
-import os from 'node:os'
-import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Deps } from '../../src/deps.js'
 import { acquireLease, getSourceById, holdsLease } from '../../src/db/sql/sources.js'
@@ -14,6 +10,7 @@ import { pullSource } from '../../src/sync/pull.js'
 import type { TestApp } from '../helpers/app.js'
 import { backend } from '../helpers/db.js'
 import { s3 as match, type FaultProxy } from '../helpers/fault-proxy.js'
+import { spawnPullChild } from '../helpers/process.js'
 import type { S3rverHandle } from '../helpers/s3.js'
 import { startS3World, type S3World } from '../helpers/s3-world.js'
 
@@ -26,8 +23,6 @@ import { startS3World, type S3World } from '../helpers/s3-world.js'
  */
 
 const BUCKET = 'faulty-inventory'
-const ROOT = path.resolve(import.meta.dirname, '../..')
-const MASTER_KEY = Buffer.alloc(32, 7).toString('base64') // the key createTestApp uses
 
 let w: S3World
 let t: TestApp
@@ -158,32 +153,12 @@ describe('pulls against a faulty S3', () => {
     // the child gets the first 32 KiB of the big file, then nothing: provably mid-file until killed
     const stall = proxy.plan(match.getObject(BUCKET, 'kill/2-big.csv'), { kind: 'stall', afterBytes: 32 * 1024 })
 
-    const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-pull-child-'))
-    w.cleanup(() => fs.rm(dataDir, { recursive: true, force: true }))
     const url = new URL(t.database.url!)
     url.searchParams.set('application_name', 'ferry-pull-child')
-    const child = spawn(process.execPath, ['--import', 'tsx', '--openssl-legacy-provider', path.join(ROOT, 'test/helpers/pull-child.ts'), sourceId], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/tmp',
-        DATABASE_URL: url.toString(),
-        FERRY_DATA_DIR: dataDir,
-        FERRY_MASTER_KEY: MASTER_KEY,
-        FERRY_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8,::1/128',
-        FERRY_PULL_LEASE_SECONDS: '2', // the dead worker's lease runs out quickly
-        FERRY_PULL_FILE_CONCURRENCY: '1', // files in key order: 1-first.csv lands, then 2-big.csv stalls
-        FERRY_TARGET_TIMEOUT_MS: '600000', // the stall must not time out: the child is killed first
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let output = ''
-    child.stdout.on('data', (d) => { output += d })
-    child.stderr.on('data', (d) => { output += d })
-    const exited = new Promise<NodeJS.Signals | number | null>(resolve => child.on('exit', (code, signal) => resolve(signal ?? code)))
-    w.cleanup(async () => { child.kill('SIGKILL') })
+    // files in key order: 1-first.csv lands, then 2-big.csv stalls; the dead worker's lease runs out quickly
+    const { child, exited, whileAlive } = await spawnPullChild({ databaseUrl: url.toString(), sourceId, leaseSeconds: 2, cleanup: w.cleanup })
 
-    await Promise.race([stall.reached(), exited.then(() => { throw new Error(`pull child exited early:\n${output}`) })])
+    await whileAlive(stall.reached())
     // the child's file transaction is open (it began before the download) …
     // (the body's first bytes can reach the stall point while the child is still opening it, so poll)
     let openTx = 0

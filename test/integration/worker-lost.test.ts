@@ -1,7 +1,3 @@
-import { spawn } from 'node:child_process'
-import fs from 'node:fs/promises'
-import os from 'node:os'
-import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { acquireLease } from '../../src/db/sql/sources.js'
 import { getSyncById } from '../../src/db/sql/syncs.js'
@@ -12,6 +8,7 @@ import { newId } from '../../src/util/ids.js'
 import type { TestApp } from '../helpers/app.js'
 import { backend } from '../helpers/db.js'
 import { s3 as match, type FaultProxy } from '../helpers/fault-proxy.js'
+import { spawnPullChild } from '../helpers/process.js'
 import { startS3World, type S3World } from '../helpers/s3-world.js'
 
 /**
@@ -22,8 +19,6 @@ import { startS3World, type S3World } from '../helpers/s3-world.js'
  */
 
 const BUCKET = 'lost-inventory'
-const ROOT = path.resolve(import.meta.dirname, '../..')
-const MASTER_KEY = Buffer.alloc(32, 7).toString('base64') // the key createTestApp uses
 const LEASE_SECONDS = 2
 
 let w: S3World
@@ -121,30 +116,12 @@ describe('the lost-pull sweep', () => {
     const [job] = await boss.fetch(PULL_QUEUE)
     expect(job.data).toMatchObject({ sourceId })
 
-    const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-lost-child-'))
-    w.cleanup(() => fs.rm(dataDir, { recursive: true, force: true }))
-    const child = spawn(process.execPath, ['--import', 'tsx', '--openssl-legacy-provider', path.join(ROOT, 'test/helpers/pull-child.ts'), sourceId, job.id], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/tmp',
-        DATABASE_URL: t.database.url!,
-        FERRY_DATA_DIR: dataDir,
-        FERRY_MASTER_KEY: MASTER_KEY,
-        FERRY_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8,::1/128',
-        FERRY_PULL_LEASE_SECONDS: String(LEASE_SECONDS),
-        FERRY_PULL_FILE_CONCURRENCY: '1', // files in key order: 1-first.csv lands, then 2-big.csv stalls
-        FERRY_TARGET_TIMEOUT_MS: '600000', // the stall must not time out: the child is killed first
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    // files in key order: 1-first.csv lands, then 2-big.csv stalls
+    const { child, exited, whileAlive } = await spawnPullChild({
+      databaseUrl: t.database.url!, sourceId, jobId: job.id, leaseSeconds: LEASE_SECONDS, cleanup: w.cleanup,
     })
-    let output = ''
-    child.stdout.on('data', (d) => { output += d })
-    child.stderr.on('data', (d) => { output += d })
-    const exited = new Promise<NodeJS.Signals | number | null>(resolve => child.on('exit', (code, signal) => resolve(signal ?? code)))
-    w.cleanup(async () => { child.kill('SIGKILL') })
 
-    await Promise.race([stall.reached(), exited.then(() => { throw new Error(`pull child exited early:\n${output}`) })])
+    await whileAlive(stall.reached())
     const ledger = async () => (await db.query('SELECT key FROM source_files WHERE source_id = $1', [sourceId])).rows.map(r => r.key)
     await expect.poll(ledger).toEqual(['killed/1-first.csv'])
     const { rows: running } = await db.query<{ id: string, job_id: string }>(
