@@ -9,7 +9,7 @@ import type { TestApp } from '../helpers/app.js'
 import { backend } from '../helpers/db.js'
 import { s3 as match, type FaultProxy } from '../helpers/fault-proxy.js'
 import { spawnPullChild } from '../helpers/process.js'
-import { startS3World, type S3World } from '../helpers/s3-world.js'
+import { numberedCsv as csv, startS3World, type S3World } from '../helpers/s3-world.js'
 
 /**
  * Issue #14 case 6: a pull whose worker died used to stay `running` until someone pulled that
@@ -34,9 +34,6 @@ beforeAll(async () => {
 })
 afterAll(async () => { await w?.close() })
 
-const csv = (prefix: string, rows: number) =>
-  'sku,name,quantity\n' + Array.from({ length: rows }, (_, i) => `${prefix}-${i + 1},item number ${i + 1} of ${rows},${i}\n`).join('')
-
 async function insertSync (sourceId: string, s: { direction?: string, trigger: string, jobId?: string }): Promise<string> {
   const id = newId()
   await t.database.db.query(
@@ -54,14 +51,6 @@ const statusOf = async (syncId: string) => {
 async function leaseOf (sourceId: string): Promise<string | null> {
   const { rows } = await t.database.db.query<{ lease_token: string | null }>('SELECT lease_token FROM data_sources WHERE id = $1', [sourceId])
   return rows[0].lease_token
-}
-
-async function landed (sourceId: string): Promise<Record<string, { uploads: number, rows: number }>> {
-  const { rows } = await t.database.db.query<{ file_name: string, uploads: number, rows: number }>(
-    `SELECT u.file_name, count(DISTINCT u.id) AS uploads, count(i.upload_seq) AS rows
-     FROM inventory_uploads u LEFT JOIN inventory_items i ON i.upload_seq = u.seq
-     WHERE u.source_id = $1 GROUP BY u.file_name`, [sourceId])
-  return Object.fromEntries(rows.map(r => [r.file_name, { uploads: Number(r.uploads), rows: Number(r.rows) }]))
 }
 
 describe('the lost-pull sweep', () => {
@@ -141,14 +130,14 @@ describe('the lost-pull sweep', () => {
     const [after] = await boss.findJobs(PULL_QUEUE, { id: job.id })
     expect(after?.state).toBe('retry')
     expect(await leaseOf(sourceId)).toBeNull()
-    expect(await landed(sourceId)).toEqual({ '1-first.csv': { uploads: 1, rows: 3 } })
+    expect(await w.landed(sourceId)).toEqual({ '1-first.csv': { uploads: 1, rows: 3 } })
 
     // a later pull takes every file not yet taken, each exactly once
     proxy.clear()
     const next = await pullSource(t.runtime.deps, { sourceId, trigger: 'manual' })
     expect(next.status).toBe('succeeded')
     expect(next.manifest.map(e => [e.key, e.status]).sort()).toEqual([['killed/2-big.csv', 'ingested'], ['killed/3-last.csv', 'ingested']])
-    expect(await landed(sourceId)).toEqual({
+    expect(await w.landed(sourceId)).toEqual({
       '1-first.csv': { uploads: 1, rows: 3 }, '2-big.csv': { uploads: 1, rows: 5000 }, '3-last.csv': { uploads: 1, rows: 4 },
     })
     expect((await pullSource(t.runtime.deps, { sourceId, trigger: 'manual' })).manifest).toEqual([])
