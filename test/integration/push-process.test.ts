@@ -8,6 +8,7 @@ import { backend, createPostgresDatabase } from '../helpers/db.js'
 import { freePort, spawnFerry, waitForHttp, type FerryProcess } from '../helpers/process.js'
 import { startReceiver } from '../helpers/receiver.js'
 import { startS3rver } from '../helpers/s3.js'
+import { until } from '../helpers/until.js'
 
 // Real `ferry serve` processes on one PostgreSQL database (the scale-out mode): a worker killed in
 // the middle of a push, and a 200 MB result streamed to S3 by a process whose memory is measured.
@@ -49,16 +50,6 @@ const call = async (base: string, method: string, url: string, body?: unknown) =
   return { status: res.status, body: text ? JSON.parse(text) : null }
 }
 
-const until = async <T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await fn()
-    if (value) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 200))
-  }
-}
-
 /** An agent with one succeeded mapping job (of a small upload). */
 async function agentWithJob (base: string): Promise<{ agentId: string, jobId: string }> {
   const agentId = (await call(base, 'POST', '/api/v1/agents', { name: 'process', rules: { autoMap: false } })).body.id
@@ -70,7 +61,7 @@ async function agentWithJob (base: string): Promise<{ agentId: string, jobId: st
   const job = await until('the job', async () => {
     const j = (await call(base, 'GET', `/api/v1/agents/${agentId}/jobs/${created.body.id}`)).body
     return j.status === 'succeeded' ? j : null
-  })
+  }, 60_000)
   return { agentId, jobId: job.id }
 }
 

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, type TestApp } from '../helpers/app.js'
 import { multipartFile } from '../helpers/multipart.js'
 import { startS3rver, type S3rverHandle } from '../helpers/s3.js'
+import { until } from '../helpers/until.js'
 
 let t: TestApp
 let s3: S3rverHandle
@@ -45,16 +46,6 @@ const upload = async (content: string, agent = agentId) => {
   })
   expect(res.statusCode, res.body).toBe(201)
   return res.json() as { id: string }
-}
-
-const until = async <T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await fn()
-    if (value) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
 }
 
 const jobOf = (uploadId: string) => until('the job', async () => {

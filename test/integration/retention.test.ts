@@ -7,6 +7,7 @@ import type { TestApp } from '../helpers/app.js'
 import { multipartFile } from '../helpers/multipart.js'
 import type { S3rverHandle } from '../helpers/s3.js'
 import { startS3World, type S3World } from '../helpers/s3-world.js'
+import { until } from '../helpers/until.js'
 
 // FERRY_RETENTION_DAYS (docs/reliability.md "Retention"): rows past the window are purged in batches,
 // recent rows and the file ledger are kept, and a purged file is never ingested again. The clock is
@@ -23,16 +24,6 @@ const OLD = "interval '100 days'"
 const sql = async <T = Record<string, unknown>>(text: string, params: unknown[] = []) =>
   (await t.database.db.query<T>(text, params)).rows
 const count = async (text: string, params: unknown[] = []) => Number((await sql<{ n: string }>(text, params))[0].n)
-
-const until = async <T>(what: string, fn: () => Promise<T | undefined | null | false>): Promise<T> => {
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    const value = await fn()
-    if (value) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-}
 
 const base = () => `/api/v1/agents/${agentId}/data-sources`
 const jobOf = (uploadId: string) => until('the mapping job', async () => {

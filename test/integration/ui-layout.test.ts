@@ -6,6 +6,7 @@ import { ADMIN_KEY, createTestApp, type TestApp } from '../helpers/app.js'
 import { type BrowserSession, describeInChromium, ensureWebBuild, openUi } from '../helpers/browser.js'
 import { startReceiver, type Receiver } from '../helpers/receiver.js'
 import { startS3rver, type S3rverHandle } from '../helpers/s3.js'
+import { until } from '../helpers/until.js'
 
 // Nothing clips at 390 px (issue #18): the agent page, the sync manifest dialog and the push
 // attempts table, checked element by element — a table that scrolls inside its own box is clipped
@@ -69,16 +70,6 @@ describeInChromium('layout at 390 px', () => {
     await receiver?.close()
     await s3?.close()
   })
-
-  const until = async <T>(what: string, fn: () => Promise<T | null | false>): Promise<T> => {
-    const deadline = Date.now() + 30_000
-    for (;;) {
-      const value = await fn()
-      if (value) return value
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-      await new Promise(resolve => setTimeout(resolve, 100))
-    }
-  }
 
   /**
    * Every element under `root` that is cut off sideways: reaching past the viewport, or a box whose
