@@ -4,16 +4,15 @@
  * file from s3rver into PostgreSQL. Target as for CSV and XLSX: ≤ 300 MB on a 1 GB input of each.
  * Run with `npm run bench -- --only=formats-memory` (not in CI: it writes ~2 GB of fixtures).
  */
-import { createHash, randomBytes } from 'node:crypto'
-import { createReadStream, createWriteStream } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { createWriteStream } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import archiver from 'archiver'
 import { ParquetWriter, fileWriter, schemaFromColumnData } from 'hyparquet-writer'
-import { startFerry } from './lib/ferry.js'
-import { cachedCsv, exists } from './lib/data.js'
+import { cachedCsv, cachedFile, type CachedFile } from './lib/data.js'
+import { pullPeaks } from './lib/peak-rss.js'
 import { linkObject, startS3rverProcess } from './lib/s3.js'
-import { lastJson, runTs } from './lib/proc.js'
 import { absolute, measure } from './lib/stats.js'
 import type { Benchmark, BenchContext, BenchOutcome } from './lib/types.js'
 
@@ -23,43 +22,28 @@ const ROW_GROUP = 100_000
 
 const row = (i: number) => `SKU-${i},Widget ${i},${i % 500},${(i % 1000) / 10},EUR,WH-${i % 7},${randomBytes(60).toString('base64')}`
 
-async function md5Of (file: string): Promise<string> {
-  const hash = createHash('md5')
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer)
-  return hash.digest('hex')
-}
-
-type Fixture = { file: string, bytes: number, rows: number, md5: string }
-
 /** A zip (deflate) of two CSV members of about `targetBytes` in all, compressed. */
-async function cachedZip (ctx: BenchContext, targetBytes: number): Promise<Fixture> {
-  const file = path.join(ctx.cacheDir, `formats-${Math.round(targetBytes / MB)}mb.zip`)
-  const meta = `${file}.json`
-  if (await exists(meta)) return JSON.parse(await fs.readFile(meta, 'utf8'))
-  // random base64 compresses ~1.3:1, so the members are a little larger than the target in all
-  const rows = Math.round(targetBytes * 1.3 / 2 / (row(1_000_000).length + 1))
-  const header = 'sku,name,quantity,price,currency,location,description'
-  const a = await cachedCsv(ctx.cacheDir, `formats-zip-a-${rows}.csv`, header, rows, row)
-  const b = await cachedCsv(ctx.cacheDir, `formats-zip-b-${rows}.csv`, header, rows, row)
-  const zip = archiver('zip', { zlib: { level: 6 }, forceZip64: false })
-  const out = createWriteStream(`${file}.part`)
-  const done = new Promise<void>((resolve, reject) => { out.on('close', resolve); zip.on('error', reject) })
-  zip.pipe(out)
-  zip.file(a.file, { name: 'north.csv' })
-  zip.file(b.file, { name: 'south/south.csv' })
-  await zip.finalize()
-  await done
-  await fs.rename(`${file}.part`, file)
-  const info = { file, bytes: (await fs.stat(file)).size, rows: a.rows + b.rows, md5: await md5Of(file) }
-  await fs.writeFile(meta, JSON.stringify(info))
-  return info
+async function cachedZip (ctx: BenchContext, targetBytes: number): Promise<CachedFile> {
+  return cachedFile(ctx.cacheDir, `formats-${Math.round(targetBytes / MB)}mb.zip`, async (to) => {
+    // random base64 compresses ~1.3:1, so the members are a little larger than the target in all
+    const rows = Math.round(targetBytes * 1.3 / 2 / (row(1_000_000).length + 1))
+    const header = 'sku,name,quantity,price,currency,location,description'
+    const a = await cachedCsv(ctx.cacheDir, `formats-zip-a-${rows}.csv`, header, rows, row)
+    const b = await cachedCsv(ctx.cacheDir, `formats-zip-b-${rows}.csv`, header, rows, row)
+    const zip = archiver('zip', { zlib: { level: 6 }, forceZip64: false })
+    const out = createWriteStream(to)
+    const done = new Promise<void>((resolve, reject) => { out.on('close', resolve); zip.on('error', reject) })
+    zip.pipe(out)
+    zip.file(a.file, { name: 'north.csv' })
+    zip.file(b.file, { name: 'south/south.csv' })
+    await zip.finalize()
+    await done
+    return a.rows + b.rows
+  })
 }
 
 /** A Parquet file of about `targetBytes` (Snappy), written row group by row group. */
-async function cachedParquet (ctx: BenchContext, targetBytes: number): Promise<Fixture> {
-  const file = path.join(ctx.cacheDir, `formats-${Math.round(targetBytes / MB)}mb.parquet`)
-  const meta = `${file}.json`
-  if (await exists(meta)) return JSON.parse(await fs.readFile(meta, 'utf8'))
+async function cachedParquet (ctx: BenchContext, targetBytes: number): Promise<CachedFile> {
   const group = (start: number, n: number) => [
     { name: 'sku', data: Array.from({ length: n }, (_, i) => `SKU-${start + i}`), type: 'STRING' as const },
     { name: 'name', data: Array.from({ length: n }, (_, i) => `Widget ${start + i}`), type: 'STRING' as const },
@@ -67,17 +51,16 @@ async function cachedParquet (ctx: BenchContext, targetBytes: number): Promise<F
     { name: 'price', data: Array.from({ length: n }, (_, i) => ((start + i) % 1000) / 10), type: 'DOUBLE' as const },
     { name: 'description', data: Array.from({ length: n }, () => randomBytes(90).toString('base64')), type: 'STRING' as const },
   ]
-  const writer = new ParquetWriter({ writer: fileWriter(`${file}.part`), schema: schemaFromColumnData({ columnData: group(0, 1) }) })
-  let rows = 0
-  while ((await fs.stat(`${file}.part`).then(s => s.size, () => 0)) < targetBytes) {
-    writer.write({ columnData: group(rows, ROW_GROUP), rowGroupSize: ROW_GROUP })
-    rows += ROW_GROUP
-  }
-  writer.finish()
-  await fs.rename(`${file}.part`, file)
-  const info = { file, bytes: (await fs.stat(file)).size, rows, md5: await md5Of(file) }
-  await fs.writeFile(meta, JSON.stringify(info))
-  return info
+  return cachedFile(ctx.cacheDir, `formats-${Math.round(targetBytes / MB)}mb.parquet`, async (to) => {
+    const writer = new ParquetWriter({ writer: fileWriter(to), schema: schemaFromColumnData({ columnData: group(0, 1) }) })
+    let rows = 0
+    while ((await fs.stat(to).then(s => s.size, () => 0)) < targetBytes) {
+      writer.write({ columnData: group(rows, ROW_GROUP), rowGroupSize: ROW_GROUP })
+      rows += ROW_GROUP
+    }
+    writer.finish()
+    return rows
+  })
 }
 
 export const formatsMemoryBenchmark: Benchmark = {
@@ -92,34 +75,12 @@ export const formatsMemoryBenchmark: Benchmark = {
     const s3 = await startS3rverProcess({ directory: path.join(ctx.workDir, 's3-formats'), buckets: ['bench'] })
     await linkObject(s3.directory, 'bench', 'formats-zip/inventory.zip', zip.file, zip.md5, 'application/zip')
     await linkObject(s3.directory, 'bench', 'formats-parquet/inventory.parquet', parquet.file, parquet.md5, 'application/vnd.apache.parquet')
-    const rss: Record<'zip' | 'parquet', number[]> = { zip: [], parquet: [] }
-    const secs: Record<'zip' | 'parquet', number[]> = { zip: [], parquet: [] }
-    try {
-      for (let i = 0; i < ctx.runs; i++) {
-        for (const [kind, prefix, rows] of [['zip', 'formats-zip/', zip.rows], ['parquet', 'formats-parquet/', parquet.rows]] as const) {
-          // the members of a 1 GB zip of CSVs inflate past the 1 GiB default of the archive guard: an operator
-          // who receives such archives raises it, as here (docs/formats.md)
-          const f = await startFerry({ env: { FERRY_XLSX_MAX_UNCOMPRESSED_BYTES: String(4 * 1024 * MB) } })
-          try {
-            const source = await f.addS3Source({ endpoint: s3.endpoint, bucket: 'bench', prefix })
-            const res = await runTs('bench/lib/pull-child.ts', [source.id], { env: { ...process.env, ...f.env } })
-            if (res.code !== 0) throw new Error(`the pull child failed (${res.code}): ${res.stdout.slice(-300)} ${res.stderr.slice(-500)}`)
-            const out = lastJson<{ status: string, rowsAccepted: number, ms: number, maxRssBytes: number }>(res.stdout)
-            if (out.status !== 'succeeded' || out.rowsAccepted !== rows) {
-              throw new Error(`${kind} pull ended ${out.status} with ${out.rowsAccepted} rows, expected ${rows}`)
-            }
-            rss[kind].push(out.maxRssBytes)
-            secs[kind].push(out.ms)
-            ctx.log(`formats memory run ${i + 1}: ${kind} peak RSS ${(out.maxRssBytes / MB).toFixed(0)} MiB, ${Math.round(out.ms)} ms`)
-          } finally {
-            await f.close()
-          }
-        }
-      }
-    } finally {
-      await s3.close()
-    }
-    const size = (f: Fixture) => `${(f.bytes / MB).toFixed(0)} MiB`
+    const cases = [['zip', 'formats-zip/', zip.rows], ['parquet', 'formats-parquet/', parquet.rows]] as const
+    // the members of a 1 GB zip of CSVs inflate past the 1 GiB default of the archive guard: an operator
+    // who receives such archives raises it, as here (docs/formats.md)
+    const env = { FERRY_XLSX_MAX_UNCOMPRESSED_BYTES: String(4 * 1024 * MB) }
+    const { rss, secs } = await pullPeaks(ctx, { endpoint: s3.endpoint, cases, env, label: 'formats memory' }).finally(() => s3.close())
+    const size = (f: CachedFile) => `${(f.bytes / MB).toFixed(0)} MiB`
     const mZip = measure('zip.maxRss', `Peak RSS pulling a ${size(zip)} zip of two CSVs (${zip.rows.toLocaleString('en-US')} rows)`, 'bytes', rss.zip)
     const parquetRows = parquet.rows.toLocaleString('en-US')
     const mParquet = measure('parquet.maxRss', `Peak RSS pulling a ${size(parquet)} Parquet file (${parquetRows} rows)`, 'bytes', rss.parquet)

@@ -6,11 +6,11 @@
 import path from 'node:path'
 import pg from 'pg'
 import { createPostgresDatabase } from '../test/helpers/db.js'
-import { startFerry } from './lib/ferry.js'
+import { firstPull } from './lib/ferry.js'
 import { cachedCsv, csvRow, CSV_HEADER } from './lib/data.js'
 import { linkObject, startS3rverProcess } from './lib/s3.js'
 import { findExecutable, run } from './lib/proc.js'
-import { compare, measure, timed } from './lib/stats.js'
+import { compare, measure } from './lib/stats.js'
 import type { Benchmark, BenchOutcome } from './lib/types.js'
 
 const BARE = 'CREATE TABLE bare (sku text, name text, quantity text, price text, currency text, location text, colour text)'
@@ -42,18 +42,12 @@ export const ingestBenchmark: Benchmark = {
     const notes: string[] = []
     try {
       for (let i = 0; i < ctx.runs; i++) {
-        const f = await startFerry()
-        try {
-          const source = await f.addS3Source({ endpoint: s3.endpoint, bucket: 'bench', prefix: 'ingest/' })
-          const { ms, value: sync } = await timed(() => f.pull(source.id))
-          if (sync.status !== 'succeeded' || sync.rowsAccepted !== rows) {
-            throw new Error(`pull ended ${sync.status} with ${sync.rowsAccepted} rows, expected ${rows}`)
-          }
-          ferry.push(rows / (ms / 1000))
-          ctx.log(`ingest run ${i + 1}: ferry ${Math.round(ms)} ms`)
-        } finally {
-          await f.close()
+        const { ms, sync } = await firstPull(s3.endpoint, 'ingest/')
+        if (sync.status !== 'succeeded' || sync.rowsAccepted !== rows) {
+          throw new Error(`pull ended ${sync.status} with ${sync.rowsAccepted} rows, expected ${rows}`)
         }
+        ferry.push(rows / (ms / 1000))
+        ctx.log(`ingest run ${i + 1}: ferry ${Math.round(ms)} ms`)
         if (!psql) continue
         const db = await createPostgresDatabase()
         try {

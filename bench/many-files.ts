@@ -5,11 +5,11 @@
  */
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { startFerry } from './lib/ferry.js'
+import { firstPull } from './lib/ferry.js'
 import { csvBuffer, exists } from './lib/data.js'
 import { placeObject, startS3rverProcess, type S3rverProcess } from './lib/s3.js'
 import { cleanEnv, findExecutable, run } from './lib/proc.js'
-import { compare, measure, timed } from './lib/stats.js'
+import { compare, measure } from './lib/stats.js'
 import type { Benchmark, BenchContext, BenchOutcome, Measure } from './lib/types.js'
 
 const ROWS_PER_FILE = 400 // ≈ 20 KB of CSV
@@ -74,18 +74,12 @@ export const manyFilesBenchmark: Benchmark = {
     const notes: string[] = []
     try {
       for (let i = 0; i < ctx.runs; i++) {
-        const f = await startFerry()
-        try {
-          const source = await f.addS3Source({ endpoint: s3.endpoint, bucket: 'bench', prefix: 'many/' })
-          const { ms, value: sync } = await timed(() => f.pull(source.id))
-          if (sync.status !== 'succeeded' || sync.filesCount !== files || sync.rowsAccepted !== files * ROWS_PER_FILE) {
-            throw new Error(`pull ended ${sync.status} with ${sync.filesCount} files / ${sync.rowsAccepted} rows`)
-          }
-          ferry.push(ms)
-          ctx.log(`many-files run ${i + 1}: ferry ${Math.round(ms)} ms`)
-        } finally {
-          await f.close()
+        const { ms, sync } = await firstPull(s3.endpoint, 'many/')
+        if (sync.status !== 'succeeded' || sync.filesCount !== files || sync.rowsAccepted !== files * ROWS_PER_FILE) {
+          throw new Error(`pull ended ${sync.status} with ${sync.filesCount} files / ${sync.rowsAccepted} rows`)
         }
+        ferry.push(ms)
+        ctx.log(`many-files run ${i + 1}: ferry ${Math.round(ms)} ms`)
         if (aws) {
           awsMs.push(await peer('aws', ctx, s3, files, dest =>
             run(aws, ['s3', 'sync', 's3://bench/many/', dest, '--endpoint-url', s3.endpoint, '--no-progress', '--only-show-errors'], { env: awsEnv })))

@@ -7,14 +7,11 @@ import { randomBytes } from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import ExcelJS from 'exceljs'
-import { startFerry } from './lib/ferry.js'
-import { cachedCsv, exists } from './lib/data.js'
+import { cachedCsv, cachedFile, type CachedFile } from './lib/data.js'
+import { pullPeaks } from './lib/peak-rss.js'
 import { linkObject, startS3rverProcess } from './lib/s3.js'
-import { lastJson, runTs } from './lib/proc.js'
 import { absolute, measure } from './lib/stats.js'
 import type { Benchmark, BenchContext, BenchOutcome } from './lib/types.js'
-import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
 
 const MB = 1024 * 1024
 const DESCRIPTION = 'Stainless steel hex bolt, zinc plated, DIN 933, for indoor and outdoor use; packed in boxes of 100 pieces'
@@ -22,17 +19,8 @@ const DESCRIPTION = 'Stainless steel hex bolt, zinc plated, DIN 933, for indoor 
 /** ~200-byte rows: an inventory line with a description, as real exports have. */
 const wideRow = (i: number) => `SKU-${i},Widget ${i},${i % 500},${(i % 1000) / 10},EUR,WH-${i % 7},"${DESCRIPTION} #${i}"`
 
-async function md5Of (file: string): Promise<string> {
-  const hash = createHash('md5')
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer)
-  return hash.digest('hex')
-}
-
 /** An XLSX of about `targetBytes` (random text, so it compresses like real data, not like zeros). */
-export async function cachedXlsx (ctx: BenchContext, targetBytes: number): Promise<{ file: string, bytes: number, rows: number, md5: string }> {
-  const file = path.join(ctx.cacheDir, `memory-${Math.round(targetBytes / MB)}mb.xlsx`)
-  const meta = `${file}.json`
-  if (await exists(meta)) return JSON.parse(await fs.readFile(meta, 'utf8'))
+export async function cachedXlsx (ctx: BenchContext, targetBytes: number): Promise<CachedFile> {
   const write = async (rows: number, to: string) => {
     const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: to, useSharedStrings: false, useStyles: false })
     const ws = wb.addWorksheet('Inventory')
@@ -46,16 +34,15 @@ export async function cachedXlsx (ctx: BenchContext, targetBytes: number): Promi
     await wb.commit()
     return (await fs.stat(to)).size
   }
-  // size a sample, then write the real file with the row count that lands near the target
-  const sampleRows = 5000
-  const sampleBytes = await write(sampleRows, `${file}.sample`)
-  await fs.rm(`${file}.sample`)
-  const rows = Math.max(1000, Math.round(sampleRows * targetBytes / sampleBytes))
-  const bytes = await write(rows, `${file}.part`)
-  await fs.rename(`${file}.part`, file)
-  const info = { file, bytes, rows, md5: await md5Of(file) }
-  await fs.writeFile(meta, JSON.stringify(info))
-  return info
+  return cachedFile(ctx.cacheDir, `memory-${Math.round(targetBytes / MB)}mb.xlsx`, async (to) => {
+    // size a sample, then write the real file with the row count that lands near the target
+    const sampleRows = 5000
+    const sampleBytes = await write(sampleRows, `${to}.sample`)
+    await fs.rm(`${to}.sample`)
+    const rows = Math.max(1000, Math.round(sampleRows * targetBytes / sampleBytes))
+    await write(rows, to)
+    return rows
+  })
 }
 
 export const memoryBenchmark: Benchmark = {
@@ -73,31 +60,8 @@ export const memoryBenchmark: Benchmark = {
     await linkObject(s3.directory, 'bench', 'memory-csv/inventory.csv', csv.file, csv.md5)
     await linkObject(s3.directory, 'bench', 'memory-xlsx/inventory.xlsx', xlsx.file, xlsx.md5,
       'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet')
-    const rss: Record<'csv' | 'xlsx', number[]> = { csv: [], xlsx: [] }
-    const secs: Record<'csv' | 'xlsx', number[]> = { csv: [], xlsx: [] }
-    try {
-      for (let i = 0; i < ctx.runs; i++) {
-        for (const [kind, prefix, rows] of [['csv', 'memory-csv/', csv.rows], ['xlsx', 'memory-xlsx/', xlsx.rows]] as const) {
-          const f = await startFerry()
-          try {
-            const source = await f.addS3Source({ endpoint: s3.endpoint, bucket: 'bench', prefix })
-            const res = await runTs('bench/lib/pull-child.ts', [source.id], { env: { ...process.env, ...f.env } })
-            if (res.code !== 0) throw new Error(`the pull child failed (${res.code}): ${res.stdout.slice(-300)} ${res.stderr.slice(-500)}`)
-            const out = lastJson<{ status: string, rowsAccepted: number, ms: number, maxRssBytes: number }>(res.stdout)
-            if (out.status !== 'succeeded' || out.rowsAccepted !== rows) {
-              throw new Error(`${kind} pull ended ${out.status} with ${out.rowsAccepted} rows, expected ${rows}`)
-            }
-            rss[kind].push(out.maxRssBytes)
-            secs[kind].push(out.ms)
-            ctx.log(`memory run ${i + 1}: ${kind} peak RSS ${(out.maxRssBytes / MB).toFixed(0)} MiB, ${Math.round(out.ms)} ms`)
-          } finally {
-            await f.close()
-          }
-        }
-      }
-    } finally {
-      await s3.close()
-    }
+    const cases = [['csv', 'memory-csv/', csv.rows], ['xlsx', 'memory-xlsx/', xlsx.rows]] as const
+    const { rss, secs } = await pullPeaks(ctx, { endpoint: s3.endpoint, cases, label: 'memory' }).finally(() => s3.close())
     const mCsv = measure('csv.maxRss', `Peak RSS pulling a ${(csv.bytes / MB).toFixed(0)} MiB CSV (${csv.rows.toLocaleString('en-US')} rows)`, 'bytes', rss.csv)
     const mXlsx = measure('xlsx.maxRss', `Peak RSS pulling a ${(xlsx.bytes / MB).toFixed(0)} MiB XLSX (${xlsx.rows.toLocaleString('en-US')} rows)`,
       'bytes', rss.xlsx)

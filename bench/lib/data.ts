@@ -62,3 +62,27 @@ export async function cachedCsv (
 }
 
 export { exists }
+
+export interface CachedFile { file: string, bytes: number, rows: number, md5: string }
+
+async function md5Of (file: string): Promise<string> {
+  const hash = createHash('md5')
+  for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer)
+  return hash.digest('hex')
+}
+
+/**
+ * A fixture written once and cached under `dir` as `name`, its size, row count and md5 beside it in
+ * `<name>.json`. `write(to)` writes the file at `to` (renamed into place when done) and returns its row count.
+ */
+export async function cachedFile (dir: string, name: string, write: (to: string) => Promise<number>): Promise<CachedFile> {
+  await fsp.mkdir(dir, { recursive: true })
+  const file = path.join(dir, name)
+  const meta = `${file}.json`
+  if (await exists(meta)) return JSON.parse(await fsp.readFile(meta, 'utf8'))
+  const rows = await write(`${file}.part`)
+  await fsp.rename(`${file}.part`, file)
+  const info = { file, bytes: (await fsp.stat(file)).size, rows, md5: await md5Of(file) }
+  await fsp.writeFile(meta, JSON.stringify(info))
+  return info
+}

@@ -15,6 +15,7 @@ import type { Sync } from '../../src/db/sql/syncs.js'
 import { newId } from '../../src/util/ids.js'
 import { createPostgresDatabase } from '../../test/helpers/db.js'
 import { S3_CREDENTIALS } from './s3.js'
+import { timed } from './stats.js'
 
 /** One fixed master key for a benchmark or chaos run, so child processes can decrypt the same vault. */
 export const BENCH_MASTER_KEY = Buffer.alloc(32, 11).toString('base64')
@@ -90,5 +91,17 @@ export async function startFerry (
       await database.drop().catch(() => {})
       await fs.rm(dataDir, { recursive: true, force: true })
     },
+  }
+}
+
+/** A fresh Ferry's first pull of `prefix` in s3rver's bucket "bench", timed; the Ferry is closed after. */
+export async function firstPull (endpoint: string, prefix: string): Promise<{ ms: number, sync: Sync }> {
+  const f = await startFerry()
+  try {
+    const source = await f.addS3Source({ endpoint, bucket: 'bench', prefix })
+    const { ms, value: sync } = await timed(() => f.pull(source.id))
+    return { ms, sync }
+  } finally {
+    await f.close()
   }
 }

@@ -6,6 +6,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { describe, it } from 'vitest'
 
 /**
  * Headless Chromium for the UI tests: Debian's package (`apt-get install -y chromium`; .ci/run
@@ -14,6 +15,21 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core'
 export const CHROMIUM_PATH = process.env.FERRY_CHROMIUM_PATH ?? '/usr/bin/chromium'
 
 export const chromiumAvailable = (): boolean => fs.existsSync(CHROMIUM_PATH)
+
+export const CHROMIUM_MISSING = `${CHROMIUM_PATH} not found. Install it with "apt-get install -y chromium" (.ci/run does).`
+
+/**
+ * describe() for a UI test: it runs once, on PGlite (the UI does not care which backend), where
+ * Debian's Chromium is installed. In CI a missing Chromium is a failure, never a silent skip.
+ */
+export function describeInChromium (name: string, body: () => void): void {
+  const onPostgres = process.env.FERRY_TEST_DB === 'postgres'
+  const haveChromium = chromiumAvailable()
+  describe.runIf(!onPostgres && !haveChromium && process.env.CI === 'true')(name, () => {
+    it('needs Debian\'s Chromium in CI', () => { throw new Error(CHROMIUM_MISSING) })
+  })
+  describe.skipIf(onPostgres || !haveChromium)(haveChromium ? name : `${name} — SKIPPED: ${CHROMIUM_MISSING}`, body)
+}
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -37,6 +53,22 @@ export async function listenOnLoopback (app: FastifyInstance): Promise<string> {
   const address = app.server.address()
   if (!address || typeof address === 'string') throw new Error('server did not listen on a TCP port')
   return `http://127.0.0.1:${address.port}`
+}
+
+export interface Ui {
+  /** the app's base URL on loopback */
+  base: string
+  browser: BrowserSession
+  page: Page
+}
+
+/** Serves `app` on loopback and opens it in a fresh Chromium at `viewport`, signed in with `key` when given. */
+export async function openUi (app: FastifyInstance, { viewport, key }: { viewport: { width: number, height: number }, key?: string }): Promise<Ui> {
+  const base = await listenOnLoopback(app)
+  const browser = await launchBrowser()
+  const page = await browser.newPage(viewport)
+  if (key) await signIn(page, base, key)
+  return { base, browser, page }
 }
 
 /** Opens the UI and signs in with `key`; resolves once the agents list is shown. */

@@ -4,8 +4,9 @@
  * FERRY_ALLOW_PRIVATE_NETWORKS, FERRY_PULL_LEASE_SECONDS, …). Prints one JSON line when its
  * services are up ({"event":"ready"}) and one with the finished sync ({"event":"done",…}).
  *
- * test/integration/pull-faults.test.ts SIGKILLs it in the middle of a file to prove that a worker
- * dying mid-file leaves nothing of that file behind. Run it with
+ * test/integration/pull-faults.test.ts and worker-lost.test.ts SIGKILL it in the middle of a file
+ * to prove that a worker dying mid-file leaves nothing of that file behind. They start it with
+ * `spawnPullChild` (test/helpers/process.ts), which runs
  * `node --import tsx --openssl-legacy-provider test/helpers/pull-child.ts <sourceId> [<pg-boss job id>]` (with a job id, the
  * sync records it as the job running the pull, as a worker's would).
  */

@@ -18,9 +18,15 @@ export interface S3World {
   put(key: string, body: string): Promise<unknown>
   /** an S3 inventory source on `prefix`, through the proxy unless `endpoint` says otherwise */
   newSource(prefix: string, options?: { endpoint?: string, config?: Record<string, unknown>, extra?: Record<string, unknown> }): Promise<string>
+  /** uploads and item rows per file name of a source: a file ingested twice would show 2 uploads */
+  landed(sourceId: string): Promise<Record<string, { uploads: number, rows: number }>>
   cleanup(fn: () => Promise<unknown>): void
   close(): Promise<void>
 }
+
+/** A CSV of `rows` inventory rows with SKUs `<prefix>-1`, `<prefix>-2`, … */
+export const numberedCsv = (prefix: string, rows: number): string =>
+  'sku,name,quantity\n' + Array.from({ length: rows }, (_, i) => `${prefix}-${i + 1},item number ${i + 1} of ${rows},${i}\n`).join('')
 
 export async function startS3World (options: { bucket: string, name: string, env?: Record<string, string> }): Promise<S3World> {
   const { bucket, name } = options
@@ -51,6 +57,13 @@ export async function startS3World (options: { bucket: string, name: string, env
       })
       expect(res.statusCode, res.body).toBe(201)
       return res.json().id as string
+    },
+    async landed (sourceId) {
+      const { rows } = await t.database.db.query<{ file_name: string, uploads: number, rows: number }>(
+        `SELECT u.file_name, count(DISTINCT u.id) AS uploads, count(i.upload_seq) AS rows
+         FROM inventory_uploads u LEFT JOIN inventory_items i ON i.upload_seq = u.seq
+         WHERE u.source_id = $1 GROUP BY u.file_name`, [sourceId])
+      return Object.fromEntries(rows.map(r => [r.file_name, { uploads: Number(r.uploads), rows: Number(r.rows) }]))
     },
     cleanup: fn => { cleanups.push(fn) },
     async close () {

@@ -1,7 +1,3 @@
-import { spawn } from 'node:child_process'
-import fs from 'node:fs/promises'
-import os from 'node:os'
-import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Deps } from '../../src/deps.js'
 import { acquireLease, getSourceById, holdsLease } from '../../src/db/sql/sources.js'
@@ -14,8 +10,9 @@ import { pullSource } from '../../src/sync/pull.js'
 import type { TestApp } from '../helpers/app.js'
 import { backend } from '../helpers/db.js'
 import { s3 as match, type FaultProxy } from '../helpers/fault-proxy.js'
+import { spawnPullChild } from '../helpers/process.js'
 import type { S3rverHandle } from '../helpers/s3.js'
-import { startS3World, type S3World } from '../helpers/s3-world.js'
+import { numberedCsv as csv, startS3World, type S3World } from '../helpers/s3-world.js'
 
 /**
  * Pulls against a misbehaving S3: a fault-injecting proxy in front of s3rver answers 500/503,
@@ -26,8 +23,6 @@ import { startS3World, type S3World } from '../helpers/s3-world.js'
  */
 
 const BUCKET = 'faulty-inventory'
-const ROOT = path.resolve(import.meta.dirname, '../..')
-const MASTER_KEY = Buffer.alloc(32, 7).toString('base64') // the key createTestApp uses
 
 let w: S3World
 let t: TestApp
@@ -45,8 +40,6 @@ afterEach(() => { proxy.clear() })
 afterAll(async () => { await w?.close() })
 
 const put = (key: string, body: string) => w.put(key, body)
-const csv = (prefix: string, rows: number) =>
-  'sku,name,quantity\n' + Array.from({ length: rows }, (_, i) => `${prefix}-${i + 1},item number ${i + 1} of ${rows},${i}\n`).join('')
 
 const newSource = (prefix: string, endpoint?: string) => w.newSource(prefix, { endpoint })
 
@@ -54,15 +47,6 @@ const pull = (sourceId: string, options: { deps?: Deps, leaseWaitMs?: number } =
   pullSource(options.deps ?? t.runtime.deps, { sourceId, trigger: 'manual', leaseWaitMs: options.leaseWaitMs })
 
 const statusOf = (sync: Sync) => Object.fromEntries(sync.manifest.map((e: ManifestEntry) => [e.key, e.status]))
-
-/** uploads and item rows per file name of a source: a file ingested twice would show 2 uploads */
-async function landed (sourceId: string): Promise<Record<string, { uploads: number, rows: number }>> {
-  const { rows } = await t.database.db.query<{ file_name: string, uploads: number, rows: number }>(
-    `SELECT u.file_name, count(DISTINCT u.id) AS uploads, count(i.upload_seq) AS rows
-     FROM inventory_uploads u LEFT JOIN inventory_items i ON i.upload_seq = u.seq
-     WHERE u.source_id = $1 GROUP BY u.file_name`, [sourceId])
-  return Object.fromEntries(rows.map(r => [r.file_name, { uploads: Number(r.uploads), rows: Number(r.rows) }]))
-}
 
 async function ledgerKeys (sourceId: string): Promise<string[]> {
   const { rows } = await t.database.db.query<{ key: string }>('SELECT key FROM source_files WHERE source_id = $1 ORDER BY key', [sourceId])
@@ -92,7 +76,7 @@ describe('pulls against a faulty S3', () => {
     expect(sync.status).toBe('succeeded')
     expect(statusOf(sync)).toEqual({ 'flaky/a.csv': 'ingested', 'flaky/b.csv': 'ingested', 'flaky/c.csv': 'ingested', 'flaky/d.csv': 'ingested' })
     expect(sync).toMatchObject({ filesCount: 4, rowsAccepted: 10 })
-    expect(await landed(sourceId)).toEqual({
+    expect(await w.landed(sourceId)).toEqual({
       'a.csv': { uploads: 1, rows: 3 }, 'b.csv': { uploads: 1, rows: 2 }, 'c.csv': { uploads: 1, rows: 4 }, 'd.csv': { uploads: 1, rows: 1 },
     })
     expect((await pull(sourceId)).manifest).toEqual([])
@@ -110,13 +94,13 @@ describe('pulls against a faulty S3', () => {
     expect(statusOf(first)).toEqual({ 'down/ok.csv': 'ingested', 'down/broken.csv': 'failed' })
     expect(first.manifest.find(e => e.key === 'down/broken.csv')?.reason).toMatch(/retried by the next pull|S3|error/i)
     expect(await ledgerKeys(sourceId)).toEqual(['down/ok.csv'])
-    expect(await landed(sourceId)).toEqual({ 'ok.csv': { uploads: 1, rows: 2 } })
+    expect(await w.landed(sourceId)).toEqual({ 'ok.csv': { uploads: 1, rows: 2 } })
 
     proxy.clear() // S3 recovers
     const second = await pull(sourceId)
     expect(second.status).toBe('succeeded')
     expect(statusOf(second)).toEqual({ 'down/broken.csv': 'ingested' })
-    expect(await landed(sourceId)).toEqual({ 'ok.csv': { uploads: 1, rows: 2 }, 'broken.csv': { uploads: 1, rows: 5 } })
+    expect(await w.landed(sourceId)).toEqual({ 'ok.csv': { uploads: 1, rows: 2 }, 'broken.csv': { uploads: 1, rows: 5 } })
   })
 
   it('a stalled response body hits the idle timeout; a truncated one fails too; neither is half-ingested, the next pull takes each once', async () => {
@@ -133,7 +117,7 @@ describe('pulls against a faulty S3', () => {
     expect(first.status).toBe('partial')
     expect(statusOf(first)).toEqual({ 'stall/slow.csv': 'failed', 'stall/cut.csv': 'failed', 'stall/fine.csv': 'ingested' })
     expect(await ledgerKeys(sourceId)).toEqual(['stall/fine.csv'])
-    expect(await landed(sourceId)).toEqual({ 'fine.csv': { uploads: 1, rows: 2 } })
+    expect(await w.landed(sourceId)).toEqual({ 'fine.csv': { uploads: 1, rows: 2 } })
     // the reason is a line a person can act on, not an internal error string
     for (const key of ['stall/slow.csv', 'stall/cut.csv']) {
       expect(first.manifest.find(e => e.key === key)?.reason).toBeTruthy()
@@ -142,7 +126,7 @@ describe('pulls against a faulty S3', () => {
     const second = await pull(sourceId)
     expect(second.status).toBe('succeeded')
     expect(statusOf(second)).toEqual({ 'stall/slow.csv': 'ingested', 'stall/cut.csv': 'ingested' })
-    expect(await landed(sourceId)).toEqual({
+    expect(await w.landed(sourceId)).toEqual({
       'fine.csv': { uploads: 1, rows: 2 }, 'slow.csv': { uploads: 1, rows: 3000 }, 'cut.csv': { uploads: 1, rows: 3000 },
     })
     expect((await pull(sourceId)).manifest).toEqual([])
@@ -158,32 +142,12 @@ describe('pulls against a faulty S3', () => {
     // the child gets the first 32 KiB of the big file, then nothing: provably mid-file until killed
     const stall = proxy.plan(match.getObject(BUCKET, 'kill/2-big.csv'), { kind: 'stall', afterBytes: 32 * 1024 })
 
-    const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-pull-child-'))
-    w.cleanup(() => fs.rm(dataDir, { recursive: true, force: true }))
     const url = new URL(t.database.url!)
     url.searchParams.set('application_name', 'ferry-pull-child')
-    const child = spawn(process.execPath, ['--import', 'tsx', '--openssl-legacy-provider', path.join(ROOT, 'test/helpers/pull-child.ts'), sourceId], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/tmp',
-        DATABASE_URL: url.toString(),
-        FERRY_DATA_DIR: dataDir,
-        FERRY_MASTER_KEY: MASTER_KEY,
-        FERRY_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8,::1/128',
-        FERRY_PULL_LEASE_SECONDS: '2', // the dead worker's lease runs out quickly
-        FERRY_PULL_FILE_CONCURRENCY: '1', // files in key order: 1-first.csv lands, then 2-big.csv stalls
-        FERRY_TARGET_TIMEOUT_MS: '600000', // the stall must not time out: the child is killed first
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let output = ''
-    child.stdout.on('data', (d) => { output += d })
-    child.stderr.on('data', (d) => { output += d })
-    const exited = new Promise<NodeJS.Signals | number | null>(resolve => child.on('exit', (code, signal) => resolve(signal ?? code)))
-    w.cleanup(async () => { child.kill('SIGKILL') })
+    // files in key order: 1-first.csv lands, then 2-big.csv stalls; the dead worker's lease runs out quickly
+    const { child, exited, whileAlive } = await spawnPullChild({ databaseUrl: url.toString(), sourceId, leaseSeconds: 2, cleanup: w.cleanup })
 
-    await Promise.race([stall.reached(), exited.then(() => { throw new Error(`pull child exited early:\n${output}`) })])
+    await whileAlive(stall.reached())
     // the child's file transaction is open (it began before the download) …
     // (the body's first bytes can reach the stall point while the child is still opening it, so poll)
     await expect.poll(async () => {
@@ -201,13 +165,13 @@ describe('pulls against a faulty S3', () => {
     expect(await exited).toBe('SIGKILL')
     // nothing of the file that was being read, neither rows nor a ledger row
     expect(await ledgerKeys(sourceId)).toEqual(['kill/1-first.csv'])
-    expect(await landed(sourceId)).toEqual({ '1-first.csv': { uploads: 1, rows: 3 } })
+    expect(await w.landed(sourceId)).toEqual({ '1-first.csv': { uploads: 1, rows: 3 } })
 
     // the next pull waits for the dead worker's lease to run out, takes the file once, closes the dead sync
     const next = await pull(sourceId, { leaseWaitMs: 30_000 })
     expect(next.status).toBe('succeeded')
     expect(statusOf(next)).toEqual({ 'kill/2-big.csv': 'ingested' })
-    expect(await landed(sourceId)).toEqual({ '1-first.csv': { uploads: 1, rows: 3 }, '2-big.csv': { uploads: 1, rows: 5000 } })
+    expect(await w.landed(sourceId)).toEqual({ '1-first.csv': { uploads: 1, rows: 3 }, '2-big.csv': { uploads: 1, rows: 5000 } })
     const dead = await getSyncById(t.database.db, deadSyncId)
     expect(dead).toMatchObject({ status: 'failed', error: { code: 'LEASE_LOST' } })
     expect(dead?.finishedAt).toBeTruthy()
@@ -243,7 +207,7 @@ describe('pulls against a faulty S3', () => {
       else expect(other.value!.manifest).toEqual([])
     }
     expect(results[2].error).toBeNull() // the waiting one ran after the first
-    expect(await landed(sourceId)).toEqual({ 'a.csv': { uploads: 1, rows: 3 }, 'b.csv': { uploads: 1, rows: 3 }, 'c.csv': { uploads: 1, rows: 3 } })
+    expect(await w.landed(sourceId)).toEqual({ 'a.csv': { uploads: 1, rows: 3 }, 'b.csv': { uploads: 1, rows: 3 }, 'c.csv': { uploads: 1, rows: 3 } })
     const { rows } = await t.database.db.query<{ n: number }>(`SELECT count(*) AS n FROM syncs WHERE source_id = $1 AND status = 'running'`, [sourceId])
     expect(Number(rows[0].n)).toBe(0)
   })
@@ -263,7 +227,7 @@ describe('lease fencing', () => {
     hold.release()
     const err = await pulling
     expect(isAppError(err) && err.code).toBe('LEASE_LOST')
-    expect(await landed(sourceId)).toEqual({})
+    expect(await w.landed(sourceId)).toEqual({})
     expect(await ledgerKeys(sourceId)).toEqual([])
     await t.database.db.query('UPDATE data_sources SET lease_token = NULL, lease_expires_at = NULL WHERE id = $1', [sourceId])
   })
@@ -345,7 +309,7 @@ describe('the guarded network path at connect time', () => {
 
     expect(store.requestCount()).toBe(before)
     expect(await ledgerKeys(viaName)).toEqual([])
-    expect(await landed(viaName)).toEqual({})
+    expect(await w.landed(viaName)).toEqual({})
 
     // the same source, with loopback allowed again, pulls normally: the refusal was the policy's
     expect((await pull(viaName)).status).toBe('succeeded')

@@ -63,7 +63,7 @@ async function agentWithJob (base: string): Promise<{ agentId: string, jobId: st
   const job = await until('the job', async () => {
     const j = (await call(base, 'GET', `/api/v1/agents/${agentId}/jobs/${created.body.id}`)).body
     return j.status === 'succeeded' ? j : null
-  })
+  }, 60_000)
   return { agentId, jobId: job.id }
 }
 

@@ -1,22 +1,14 @@
 import { randomUUID } from 'node:crypto'
 import type { Page } from 'playwright-core'
 import { Webhook } from 'standardwebhooks'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import { ADMIN_KEY, createTestApp, type TestApp } from '../helpers/app.js'
-import { type BrowserSession, chromiumAvailable, launchBrowser, listenOnLoopback, ensureWebBuild, signIn } from '../helpers/browser.js'
+import { type BrowserSession, describeInChromium, ensureWebBuild, openUi } from '../helpers/browser.js'
 import { multipartFile } from '../helpers/multipart.js'
 
 // The Edit dialogs (agents, sources, channels, secrets) in Debian's Chromium against the real
 // server, at 1280 and 390 px. Like ui.test.ts it runs once (PGlite): the UI does not care which backend.
-const onPostgres = process.env.FERRY_TEST_DB === 'postgres'
-const inCi = process.env.CI === 'true'
-const haveChromium = chromiumAvailable()
-
-describe.runIf(!onPostgres && !haveChromium && inCi)('edit dialogs in Chromium', () => {
-  it('needs Debian\'s Chromium in CI', () => { throw new Error('/usr/bin/chromium not found') })
-})
-
-describe.skipIf(onPostgres || !haveChromium)('edit dialogs in Chromium', () => {
+describeInChromium('edit dialogs in Chromium', () => {
   let t: TestApp
   let browser: BrowserSession
   let page: Page
@@ -26,11 +18,8 @@ describe.skipIf(onPostgres || !haveChromium)('edit dialogs in Chromium', () => {
   beforeAll(async () => {
     ensureWebBuild()
     t = await createTestApp({ env: { FERRY_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8,::1/128' } })
-    base = await listenOnLoopback(t.app)
     agentId = (await t.api('POST', '/api/v1/agents', { body: { name: 'editable', scheduleCron: '0 6 * * *' } })).json().id
-    browser = await launchBrowser()
-    page = await browser.newPage({ width: 1280, height: 900 })
-    await signIn(page, base, ADMIN_KEY)
+    ;({ base, browser, page } = await openUi(t.app, { viewport: { width: 1280, height: 900 }, key: ADMIN_KEY }))
   })
 
   afterAll(async () => {

@@ -1,23 +1,15 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import type { Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import { ADMIN_KEY, createTestApp, type TestApp } from '../helpers/app.js'
-import { type BrowserSession, chromiumAvailable, launchBrowser, listenOnLoopback, ensureWebBuild, signIn } from '../helpers/browser.js'
+import { type BrowserSession, describeInChromium, ensureWebBuild, openUi } from '../helpers/browser.js'
 import { startS3rver, type S3rverHandle } from '../helpers/s3.js'
 import { semicolonCsv } from '../fixtures/formats/imports.js'
 
 // The add-source form's import options and preview, and the amber manifest entry of a file that
 // landed with warnings, in Debian's Chromium against the real server (docs/formats.md). Like
 // ui.test.ts it runs once (PGlite): the UI does not care which backend.
-const onPostgres = process.env.FERRY_TEST_DB === 'postgres'
-const inCi = process.env.CI === 'true'
-const haveChromium = chromiumAvailable()
-
-describe.runIf(!onPostgres && !haveChromium && inCi)('import options in Chromium', () => {
-  it('needs Debian\'s Chromium in CI', () => { throw new Error('/usr/bin/chromium not found') })
-})
-
-describe.skipIf(onPostgres || !haveChromium)('import options in Chromium', () => {
+describeInChromium('import options in Chromium', () => {
   let t: TestApp
   let s3: S3rverHandle
   let browser: BrowserSession
@@ -31,13 +23,10 @@ describe.skipIf(onPostgres || !haveChromium)('import options in Chromium', () =>
     s3 = await startS3rver({ buckets: ['supplier'] })
     await s3.client().send(new PutObjectCommand({ Bucket: 'supplier', Key: 'drops/stock.csv', Body: semicolonCsv() }))
     t = await createTestApp({ env: { FERRY_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8,::1/128' } })
-    base = await listenOnLoopback(t.app)
     agentId = (await t.api('POST', '/api/v1/agents', { body: { name: 'supplier', rules: { autoPull: false, autoMap: false } } })).json().id
     const value = { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }
     secretId = (await t.api('POST', '/api/v1/secrets', { body: { name: 's3rver', type: 'aws', value } })).json().id
-    browser = await launchBrowser()
-    page = await browser.newPage({ width: 1280, height: 900 })
-    await signIn(page, base, ADMIN_KEY)
+    ;({ base, browser, page } = await openUi(t.app, { viewport: { width: 1280, height: 900 }, key: ADMIN_KEY }))
   })
 
   afterAll(async () => {

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import type { Locator, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import { ADMIN_KEY, createTestApp, type TestApp } from '../helpers/app.js'
-import { type BrowserSession, chromiumAvailable, launchBrowser, listenOnLoopback, ensureWebBuild, signIn } from '../helpers/browser.js'
+import { type BrowserSession, describeInChromium, ensureWebBuild, openUi } from '../helpers/browser.js'
 import { startReceiver, type Receiver } from '../helpers/receiver.js'
 import { startS3rver, type S3rverHandle } from '../helpers/s3.js'
 import { until } from '../helpers/poll.js'
@@ -12,9 +12,7 @@ import { until } from '../helpers/poll.js'
 // attempts table, checked element by element — a table that scrolls inside its own box is clipped
 // to a person on a phone even when the page itself does not scroll sideways. The data is made
 // through the API; the UI only shows it. Once, not per backend (as test/integration/ui.test.ts).
-const onPostgres = process.env.FERRY_TEST_DB === 'postgres'
-
-describe.skipIf(onPostgres || !chromiumAvailable())('layout at 390 px', () => {
+describeInChromium('layout at 390 px', () => {
   let t: TestApp
   let s3: S3rverHandle
   let receiver: Receiver
@@ -33,7 +31,6 @@ describe.skipIf(onPostgres || !chromiumAvailable())('layout at 390 px', () => {
     // the first attempt fails with a 503, the retry is delivered: two rows of attempts
     receiver = await startReceiver([{ status: 503 }], { status: 200 })
     t = await createTestApp({ env: { FERRY_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8,::1/128', FERRY_PUSH_RETRY_SCHEDULE_MS: '200' } })
-    base = await listenOnLoopback(t.app)
 
     agentId = (await t.api('POST', '/api/v1/agents', { body: { name: 'layout', timezone: 'Europe/Berlin' } })).json().id
     const secretId = (await t.api('POST', '/api/v1/secrets', {
@@ -64,9 +61,7 @@ describe.skipIf(onPostgres || !chromiumAvailable())('layout at 390 px', () => {
     pushSyncId = (await t.api('POST', `${sources}/${sinkId}/push`, { body: { jobId: job.id } })).json().syncId
     await until('the push', async () => (await t.api('GET', `${sources}/${sinkId}/syncs/${pushSyncId}`)).json().status === 'succeeded')
 
-    browser = await launchBrowser()
-    page = await browser.newPage({ width: 390, height: 844 })
-    await signIn(page, base, ADMIN_KEY)
+    ;({ base, browser, page } = await openUi(t.app, { viewport: { width: 390, height: 844 }, key: ADMIN_KEY }))
   })
 
   afterAll(async () => {

@@ -1,14 +1,11 @@
 import type { Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import { ADMIN_KEY, createTestApp, type TestApp } from '../helpers/app.js'
-import { type BrowserSession, chromiumAvailable, launchBrowser, listenOnLoopback, ensureWebBuild, signIn } from '../helpers/browser.js'
+import { type BrowserSession, describeInChromium, ensureWebBuild, openUi, signIn } from '../helpers/browser.js'
 
 // The UI with keys of different roles, in Chromium against the real server (docs/security.md,
-// "API keys and roles"). Like test/integration/ui.test.ts it runs once, on PGlite, and is skipped
-// where Debian's Chromium is missing (ui.test.ts fails CI for that).
-const onPostgres = process.env.FERRY_TEST_DB === 'postgres'
-
-describe.skipIf(onPostgres || !chromiumAvailable())('web UI by role, in Chromium', () => {
+// "API keys and roles"). Like test/integration/ui.test.ts it runs once, on PGlite.
+describeInChromium('web UI by role, in Chromium', () => {
   let t: TestApp
   let browser: BrowserSession
   let page: Page
@@ -33,9 +30,7 @@ describe.skipIf(onPostgres || !chromiumAvailable())('web UI by role, in Chromium
     const channel = await t.api('POST', `/api/v1/agents/${agentId}/channels`, { body: { type: 'webhook', config: { url: 'http://127.0.0.1:9/hook' } } })
     expect(channel.statusCode, channel.body).toBe(201)
     viewerKey = (await t.api('POST', '/api/v1/api-keys', { body: { name: 'dashboard', role: 'viewer' } })).json().apiKey
-    base = await listenOnLoopback(t.app)
-    browser = await launchBrowser()
-    page = await browser.newPage({ width: 1280, height: 800 })
+    ;({ base, browser, page } = await openUi(t.app, { viewport: { width: 1280, height: 800 } }))
   })
 
   afterAll(async () => {

@@ -1,8 +1,8 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import type { Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createTestApp, type TestApp } from '../helpers/app.js'
-import { type BrowserSession, chromiumAvailable, launchBrowser, listenOnLoopback, ensureWebBuild, signIn } from '../helpers/browser.js'
+import { type BrowserSession, describeInChromium, ensureWebBuild, openUi, signIn } from '../helpers/browser.js'
 import { multipartFile } from '../helpers/multipart.js'
 import { startReceiver, type Receiver } from '../helpers/receiver.js'
 import { startS3rver, type S3rverHandle } from '../helpers/s3.js'
@@ -11,10 +11,9 @@ import { until } from '../helpers/poll.js'
 // The source page (#/agents/{id}/sources/{sid}) in Chromium against the real server: paged and
 // filtered history, Cancel, Retry now, Reset, at 1280 and 390 px; a viewer sees none of the actions.
 // Like the other UI tests it runs once, on PGlite.
-const onPostgres = process.env.FERRY_TEST_DB === 'postgres'
 const BUCKET = 'ui-source-page'
 
-describe.skipIf(onPostgres || !chromiumAvailable())('the source page, in Chromium', () => {
+describeInChromium('the source page, in Chromium', () => {
   let t: TestApp
   let s3: S3rverHandle
   let receiver: Receiver
@@ -74,10 +73,7 @@ describe.skipIf(onPostgres || !chromiumAvailable())('the source page, in Chromiu
       (await t.api('GET', `/api/v1/agents/${agentId}/data-sources/${sinkId}/syncs/${pushed.syncId}`)).json().status === 'retrying', 30_000, 50)
     viewerKey = (await t.api('POST', '/api/v1/api-keys', { body: { name: 'dashboard', role: 'viewer' } })).json().apiKey
 
-    base = await listenOnLoopback(t.app)
-    browser = await launchBrowser()
-    page = await browser.newPage({ width: 1280, height: 900 })
-    await signIn(page, base, t.adminKey)
+    ;({ base, browser, page } = await openUi(t.app, { viewport: { width: 1280, height: 900 }, key: t.adminKey }))
   })
 
   afterAll(async () => {

@@ -5,20 +5,16 @@ import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import type { Locator, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import { ADMIN_KEY, createTestApp, type TestApp } from '../helpers/app.js'
-import { type BrowserSession, CHROMIUM_PATH, chromiumAvailable, launchBrowser, listenOnLoopback, ensureWebBuild, SCREENSHOT_DIR } from '../helpers/browser.js'
+import { type BrowserSession, CHROMIUM_MISSING, chromiumAvailable, describeInChromium, ensureWebBuild, openUi, SCREENSHOT_DIR } from '../helpers/browser.js'
 import { startS3rver, type S3rverHandle } from '../helpers/s3.js'
 
 // The web UI end to end: the real server (PGlite) on a random port with its workers and scheduler,
 // s3rver as the bucket, a local HTTP receiver as the webhook sink and channel target, Debian's
 // Chromium, the built bundle from dist/web. Nothing is stubbed: every click goes to the real API.
 // Runs once, not per database backend: the UI does not care which one.
-const onPostgres = process.env.FERRY_TEST_DB === 'postgres'
-const inCi = process.env.CI === 'true'
-const haveChromium = chromiumAvailable()
-const missing = `${CHROMIUM_PATH} not found. Install it with "apt-get install -y chromium" (.ci/run does).`
-if (!haveChromium && !onPostgres && !inCi) console.warn(`[ui.test] SKIPPED: ${missing}`)
+if (!chromiumAvailable() && process.env.FERRY_TEST_DB !== 'postgres' && process.env.CI !== 'true') console.warn(`[ui.test] SKIPPED: ${CHROMIUM_MISSING}`)
 
 /** The s3rver credentials: s3rver checks the key id only; the secret key is ours to recognise in the DOM. */
 const ACCESS_KEY_ID = 'S3RVER'
@@ -28,14 +24,7 @@ const GOOD_CSV = 'sku,name,quantity,price\nA-1,Anchor,10,4.5\nB-2,Buoy,3,12\nC-3
 /** the second data row has a quantity that is not a number */
 const BAD_CSV = 'sku,name,quantity,price\nD-4,Davit,2,300\nE-5,Epoxy,ten,9\nF-6,Fender,8,15\n'
 
-// In CI a missing Chromium is a failure, never a silent skip.
-describe.runIf(!onPostgres && !haveChromium && inCi)('web UI in Chromium', () => {
-  it('needs Debian\'s Chromium in CI', () => {
-    throw new Error(missing)
-  })
-})
-
-describe.skipIf(onPostgres || !haveChromium)(haveChromium ? 'web UI in Chromium' : `web UI in Chromium — SKIPPED: ${missing}`, () => {
+describeInChromium('web UI in Chromium', () => {
   let t: TestApp
   let s3: S3rverHandle
   let gate: GateProxy
@@ -71,9 +60,7 @@ describe.skipIf(onPostgres || !haveChromium)(haveChromium ? 'web UI in Chromium'
         FERRY_SCHEDULER_INTERVAL_MS: '500',
       },
     })
-    base = await listenOnLoopback(t.app)
-    browser = await launchBrowser()
-    page = await browser.newPage({ width: 1280, height: 800 })
+    ;({ base, browser, page } = await openUi(t.app, { viewport: { width: 1280, height: 800 } }))
   })
 
   afterAll(async () => {

@@ -1,7 +1,3 @@
-import { spawn } from 'node:child_process'
-import fs from 'node:fs/promises'
-import os from 'node:os'
-import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { acquireLease } from '../../src/db/sql/sources.js'
 import { getSyncById } from '../../src/db/sql/syncs.js'
@@ -12,7 +8,8 @@ import { newId } from '../../src/util/ids.js'
 import type { TestApp } from '../helpers/app.js'
 import { backend } from '../helpers/db.js'
 import { s3 as match, type FaultProxy } from '../helpers/fault-proxy.js'
-import { startS3World, type S3World } from '../helpers/s3-world.js'
+import { spawnPullChild } from '../helpers/process.js'
+import { numberedCsv as csv, startS3World, type S3World } from '../helpers/s3-world.js'
 
 /**
  * Issue #14 case 6: a pull whose worker died used to stay `running` until someone pulled that
@@ -22,8 +19,6 @@ import { startS3World, type S3World } from '../helpers/s3-world.js'
  */
 
 const BUCKET = 'lost-inventory'
-const ROOT = path.resolve(import.meta.dirname, '../..')
-const MASTER_KEY = Buffer.alloc(32, 7).toString('base64') // the key createTestApp uses
 const LEASE_SECONDS = 2
 
 let w: S3World
@@ -38,9 +33,6 @@ beforeAll(async () => {
   await t.runtime.deps.boss.offWork(PULL_QUEUE)
 })
 afterAll(async () => { await w?.close() })
-
-const csv = (prefix: string, rows: number) =>
-  'sku,name,quantity\n' + Array.from({ length: rows }, (_, i) => `${prefix}-${i + 1},item number ${i + 1} of ${rows},${i}\n`).join('')
 
 async function insertSync (sourceId: string, s: { direction?: string, trigger: string, jobId?: string }): Promise<string> {
   const id = newId()
@@ -59,14 +51,6 @@ const statusOf = async (syncId: string) => {
 async function leaseOf (sourceId: string): Promise<string | null> {
   const { rows } = await t.database.db.query<{ lease_token: string | null }>('SELECT lease_token FROM data_sources WHERE id = $1', [sourceId])
   return rows[0].lease_token
-}
-
-async function landed (sourceId: string): Promise<Record<string, { uploads: number, rows: number }>> {
-  const { rows } = await t.database.db.query<{ file_name: string, uploads: number, rows: number }>(
-    `SELECT u.file_name, count(DISTINCT u.id) AS uploads, count(i.upload_seq) AS rows
-     FROM inventory_uploads u LEFT JOIN inventory_items i ON i.upload_seq = u.seq
-     WHERE u.source_id = $1 GROUP BY u.file_name`, [sourceId])
-  return Object.fromEntries(rows.map(r => [r.file_name, { uploads: Number(r.uploads), rows: Number(r.rows) }]))
 }
 
 describe('the lost-pull sweep', () => {
@@ -121,30 +105,12 @@ describe('the lost-pull sweep', () => {
     const [job] = await boss.fetch(PULL_QUEUE)
     expect(job.data).toMatchObject({ sourceId })
 
-    const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-lost-child-'))
-    w.cleanup(() => fs.rm(dataDir, { recursive: true, force: true }))
-    const child = spawn(process.execPath, ['--import', 'tsx', '--openssl-legacy-provider', path.join(ROOT, 'test/helpers/pull-child.ts'), sourceId, job.id], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/tmp',
-        DATABASE_URL: t.database.url!,
-        FERRY_DATA_DIR: dataDir,
-        FERRY_MASTER_KEY: MASTER_KEY,
-        FERRY_ALLOW_PRIVATE_NETWORKS: '127.0.0.0/8,::1/128',
-        FERRY_PULL_LEASE_SECONDS: String(LEASE_SECONDS),
-        FERRY_PULL_FILE_CONCURRENCY: '1', // files in key order: 1-first.csv lands, then 2-big.csv stalls
-        FERRY_TARGET_TIMEOUT_MS: '600000', // the stall must not time out: the child is killed first
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    // files in key order: 1-first.csv lands, then 2-big.csv stalls
+    const { child, exited, whileAlive } = await spawnPullChild({
+      databaseUrl: t.database.url!, sourceId, jobId: job.id, leaseSeconds: LEASE_SECONDS, cleanup: w.cleanup,
     })
-    let output = ''
-    child.stdout.on('data', (d) => { output += d })
-    child.stderr.on('data', (d) => { output += d })
-    const exited = new Promise<NodeJS.Signals | number | null>(resolve => child.on('exit', (code, signal) => resolve(signal ?? code)))
-    w.cleanup(async () => { child.kill('SIGKILL') })
 
-    await Promise.race([stall.reached(), exited.then(() => { throw new Error(`pull child exited early:\n${output}`) })])
+    await whileAlive(stall.reached())
     const ledger = async () => (await db.query('SELECT key FROM source_files WHERE source_id = $1', [sourceId])).rows.map(r => r.key)
     await expect.poll(ledger).toEqual(['killed/1-first.csv'])
     const { rows: running } = await db.query<{ id: string, job_id: string }>(
@@ -164,14 +130,14 @@ describe('the lost-pull sweep', () => {
     const [after] = await boss.findJobs(PULL_QUEUE, { id: job.id })
     expect(after?.state).toBe('retry')
     expect(await leaseOf(sourceId)).toBeNull()
-    expect(await landed(sourceId)).toEqual({ '1-first.csv': { uploads: 1, rows: 3 } })
+    expect(await w.landed(sourceId)).toEqual({ '1-first.csv': { uploads: 1, rows: 3 } })
 
     // a later pull takes every file not yet taken, each exactly once
     proxy.clear()
     const next = await pullSource(t.runtime.deps, { sourceId, trigger: 'manual' })
     expect(next.status).toBe('succeeded')
     expect(next.manifest.map(e => [e.key, e.status]).sort()).toEqual([['killed/2-big.csv', 'ingested'], ['killed/3-last.csv', 'ingested']])
-    expect(await landed(sourceId)).toEqual({
+    expect(await w.landed(sourceId)).toEqual({
       '1-first.csv': { uploads: 1, rows: 3 }, '2-big.csv': { uploads: 1, rows: 5000 }, '3-last.csv': { uploads: 1, rows: 4 },
     })
     expect((await pullSource(t.runtime.deps, { sourceId, trigger: 'manual' })).manifest).toEqual([])

@@ -23,8 +23,10 @@ export interface SealedSecretRow extends SecretRecord {
 // Every query names its columns: the sealed columns are read only where something decrypts or
 // re-wraps, never by the listing queries.
 const META = 'id, org_id, name, type, redacted, created_at, rotated_at'
-const SEALED = `${META}, format_version, ciphertext, nonce, tag, wrapped_key, kek_id`
-const PREVIOUS = 'previous_format_version, previous_ciphertext, previous_nonce, previous_tag, previous_wrapped_key, previous_kek_id'
+/** a sealed value's columns; the value a webhook rotation replaced sits in the same ones prefixed `previous_` */
+const SEALED_COLUMNS = ['format_version', 'ciphertext', 'nonce', 'tag', 'wrapped_key', 'kek_id']
+const SEALED = `${META}, ${SEALED_COLUMNS.join(', ')}`
+const PREVIOUS = SEALED_COLUMNS.map(c => `previous_${c}`).join(', ')
 
 const toRecord = (r: Record<string, unknown>): SecretRecord => ({
   id: r.id as string,
@@ -36,28 +38,20 @@ const toRecord = (r: Record<string, unknown>): SecretRecord => ({
   rotatedAt: iso(r.rotated_at),
 })
 
-const toSealedRow = (r: Record<string, unknown>): SealedSecretRow => ({
-  ...toRecord(r),
-  sealed: {
-    formatVersion: Number(r.format_version),
-    ciphertext: r.ciphertext as Uint8Array,
-    nonce: r.nonce as Uint8Array,
-    tag: r.tag as Uint8Array,
-    wrappedKey: r.wrapped_key as Uint8Array,
-    kekId: r.kek_id as string,
-  },
+/** The sealed value in the SEALED_COLUMNS named with `prefix` ('' or 'previous_'). */
+const toSealed = (r: Record<string, unknown>, prefix: '' | 'previous_'): StoredSealedSecret => ({
+  formatVersion: Number(r[`${prefix}format_version`]),
+  ciphertext: r[`${prefix}ciphertext`] as Uint8Array,
+  nonce: r[`${prefix}nonce`] as Uint8Array,
+  tag: r[`${prefix}tag`] as Uint8Array,
+  wrappedKey: r[`${prefix}wrapped_key`] as Uint8Array,
+  kekId: r[`${prefix}kek_id`] as string,
 })
 
-const toPreviousSealed = (r: Record<string, unknown>): StoredSealedSecret | null => r.previous_ciphertext == null
-  ? null
-  : {
-      formatVersion: Number(r.previous_format_version),
-      ciphertext: r.previous_ciphertext as Uint8Array,
-      nonce: r.previous_nonce as Uint8Array,
-      tag: r.previous_tag as Uint8Array,
-      wrappedKey: r.previous_wrapped_key as Uint8Array,
-      kekId: r.previous_kek_id as string,
-    }
+const toSealedRow = (r: Record<string, unknown>): SealedSecretRow => ({ ...toRecord(r), sealed: toSealed(r, '') })
+
+const toPreviousSealed = (r: Record<string, unknown>): StoredSealedSecret | null =>
+  r.previous_ciphertext == null ? null : toSealed(r, 'previous_')
 
 /** Serialises vault-wide changes (startup key check, master key rotation) across processes. */
 const VAULT_LOCK = 7_246_002

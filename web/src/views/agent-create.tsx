@@ -2,6 +2,7 @@ import { useMemo, useState } from 'preact/hooks'
 import { api, formErrors } from '../api/client'
 import type { Agent } from '../api/types'
 import { TextField } from '../components/fields'
+import { focusFirstError, useFormState } from '../components/form'
 import { FormError } from '../components/states'
 import { cronInWords } from '../lib/cron'
 import { links, navigate } from '../lib/router'
@@ -16,27 +17,20 @@ export function AgentCreate () {
   const [name, setName] = useState('')
   const [cron, setCron] = useState('0 * * * *')
   const [timezone, setTimezone] = useState('UTC')
-  const [errors, setErrors] = useState<Record<string, string>>({})
-  const [formError, setFormError] = useState<string | null>(null)
-  const [busy, setBusy] = useState(false)
+  const { errors, setErrors, formError, busy, start, fail } = useFormState()
   const zoneList = useMemo(zones, [])
   const local = useMemo(browserZone, [])
 
   const submit = async (e: Event) => {
     e.preventDefault()
-    setBusy(true)
-    setErrors({})
-    setFormError(null)
+    start()
     try {
       const agent = await api.post<Agent>('/agents', { name: name.trim(), scheduleCron: cron.trim(), timezone: timezone.trim() })
       navigate(links.agent(agent.id))
     } catch (err) {
-      setBusy(false)
       const { fields, form } = formErrors(err, ['name', 'scheduleCron', 'timezone'])
-      setErrors(fields)
-      setFormError(form)
-      const first = Object.keys(fields)[0]
-      if (first) (document.querySelector(`[name="${first}"]`) as HTMLElement | null)?.focus()
+      fail(fields, form)
+      focusFirstError(fields)
     }
   }
 

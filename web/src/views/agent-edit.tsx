@@ -3,6 +3,7 @@ import { api, ApiError, formErrors, seg } from '../api/client'
 import type { Agent } from '../api/types'
 import { CheckboxField, TextField } from '../components/fields'
 import { Dialog } from '../components/dialog'
+import { FormActions, useFormState } from '../components/form'
 import { FormError } from '../components/states'
 import { cronInWords } from '../lib/cron'
 
@@ -21,9 +22,7 @@ export function EditAgentDialog ({ agent, onSaved, onClose }: { agent: Agent, on
   const [autoMap, setAutoMap] = useState(agent.rules.autoMap)
   const [pendingItem, setPendingItem] = useState(agent.rules.onPullFailure.pendingItem)
   const [mapping, setMapping] = useState(JSON.stringify(agent.mapping ?? { fieldMap: {}, output: [] }, null, 2))
-  const [errors, setErrors] = useState<Record<string, string>>({})
-  const [formError, setFormError] = useState<string | null>(null)
-  const [busy, setBusy] = useState(false)
+  const { errors, setErrors, formError, busy, start, fail } = useFormState()
   const mappingId = useId()
 
   const submit = async (e: Event) => {
@@ -43,9 +42,7 @@ export function EditAgentDialog ({ agent, onSaved, onClose }: { agent: Agent, on
     }
     if (JSON.stringify(parsed) !== JSON.stringify(agent.mapping ?? { fieldMap: {}, output: [] })) body.mapping = parsed
     if (Object.keys(body).length === 0) { onClose(); return }
-    setBusy(true)
-    setErrors({})
-    setFormError(null)
+    start()
     try {
       onSaved(await api.patch<Agent>(`/agents/${seg(agent.id)}`, body))
     } catch (err) {
@@ -55,9 +52,7 @@ export function EditAgentDialog ({ agent, onSaved, onClose }: { agent: Agent, on
         ? Object.entries(err.fieldErrors()).find(([k]) => k.startsWith('mapping.') || k.startsWith('rules.'))
         : undefined
       if (nested) fields[nested[0].startsWith('mapping') ? 'mapping' : 'rules'] = `${nested[0]}: ${nested[1]}`
-      setErrors(fields)
-      setFormError(Object.keys(fields).length ? null : form)
-      setBusy(false)
+      fail(fields, Object.keys(fields).length ? null : form)
     }
   }
 
@@ -95,10 +90,7 @@ export function EditAgentDialog ({ agent, onSaved, onClose }: { agent: Agent, on
           {errors.mapping && <p class="field-error" data-error-for="mapping">{errors.mapping}</p>}
         </div>
         <FormError error={formError} />
-        <div class="form-actions">
-          <button type="submit" class="btn btn-primary" disabled={busy}>{busy ? 'Saving…' : 'Save changes'}</button>
-          <button type="button" class="btn btn-ghost" onClick={onClose}>Cancel</button>
-        </div>
+        <FormActions busy={busy} label="Save changes" busyLabel="Saving…" onCancel={onClose} />
       </form>
     </Dialog>
   )

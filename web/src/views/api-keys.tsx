@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks'
 import { api, formErrors, seg } from '../api/client'
 import type { ApiKey, ApiKeyCreated, ListResponse, Role } from '../api/types'
 import { SelectField, TextField } from '../components/fields'
-import { Dialog } from '../components/dialog'
+import { ConfirmDialog, FormActions, useFormState } from '../components/form'
 import { Empty, ErrorState, FormError, Loading } from '../components/states'
 import { formatDateTime, formatRelative } from '../lib/format'
 import { useCan, useMe } from '../lib/me'
@@ -106,23 +106,17 @@ function ApiKeyForm ({ onCreated, onCancel }: { onCreated: (c: ApiKeyCreated) =>
   const [name, setName] = useState('')
   const [role, setRole] = useState<Role>('viewer')
   const [days, setDays] = useState('0')
-  const [errors, setErrors] = useState<Record<string, string>>({})
-  const [formError, setFormError] = useState<string | null>(null)
-  const [busy, setBusy] = useState(false)
+  const { errors, formError, busy, start, fail } = useFormState()
 
   const submit = async (e: Event) => {
     e.preventDefault()
-    setBusy(true)
-    setErrors({})
-    setFormError(null)
+    start()
     try {
       const expiresAt = Number(days) > 0 ? new Date(Date.now() + Number(days) * 86_400_000).toISOString() : undefined
       onCreated(await api.post<ApiKeyCreated>('/api-keys', { name: name.trim(), role, ...(expiresAt ? { expiresAt } : {}) }))
     } catch (err) {
       const { fields, form } = formErrors(err, ['name', 'role', 'expiresAt'])
-      setErrors(fields)
-      setFormError(form)
-      setBusy(false)
+      fail(fields, form)
     }
   }
 
@@ -136,10 +130,7 @@ function ApiKeyForm ({ onCreated, onCancel }: { onCreated: (c: ApiKeyCreated) =>
       <SelectField label="Expires" name="expiresAt" value={days} error={errors.expiresAt} onChange={(e) => setDays(e.currentTarget.value)}
         options={EXPIRY_DAYS.map(d => ({ value: String(d), label: d === 0 ? 'Never' : d === 1 ? 'In 1 day' : `In ${d} days` }))} />
       <FormError error={formError} />
-      <div class="form-actions">
-        <button type="submit" class="btn btn-primary" disabled={busy}>{busy ? 'Creating…' : 'Create key'}</button>
-        <button type="button" class="btn btn-ghost" onClick={onCancel}>Cancel</button>
-      </div>
+      <FormActions busy={busy} label="Create key" busyLabel="Creating…" onCancel={onCancel} />
     </form>
   )
 }
@@ -162,26 +153,10 @@ function CreatedKey ({ created, onDone }: { created: ApiKeyCreated, onDone: () =
 }
 
 function RevokeKey ({ apiKey, onClose, onRevoked }: { apiKey: ApiKey, onClose: () => void, onRevoked: () => void }) {
-  const [error, setError] = useState<string | null>(null)
-  const [busy, setBusy] = useState(false)
-  const revoke = async () => {
-    setBusy(true)
-    try {
-      await api.delete(`/api-keys/${seg(apiKey.id)}`)
-      onRevoked()
-    } catch (err) {
-      setBusy(false)
-      setError((err as Error).message)
-    }
-  }
   return (
-    <Dialog title={`Revoke API key “${apiKey.name}”?`} onClose={onClose}>
+    <ConfirmDialog title={`Revoke API key “${apiKey.name}”?`} label="Revoke key" busyLabel="Revoking…"
+      action={() => api.delete(`/api-keys/${seg(apiKey.id)}`)} onDone={onRevoked} onClose={onClose}>
       <p>Everything that uses it stops working. This cannot be undone.</p>
-      <FormError error={error} />
-      <div class="form-actions">
-        <button type="button" class="btn btn-danger" onClick={revoke} disabled={busy}>{busy ? 'Revoking…' : 'Revoke key'}</button>
-        <button type="button" class="btn btn-ghost" onClick={onClose}>Cancel</button>
-      </div>
-    </Dialog>
+    </ConfirmDialog>
   )
 }

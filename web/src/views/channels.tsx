@@ -4,6 +4,7 @@ import type { Agent, Channel, ChannelDelivery, ChannelTestResult, ChannelType, L
 import { StatusBadge } from '../components/badges'
 import { SelectField, TextField } from '../components/fields'
 import { Dialog } from '../components/dialog'
+import { ConfirmDialog, FormActions, useFormState } from '../components/form'
 import { Empty, ErrorState, FormError, Loading } from '../components/states'
 import { formatDateTime, formatRelative } from '../lib/format'
 import { useResource } from '../lib/resource'
@@ -176,17 +177,13 @@ function ChannelForm ({ path, channel, onCreated, onCancel }: {
   const [type, setType] = useState<ChannelType>(channel?.type ?? 'slack')
   const [target, setTarget] = useState(channel && channel.type !== 'slack' ? describeTarget(channel) : '')
   const [secretRef, setSecretRef] = useState(channel?.config.secretRef ?? '')
-  const [errors, setErrors] = useState<Record<string, string>>({})
-  const [formError, setFormError] = useState<string | null>(null)
-  const [busy, setBusy] = useState(false)
+  const { errors, setErrors, formError, setFormError, busy, start, fail } = useFormState()
   const secrets = useResource<ListResponse<Secret>>(type === 'webhook' ? '/secrets' : null)
   const targetField = type === 'email' ? 'config.to' : 'config.url'
 
   const submit = async (e: Event) => {
     e.preventDefault()
-    setBusy(true)
-    setErrors({})
-    setFormError(null)
+    start()
     try {
       let saved: Channel
       if (channel) {
@@ -207,9 +204,7 @@ function ChannelForm ({ path, channel, onCreated, onCancel }: {
         if (named) fields[targetField] = named[1]
       }
       delete fields.config
-      setErrors(fields)
-      setFormError(Object.keys(fields).length ? null : form)
-      setBusy(false)
+      fail(fields, Object.keys(fields).length ? null : form)
     }
   }
 
@@ -246,29 +241,16 @@ function ChannelForm ({ path, channel, onCreated, onCancel }: {
           ]} />
       )}
       <FormError error={formError} />
-      <div class="form-actions">
-        <button type="submit" class="btn btn-primary" disabled={busy}>{busy ? 'Saving…' : editing ? 'Save changes' : 'Save channel'}</button>
-        <button type="button" class="btn btn-ghost" onClick={onCancel}>Cancel</button>
-      </div>
+      <FormActions busy={busy} label={editing ? 'Save changes' : 'Save channel'} busyLabel="Saving…" onCancel={onCancel} />
     </form>
   )
 }
 
 function DeleteChannel ({ path, onClose, onDeleted }: { path: string, onClose: () => void, onDeleted: () => void }) {
-  const [error, setError] = useState<string | null>(null)
-  const [busy, setBusy] = useState(false)
-  const remove = async () => {
-    setBusy(true)
-    try { await api.delete(path); onDeleted() } catch (err) { setBusy(false); setError((err as Error).message) }
-  }
   return (
-    <Dialog title="Delete this channel?" onClose={onClose}>
+    <ConfirmDialog title="Delete this channel?" label="Delete channel" busyLabel="Deleting…"
+      action={() => api.delete(path)} onDone={onDeleted} onClose={onClose}>
       <p>It will no longer be notified about pending items.</p>
-      <FormError error={error} />
-      <div class="form-actions">
-        <button type="button" class="btn btn-danger" onClick={remove} disabled={busy}>{busy ? 'Deleting…' : 'Delete channel'}</button>
-        <button type="button" class="btn btn-ghost" onClick={onClose}>Cancel</button>
-      </div>
-    </Dialog>
+    </ConfirmDialog>
   )
 }

@@ -4,10 +4,11 @@ import { sourcesPath } from '../api/paths'
 import type { Agent, DataSource, ListResponse, MappingJob, Secret, SourceRole, Sync, TestResult } from '../api/types'
 import { Pill, StatusBadge } from '../components/badges'
 import { Dialog } from '../components/dialog'
+import { ConfirmDialog } from '../components/form'
 import { Switch } from '../components/fields'
 import { CheckIcon, CrossIcon } from '../components/icons'
 import { SourceTypeIcon, webKindOf } from '../kinds/registry'
-import { Empty, ErrorState, FormError, Loading } from '../components/states'
+import { Empty, ErrorState, Loading } from '../components/states'
 import { describeCron } from '../lib/cron'
 import { formatBytes, formatDateTime, formatDuration, formatNumber, formatRelative, shortId } from '../lib/format'
 import { useResource } from '../lib/resource'
@@ -542,26 +543,10 @@ function PushDialog ({ agent, source, onPush, onCancel }: { agent: Agent, source
 }
 
 function DeleteSource ({ base, source, onClose, onDeleted }: { base: string, source: DataSource, onClose: () => void, onDeleted: () => void }) {
-  const [error, setError] = useState<string | null>(null)
-  const [busy, setBusy] = useState(false)
-  const remove = async () => {
-    setBusy(true)
-    try {
-      await api.delete(base)
-      onDeleted()
-    } catch (err) {
-      setBusy(false)
-      setError((err as Error).message)
-    }
-  }
   return (
-    <Dialog title={`Delete “${source.name}”?`} onClose={onClose}>
+    <ConfirmDialog title={`Delete “${source.name}”?`} label="Delete" busyLabel="Deleting…"
+      action={() => api.delete(base)} onDone={onDeleted} onClose={onClose}>
       <p>Ferry stops pulling from or pushing to it. This cannot be undone; inventory already ingested stays.</p>
-      <FormError error={error} />
-      <div class="form-actions">
-        <button type="button" class="btn btn-danger" onClick={remove} disabled={busy}>{busy ? 'Deleting…' : 'Delete'}</button>
-        <button type="button" class="btn btn-ghost" onClick={onClose}>Cancel</button>
-      </div>
-    </Dialog>
+    </ConfirmDialog>
   )
 }

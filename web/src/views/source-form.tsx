@@ -6,6 +6,7 @@ import { WEB_KINDS, webKindOf } from '../kinds/registry'
 import type { FieldValues, KindFieldsProps } from '../kinds/types'
 import { CheckboxField, SelectField, TextField } from '../components/fields'
 import { Dialog } from '../components/dialog'
+import { FormActions, focusFirstError, useFormState } from '../components/form'
 import { FormError } from '../components/states'
 import { cronInWords, describeCron } from '../lib/cron'
 import { useResource, type Resource } from '../lib/resource'
@@ -81,9 +82,7 @@ export function SourceForm ({ agent, role, secrets, source, onCreated, onCancel 
   const [v, setV] = useState<Values>(() => source ? valuesOf(source) : emptyValues(kinds[0].type as SourceType))
   const kind = webKindOf(v.type)
   const [imp, setImp] = useState<ImportValues>(() => source ? importValuesOf((source.config ?? {}) as unknown as Record<string, unknown>) : { ...EMPTY_IMPORT })
-  const [errors, setErrors] = useState<Record<string, string>>({})
-  const [formError, setFormError] = useState<string | null>(null)
-  const [busy, setBusy] = useState(false)
+  const { errors, setErrors, formError, busy, start, fail } = useFormState()
   const [newSecret, setNewSecret] = useState<{ field: string, type: SecretType } | null>(null)
 
   const clearError = (path: string) => { if (errors[path]) setErrors(({ [path]: _, ...rest }) => rest) }
@@ -136,9 +135,7 @@ export function SourceForm ({ agent, role, secrets, source, onCreated, onCancel 
 
   const submit = async (e: Event) => {
     e.preventDefault()
-    setBusy(true)
-    setErrors({})
-    setFormError(null)
+    start()
     try {
       if (source) {
         const { name, config, scheduleCron, validate } = body() as ReturnType<typeof body> & { scheduleCron?: string | null, validate?: boolean }
@@ -155,11 +152,8 @@ export function SourceForm ({ agent, role, secrets, source, onCreated, onCancel 
       const { fields, form } = formErrors(err, FIELDS)
       // an error about the config as a whole belongs above the buttons
       if (fields.config) { delete fields.config }
-      setErrors(fields)
-      setFormError(form ?? null)
-      setBusy(false)
-      const first = Object.keys(fields)[0]
-      if (first) (document.querySelector(`[data-source-form] [name="${first}"]`) as HTMLElement | null)?.focus()
+      fail(fields, form ?? null)
+      focusFirstError(fields, '[data-source-form]')
     }
   }
 
@@ -215,12 +209,7 @@ export function SourceForm ({ agent, role, secrets, source, onCreated, onCancel 
         )}
 
         <FormError error={formError} />
-        <div class="form-actions">
-          <button type="submit" class="btn btn-primary" disabled={busy}>
-            {busy ? 'Saving…' : editing ? 'Save changes' : inbound ? 'Save source' : 'Save sink'}
-          </button>
-          <button type="button" class="btn btn-ghost" onClick={onCancel}>Cancel</button>
-        </div>
+        <FormActions busy={busy} label={editing ? 'Save changes' : inbound ? 'Save source' : 'Save sink'} busyLabel="Saving…" onCancel={onCancel} />
       </form>
       {/* outside the form: a <form> inside a <form> would submit both */}
       {newSecret && (
