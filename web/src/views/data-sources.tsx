@@ -7,7 +7,7 @@ import { Dialog } from '../components/dialog'
 import { ConfirmDialog } from '../components/form'
 import { Switch } from '../components/fields'
 import { CheckIcon, CrossIcon } from '../components/icons'
-import { SourceTypeIcon, webKindOf } from '../kinds/registry'
+import { SourceTypeIcon, WEB_KINDS, webKindOf } from '../kinds/registry'
 import { Empty, ErrorState, Loading } from '../components/states'
 import { describeCron } from '../lib/cron'
 import { formatBytes, formatDateTime, formatDuration, formatNumber, formatRelative, shortId } from '../lib/format'
@@ -21,6 +21,10 @@ import { ManifestDialog, SyncHistory } from './syncs'
 import { useCan } from '../lib/me'
 import { links } from '../lib/router'
 import { PagedHistory, ResetDialog, SourcesOverview } from './source-operations'
+
+/** "S3, SFTP, Azure Blob": the UI's kinds in a role (pulled ones only, or all), as the empty states name them. */
+const kindLabels = (role: SourceRole, pulledOnly: boolean) =>
+  WEB_KINDS.filter(k => k.roles.includes(role) && (!pulledOnly || k.pulled)).map(k => k.label).join(', ')
 
 /** Syncs a card on the agent page shows; the whole history is on the source's page ("All syncs"). */
 const HISTORY_LIMIT = 5
@@ -48,7 +52,7 @@ export function DataSourcesTab ({ agent }: { agent: Agent }) {
           <div>
             <h2 id={`${role}-title`}>{title}</h2>
             <p class="muted">{inbound
-              ? 'Inventory sources: S3 prefixes Ferry pulls on a schedule, and webhooks that receive files.'
+              ? `Inventory sources: files Ferry pulls on a schedule (${kindLabels('INVENTORY_SOURCE', true)}), and webhooks that receive files.`
               : 'Results sinks: where the results of mapping jobs are pushed.'}
             </p>
           </div>
@@ -73,8 +77,8 @@ export function DataSourcesTab ({ agent }: { agent: Agent }) {
         {sources.data && list.length === 0 && adding !== role && (
           <Empty title={inbound ? 'No inbound sources yet.' : 'No outbound sinks yet.'}>
             <p>{inbound
-              ? 'Add an S3 bucket prefix to pull inventory files from, or a webhook that senders can post files to.'
-              : 'Add an S3 prefix or a webhook URL that receives the results of every mapping job.'}
+              ? `Add a place to pull inventory files from (${kindLabels('INVENTORY_SOURCE', true)}), or a webhook that senders can post files to.`
+              : `Add a place that receives the results of every mapping job (${kindLabels('RESULTS_SINK', false)}).`}
             </p>
           </Empty>
         )}
