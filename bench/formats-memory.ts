@@ -134,7 +134,7 @@ export const formatsMemoryBenchmark: Benchmark = {
       measures: [mZip, mParquet, tZip, tParquet],
       comparisons: [absolute('zip pull peak RSS', mZip, limit), absolute('Parquet pull peak RSS', mParquet, limit)],
       notes: [
-        `Parquet: ${ROW_GROUP.toLocaleString('en-US')} rows per row group; a group over 4 MiB uncompressed is read in ~4 MiB slices when its ` +
+        `Parquet: ${ROW_GROUP.toLocaleString('en-US')} rows per row group; a group over 8 MiB uncompressed is read in ~8 MiB slices when its ` +
         'pages are indexed (docs/formats.md), otherwise memory follows the row-group size.',
         'The pull child starts as `ferry serve` does, with its V8 heap flags (src/heap.ts, docs/decisions.md "Memory of a pull").',
       ],

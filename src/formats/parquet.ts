@@ -32,11 +32,8 @@ export const parquetParser: FormatParser = {
 }
 
 const MAX_FOOTER_BYTES = 64 * 1024 * 1024
-/**
- * uncompressed bytes of a row group decoded at once when its pages can be read alone (sliceRows): 4 MiB
- * keeps a 1 GB pull of 100,000-row groups under 300 MB (8 MiB peaked at 345 MB once; docs/benchmarks.md 4b)
- */
-const SLICE_BYTES = 4 * 1024 * 1024
+/** uncompressed bytes of a row group decoded at once when its pages can be read alone (sliceRows) */
+const SLICE_BYTES = 8 * 1024 * 1024
 
 async function * parseParquet (input: Readable, options: ParseOptions): AsyncGenerator<ParsedRow[]> {
   const { limits } = options
@@ -90,10 +87,9 @@ async function * parseParquet (input: Readable, options: ParseOptions): AsyncGen
  * How many rows of a row group to decode at once. For a column chunk with an offset index (its page
  * locations) hyparquet reads and decodes only the pages a row range overlaps; a chunk without one
  * is decoded whole for every range. So a large group is read in slices of about SLICE_BYTES of
- * uncompressed data when the chunks without an offset index add up to at most one slice (writers
- * leave it out for a chunk of one page): decoding those again for each slice, at most as much work
- * again as the group itself, and the page that straddles two slices of each indexed chunk, is the
- * price. Otherwise the group is read at once.
+ * uncompressed data when the chunks without an offset index are small (writers leave it out for a
+ * chunk of one page): decoding those again for each slice, and the page that straddles two slices
+ * of each indexed chunk, is the price. Otherwise the group is read at once.
  */
 function sliceRows (group: RowGroup): number {
   const rows = Number(group.num_rows)
@@ -102,7 +98,7 @@ function sliceRows (group: RowGroup): number {
   for (const chunk of group.columns) {
     if (chunk.offset_index_offset === undefined) unindexed += Number(chunk.meta_data?.total_uncompressed_size ?? bytes)
   }
-  if (bytes <= SLICE_BYTES || unindexed > SLICE_BYTES) return Math.max(rows, 1)
+  if (bytes <= SLICE_BYTES || unindexed > SLICE_BYTES / 2) return Math.max(rows, 1)
   return Math.max(ROW_BATCH, Math.ceil(rows * SLICE_BYTES / bytes))
 }
 
