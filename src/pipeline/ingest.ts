@@ -145,8 +145,13 @@ export class InventoryPipeline {
     // what the refusal of a file read in part records (its format, encoding and bytes read so far)
     const read: ReadSoFar = { bytesRead: () => 0, detected: {} }
     const { signal } = this.options
-    // a parser waiting for the next bytes of a slow body wakes up with the stream's error
-    const stop = () => { input.stream.destroy(shuttingDown()) }
+    // a parser waiting for the next bytes of a slow body wakes up with the stream's error; one that is
+    // between reads (writing a batch) has no listener on the stream, and an 'error' nobody listens to
+    // would crash the process: it finds the signal aborted at its next batch instead
+    const stop = () => {
+      input.stream.on('error', () => {})
+      input.stream.destroy(shuttingDown())
+    }
     signal?.addEventListener('abort', stop, { once: true })
     try {
       const landed = await withSavepoint<{ result: IngestResult, accepted: number | null }>(tx, () => this.#land(tx, input, base, read), (err) => {

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
+import { HEAP_FLAGS } from '../../src/heap.js'
 import { backend, createPostgresDatabase } from '../helpers/db.js'
 
 const run = promisify(execFile)
@@ -16,7 +17,8 @@ describe.skipIf(backend() !== 'postgres')('inventory pipeline memory', () => {
   it('ingests 1,000,000 rows with peak RSS under 300 MB', async () => {
     const pg = await createPostgresDatabase()
     drop = pg.drop
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'test/helpers/ingest-child.ts', '1000000'], {
+    // with the V8 heap settings `ferry serve` runs with (src/heap.ts), as the product would ingest it
+    const { stdout } = await run(process.execPath, [...HEAP_FLAGS, '--import', 'tsx', 'test/helpers/ingest-child.ts', '1000000'], {
       cwd: ROOT, env: { ...process.env, DATABASE_URL: pg.url }, timeout: 300_000,
     })
     const result = JSON.parse(stdout.trim().split('\n').at(-1)!)
