@@ -18,10 +18,20 @@ export interface BossDb {
   executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>
 }
 
+export interface QueryOptions {
+  /**
+   * Names a hot statement of fixed text so PostgreSQL parses and plans it once per connection and
+   * then reuses the plan: for the API's most polled read, planning cost more than running it
+   * (bench/findings.md, API benchmark). One name, one text. Only for statements whose plan does not
+   * depend on the parameters' values (a reused plan is a generic one). PGlite runs it unnamed.
+   */
+  prepare?: string
+}
+
 export interface Queryable {
   readonly kind: DbKind
   /** One statement with $1… parameters. */
-  query<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<QueryResult<T>>
+  query<T = Record<string, unknown>>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<T>>
 }
 
 /** What the database and a transaction both offer besides single statements. */

@@ -1,6 +1,6 @@
 import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
-import type { Db, Queryable, QueryResult, Transaction } from './client.js'
+import type { Db, Queryable, QueryOptions, QueryResult, Transaction } from './client.js'
 
 // Same representation as the PGlite adapter: int8 and numeric as JS numbers.
 const typeParsers = {
@@ -15,8 +15,8 @@ type Client = pg.Pool | pg.PoolClient
 function queryable (client: Client): Queryable {
   return {
     kind: 'postgres',
-    async query<T> (text: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
-      const res = await client.query({ text, values: params as unknown[] | undefined, types: typeParsers })
+    async query<T> (text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<T>> {
+      const res = await client.query({ name: options?.prepare, text, values: params as unknown[] | undefined, types: typeParsers })
       return { rows: res.rows as T[], rowCount: res.rowCount ?? 0 }
     },
   }

@@ -149,7 +149,10 @@ export async function listSyncsOfSource (q: Queryable, orgId: string, agentId: s
          AND ($7::text IS NULL OR s.trigger = $7::text)
        ORDER BY s.id DESC LIMIT $4) s ON true
      WHERE ds.org_id = $1 AND ds.agent_id = $2 AND ds.id = $3`,
-    [orgId, agentId, sourceId, f.limit, f.before ?? null, f.status ?? null, f.trigger ?? null])
+    [orgId, agentId, sourceId, f.limit, f.before ?? null, f.status ?? null, f.trigger ?? null],
+    // the unfiltered first page (what the UI and `ferry pull --wait` poll) reuses one plan; a cursor or a
+    // filter is planned for its values, so it can use the status, trigger and keyset index conditions
+    { prepare: f.before === undefined && f.status === undefined && f.trigger === undefined ? 'ferry_syncs_first_page' : undefined })
   if (rows.length === 0) return null
   return rows.filter(r => r.id !== null).map(toSync)
 }
