@@ -370,6 +370,8 @@ export async function pushKillScenario (options: {
   const receiver = await startReceiver(path.join(dir, 'body.json'))
   const pg = (await import('pg')).default
   const db = new pg.Pool({ connectionString: database.url, max: 2 })
+  // the forced DROP DATABASE at the end may reach a client the pool is still closing
+  db.on('connect', (client) => { client.on('error', () => {}) })
   const live = new Set<ReturnType<typeof spawnFerry>>()
   try {
     const fixture = await preparePushes(database.url, receiver.base, { rows: 200, sinks: options.pushes })

@@ -38,6 +38,9 @@ export async function openPostgres (connectionString: string): Promise<Db> {
   // An idle client that loses its connection (server restart) must not crash the process;
   // the pool drops it and the next query opens a new one.
   pool.on('error', () => {})
+  // …and so must a client the server drops while the pool is ending it (a restart or a forced DROP
+  // DATABASE during shutdown: found by the chaos suite); a query in flight still fails on its own
+  pool.on('connect', (client) => { client.on('error', () => {}) })
   await pool.query('SELECT 1')
   return {
     ...queryable(pool),
