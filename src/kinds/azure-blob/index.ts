@@ -1,7 +1,6 @@
 import { normalisePrefix, validatePattern, type DataSource } from '../../domain/source.js'
 import type { Deps } from '../../deps.js'
 import { AppError, isAppError } from '../../errors.js'
-import { resolveAllowed } from '../../net/guarded-lookup.js'
 import type { ResultFormat } from '../../results/format.js'
 import type { Checklist } from '../checklist.js'
 import { checkFiles } from '../file-checks.js'
@@ -10,6 +9,7 @@ import type { FileLocation, InventoryRole, KindDeps, KindDescriptor, RoleDescrip
 import { withAzureTransport } from './access.js'
 import { AzureBlobConfig } from './config.js'
 import { checkAzureEndpoint } from './transport.js'
+import { checkHostAllowed, checkSecretResolves, hostOfUrl } from '../target-checks.js'
 
 /** The field a person should fix for each reason an Azure call fails (src/kinds/azure-blob/diagnostics.ts). */
 const REASON_FIELD: Record<string, string> = {
@@ -63,17 +63,8 @@ async function ping (deps: KindDeps, orgId: string, config: AzureBlobConfig, ove
 /** secret resolves → (endpoint allowed) → credentials accepted → container reachable → (source) blobs listed, newest's format. */
 async function test (deps: Deps, source: DataSource, list: Checklist): Promise<void> {
   const config = source.config as AzureBlobConfig
-  await list.step('secret', async () => {
-    await deps.vault.withSecret(deps.db, source.orgId, config.secretRef, 'azure', async () => {})
-    return { message: 'The Azure secret resolves.' }
-  })
-  if (config.endpoint !== undefined) {
-    await list.step('endpoint', async () => {
-      const host = new URL(config.endpoint!).hostname.replace(/^\[|\]$/g, '')
-      const addresses = await resolveAllowed(host, deps.policy)
-      return { message: `${host} resolves to an allowed address (${addresses.map(a => a.address).join(', ')}).` }
-    })
-  }
+  await checkSecretResolves(deps, list, 'secret', source.orgId, { id: config.secretRef, type: 'azure' }, 'The Azure secret resolves.')
+  if (config.endpoint !== undefined) await checkHostAllowed(deps, list, 'endpoint', hostOfUrl(config.endpoint))
   if (list.failed) return
   await withAzureTransport(deps, source.orgId, config, async (transport) => {
     const pingError = await transport.ping().then(() => null, (err: unknown) => err as AppError)

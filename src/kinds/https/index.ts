@@ -3,7 +3,6 @@ import type { Deps } from '../../deps.js'
 import { latestLedgerEntry } from '../../db/sql/sources.js'
 import { AppError, isAppError } from '../../errors.js'
 import { processTempDir } from '../../inbound/spool.js'
-import { resolveAllowed } from '../../net/guarded-lookup.js'
 import { assertTargetUrl } from '../../net/guarded-http.js'
 import { parseSecretValue } from '../../vault/vault.js'
 import type { Checklist } from '../checklist.js'
@@ -11,6 +10,7 @@ import { checkFiles } from '../file-checks.js'
 import type { FileLocation, InventoryRole, KindDeps, KindDescriptor, PullContext, SecretOverride } from '../types.js'
 import { HttpsConfig } from './config.js'
 import { HttpsTransport, type HttpsHeader } from './transport.js'
+import { checkHostAllowed, checkSecretResolves, hostOfUrl } from '../target-checks.js'
 
 /** The URL as messages show it: no query (a supplier's token may sit there) or fragment. */
 function shown (url: string): string {
@@ -84,16 +84,9 @@ async function ping (deps: KindDeps, orgId: string, config: HttpsConfig, overrid
 async function test (deps: Deps, source: DataSource, list: Checklist): Promise<void> {
   const config = source.config as HttpsConfig
   if (config.headerSecretRef !== undefined) {
-    await list.step('secret', async () => {
-      await deps.vault.withSecret(deps.db, source.orgId, config.headerSecretRef!, 'http_header', async () => {})
-      return { message: 'The header secret resolves.' }
-    })
+    await checkSecretResolves(deps, list, 'secret', source.orgId, { id: config.headerSecretRef, type: 'http_header' }, 'The header secret resolves.')
   }
-  await list.step('endpoint', async () => {
-    const host = new URL(config.url).hostname.replace(/^\[|\]$/g, '')
-    const addresses = await resolveAllowed(host, deps.policy)
-    return { message: `${host} resolves to an allowed address (${addresses.map(a => a.address).join(', ')}).` }
-  })
+  await checkHostAllowed(deps, list, 'endpoint', hostOfUrl(config.url))
   if (list.failed) return
   await withHttpsTransport(deps, source.orgId, config, async (transport) => {
     await list.step('url', async () => {

@@ -1,6 +1,5 @@
 import { normalisePrefix, validatePattern } from '../../domain/source.js'
 import { AppError, isAppError } from '../../errors.js'
-import { resolveAllowed } from '../../net/guarded-lookup.js'
 import type { ResultFormat } from '../../results/format.js'
 import { checkFiles } from '../file-checks.js'
 import { resultKey } from '../result-key.js'
@@ -11,6 +10,7 @@ import type { DataSource } from '../../domain/source.js'
 import { withS3Transport } from './access.js'
 import { checkEndpoint } from './client.js'
 import { S3Config } from './config.js'
+import { checkHostAllowed, checkSecretResolves, hostOfUrl } from '../target-checks.js'
 
 /** The field a person should fix for each reason an S3 ping fails (src/kinds/s3/diagnostics.ts). */
 const REASON_FIELD: Record<string, string> = {
@@ -57,17 +57,8 @@ const UNREACHABLE_REASONS = new Set(['endpoint_refused', 'endpoint_unreachable',
 /** secret resolves → (endpoint allowed) → credentials accepted → bucket reachable → prefix lists → newest file's format. */
 async function test (deps: Deps, source: DataSource, list: Checklist): Promise<void> {
   const config = source.config as S3Config
-  await list.step('secret', async () => {
-    await deps.vault.withSecret(deps.db, source.orgId, config.secretRef, 'aws', async () => {})
-    return { message: 'The AWS secret resolves.' }
-  })
-  if (config.endpoint) {
-    await list.step('endpoint', async () => {
-      const host = new URL(config.endpoint!).hostname.replace(/^\[|\]$/g, '')
-      const addresses = await resolveAllowed(host, deps.policy)
-      return { message: `${host} resolves to an allowed address (${addresses.map(a => a.address).join(', ')}).` }
-    })
-  }
+  await checkSecretResolves(deps, list, 'secret', source.orgId, { id: config.secretRef, type: 'aws' }, 'The AWS secret resolves.')
+  if (config.endpoint) await checkHostAllowed(deps, list, 'endpoint', hostOfUrl(config.endpoint))
   if (list.failed) return
   await withS3Transport(deps, source.orgId, config, async (transport) => {
     const pingError = await transport.ping().then(() => null, (err: unknown) => err as AppError)

@@ -2,7 +2,8 @@ import type { Transport } from '../../connectors/transport.js'
 import type { Deps } from '../../deps.js'
 import { validatePattern, type DataSource } from '../../domain/source.js'
 import { AppError, isAppError } from '../../errors.js'
-import { assertLiteralAllowed, resolveAllowed } from '../../net/guarded-lookup.js'
+import { assertLiteralAllowed } from '../../net/guarded-lookup.js'
+import { checkHostAllowed } from '../target-checks.js'
 import { parseSecretValue } from '../../vault/vault.js'
 import type { Checklist } from '../checklist.js'
 import { checkFiles } from '../file-checks.js'
@@ -91,10 +92,7 @@ async function test (deps: Deps, source: DataSource, list: Checklist): Promise<v
     })
     return { message: `The SFTP secret resolves (${method}).` }
   })
-  await list.step('address', async () => {
-    const addresses = await resolveAllowed(config.host, deps.policy)
-    return { message: `${config.host} resolves to an allowed address (${addresses.map(a => a.address).join(', ')}).` }
-  })
+  await checkHostAllowed(deps, list, 'address', config.host)
   if (list.failed) return
   const server = `${config.host}:${config.port ?? 22}`
   await withTransport(deps, source.orgId, config, async (transport) => {

@@ -3,6 +3,7 @@ import { receiveUrlOf, type DataSource } from '../../domain/source.js'
 import { AppError, isAppError } from '../../errors.js'
 import { assertTargetUrl, guardedRequest } from '../../net/guarded-http.js'
 import { resolveAllowed } from '../../net/guarded-lookup.js'
+import { checkSecretResolves, hostOfUrl } from '../target-checks.js'
 import type { Checklist } from '../checklist.js'
 import type { InventoryRole, KindDeps, KindDescriptor, SinkRole } from '../types.js'
 import { InboundWebhookConfig, OutboundWebhookConfig } from './config.js'
@@ -54,17 +55,15 @@ async function ping (deps: KindDeps, _orgId: string, config: OutboundWebhookConf
 async function testOutbound (deps: Deps, source: DataSource, list: Checklist): Promise<void> {
   const config = source.config as OutboundWebhookConfig
   const url = new URL(config.url)
-  const host = url.hostname.replace(/^\[|\]$/g, '')
+  const host = hostOfUrl(config.url)
   const refs = [
     config.secretRef && { id: config.secretRef, type: 'webhook' as const },
     config.headerSecretRef && { id: config.headerSecretRef, type: 'http_header' as const },
   ]
   for (const ref of refs) {
     if (!ref) continue
-    await list.step(ref.type === 'webhook' ? 'signing secret' : 'header secret', async () => {
-      await deps.vault.withSecret(deps.db, source.orgId, ref.id, ref.type, async () => {})
-      return { message: `The ${ref.type === 'webhook' ? 'signing' : 'header'} secret resolves.` }
-    })
+    await checkSecretResolves(deps, list, ref.type === 'webhook' ? 'signing secret' : 'header secret', source.orgId, ref,
+      `The ${ref.type === 'webhook' ? 'signing' : 'header'} secret resolves.`)
   }
   const addresses = await list.step('dns', async () => {
     const resolved = await resolveAllowed(host, deps.policy)

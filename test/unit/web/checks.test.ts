@@ -10,7 +10,8 @@ function serverStepNames (): string[] {
   for (const url of [new URL('../../../src/sync/availability.ts', import.meta.url), ...files]) {
     const source = fs.readFileSync(url, 'utf8')
     // list.step('name', …), list.step<T>('name', …), list.step(cond ? 'a' : 'b', …)
-    for (const call of source.matchAll(/\.step(?:<[^>]*>)?\(([^,]*),/g)) {
+    // and the shared steps of src/kinds/target-checks.ts: checkHostAllowed(deps, list, 'name', …)
+    for (const call of source.matchAll(/(?:\.step(?:<[^>]*>)?\(|check(?:HostAllowed|SecretResolves)\(deps, list, )([^,]*),/g)) {
       for (const literal of call[1]!.matchAll(/(?:^|\?|:)\s*'([^']+)'/g)) names.add(literal[1]!)
     }
   }
