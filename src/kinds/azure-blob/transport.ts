@@ -14,6 +14,7 @@ import { assertTargetUrl } from '../../net/guarded-http.js'
 import type { Resolver } from '../../net/guarded-lookup.js'
 import { diagnoseAzureError, type AzureDiagnosisContext } from './diagnostics.js'
 import type { AzureSecretValue } from './secret.js'
+import { readHead } from '../../connectors/read-head.js'
 
 /**
  * The Azure Blob Storage transport (docs/architecture.md, "Source kinds"): lists, opens and puts
@@ -206,15 +207,7 @@ export class AzureBlobTransport implements Transport {
     if (file.size === 0) return Buffer.alloc(0)
     try {
       const res = await this.#container.getBlobClient(file.key).download(0, bytes, { maxRetryRequests: 0 })
-      const chunks: Buffer[] = []
-      let total = 0
-      for await (const chunk of res.readableStreamBody as Readable) {
-        chunks.push(chunk as Buffer)
-        total += (chunk as Buffer).length
-        if (total >= bytes) break
-      }
-      ;(res.readableStreamBody as Readable).destroy()
-      return Buffer.concat(chunks).subarray(0, bytes)
+      return await readHead(res.readableStreamBody as Readable, bytes)
     } catch (err) {
       throw this.#diagnose(err, 'read', file.key)
     }

@@ -4,6 +4,7 @@ import { Upload } from '@aws-sdk/lib-storage'
 import { diagnoseS3Error } from './diagnostics.js'
 import type { RemoteFile } from '../../connectors/remote-file.js'
 import type { Transport } from '../../connectors/transport.js'
+import { readHead } from '../../connectors/read-head.js'
 
 export interface S3Location { bucket: string, prefix: string, region: string, endpoint?: string }
 
@@ -66,15 +67,7 @@ export class S3Transport implements Transport {
   async head (file: RemoteFile, bytes: number): Promise<Buffer> {
     try {
       const res = await this.client.send(new GetObjectCommand({ Bucket: this.location.bucket, Key: file.key, Range: `bytes=0-${bytes - 1}` }))
-      const chunks: Buffer[] = []
-      let total = 0
-      for await (const chunk of res.Body as Readable) {
-        chunks.push(chunk as Buffer)
-        total += (chunk as Buffer).length
-        if (total >= bytes) break
-      }
-      ;(res.Body as Readable).destroy()
-      return Buffer.concat(chunks).subarray(0, bytes)
+      return await readHead(res.Body as Readable, bytes)
     } catch (err) {
       throw this.diagnose(err, 'GetObject', file.key)
     }
