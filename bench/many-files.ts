@@ -5,7 +5,8 @@
  */
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { firstPull } from './lib/ferry.js'
+import { loadConfig } from '../src/config.js'
+import { ferryEnv, firstPull } from './lib/ferry.js'
 import { csvBuffer, exists } from './lib/data.js'
 import { placeObject, startS3rverProcess, type S3rverProcess } from './lib/s3.js'
 import { cleanEnv, findExecutable, run } from './lib/proc.js'
@@ -106,11 +107,20 @@ export const manyFilesBenchmark: Benchmark = {
       measures.push(measure('rclone.ms', 'rclone copy to local disk (download only, default 4 transfers)', 'ms', rcloneMs))
       comparisons.push(compare('Ferry time ÷ rclone copy time', measures[0], measures.at(-1)!, target))
     } else notes.push('rclone is not installed (/usr/bin/rclone): that baseline is unavailable — `apt-get install rclone` (bench/README.md).')
+    // the limits the pull ran with: the defaults (src/config.ts), as firstPull sets neither
+    const defaults = loadConfig(ferryEnv('postgres://unused', ctx.workDir))
     return {
       id: this.id,
       title: this.title,
       status: comparisons.length ? 'ok' : 'unavailable',
-      params: { files, bytesPerFile: csvBuffer(ROWS_PER_FILE).length, rowsPerFile: ROWS_PER_FILE, runs: ctx.runs, ferryFileConcurrency: 4 },
+      params: {
+        files,
+        bytesPerFile: csvBuffer(ROWS_PER_FILE).length,
+        rowsPerFile: ROWS_PER_FILE,
+        runs: ctx.runs,
+        ferryFileConcurrency: defaults.pullFileConcurrency,
+        ferryBytesInFlight: defaults.pullBytesInFlight,
+      },
       measures,
       comparisons,
       notes,

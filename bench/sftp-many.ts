@@ -92,7 +92,7 @@ export const sftpManyBenchmark: Benchmark = {
       // issue 16 asks for the ratio, not a target: it is reported as n/a rather than given a PASS/MISS of our own
       comparisons.push({ ...compare('Ferry time ÷ rclone copy time', measures[0], measures[1], { text: 'none set', test: () => true }), pass: null })
     } else notes.push('rclone is not installed (/usr/bin/rclone): that baseline is unavailable — `apt-get install rclone` (bench/README.md).')
-    notes.push('Ferry uses one SSH connection per pull and reads 4 files at a time over it (FERRY_PULL_FILE_CONCURRENCY), one 64 KiB ' +
+    notes.push('Ferry uses one SSH connection per pull and reads up to 8 files at a time over it (FERRY_PULL_FILE_CONCURRENCY), one 64 KiB ' +
       'read request in flight per file; rclone opens its own connections (4 transfers) and does not check the host key here. ' +
       'Ferry also parses and stores every row in PostgreSQL; rclone only writes the bytes to disk.')
     return {

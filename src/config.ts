@@ -46,6 +46,8 @@ export interface Config {
   schedulerIntervalMs: number
   /** files of one source downloaded at once during a pull */
   pullFileConcurrency: number
+  /** the most bytes (listed sizes) one pull reads and ingests at once: big files run fewer at a time, one bigger than this alone */
+  pullBytesInFlight: number
   /** a pull's lease on its source; a dead worker's pull is taken over after this long */
   pullLeaseSeconds: number
   /** outbound webhook retry schedule, ms after the first attempt's failure, one entry per retry */
@@ -258,7 +260,8 @@ export function loadConfig (env: Env = process.env): Config {
     pullConcurrency,
     pullOrgConcurrency: integer(env, 'FERRY_PULL_ORG_CONCURRENCY', Math.ceil(pullConcurrency / 2), 1, 256),
     schedulerIntervalMs: integer(env, 'FERRY_SCHEDULER_INTERVAL_MS', 1000, 0, 60_000),
-    pullFileConcurrency: integer(env, 'FERRY_PULL_FILE_CONCURRENCY', 4, 1, 64),
+    pullFileConcurrency: integer(env, 'FERRY_PULL_FILE_CONCURRENCY', 8, 1, 64),
+    pullBytesInFlight: integer(env, 'FERRY_PULL_BYTES_IN_FLIGHT', 128 * MiB, 1),
     pullLeaseSeconds: integer(env, 'FERRY_PULL_LEASE_SECONDS', 60, 1, 3600),
     pushRetryScheduleMs: retrySchedule(env),
     webhookInlineMaxBytes: integer(env, 'FERRY_WEBHOOK_INLINE_MAX_BYTES', 10 * MiB, 1),

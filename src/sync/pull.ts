@@ -20,6 +20,7 @@ import { isPulled, kindOf, pulledLabels } from '../kinds/registry.js'
 import { processTempDir, spoolBody, type Spooled } from '../inbound/spool.js'
 import { newId } from '../util/ids.js'
 import { manifestEntriesOf, isProblem } from './file-entries.js'
+import { FilePool } from './file-pool.js'
 import { PROGRESS_INTERVAL_MS, ProgressWriter } from './progress.js'
 import { logFinished } from './signals.js'
 
@@ -207,7 +208,7 @@ async function runPull (deps: Deps, source: DataSource, agent: Agent, syncId: st
 
   try {
     await kind.withTransport!(deps, source.orgId, config, async (transport) => {
-      const pool = new FilePool(deps.config.pullFileConcurrency)
+      const pool = new FilePool({ maxFiles: deps.config.pullFileConcurrency, maxBytes: deps.config.pullBytesInFlight })
       try {
         for await (const page of listing(transport)) {
           if (lease.lost) throw new AppError('LEASE_LOST')
@@ -225,7 +226,7 @@ async function runPull (deps: Deps, source: DataSource, agent: Agent, syncId: st
             }
             progress.filesTotal++
             progress.bytesTotal += file.size
-            await pool.run(async () => {
+            await pool.run(file.size, async () => {
               const entries = await ingestFile(deps, { source, agent, syncId, file, transport, lease, cancel: cancel.signal })
               if (entries.some(isProblem)) problems++
               progress.filesDone++
@@ -409,24 +410,4 @@ async function recordTooLarge (
     if (!await appendManifest(tx, ctx.syncId, entry)) throw cancelled()
   })
   return entry
-}
-
-/** Runs at most `size` file tasks at once; errors propagate from drain(). */
-class FilePool {
-  readonly #running = new Set<Promise<void>>()
-  #error: unknown
-  constructor (private readonly size: number) {}
-
-  async run (task: () => Promise<void>): Promise<void> {
-    if (this.#error) throw this.#error
-    while (this.#running.size >= this.size) await Promise.race(this.#running)
-    if (this.#error) throw this.#error
-    const p: Promise<void> = task().catch((err) => { this.#error ??= err }).finally(() => { this.#running.delete(p) })
-    this.#running.add(p)
-  }
-
-  async drain (): Promise<void> {
-    await Promise.all(this.#running)
-    if (this.#error) throw this.#error
-  }
 }

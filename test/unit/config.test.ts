@@ -65,6 +65,14 @@ describe('config', () => {
     fails({ FERRY_METRICS_TOKEN: 'has a space in it, long' }, 'FERRY_METRICS_TOKEN', /without spaces/)
   })
 
+  it('reads the pull\'s file limits: 8 files and 128 MiB in flight by default', () => {
+    expect(loadConfig({})).toMatchObject({ pullFileConcurrency: 8, pullBytesInFlight: 128 * 1024 * 1024 })
+    expect(loadConfig({ FERRY_PULL_FILE_CONCURRENCY: '2', FERRY_PULL_BYTES_IN_FLIGHT: '1048576' }))
+      .toMatchObject({ pullFileConcurrency: 2, pullBytesInFlight: 1024 * 1024 })
+    fails({ FERRY_PULL_BYTES_IN_FLIGHT: '0' }, 'FERRY_PULL_BYTES_IN_FLIGHT', /between 1 and/)
+    fails({ FERRY_PULL_BYTES_IN_FLIGHT: '64M' }, 'FERRY_PULL_BYTES_IN_FLIGHT', /whole number/)
+  })
+
   it('reads FERRY_RETENTION_DAYS: 90 by default, 0 keeps everything', () => {
     expect(loadConfig({}).retentionDays).toBe(90)
     expect(loadConfig({ FERRY_RETENTION_DAYS: '0' }).retentionDays).toBe(0)

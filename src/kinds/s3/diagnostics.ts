@@ -12,6 +12,8 @@ import { safeEndpoint } from '../../net/guarded-agents.js'
  *   access_denied                      S3_CONFIG   AccessDenied / any other 403
  *   no_such_bucket                     S3_CONFIG   NoSuchBucket / 404 on a bucket operation
  *   no_such_key                        S3_CONFIG   NoSuchKey (object deleted between list and get)
+ *   object_changed                     S3_ERROR    412 PreconditionFailed: the object was overwritten after it was
+ *                                                  listed (the pull's GetObject carries If-Match on the listed ETag)
  *   wrong_region                       S3_CONFIG   301 PermanentRedirect, AuthorizationHeaderMalformed,
  *                                                  IllegalLocationConstraintException (+ details.expectedRegion)
  *   endpoint_refused                   S3_CONFIG   the guard refused the endpoint's address, or ECONNREFUSED
@@ -34,6 +36,7 @@ export type S3DiagnosisReason =
   | 'access_denied'
   | 'no_such_bucket'
   | 'no_such_key'
+  | 'object_changed'
   | 'wrong_region'
   | 'endpoint_refused'
   | 'request_rejected'
@@ -43,7 +46,7 @@ export type S3DiagnosisReason =
   | 'endpoint_unreachable'
   | 'unknown'
 
-const TRANSIENT_REASONS: ReadonlySet<S3DiagnosisReason> = new Set(['timeout', 'throttled', 'server_error', 'endpoint_unreachable', 'unknown'])
+const TRANSIENT_REASONS: ReadonlySet<S3DiagnosisReason> = new Set(['object_changed', 'timeout', 'throttled', 'server_error', 'endpoint_unreachable', 'unknown'])
 
 export interface S3DiagnosisContext {
   bucket: string
@@ -185,6 +188,8 @@ export function diagnoseS3Error (err: unknown, ctx: S3DiagnosisContext): AppErro
       return build('no_such_bucket', `Bucket ${bucket} does not exist at ${where} (region ${ctx.region}). Check the bucket name.`)
     case 'NoSuchKey':
       return build('no_such_key', `The object ${path} does not exist (any more) in bucket ${bucket}.`)
+    case 'PreconditionFailed':
+      return build('object_changed', `The object ${path} was overwritten after it was listed; the new version is taken by the next pull.`)
   }
 
   if ((awsCode !== undefined && WRONG_REGION_CODES.has(awsCode)) || status === 301 || status === 307) {
