@@ -57,7 +57,12 @@ export class CsvReader {
 
   /** Lines read so far (a final line break does not start another line). */
   get lineCount (): number {
-    return this.state === FIELD_START && this.record.length === 0 && !this.field ? this.line - 1 : this.line
+    return this.inRecord ? this.line : this.line - 1
+  }
+
+  /** Part of a record is held (its end is in a later chunk). */
+  get inRecord (): boolean {
+    return this.state !== FIELD_START || this.record.length > 0 || this.field !== ''
   }
 
   /** The records completed so far (and the lines they start on), handed over once. */
@@ -147,7 +152,7 @@ export class CsvReader {
         details: { row: this.recordLine, reason: 'quote_not_closed' },
       })
     }
-    if (this.state !== FIELD_START || this.record.length > 0) {
+    if (this.inRecord) {
       this.endField(this.field)
       this.endRecord()
     }
