@@ -99,7 +99,7 @@ export class CanonicalMapper {
 
 function text (value: unknown): string | null {
   if (value === null || value === undefined) return null
-  const s = (value instanceof Date ? value.toISOString() : String(value)).trim()
+  const s = (typeof value === 'string' ? value : value instanceof Date ? value.toISOString() : String(value)).trim()
   return s === '' ? null : s
 }
 
@@ -130,7 +130,7 @@ function numbersFormat (f: NumberFormat): CompiledNumberFormat {
 function numeric (value: unknown, format?: CompiledNumberFormat): number | null | false {
   if (value === null || value === undefined) return null
   if (typeof value === 'number') return Number.isFinite(value) ? value : false
-  let s = String(value).trim()
+  let s = (typeof value === 'string' ? value : String(value)).trim()
   if (s === '') return null
   if (format !== undefined) {
     // spreadsheets group digits with no-break spaces where the separator is a space
