@@ -81,7 +81,16 @@ export class CsvReader {
     let cr = this.cr
     let start = 0 // the part of the current field not yet copied into `field` starts here
     for (let i = 0; i < n; i++) {
-      const c = chunk.charCodeAt(i)
+      let c = chunk.charCodeAt(i)
+      if (state === UNQUOTED) {
+        // the rest of an unquoted field: only a delimiter or a line break ends it, so skip to one without
+        // the per-character bookkeeping below (no line break in between, and a quote here is data)
+        while (c !== d && c !== LF && c !== CR) {
+          if (++i === n) break
+          c = chunk.charCodeAt(i)
+        }
+        if (i === n) break
+      }
       let lfOfCrlf = false
       if (c === LF) {
         if (cr) lfOfCrlf = true

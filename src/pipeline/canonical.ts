@@ -86,7 +86,13 @@ export class CanonicalMapper {
       if (slot !== ATTRIBUTE && picked[slot] === undefined) picked[slot] = value
       else if (value !== undefined) attributes[header] = value
     }
-    const [skuValue, nameValue, quantityValue, priceValue, currencyValue, locationValue] = picked
+    // indexed reads, not array destructuring (which runs the array iterator on every row)
+    const skuValue = picked[0]
+    const nameValue = picked[1]
+    const quantityValue = picked[2]
+    const priceValue = picked[3]
+    const currencyValue = picked[4]
+    const locationValue = picked[5]
     const sku = text(skuValue)
     if (sku === null) return 'sku is missing'
     const quantity = numeric(quantityValue, this.#numbers)
