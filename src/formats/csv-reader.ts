@@ -164,6 +164,8 @@ export class CsvReader {
     if (this.inRecord) {
       this.endField(this.field)
       this.endRecord()
+      // the last line had no line break after it, and still counts (lineCount)
+      this.line++
     }
     this.state = FIELD_START
   }
