@@ -57,7 +57,12 @@ export class CsvReader {
 
   /** Lines read so far (a final line break does not start another line). */
   get lineCount (): number {
-    return this.state === FIELD_START && this.record.length === 0 && !this.field ? this.line - 1 : this.line
+    return this.inRecord ? this.line : this.line - 1
+  }
+
+  /** Part of a record is held (its end is in a later chunk). */
+  get inRecord (): boolean {
+    return this.state !== FIELD_START || this.record.length > 0 || this.field !== ''
   }
 
   /** The records completed so far (and the lines they start on), handed over once. */
@@ -76,7 +81,16 @@ export class CsvReader {
     let cr = this.cr
     let start = 0 // the part of the current field not yet copied into `field` starts here
     for (let i = 0; i < n; i++) {
-      const c = chunk.charCodeAt(i)
+      let c = chunk.charCodeAt(i)
+      if (state === UNQUOTED) {
+        // the rest of an unquoted field: only a delimiter or a line break ends it, so skip to one without
+        // the per-character bookkeeping below (no line break in between, and a quote here is data)
+        while (c !== d && c !== LF && c !== CR) {
+          if (++i === n) break
+          c = chunk.charCodeAt(i)
+        }
+        if (i === n) break
+      }
       let lfOfCrlf = false
       if (c === LF) {
         if (cr) lfOfCrlf = true
@@ -147,9 +161,11 @@ export class CsvReader {
         details: { row: this.recordLine, reason: 'quote_not_closed' },
       })
     }
-    if (this.state !== FIELD_START || this.record.length > 0) {
+    if (this.inRecord) {
       this.endField(this.field)
       this.endRecord()
+      // the last line had no line break after it, and still counts (lineCount)
+      this.line++
     }
     this.state = FIELD_START
   }

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream'
 import { AppError } from '../errors.js'
+import { textFlaw } from '../util/text.js'
 import { cellTooLong, headerKeys, onceWarner, tooManyRows } from './columns.js'
 import { CsvReader } from './csv-reader.js'
 import { noRowsError } from './parse-options.js'
@@ -45,6 +46,12 @@ async function * parseCsv (input: Readable, options: ParseOptions): AsyncGenerat
   let rows = 0
   let batch: ParsedRow[] = []
   let first = true
+  // Text PostgreSQL cannot store (a NUL, a lone surrogate) is looked for once per chunk: a batch of
+  // records read only from clean chunks, under a clean header, is reported storable (onStorableBatch) and
+  // its cells are not tested one by one. `flawed` stays set until the reader is between records (a
+  // record may span chunks); a batch never holds records of two chunks' takes.
+  let keysStorable = false
+  let flawed = false
   try {
     let ended = false
     while (!ended) {
@@ -58,8 +65,11 @@ async function * parseCsv (input: Readable, options: ParseOptions): AsyncGenerat
           first = false
           if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1)
         }
+        if (textFlaw(chunk) !== undefined) flawed = true
         reader.write(chunk)
       }
+      const storable = keysStorable && !flawed
+      if (!reader.inRecord) flawed = false
       const { records, lines } = reader.take()
       for (let r = 0; r < records.length; r++) {
         const record = records[r]
@@ -68,6 +78,7 @@ async function * parseCsv (input: Readable, options: ParseOptions): AsyncGenerat
         if (keys === undefined) {
           keys = headerKeys(record, i => String(i + 1), limits, warn)
           width = keys.length
+          keysStorable = keys.every(key => key === undefined || textFlaw(key) === undefined)
           options.onLayout?.({ headerRow: row, headers: keys.filter((k): k is string => k !== undefined) })
           continue
         }
@@ -92,6 +103,7 @@ async function * parseCsv (input: Readable, options: ParseOptions): AsyncGenerat
           batch.push({ row, values })
         }
         if (batch.length === ROW_BATCH) {
+          if (storable) options.onStorableBatch?.(batch)
           yield batch
           batch = []
         }
@@ -99,6 +111,7 @@ async function * parseCsv (input: Readable, options: ParseOptions): AsyncGenerat
       // a chunk of nothing but blank lines yields no row, and still counts
       if (rows + reader.blankRecords > limits.maxRows) throw tooManyRows(limits, undefined)
       if (batch.length > 0) {
+        if (storable) options.onStorableBatch?.(batch)
         yield batch
         batch = []
       }

@@ -8,7 +8,7 @@ import { FORMAT_DESCRIPTORS, formatOfExtension, formatOfMagic, formatOfMediaType
 import { parsers } from './registry.js'
 import { ByteSource, isBlankText, limitBytes, withBreaks } from './stream-utils.js'
 import type { FileLayout, ParseSettings } from './parse-options.js'
-import type { FileFormat, ParsedRow, TextEncoding } from './types.js'
+import type { FileFormat, ParseOptions, ParsedRow, TextEncoding } from './types.js'
 
 /**
  * The front of the inventory pipeline: a byte stream in, typed records out.
@@ -53,6 +53,8 @@ export interface OpenedInventory {
    * whole-file failures (limits, syntax, unsafe XLSX).
    */
   batches: AsyncIterable<ParsedRow[]>
+  /** the parser found no text PostgreSQL cannot store in this batch of `batches` (see ParseOptions.onStorableBatch) */
+  storable (batch: ParsedRow[]): boolean
   /** bytes read from `input` so far (compressed bytes for gzip) */
   bytesRead (): number
   /** bytes after decompression so far (= bytesRead() when not compressed) */
@@ -117,8 +119,10 @@ export async function openInventoryStream (input: Readable, options: OpenInvento
   }
   const state: DecodeState = { encoding: 'utf-8', warn: onWarning }
   const parse = options.parse ?? {}
-  const parseOptions = {
+  const storable = new WeakSet<ParsedRow[]>()
+  const parseOptions: ParseOptions = {
     limits, delimiter: parse.delimiter, quote: parse.quote, headerRow: parse.headerRow, sheet: parse.sheet, onWarning, onLayout: options.onLayout,
+    onStorableBatch: batch => { storable.add(batch) },
   }
 
   // breaks between input chunks (a file of blank lines yields no batch) and between batches (XLSX rows)
@@ -141,6 +145,7 @@ export async function openInventoryStream (input: Readable, options: OpenInvento
     get encodingFallback () { return state.fallback === true },
     warnings,
     batches,
+    storable: batch => storable.has(batch),
     bytesRead: () => rawBytes,
     uncompressedBytesRead: () => compressed ? plainBytes : rawBytes,
   }

@@ -54,6 +54,12 @@ export interface ParseOptions extends Pick<ParseSettings, 'delimiter' | 'quote' 
    * (duplicate header renamed, `__proto__` key dropped, …). Each distinct warning is reported once.
    */
   onWarning?: (message: string) => void
+  /**
+   * Called with a batch, before it is yielded, when the parser has checked that none of its keys and
+   * values holds text PostgreSQL cannot store (`textFlaw`, util/text.ts): the CSV parser tests each
+   * decoded chunk once, so the pipeline need not test every cell of every row.
+   */
+  onStorableBatch?: (batch: ParsedRow[]) => void
 }
 
 /**

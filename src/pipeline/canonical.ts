@@ -86,7 +86,13 @@ export class CanonicalMapper {
       if (slot !== ATTRIBUTE && picked[slot] === undefined) picked[slot] = value
       else if (value !== undefined) attributes[header] = value
     }
-    const [skuValue, nameValue, quantityValue, priceValue, currencyValue, locationValue] = picked
+    // indexed reads, not array destructuring (which runs the array iterator on every row)
+    const skuValue = picked[0]
+    const nameValue = picked[1]
+    const quantityValue = picked[2]
+    const priceValue = picked[3]
+    const currencyValue = picked[4]
+    const locationValue = picked[5]
     const sku = text(skuValue)
     if (sku === null) return 'sku is missing'
     const quantity = numeric(quantityValue, this.#numbers)
@@ -99,7 +105,7 @@ export class CanonicalMapper {
 
 function text (value: unknown): string | null {
   if (value === null || value === undefined) return null
-  const s = (value instanceof Date ? value.toISOString() : String(value)).trim()
+  const s = (typeof value === 'string' ? value : value instanceof Date ? value.toISOString() : String(value)).trim()
   return s === '' ? null : s
 }
 
@@ -130,7 +136,7 @@ function numbersFormat (f: NumberFormat): CompiledNumberFormat {
 function numeric (value: unknown, format?: CompiledNumberFormat): number | null | false {
   if (value === null || value === undefined) return null
   if (typeof value === 'number') return Number.isFinite(value) ? value : false
-  let s = String(value).trim()
+  let s = (typeof value === 'string' ? value : String(value)).trim()
   if (s === '') return null
   if (format !== undefined) {
     // spreadsheets group digits with no-break spaces where the separator is a space

@@ -84,6 +84,7 @@ export class MappedFile {
   async * outcomes (): AsyncGenerator<Outcome[]> {
     for await (const batch of this.opened.batches) {
       const out: Outcome[] = new Array(batch.length)
+      const storable = this.opened.storable(batch)
       for (let i = 0; i < batch.length; i++) {
         const parsed = batch[i]
         if (isRowProblem(parsed)) {
@@ -91,7 +92,7 @@ export class MappedFile {
           continue
         }
         // a value PostgreSQL cannot store rejects its row (and the row is not kept raw either)
-        const flaw = findTextFlaw(parsed.values)
+        const flaw = storable ? undefined : findTextFlaw(parsed.values)
         if (flaw !== undefined) {
           out[i] = { row: parsed.row, reason: flawReason(flaw) }
           continue

@@ -56,6 +56,24 @@ describe('inventory uploads', () => {
     expect(again.json().rejectedRows).toHaveLength(2)
   })
 
+  it('stores text with the COPY format\'s special characters (backslash, tab, LF, CR, a literal \\N) as written, beside rows without any', async () => {
+    const other = (await t.api('POST', '/api/v1/agents', { body: { name: 'copy-text' } })).json().id
+    const csv = 'sku,name,location,note\n' +
+      'plain-1,Nut,WH1,x\n' +
+      '"b\\s","tab\there","two\nlines","cr\r\nlf \\N"\n' +
+      'plain-2,,,\n' +
+      '"\\N",name,"back\\slash\\",\n'
+    const res = await upload(csv, { agent: other })
+    expect(res.statusCode, res.body).toBe(201)
+    const items = (await t.api('GET', `/api/v1/agents/${other}/inventory/uploads/${res.json().id}/items`)).json().items
+    expect(items.map((i: Record<string, unknown>) => [i.sku, i.name, i.location, i.attributes])).toEqual([
+      ['plain-1', 'Nut', 'WH1', { note: 'x' }],
+      ['b\\s', 'tab\there', 'two\nlines', { note: 'cr\r\nlf \\N' }],
+      ['plain-2', null, null, { note: '' }],
+      ['\\N', 'name', 'back\\slash\\', { note: '' }],
+    ])
+  })
+
   it('matches canonical headers case-insensitively ignoring spaces, _ and -', async () => {
     const other = (await t.api('POST', '/api/v1/agents', { body: { name: 'plain' } })).json().id
     const res = await upload('S K U,NAME,Quan_tity,PRICE,cur-rency,Location\nx1,Nut,3,0.5,EUR,WH1\n', { agent: other })

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest'
 import { Readable } from 'node:stream'
 import { ROW_BATCH, parsers, sniffDelimiter, type ParsedRow } from '../../../src/formats/index.js'
+import { CsvReader } from '../../../src/formats/csv-reader.js'
 import { LIMITS, chunked, parseBatches } from '../../fixtures/formats/corpus.js'
 
 async function parse (text: string, chunkSize: number): Promise<ParsedRow[]> {
@@ -99,5 +100,60 @@ describe('csv: dialect', () => {
 
   it('an unterminated quote fails the file naming the line it opens on', async () => {
     await expect(parse('sku,name\nA1,x\nA2,"open\nA3,y\n', 5)).rejects.toMatchObject({ code: 'PARSE_FAILED', details: { row: 3 } })
+  })
+})
+
+describe('csv: the tokenizer at a chunk boundary', () => {
+  // every place a chunk can end: inside an unquoted field just before a delimiter, CR or LF, inside a
+  // CRLF, inside a quoted field, right after an opening or closing quote, between the two quotes of `""`,
+  // inside a quoted CRLF, and after text that follows a closing quote
+  const text = 'sku,name,qty\r\nA1,plain text,1\r\n"A2","quo""ted\r\nline",2\rA3,"x"y,3\n\r\n"",z,\n5" screen,"",4'
+  const expected = [
+    { line: 1, record: ['sku', 'name', 'qty'] },
+    { line: 2, record: ['A1', 'plain text', '1'] },
+    { line: 3, record: ['A2', 'quo"ted\r\nline', '2'] },
+    { line: 5, record: ['A3', '"x"y', '3'] },
+    { line: 7, record: ['', 'z', ''] },
+    { line: 8, record: ['5" screen', '', '4'] },
+  ]
+  const read = (chunks: string[]): { got: Array<{ line: number, record: string[] }>, blank: number, lines: number } => {
+    const reader = new CsvReader(',', 1 << 20)
+    const got: Array<{ line: number, record: string[] }> = []
+    const take = (): void => {
+      const { records, lines } = reader.take()
+      records.forEach((record, k) => got.push({ line: lines[k], record }))
+    }
+    for (const chunk of chunks) {
+      reader.write(chunk)
+      take()
+    }
+    reader.end()
+    take()
+    return { got, blank: reader.blankRecords, lines: reader.lineCount }
+  }
+
+  it('reads the same records, line numbers and blank lines wherever the input is cut in two', () => {
+    for (let at = 0; at <= text.length; at++) {
+      expect(read([text.slice(0, at), text.slice(at)]), `cut at ${at}`).toEqual({ got: expected, blank: 1, lines: 8 })
+    }
+  })
+
+  it('and cut into single characters', () => {
+    expect(read(text.split(''))).toEqual({ got: expected, blank: 1, lines: 8 })
+  })
+
+  it('an unquoted field ending exactly at a chunk end continues in the next chunk', () => {
+    const got = [{ line: 1, record: ['sku', 'name'] }, { line: 2, record: ['A1', 'x'] }]
+    expect(read(['sku,na', 'me\nA', '1,', 'x'])).toEqual({ got, blank: 0, lines: 2 })
+  })
+})
+
+describe('csv: parse.headerRow past the end of the file', () => {
+  const files: Array<[string, number]> = [['a\nb', 2], ['a\nb\n', 2], ['a\r\nb\r\n\r\n', 3], ['a', 1]]
+  it.each(files)('%j counts %i line(s), a last line without a line break included', async (text, lines) => {
+    const read = async (): Promise<void> => {
+      for await (const batch of parsers.csv.parse(Readable.from([Buffer.from(text)]), { limits: LIMITS, headerRow: 5 })) expect(batch).toEqual([])
+    }
+    await expect(read()).rejects.toThrow(`the file has ${lines} line${lines === 1 ? '' : 's'}`)
   })
 })
