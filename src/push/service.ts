@@ -104,18 +104,18 @@ export async function requestPush (deps: Deps, orgId: string, agentId: string, s
  * out once for the batch: `check` waits until every attempt of the batch has either asked or ended
  * (`done`), then one UPDATE renews the leases of all that asked, and those another worker took over
  * fail with LeaseLostError. No request leaves without a renewal that found its lease still held.
+ * Only attempts that have `begun` are waited for: one queued behind another joins a later round.
  */
 class BatchLease {
   readonly #held: Set<string>
   readonly #lost = new Set<string>()
-  /** attempts that have neither asked for the pre-send check nor ended */
-  readonly #preparing: Set<string>
+  /** attempts that have begun and have neither asked for the pre-send check nor ended */
+  readonly #preparing = new Set<string>()
   #round: { ids: string[], held: Promise<Set<string>>, start: () => void } | undefined
   readonly #timer: NodeJS.Timeout
 
   constructor (private readonly deps: Deps, private readonly token: string, ids: string[]) {
     this.#held = new Set(ids)
-    this.#preparing = new Set(ids)
     this.#timer = setInterval(() => {
       if (this.#held.size === 0) return
       const ids = [...this.#held]
@@ -125,6 +125,9 @@ class BatchLease {
     }, RENEW_EVERY_MS)
     this.#timer.unref()
   }
+
+  /** The attempt started: the batch's pre-send check waits for it to be ready to send or to end. */
+  begin (id: string): void { this.#preparing.add(id) }
 
   /** Renews the lease right before the request goes out: throws LeaseLostError if another worker has the delivery. */
   async check (id: string): Promise<void> {
@@ -190,6 +193,7 @@ export async function runPushes (deps: Deps, batch: PushJobData[]): Promise<void
       getSyncsByIds(db, claimed.map(c => c.delivery.syncId)),
     ])
   const lease = new BatchLease(deps, token, claimed.map(c => c.delivery.id))
+  const failures: unknown[] = []
   // a job's results are the same bytes for every sink that takes its format (docs/push.md)
   const bodies = new Map<string, Promise<Buffer>>()
   const bodyOf = (job: MappingJob, format: ResultFormat) => () => {
@@ -198,26 +202,33 @@ export async function runPushes (deps: Deps, batch: PushJobData[]): Promise<void
     if (!body) bodies.set(key, body = inlineResults(deps, job, format, deps.config.webhookInlineMaxBytes))
     return body
   }
+  const attempt = async ({ delivery, takenOver }: { delivery: Delivery, takenOver: boolean }): Promise<void> => {
+    lease.begin(delivery.id)
+    try {
+      const sink = sinks.get(delivery.sinkId)
+      const job = jobs.get(delivery.jobId)
+      const sync = syncs.get(delivery.syncId)
+      // deleting the sink or the job deletes the delivery too (cascade): nothing left to do
+      if (!sink || !job || !sync) return
+      await attemptDelivery(deps, {
+        data: bySync.get(delivery.syncId)!, delivery, takenOver, token, sink, job, sync, lease, body: bodyOf(job, formatOf(sink)),
+      })
+    } finally {
+      lease.done(delivery.id)
+    }
+  }
+  // webhook bodies are small (inline limit) and sent concurrently; a file-store sink's results are
+  // streamed with upload buffers of their own, one such attempt at a time per batch
+  const streamed = claimed.filter(c => !roleOf(sinks.get(c.delivery.sinkId)?.type ?? 'webhook', 'RESULTS_SINK').deliver)
+  const inline = claimed.filter(c => !streamed.includes(c))
   try {
     const settled = await Promise.allSettled([
       ...unclaimed.map(d => requeueIfEarly(deps, d)),
-      ...claimed.map(async ({ delivery, takenOver }) => {
-        try {
-          const sink = sinks.get(delivery.sinkId)
-          const job = jobs.get(delivery.jobId)
-          const sync = syncs.get(delivery.syncId)
-          // deleting the sink or the job deletes the delivery too (cascade): nothing left to do
-          if (!sink || !job || !sync) return
-          await attemptDelivery(deps, {
-            data: bySync.get(delivery.syncId)!, delivery, takenOver, token, sink, job, sync, lease, body: bodyOf(job, formatOf(sink)),
-          })
-        } finally {
-          lease.done(delivery.id)
-        }
-      }),
+      ...inline.map(attempt),
+      (async () => { for (const c of streamed) await attempt(c).catch((err: unknown) => { failures.push(err) }) })(),
     ])
-    const failed = settled.find(r => r.status === 'rejected')
-    if (failed) throw failed.reason
+    const failed = [...settled.flatMap(r => r.status === 'rejected' ? [r.reason] : []), ...failures]
+    if (failed.length > 0) throw failed[0]
   } finally {
     lease.stop()
   }

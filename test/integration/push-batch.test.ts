@@ -88,7 +88,8 @@ describe('batches of push attempts', () => {
     expect(await renewDeliveryLeases(deps.db, first.map(c => c.delivery.id), dead, DELIVERY_LEASE_MS)).toEqual(new Set())
     const stale = await recordAttempt(deps.db, {
       id: first[0].delivery.id, token: dead, state: 'delivered', nextAttemptAt: null,
-      entry: { key: 'k', etag: null, size: 1, lastModified: null, status: 'delivered' }, share: { files: 1, bytes: 1, rowsAccepted: 2, rowsRejected: 0 },
+      entry: { key: 'k', etag: null, size: 1, lastModified: null, format: 'json', status: 'delivered', rowsAccepted: 2, rowsRejected: 0 },
+      share: { files: 1, bytes: 1, rowsAccepted: 2, rowsRejected: 0 },
       close: { status: 'succeeded', error: null },
     })
     expect(stale).toBeNull()
