@@ -1,9 +1,9 @@
 /**
  * Benchmark 5 — push: N webhook deliveries of one ~50 KB mapping-job result (JSON) to a local
  * receiver (bench/lib/receiver.ts, its own process), through Ferry's real push path — a delivery row
- * and sync per push, pg-boss jobs, the push workers of a `worker` runtime (4 delivery loops), guarded
+ * and sync per push, pg-boss jobs, the push workers of a `worker` runtime (PUSH_LOOPS loops of PUSH_BATCH attempts), guarded
  * HTTP, Standard Webhooks signing, manifest and delivery state written per attempt — against raw
- * undici POSTs of the same body with the same concurrency (4).
+ * undici POSTs of the same body with the same number of requests in flight (PUSH_LOOPS × PUSH_BATCH).
  *
  * Both are timed by the receiver: first request in → last response out. The pushes are queued first
  * (an `api` runtime, not timed), then a worker runtime starts and drains them.
@@ -18,11 +18,13 @@ import { startFerry } from './lib/ferry.js'
 import { preparePushes, queuePushes } from './lib/push-setup.js'
 import { ROOT } from './lib/proc.js'
 import { compare, measure } from './lib/stats.js'
-import { requestPush, runPush } from '../src/push/service.js'
+import { requestPush, runPushes } from '../src/push/service.js'
+import { PUSH_BATCH, PUSH_LOOPS } from '../src/queue/jobs/push.js'
 import type { Benchmark, BenchOutcome } from './lib/types.js'
 
 const ROWS = 420 // ≈ 50 KB of JSON result with the canonical columns
-const CONCURRENCY = 4 // Ferry's push loops per worker process (src/queue/jobs/push.ts)
+/** Requests in flight on both sides: a worker process's push loops × the attempts each makes together (src/queue/jobs/push.ts). */
+const CONCURRENCY = PUSH_LOOPS * PUSH_BATCH
 
 interface ReceiverStats { count: number, unique: number, bytes: number, firstAt: number, lastAt: number }
 
@@ -95,8 +97,8 @@ export const pushBenchmark: Benchmark = {
         ferryMs.push(f.lastAt - f.firstAt)
         bodyBytes = Math.round(f.bytes / f.count)
 
-        // the same pushes with the queue taken out: runPush (one delivery attempt, everything but
-        // pg-boss) called by 4 loops in-process — what a delivery costs Ferry itself
+        // the same pushes with the queue taken out: runPushes (a batch of delivery attempts, everything
+        // but pg-boss) called by the worker's number of loops in-process — what a delivery costs Ferry itself
         {
           const api = await startFerry({ database: keep, role: 'api' })
           try {
@@ -106,11 +108,14 @@ export const pushBenchmark: Benchmark = {
             await api.deps.db.query("DELETE FROM pgboss.job WHERE name = 'push-results' AND state = 'created'")
             await fetch(`${base}/reset`, { method: 'POST' })
             let next = 0
-            await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-              while (next < jobs.length) await runPush(api.deps, jobs[next++])
+            await Promise.all(Array.from({ length: PUSH_LOOPS }, async () => {
+              while (next < jobs.length) {
+                const batch = jobs.slice(next, next += PUSH_BATCH)
+                await runPushes(api.deps, batch)
+              }
             }))
             const e = await stats(base)
-            if (e.count !== pushes || e.unique !== pushes) throw new Error(`direct runPush: the receiver got ${e.count} deliveries (${e.unique} distinct)`)
+            if (e.count !== pushes || e.unique !== pushes) throw new Error(`direct runPushes: the receiver got ${e.count} deliveries (${e.unique} distinct)`)
             engineMs.push(e.lastAt - e.firstAt)
           } finally {
             await api.close()
@@ -123,7 +128,7 @@ export const pushBenchmark: Benchmark = {
         const r = await stats(base)
         if (r.count !== pushes) throw new Error(`raw POSTs: the receiver got ${r.count}`)
         rawMs.push(r.lastAt - r.firstAt)
-        ctx.log(`push run ${run + 1}: ferry ${Math.round(ferryMs.at(-1)!)} ms (runPush direct ${Math.round(engineMs.at(-1)!)} ms), ` +
+        ctx.log(`push run ${run + 1}: ferry ${Math.round(ferryMs.at(-1)!)} ms (runPushes direct ${Math.round(engineMs.at(-1)!)} ms), ` +
           `undici ${Math.round(rawMs.at(-1)!)} ms for ${pushes} × ${bodyBytes} B`)
       }
     } finally {
@@ -132,7 +137,8 @@ export const pushBenchmark: Benchmark = {
     }
     const perSecond = (ms: number[]) => ms.map(m => pushes / (m / 1000))
     const mFerry = measure('ferry.perSecond', `Ferry webhook deliveries/s (${pushes} pushes, signed, recorded)`, 'deliveries/s', perSecond(ferryMs))
-    const mEngine = measure('engine.perSecond', 'Ferry deliveries/s without the queue (runPush called directly by 4 loops; for the profile)',
+    const mEngine = measure('engine.perSecond',
+      `Ferry deliveries/s without the queue (runPushes called directly by ${PUSH_LOOPS} loops of ${PUSH_BATCH}; for the profile)`,
       'deliveries/s', perSecond(engineMs))
     const mRaw = measure('undici.perSecond', `Raw undici POSTs/s of the same body (${CONCURRENCY} connections)`, 'POSTs/s', perSecond(rawMs))
     return {
@@ -144,7 +150,7 @@ export const pushBenchmark: Benchmark = {
       comparisons: [
         compare('Ferry deliveries/s ÷ raw undici POSTs/s', mFerry, mRaw, { text: '≥ 0.7×', test: r => r >= 0.7 }),
         // not a target: shows how much of the gap is the queue's polling cadence (bench/findings.md)
-        { ...compare('(diagnostic) runPush without the queue ÷ raw undici', mEngine, mRaw, { text: '–', test: () => true }), pass: null },
+        { ...compare('(diagnostic) runPushes without the queue ÷ raw undici', mEngine, mRaw, { text: '–', test: () => true }), pass: null },
       ],
       notes: ['Each Ferry delivery claims its delivery row (lease), loads sink, job and sync, streams the stored result rows as JSON, signs them, ' +
         'sends them through the guarded HTTP path, and records the attempt in the manifest — several PostgreSQL round trips and commits per push; ' +

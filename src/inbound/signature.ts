@@ -126,7 +126,21 @@ export function verifyWithLibrary (signingSecret: string, body: Buffer | null, h
  * rotation overlap the receiver accepts it whichever of the two secrets it holds (docs/push.md).
  */
 export async function signWithEach (deps: Pick<Deps, 'db' | 'vault'>, orgId: string, secretRef: string,
-  webhookId: string, at: Date, body: string | Buffer): Promise<string> {
-  return deps.vault.withSigningSecrets(deps.db, orgId, secretRef,
-    async (secrets) => secrets.map(s => new Webhook(s.reveal()).sign(webhookId, at, body)).join(' '))
+  webhookId: string, at: Date, body: string | Buffer | Promise<Buffer>): Promise<string> {
+  // a body still being read is awaited inside: the secrets are read meanwhile
+  return deps.vault.withSigningSecrets(deps.db, orgId, secretRef, async (secrets) => {
+    const bytes = await body
+    return secrets.map(s => signV1(s.reveal(), webhookId, at, bytes)).join(' ')
+  })
+}
+
+/**
+ * One `v1,` signature, byte for byte what the standardwebhooks package's `sign` gives (HMAC-SHA256
+ * over `${id}.${unix seconds}.` and the body's bytes — a string as UTF-8), computed with
+ * node:crypto: the package's pure-JavaScript SHA-256 was the largest single CPU cost of a push
+ * (bench/findings.md, section 5). test/unit/inbound/signature.test.ts compares both.
+ */
+export function signV1 (signingSecret: string, webhookId: string, at: Date, body: string | Buffer): string {
+  const hmac = createHmac('sha256', signingKey(signingSecret)).update(`${webhookId}.${Math.floor(at.getTime() / 1000)}.`)
+  return `v1,${hmac.update(body).digest('base64')}`
 }

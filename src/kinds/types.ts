@@ -107,7 +107,15 @@ export interface SinkRole<C extends SourceConfig = SourceConfig> extends RoleDes
    * (`beforeSend` throws LEASE_LOST) escapes.
    */
   deliver? (deps: Deps, sink: { orgId: string, config: C }, job: MappingJob,
-    attempt: { format: ResultFormat, webhookId: string, beforeSend: () => Promise<void> }): Promise<AttemptOutcome>
+    attempt: {
+      format: ResultFormat, webhookId: string,
+      /**
+       * The results in `format` as one buffer, refused (RESULTS_TOO_LARGE) over
+       * FERRY_WEBHOOK_INLINE_MAX_BYTES; read once for the deliveries of one job claimed together.
+       */
+      body: () => Promise<Buffer>,
+      beforeSend: () => Promise<void>,
+    }): Promise<AttemptOutcome>
   /** the manifest entry of a push names its Standard Webhooks `webhook-id` */
   recordsWebhookId?: boolean
 }

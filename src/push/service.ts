@@ -1,13 +1,13 @@
 import type { Deps } from '../deps.js'
 import type { Transaction } from '../db/client.js'
 import {
-  claimDelivery, getDeliveryBySync, holdsDelivery, insertDelivery, lockDeliveryOfSync, makeDeliveryDue, openDeliveryOf, renewDeliveryLease,
-  setDeliveryState, strandedDeliveries, type Delivery,
+  claimDeliveries, getDeliveryBySync, insertDelivery, lockDeliveryOfSync, makeDeliveryDue, openDeliveryOf, recordAttempt, renewDeliveryLeases,
+  setDeliveryState, strandedDeliveries, type AttemptRecord, type Delivery,
 } from '../db/sql/deliveries.js'
-import { getJob, getJobById, type MappingJob } from '../db/sql/jobs.js'
+import { getJob, getJobsByIds, type MappingJob } from '../db/sql/jobs.js'
 import { requireSource } from '../sources/lookup.js'
-import { disableSource, getSourceById } from '../db/sql/sources.js'
-import { appendManifest, finishSync, getSyncById, insertSync, replaceManifest, type ManifestEntry, type Sync } from '../db/sql/syncs.js'
+import { disableSource, getSourcesByIds } from '../db/sql/sources.js'
+import { appendManifest, finishSync, getSyncsByIds, insertSync, replaceManifest, type ManifestEntry, type Sync } from '../db/sql/syncs.js'
 import type { DataSource } from '../domain/source.js'
 import { AppError, isAppError } from '../errors.js'
 import type { ResultFormat } from '../results/format.js'
@@ -17,7 +17,7 @@ import { reportPushFailure, reportPushRecovery } from './alerts.js'
 import { decide, isFinal, LeaseLostError, type AttemptOutcome, type Decision } from './delivery.js'
 import { dropQueuedPush, enqueuePush, type PushJobData } from './queue.js'
 import { kindOf, roleOf } from '../kinds/registry.js'
-import { attemptPut, webhookIdFor } from './targets.js'
+import { attemptPut, inlineResults, webhookIdFor } from './targets.js'
 import { recordAudit, type Actor } from '../audit/audit.js'
 import { logFinished } from '../sync/signals.js'
 
@@ -98,25 +98,68 @@ export async function requestPush (deps: Deps, orgId: string, agentId: string, s
   })
 }
 
-/** Keeps the delivery's lease alive while an attempt runs; `check` fails once it is lost. */
-class LeaseRenewer {
-  #lost = false
+/**
+ * The leases of a batch of deliveries claimed together (one token). It renews those not yet
+ * recorded every few seconds, in one statement, and makes the check right before the requests go
+ * out once for the batch: `check` waits until every attempt of the batch has either asked or ended
+ * (`done`), then one UPDATE renews the leases of all that asked, and those another worker took over
+ * fail with LeaseLostError. No request leaves without a renewal that found its lease still held.
+ * Only attempts that have `begun` are waited for: one queued behind another joins a later round.
+ */
+class BatchLease {
+  readonly #held: Set<string>
+  readonly #lost = new Set<string>()
+  /** attempts that have begun and have neither asked for the pre-send check nor ended */
+  readonly #preparing = new Set<string>()
+  #round: { ids: string[], held: Promise<Set<string>>, start: () => void } | undefined
   readonly #timer: NodeJS.Timeout
-  constructor (private readonly deps: Deps, private readonly deliveryId: string, private readonly token: string) {
+
+  constructor (private readonly deps: Deps, private readonly token: string, ids: string[]) {
+    this.#held = new Set(ids)
     this.#timer = setInterval(() => {
-      renewDeliveryLease(deps.db, deliveryId, token, DELIVERY_LEASE_MS)
-        .then((ok) => { if (!ok) this.#lost = true })
-        .catch((err) => deps.logger.warn({ err, deliveryId }, 'could not renew delivery lease'))
+      if (this.#held.size === 0) return
+      const ids = [...this.#held]
+      renewDeliveryLeases(deps.db, ids, token, DELIVERY_LEASE_MS)
+        .then((held) => { for (const id of ids) if (!held.has(id)) this.#lost.add(id) })
+        .catch((err) => deps.logger.warn({ err, deliveryIds: ids }, 'could not renew delivery leases'))
     }, RENEW_EVERY_MS)
     this.#timer.unref()
   }
 
-  /** Renews now, right before the request goes out: throws LeaseLostError if another worker has the delivery. */
-  readonly check = async (): Promise<void> => {
-    if (this.#lost || !await renewDeliveryLease(this.deps.db, this.deliveryId, this.token, DELIVERY_LEASE_MS)) {
-      this.#lost = true
+  /** The attempt started: the batch's pre-send check waits for it to be ready to send or to end. */
+  begin (id: string): void { this.#preparing.add(id) }
+
+  /** Renews the lease right before the request goes out: throws LeaseLostError if another worker has the delivery. */
+  async check (id: string): Promise<void> {
+    if (this.#lost.has(id)) throw new LeaseLostError()
+    if (!this.#round) {
+      let start!: () => void
+      const ids: string[] = []
+      const held = new Promise<void>((resolve) => { start = resolve })
+        .then(() => renewDeliveryLeases(this.deps.db, ids, this.token, DELIVERY_LEASE_MS))
+      this.#round = { ids, held, start }
+    }
+    const round = this.#round
+    round.ids.push(id)
+    this.#preparing.delete(id)
+    this.#startRoundIfReady()
+    if (!(await round.held).has(id)) {
+      this.#lost.add(id)
       throw new LeaseLostError()
     }
+  }
+
+  /** The attempt ended (recorded, or gave up): its lease is no longer renewed, and the others' check need not wait for it. */
+  done (id: string): void {
+    this.#held.delete(id)
+    this.#preparing.delete(id)
+    this.#startRoundIfReady()
+  }
+
+  #startRoundIfReady (): void {
+    if (!this.#round || this.#preparing.size > 0) return
+    this.#round.start()
+    this.#round = undefined
   }
 
   stop (): void { clearInterval(this.#timer) }
@@ -129,22 +172,87 @@ const formatOf = (sink: DataSource): ResultFormat =>
 const targetOf = (sink: DataSource, job: MappingJob): { key: string, describe: string } =>
   roleOf(sink.type, 'RESULTS_SINK').target(sink.config, job.id, formatOf(sink))
 
-/** One attempt of a delivery: the push-results job handler. */
-export async function runPush (deps: Deps, data: PushJobData): Promise<void> {
-  const { db, logger } = deps
+/**
+ * A batch of delivery attempts: the push-results job handler (one queued job per attempt). The
+ * deliveries are claimed in one statement, their sinks, jobs and syncs read in one statement each,
+ * a job's results rendered once per format, and the attempts made concurrently; each records its
+ * outcome as soon as it has one. Throws (after every attempt has ended) when an attempt could not
+ * be recorded for a reason other than a lost lease, so pg-boss retries the batch's jobs.
+ */
+export async function runPushes (deps: Deps, batch: PushJobData[]): Promise<void> {
+  const { db } = deps
   const token = newId()
-  const claimed = await claimDelivery(db, data.syncId, token, DELIVERY_LEASE_MS)
-  if (!claimed) {
-    await requeueIfEarly(deps, data)
-    return
+  const claimed = await claimDeliveries(db, batch.map(d => d.syncId), token, DELIVERY_LEASE_MS)
+  const bySync = new Map(batch.map(d => [d.syncId, d]))
+  const unclaimed = batch.filter(d => !claimed.some(c => c.delivery.syncId === d.syncId))
+  const [sinks, jobs, syncs] = claimed.length === 0
+    ? [new Map<string, DataSource>(), new Map<string, MappingJob>(), new Map<string, Sync>()]
+    : await Promise.all([
+      getSourcesByIds(db, claimed.map(c => c.delivery.sinkId)),
+      getJobsByIds(db, claimed.map(c => c.delivery.jobId)),
+      getSyncsByIds(db, claimed.map(c => c.delivery.syncId)),
+    ])
+  const lease = new BatchLease(deps, token, claimed.map(c => c.delivery.id))
+  const failures: unknown[] = []
+  // a job's results are the same bytes for every sink that takes its format (docs/push.md)
+  const bodies = new Map<string, Promise<Buffer>>()
+  const bodyOf = (job: MappingJob, format: ResultFormat) => () => {
+    const key = `${job.id}:${format}`
+    let body = bodies.get(key)
+    if (!body) bodies.set(key, body = inlineResults(deps, job, format, deps.config.webhookInlineMaxBytes))
+    return body
   }
-  const { delivery, takenOver } = claimed
-  const [sink, job, sync] = await Promise.all([getSourceById(db, delivery.sinkId), getJobById(db, delivery.jobId), getSyncById(db, delivery.syncId)])
-  // deleting the sink or the job deletes the delivery too (cascade): nothing left to do
-  if (!sink || !job || !sync) return
+  const attempt = async ({ delivery, takenOver }: { delivery: Delivery, takenOver: boolean }): Promise<void> => {
+    lease.begin(delivery.id)
+    try {
+      const sink = sinks.get(delivery.sinkId)
+      const job = jobs.get(delivery.jobId)
+      const sync = syncs.get(delivery.syncId)
+      // deleting the sink or the job deletes the delivery too (cascade): nothing left to do
+      if (!sink || !job || !sync) return
+      await attemptDelivery(deps, {
+        data: bySync.get(delivery.syncId)!, delivery, takenOver, token, sink, job, sync, lease, body: bodyOf(job, formatOf(sink)),
+      })
+    } finally {
+      lease.done(delivery.id)
+    }
+  }
+  // webhook bodies are small (inline limit) and sent concurrently; a file-store sink's results are
+  // streamed with upload buffers of their own, one such attempt at a time per batch
+  const streamed = claimed.filter(c => !roleOf(sinks.get(c.delivery.sinkId)?.type ?? 'webhook', 'RESULTS_SINK').deliver)
+  const inline = claimed.filter(c => !streamed.includes(c))
+  try {
+    const settled = await Promise.allSettled([
+      ...unclaimed.map(d => requeueIfEarly(deps, d)),
+      ...inline.map(attempt),
+      (async () => { for (const c of streamed) await attempt(c).catch((err: unknown) => { failures.push(err) }) })(),
+    ])
+    const failed = [...settled.flatMap(r => r.status === 'rejected' ? [r.reason] : []), ...failures]
+    if (failed.length > 0) throw failed[0]
+  } finally {
+    lease.stop()
+  }
+}
+
+interface ClaimedAttempt {
+  data: PushJobData
+  delivery: Delivery
+  takenOver: boolean
+  token: string
+  sink: DataSource
+  job: MappingJob
+  sync: Sync
+  lease: BatchLease
+  body: () => Promise<Buffer>
+}
+
+/** One attempt of a claimed delivery: send, decide, record, report. */
+async function attemptDelivery (deps: Deps, a: ClaimedAttempt): Promise<void> {
+  const { logger } = deps
+  const { delivery, token, sink, job, sync } = a
   const target = targetOf(sink, job)
   const entry = pushEntry(sync, sink, job, delivery, target.key)
-  if (takenOver) {
+  if (a.takenOver) {
     entry.attempts.push({
       attempt: delivery.attempt - 1,
       at: null,
@@ -154,7 +262,7 @@ export async function runPush (deps: Deps, data: PushJobData): Promise<void> {
     })
   }
 
-  const renewer = new LeaseRenewer(deps, delivery.id, token)
+  const beforeSend = () => a.lease.check(delivery.id)
   const startedAt = new Date()
   let outcome: AttemptOutcome
   try {
@@ -163,10 +271,10 @@ export async function runPush (deps: Deps, data: PushJobData): Promise<void> {
     } else {
       const role = roleOf(sink.type, 'RESULTS_SINK')
       const format = formatOf(sink)
-      const target = { orgId: sink.orgId, config: sink.config }
+      const sinkTarget = { orgId: sink.orgId, config: sink.config }
       outcome = role.deliver
-        ? await role.deliver(deps, target, job, { format, webhookId: delivery.webhookId, beforeSend: renewer.check })
-        : await attemptPut(deps, kindOf(sink.type), target, job, { key: targetOf(sink, job).key, format, beforeSend: renewer.check })
+        ? await role.deliver(deps, sinkTarget, job, { format, webhookId: delivery.webhookId, body: a.body, beforeSend })
+        : await attemptPut(deps, kindOf(sink.type), sinkTarget, job, { key: target.key, format, beforeSend })
     }
   } catch (err) {
     if (isAppError(err) && err.code === 'LEASE_LOST') {
@@ -174,12 +282,10 @@ export async function runPush (deps: Deps, data: PushJobData): Promise<void> {
       return
     }
     throw err
-  } finally {
-    renewer.stop()
   }
 
   const decision = decide(outcome, { attempt: delivery.attempt, scheduleMs: deps.config.pushRetryScheduleMs, now: new Date(), target: target.describe })
-  const recorded = await record(deps, { data, delivery, token, sink, job, entry, outcome, decision, startedAt })
+  const recorded = await record(deps, { data: a.data, delivery, token, sink, job, entry, outcome, decision, startedAt })
   if (!recorded) {
     logger.warn({ syncId: delivery.syncId, attempt: delivery.attempt }, 'delivery lease lost before the outcome was recorded; another worker owns it')
     return
@@ -201,7 +307,7 @@ export async function runPush (deps: Deps, data: PushJobData): Promise<void> {
       error: delivered ? null : { code: decision.code ?? 'DELIVERY_FAILED' },
     })
   }
-  await alert(deps, { sink, job, sync, decision })
+  await alert(deps, { sink, job, sync, decision, openPushItem: recorded.openPushItem })
 }
 
 /** The sync's manifest entry for this push (created at the first attempt, carried across attempts). */
@@ -237,8 +343,8 @@ interface RecordInput {
   startedAt: Date
 }
 
-/** Records an attempt's outcome in one transaction, fenced by the lease; false when the lease was lost. */
-async function record (deps: Deps, r: RecordInput): Promise<boolean> {
+/** Records an attempt's outcome, fenced by the lease; null when the lease was lost. */
+async function record (deps: Deps, r: RecordInput): Promise<{ openPushItem: boolean } | null> {
   const { delivery, decision, outcome, entry } = r
   const delivered = decision.state === 'delivered'
   const attempt: Record<string, unknown> = {
@@ -268,24 +374,33 @@ async function record (deps: Deps, r: RecordInput): Promise<boolean> {
   }
   if (delivered) delete next.reason
 
+  // a push moves one file: it counts once delivered
+  const share = delivered
+    ? { files: 1, bytes, rowsAccepted: r.job.rows, rowsRejected: 0 }
+    : { files: 0, bytes: 0, rowsAccepted: 0, rowsRejected: 0 }
+  const attemptRecord: AttemptRecord = {
+    id: delivery.id,
+    token: r.token,
+    state: decision.state,
+    nextAttemptAt: decision.nextAttemptAt ?? null,
+    entry: next,
+    share,
+    close: !isFinal(decision.state)
+      ? null
+      : delivered
+        ? { status: 'succeeded', error: null }
+        : { status: 'failed', error: { code: decision.code ?? 'DELIVERY_FAILED', message: decision.reason ?? 'The push failed.' } },
+  }
+  // a delivered or failed attempt is one statement; a retry is queued, and a 410 disables the sink, in the same transaction
+  if (decision.state !== 'retrying' && decision.state !== 'disabled') return recordAttempt(deps.db, attemptRecord)
   return deps.db.transaction(async (tx) => {
-    if (!await holdsDelivery(tx, delivery.id, r.token)) return false
-    await setDeliveryState(tx, delivery.id, decision.state, decision.nextAttemptAt ?? null)
-    // a push moves one file: it counts once delivered
-    const share = delivered
-      ? { files: 1, bytes, rowsAccepted: r.job.rows, rowsRejected: 0 }
-      : { files: 0, bytes: 0, rowsAccepted: 0, rowsRejected: 0 }
-    await replaceManifest(tx, delivery.syncId, next, share)
+    const recorded = await recordAttempt(tx, attemptRecord)
+    if (!recorded) return null
     if (decision.state === 'retrying') {
       await enqueuePush(deps.boss, r.data, { startAfter: decision.nextAttemptAt, db: tx.bossAdapter() })
     }
     if (decision.state === 'disabled') await disableSource(tx, r.sink.id)
-    if (isFinal(decision.state)) {
-      await finishSync(tx, delivery.syncId, delivered
-        ? { status: 'succeeded' }
-        : { status: 'failed', error: { code: decision.code ?? 'DELIVERY_FAILED', message: decision.reason ?? 'The push failed.' } })
-    }
-    return true
+    return recorded
   })
 }
 
@@ -295,11 +410,12 @@ async function record (deps: Deps, r: RecordInput): Promise<boolean> {
  * manual push refused at once (a 400, a redirect, too large) is answered in its sync instead. A
  * delivered push resolves the sink's open item.
  */
-async function alert (deps: Deps, a: { sink: DataSource, job: MappingJob, sync: Sync, decision: Decision }): Promise<void> {
+async function alert (deps: Deps, a: { sink: DataSource, job: MappingJob, sync: Sync, decision: Decision, openPushItem: boolean }): Promise<void> {
   const { sink, job, sync, decision } = a
   try {
     if (decision.state === 'delivered') {
-      await reportPushRecovery(deps, sink)
+      // the record statement said whether the sink has an open item: most deliveries need no second look
+      if (a.openPushItem) await reportPushRecovery(deps, sink)
       return
     }
     if (decision.state !== 'failed' && decision.state !== 'disabled') return

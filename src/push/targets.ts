@@ -16,6 +16,28 @@ import type { AttemptOutcome } from './delivery.js'
 export const webhookIdFor = (jobId: string, sinkId: string): string =>
   `msg_${createHash('sha256').update(`${jobId}:${sinkId}`).digest('base64url').slice(0, 32)}`
 
+/**
+ * A job's results in `format` as one buffer, for a sink that sends them inline (the webhook's POST
+ * body), refusing more than `max` bytes (FERRY_WEBHOOK_INLINE_MAX_BYTES).
+ */
+export async function inlineResults (deps: Pick<Deps, 'db'>, job: MappingJob, format: ResultFormat, max: number): Promise<Buffer> {
+  const stream = streamJobResults(deps.db, job, format)
+  const chunks: Buffer[] = []
+  let total = 0
+  for await (const chunk of stream) {
+    total += (chunk as Buffer).length
+    if (total > max) {
+      stream.destroy()
+      throw new AppError('RESULTS_TOO_LARGE',
+        `The results are larger than a webhook sink's inline limit of ${max} bytes (FERRY_WEBHOOK_INLINE_MAX_BYTES). ` +
+        'Push large results to an S3 sink instead (type "s3", role "RESULTS_SINK").',
+        { details: { limitBytes: max } })
+    }
+    chunks.push(chunk as Buffer)
+  }
+  return Buffer.concat(chunks, total)
+}
+
 /** Counts the bytes that pass through. */
 class ByteCounter extends Transform {
   bytes = 0

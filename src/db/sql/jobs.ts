@@ -52,10 +52,10 @@ export async function getJob (q: Queryable, orgId: string, agentId: string, id: 
   return rows[0] ? toJob(rows[0]) : null
 }
 
-/** By id alone: for queue handlers, whose payload is only the id. */
-export async function getJobById (q: Queryable, id: string): Promise<MappingJob | null> {
-  const { rows } = await q.query('SELECT * FROM mapping_jobs WHERE id = $1', [id])
-  return rows[0] ? toJob(rows[0]) : null
+/** By id alone, several at once: for the push queue's handler, whose payloads are only ids. Missing ids are left out. */
+export async function getJobsByIds (q: Queryable, ids: string[]): Promise<Map<string, MappingJob>> {
+  const { rows } = await q.query('SELECT * FROM mapping_jobs WHERE id = ANY($1::uuid[])', [[...new Set(ids)]])
+  return new Map(rows.map(r => [r.id as string, toJob(r)]))
 }
 
 /** Newest first (keyset on the time-ordered id). */

@@ -65,6 +65,12 @@ export async function getSourceById (q: Queryable, id: string): Promise<DataSour
   return rows[0] ? toSource(rows[0]) : null
 }
 
+/** Several by id (a batch of pushes loads its sinks at once); missing ids are left out. */
+export async function getSourcesByIds (q: Queryable, ids: string[]): Promise<Map<string, DataSource>> {
+  const { rows } = await q.query('SELECT * FROM data_sources WHERE id = ANY($1::uuid[])', [[...new Set(ids)]])
+  return new Map(rows.map(r => [r.id as string, toSource(r)]))
+}
+
 export async function listSources (q: Queryable, orgId: string, agentId: string): Promise<DataSource[]> {
   const { rows } = await q.query('SELECT * FROM data_sources WHERE org_id = $1 AND agent_id = $2 ORDER BY id', [orgId, agentId])
   return rows.map(toSource)

@@ -123,6 +123,12 @@ export async function getSyncById (q: Queryable, id: string): Promise<Sync | nul
   return rows[0] ? toSync(rows[0]) : null
 }
 
+/** Several by id, with their manifests (a batch of pushes); missing ids are left out. */
+export async function getSyncsByIds (q: Queryable, ids: string[]): Promise<Map<string, Sync>> {
+  const { rows } = await q.query(`SELECT ${WITH_MANIFEST} FROM syncs s WHERE s.id = ANY($1::uuid[])`, [[...new Set(ids)]])
+  return new Map(rows.map(r => [r.id as string, toSync(r)]))
+}
+
 export interface SyncFilter {
   limit: number
   /** keyset cursor: syncs older than this id (ids are UUIDv7, time-ordered) */

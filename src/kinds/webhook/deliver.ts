@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream'
 import type { Deps } from '../../deps.js'
 import type { MappingJob } from '../../db/sql/jobs.js'
 import { AppError } from '../../errors.js'
@@ -6,26 +5,7 @@ import { signWithEach } from '../../inbound/signature.js'
 import { guardedRequest } from '../../net/guarded-http.js'
 import type { AttemptOutcome } from '../../push/delivery.js'
 import { CONTENT_TYPES, type ResultFormat } from '../../results/format.js'
-import { streamJobResults } from '../../results/rows.js'
 import type { OutboundWebhookConfig } from './config.js'
-
-/** Reads a stream into memory, refusing more than `max` bytes (webhook bodies are sent inline). */
-async function bufferCapped (stream: Readable, max: number): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  let total = 0
-  for await (const chunk of stream) {
-    total += (chunk as Buffer).length
-    if (total > max) {
-      stream.destroy()
-      throw new AppError('RESULTS_TOO_LARGE',
-        `The results are larger than a webhook sink's inline limit of ${max} bytes (FERRY_WEBHOOK_INLINE_MAX_BYTES). ` +
-        'Push large results to an S3 sink instead (type "s3", role "RESULTS_SINK").',
-        { details: { limitBytes: max } })
-    }
-    chunks.push(chunk as Buffer)
-  }
-  return Buffer.concat(chunks, total)
-}
 
 /**
  * Headers a header secret may not set: Ferry's own, and those that frame the request. The vault
@@ -45,15 +25,17 @@ const RESERVED_HEADERS = new Set([
 export async function deliverWebhook (
   deps: Deps,
   sink: { orgId: string, config: OutboundWebhookConfig },
-  job: MappingJob,
-  attempt: { format: ResultFormat, webhookId: string, beforeSend: () => Promise<void> },
+  _job: MappingJob,
+  attempt: { format: ResultFormat, webhookId: string, body: () => Promise<Buffer>, beforeSend: () => Promise<void> },
 ): Promise<AttemptOutcome> {
   const { config } = sink
   const { format, webhookId, beforeSend } = attempt
   const started = performance.now()
   const elapsed = () => Math.round(performance.now() - started)
   try {
-    const body = await bufferCapped(streamJobResults(deps.db, job, format), deps.config.webhookInlineMaxBytes)
+    const reading = attempt.body()
+    // awaited below, after other reads: a refusal (too large) must not count as unhandled meanwhile
+    reading.catch(() => {})
     const send = async (extra: Record<string, string>): Promise<AttemptOutcome> => {
       const now = new Date()
       const headers: Record<string, string> = {
@@ -63,9 +45,9 @@ export async function deliverWebhook (
         'webhook-id': webhookId,
         'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
       }
-      if (config.secretRef) {
-        headers['webhook-signature'] = await signWithEach(deps, sink.orgId, config.secretRef, webhookId, now, body)
-      }
+      // the signing secrets are read while the body is (both are database reads)
+      if (config.secretRef) headers['webhook-signature'] = await signWithEach(deps, sink.orgId, config.secretRef, webhookId, now, reading)
+      const body = await reading
       await beforeSend()
       const res = await guardedRequest(config.url, {
         policy: deps.policy, method: 'POST', headers, body, timeoutMs: deps.config.targetTimeoutMs, maxResponseBytes: 4096,

@@ -1,8 +1,16 @@
 import type { Job } from 'pg-boss'
 import type { Deps } from '../../deps.js'
 import { PUSH_QUEUE, type PushJobData } from '../../push/queue.js'
-import { runPush } from '../../push/service.js'
+import { runPushes } from '../../push/service.js'
 import type { JobDefinition } from '../job.js'
+
+/** Independent delivery loops per worker process: a receiver that hangs holds one loop for the target timeout, the others keep moving. */
+export const PUSH_LOOPS = 4
+/**
+ * Attempts one loop fetches, claims and makes together (src/push/service.ts, runPushes): a worker
+ * process has at most PUSH_LOOPS × PUSH_BATCH requests in flight.
+ */
+export const PUSH_BATCH = 4
 
 /**
  * One job = one delivery attempt. Retries of the *delivery* are new jobs with startAfter (sent when
@@ -13,13 +21,10 @@ export const pushJob: JobDefinition = {
   name: PUSH_QUEUE,
   // `short`: one queued job per delivery (singletonKey = sync id)
   queue: { policy: 'short', retryLimit: 3, retryDelay: 5, expireInSeconds: 3600 },
-  work: { batchSize: 1, pollingIntervalSeconds: 0.5 },
-  // a receiver that hangs holds one loop for the target timeout: several loops keep the others moving
-  workers: () => 4,
-  // without it each loop sleeps out the polling interval after every delivery (≈ 8 pushes/s a
+  work: { batchSize: PUSH_BATCH, pollingIntervalSeconds: 0.5 },
+  workers: () => PUSH_LOOPS,
+  // without it each loop sleeps out the polling interval after every batch (≈ 8 pushes/s a
   // process, found by the push benchmark)
   drain: true,
-  handler: (deps: Deps) => async (jobs) => {
-    for (const job of jobs as Job<PushJobData>[]) await runPush(deps, job.data)
-  },
+  handler: (deps: Deps) => async (jobs) => runPushes(deps, (jobs as Job<PushJobData>[]).map(job => job.data)),
 }

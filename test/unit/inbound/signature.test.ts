@@ -3,7 +3,7 @@ import { Webhook } from 'standardwebhooks'
 import { describe, expect, it } from 'vitest'
 import { AppError } from '../../../src/errors.js'
 import {
-  LIBRARY_CHECK_MAX_BYTES, SignatureVerifier, readSignatureHeaders, signingKey, verifyWithLibrary, type SignatureHeaders,
+  LIBRARY_CHECK_MAX_BYTES, SignatureVerifier, readSignatureHeaders, signV1, signingKey, verifyWithLibrary, type SignatureHeaders,
 } from '../../../src/inbound/signature.js'
 
 const secret = 'whsec_' + randomBytes(32).toString('base64')
@@ -106,6 +106,20 @@ describe('SignatureVerifier', () => {
     const librarySigned = new Webhook(secret).sign('msg_1', new Date(NOW), binary)
     expect(verify(h(librarySigned), [binary])).toBe(true)
     expect(verify(h(librarySigned), [Buffer.from(binary.toString('utf8'))])).toBe(false)
+  })
+})
+
+describe('signV1', () => {
+  it('gives the standardwebhooks package\'s signature for text, binary, empty and string bodies, at any time of the second', () => {
+    const bodies: Array<string | Buffer> = [
+      Buffer.from('[{"sku":"A","name":"Ünïcödé ✓"}]'), Buffer.from([0x1f, 0x8b, 0xff, 0xfe, 0x00, 0x80, 0xc3]), Buffer.alloc(0),
+      randomBytes(100_000), 'sku,name\r\nA,"é 😀"\r\n', '',
+    ]
+    for (const at of [new Date(NOW), new Date(NOW + 999)]) {
+      for (const body of bodies) {
+        for (const s of [secret, secret.slice(6)]) expect(signV1(s, 'msg_x-1', at, body)).toBe(new Webhook(s).sign('msg_x-1', at, body))
+      }
+    }
   })
 })
 
