@@ -283,6 +283,15 @@ export class InventoryPipeline {
     }
     signal?.addEventListener('abort', stop, { once: true })
     let staged: InventoryUpload | undefined
+    // The chunk being staged while the parser reads the next one (the database's work overlaps the
+    // parsing, as one long COPY did); at most one chunk is in flight.
+    let writing: Promise<unknown> | undefined
+    const stage = async (chunk: CanonicalItem[]) => {
+      await writing
+      writing = staging.stage(base, staged, chunk).then((upload) => { staged = upload })
+      // awaited before the next chunk, at the end, or on failure
+      writing.catch(() => {})
+    }
     try {
       if (signal?.aborted) throw shuttingDown()
       const file = await MappedFile.open({
@@ -301,7 +310,7 @@ export class InventoryPipeline {
       let accepted = 0
       let rejectedCount = 0
       // the chunk being read: mapped without awaiting, written in one call once full
-      const items: CanonicalItem[] = []
+      let items: CanonicalItem[] = []
       for await (const batch of file.outcomes()) {
         if (signal?.aborted) throw shuttingDown()
         for (let i = 0; i < batch.length; i++) {
@@ -319,8 +328,8 @@ export class InventoryPipeline {
           }
         }
         if (items.length >= staging.chunkRows) {
-          staged = await staging.stage(base, staged, items)
-          items.length = 0
+          await stage(items)
+          items = []
         }
       }
       // warnings quote header names, which are the file's text (a NUL cannot be stored)
@@ -328,9 +337,10 @@ export class InventoryPipeline {
         ...w, message: storableText(w.message), ...(w.columns ? { columns: w.columns.map(storableText) } : {}),
       }))
       if (!keepTail && items.length > 0) {
-        staged = await staging.stage(base, staged, items)
-        items.length = 0
+        await stage(items)
+        items = []
       }
+      await writing
       const counts = {
         format: file.format, encoding: file.opened.encoding, bytes: read.bytesRead(), rowsAccepted: accepted, rowsRejected: rejectedCount,
         warnings: [...new Set(warnings.map(w => w.message))],
@@ -339,6 +349,8 @@ export class InventoryPipeline {
     } catch (caught) {
       // whatever the cut-off stream made the parser say, this file was not refused: it is taken again
       const err = signal?.aborted ? shuttingDown() : caught
+      // the chunk in flight settles first: a failed ingest gives up every staged upload (ingestAll)
+      await writing?.catch(() => {})
       if (!isAppError(err) || err.failureType !== 'config') throw err
       // refused whole: nothing of its rows is kept
       if (staged) await staging.discard(staged)
