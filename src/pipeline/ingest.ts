@@ -229,7 +229,9 @@ export class InventoryPipeline {
         if (!isAppError(err) || err.failureType !== 'config') throw err
         return [{ file: { input, base: this.#base(input), refused: err, detected: { bytes: spooled?.bytes ?? 0 } } }]
       }
-      if (zip.isWorkbook) return [{ file: await this.#read(staging, { ...input, stream: fs.createReadStream(spooled.path), format: input.format ?? 'xlsx' }, true) }]
+      if (zip.isWorkbook) {
+        return [{ file: await this.#read(staging, { ...input, stream: fs.createReadStream(spooled.path), format: input.format ?? 'xlsx' }, true) }]
+      }
       const outcomes: ReadOutcome[] = []
       for (const member of zip.members) {
         if (member.skip !== undefined) {
@@ -239,7 +241,8 @@ export class InventoryPipeline {
         const memberStream = await zip.open(member)
         try {
           // a member's last rows are staged too: the archive's other members are read before anything is published
-          const file = await this.#read(staging, { ...input, stream: memberStream, fileName: `${input.fileName}!${member.name}`, contentType: undefined }, false)
+          const memberInput = { ...input, stream: memberStream, fileName: `${input.fileName}!${member.name}`, contentType: undefined }
+          const file = await this.#read(staging, memberInput, false)
           outcomes.push({ member: member.name, size: member.size, file })
         } finally {
           memberStream.destroy()
@@ -379,7 +382,8 @@ export class InventoryPipeline {
   }
 
   /** A file refused whole: an upload row with the reason, nothing else. */
-  async #rejected (tx: Transaction, base: UploadBase, err: AppError, detected: { format?: FileFormat, encoding?: string, bytes: number }): Promise<IngestResult> {
+  async #rejected (tx: Transaction, base: UploadBase, err: AppError,
+    detected: { format?: FileFormat, encoding?: string, bytes: number }): Promise<IngestResult> {
     const upload = await insertUpload(tx, {
       ...base,
       format: detected.format,

@@ -57,8 +57,8 @@ export function skipReason (file: RemoteFile, relativeKey: string, matches: (k: 
  *    spec's LastModified lookback window (S3 stamps multipart uploads with their start time, so a
  *    timestamp cursor alone misses files; the ledger never does);
  * 3. each candidate is streamed through the inventory pipeline (a big file staged in short
- *    transactions) and published in one short transaction with its ledger row and manifest entry; 4. the sync records the outcome; lastSyncedAt = start of the last pull
- *    whose listing succeeded.
+ *    transactions) and published in one short transaction with its ledger row and manifest entry;
+ * 4. the sync records the outcome; lastSyncedAt = start of the last pull whose listing succeeded.
  *
  * Mutual exclusion: a lease on the source row (renewed while the pull runs). Each file's
  * publishing transaction re-checks the lease under a row lock just before commit, so a pull that lost its lease
