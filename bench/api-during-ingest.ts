@@ -70,6 +70,8 @@ export const apiDuringIngestBenchmark: Benchmark = {
           FERRY_SCHEDULER_INTERVAL_MS: '0',
           PORT: String(port),
           LOG_LEVEL: 'warn',
+          // the upload's body is read as it is ingested: on a loaded machine that can take longer than the default 5 minutes
+          FERRY_HTTP_REQUEST_TIMEOUT_MS: String(60 * 60_000),
         },
         stdio: ['ignore', 'ignore', 'inherit'],
       })
@@ -77,10 +79,12 @@ export const apiDuringIngestBenchmark: Benchmark = {
         await waitForHttp(`http://127.0.0.1:${port}/readyz`, 120_000, () => ferry.exitCode === null)
         const base = `http://127.0.0.1:${port}/api/v1`
         const headers = { authorization: `Bearer ${BENCH_ADMIN_KEY}` }
+        // autoMap off: the mapping job that would follow the upload runs in one transaction of its own
+        // (src/mapping/service.ts), a separate matter; this measures the ingest (bench/findings.md "11")
         let agentId = ''
         for (let i = 0; i < 20; i++) {
           const res = await fetch(`${base}/agents`, {
-            method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ name: `agent ${i}` }),
+            method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ name: `agent ${i}`, rules: { autoMap: false } }),
           })
           if (res.status !== 201) throw new Error(`POST /agents answered ${res.status}: ${await res.text()}`)
           agentId = (await res.json() as { id: string }).id
@@ -129,7 +133,8 @@ export const apiDuringIngestBenchmark: Benchmark = {
       ],
       comparisons: [absolute('p99 during the ingest', duringP99, { text: `≤ ${TARGET_P99_MS} ms`, test: v => v <= TARGET_P99_MS })],
       notes: [`${CLIENTS} request loops in the benchmark process against \`ferry serve\` on embedded PGlite (one connection), ` +
-        'which takes the CSV as a manual upload (POST …/inventory/uploads) meanwhile; 20 agents to list.'],
+        'which takes the CSV as a manual upload (POST …/inventory/uploads) meanwhile; 20 agents to list, autoMap off ' +
+        '(the mapping job after an upload is one transaction of its own: bench/findings.md "11").'],
     }
   },
 }
