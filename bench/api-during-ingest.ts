@@ -84,7 +84,9 @@ export const apiDuringIngestBenchmark: Benchmark = {
         let agentId = ''
         for (let i = 0; i < 20; i++) {
           const res = await fetch(`${base}/agents`, {
-            method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ name: `agent ${i}`, rules: { autoMap: false } }),
+            method: 'POST',
+            headers: { ...headers, 'content-type': 'application/json' },
+            body: JSON.stringify({ name: `agent ${i}`, rules: { autoMap: false } }),
           })
           if (res.status !== 201) throw new Error(`POST /agents answered ${res.status}: ${await res.text()}`)
           agentId = (await res.json() as { id: string }).id
