@@ -1,4 +1,4 @@
-import { PassThrough } from 'node:stream'
+import { PassThrough, Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { getAgent } from '../../src/db/sql/agents.js'
 import { expiredUploads } from '../../src/db/sql/retention.js'
@@ -9,6 +9,7 @@ import { STAGING_LEASE_SECONDS, purgeAbandonedUploads } from '../../src/retentio
 import { PULL_QUEUE } from '../../src/sync/queue.js'
 import { pullSource } from '../../src/sync/pull.js'
 import type { TestApp } from '../helpers/app.js'
+import { makeZip } from '../fixtures/formats/zip.js'
 import { backend } from '../helpers/db.js'
 import { s3 as match, type FaultProxy } from '../helpers/fault-proxy.js'
 import { spawnPullChild } from '../helpers/process.js'
@@ -100,6 +101,24 @@ describe('short ingest transactions', () => {
     expect(result!.upload).toMatchObject({ status: 'rejected', rowsAccepted: 0, error: { code: 'TOO_MANY_ROWS' } })
     expect(await count('SELECT count(*) AS n FROM inventory_items WHERE upload_seq = $1', [result!.upload.seq])).toBe(0)
     expect(await uploadsNamed('too-many.csv')).toBe(1)
+    expect(await stagedUploads()).toBe(0)
+    expect(await orphanItems()).toBe(0)
+  })
+
+  it('a zip archive: every member staged, then all published together; a refused member keeps no rows', async () => {
+    const rows = (prefix: string, n: number) => 'sku,name,quantity\n' + Array.from({ length: n }, (_, i) => `${prefix}-${i + 1},item,${i}\n`).join('')
+    const zip = makeZip([
+      { name: 'a.csv', data: Buffer.from(rows('ZA', 1500)) },
+      { name: 'b.csv', data: Buffer.from(rows('ZB', 2500)) },
+      { name: 'c.csv', data: Buffer.from(rows('ZC', 1500)) },
+    ])
+    const outcomes = await pipeline({ maxRows: 2000 }).ingestAll(db(), await input('drop.zip', Readable.from([zip])))
+    expect(outcomes.map(o => [o.member, o.result?.upload.status, o.result?.upload.rowsAccepted])).toEqual([
+      ['a.csv', 'ingested', 1500], ['b.csv', 'rejected', 0], ['c.csv', 'ingested', 1500],
+    ])
+    for (const o of outcomes) {
+      expect(await count('SELECT count(*) AS n FROM inventory_items WHERE upload_seq = $1', [o.result!.upload.seq])).toBe(o.result!.upload.rowsAccepted)
+    }
     expect(await stagedUploads()).toBe(0)
     expect(await orphanItems()).toBe(0)
   })
