@@ -75,7 +75,7 @@ export type Publish = (tx: Transaction, outcomes: FileOutcome[]) => Promise<void
  * PGlite is one connection that a transaction holds alone: its chunks stay small so the API's
  * queries get in between (bench/api-during-ingest.ts). PostgreSQL chunks are one COPY each.
  */
-const CHUNK_ROWS: Readonly<Record<Db['kind'], number>> = { pglite: 2_000, postgres: 20_000 }
+const CHUNK_ROWS: Readonly<Record<Db['kind'], number>> = { pglite: 1_000, postgres: 20_000 }
 
 /** One file read to its end (or refused), not yet published. */
 type ReadFile = { input: IngestInput, base: UploadBase } & (
