@@ -26,6 +26,7 @@ import { schedulerBenchmark } from './scheduler-run.js'
 import { apiBenchmark } from './api.js'
 import { retentionBenchmark } from './retention.js'
 import { sftpManyBenchmark } from './sftp-many.js'
+import { apiDuringIngestBenchmark } from './api-during-ingest.js'
 import { machineInfo, type MachineInfo } from './lib/machine.js'
 import { renderReport } from './lib/report.js'
 import { ROOT } from './lib/proc.js'
@@ -33,7 +34,7 @@ import type { BenchContext, BenchOutcome, Benchmark } from './lib/types.js'
 
 const BENCHMARKS: Benchmark[] = [
   ingestBenchmark, manyFilesBenchmark, noopBenchmark, memoryBenchmark, formatsMemoryBenchmark, pushBenchmark, schedulerBenchmark, apiBenchmark,
-  retentionBenchmark, sftpManyBenchmark,
+  retentionBenchmark, sftpManyBenchmark, apiDuringIngestBenchmark,
 ]
 
 function arg (name: string): string | undefined {

@@ -58,6 +58,7 @@ export const ERRORS = {
   NO_SKU_COLUMN: define(422, 'config', 'No column of the file maps to sku.'),
   ZIP_UNSAFE: define(422, 'config', 'The zip archive was refused before it was opened.'),
   NO_FILE_TO_PREVIEW: define(422, 'config', 'There is no matching file to preview.'),
+  STAGING_LOST: define(503, 'transient', 'The file\'s staged rows were given up before it was published (its staging lease lapsed); it is taken again.'),
 
   // network guard
   TARGET_NOT_ALLOWED: define(422, 'config', 'The target address is not allowed.'),

@@ -23,6 +23,7 @@ import { AddressPolicy } from './net/address-policy.js'
 import { SchedulerLoop } from './scheduler/scheduler.js'
 import { startSyncSweeper } from './sync/sweeper.js'
 import { startRetention } from './retention/purge.js'
+import { startStagedSweep } from './retention/staged.js'
 
 export type Role = 'api' | 'worker' | 'all'
 
@@ -96,7 +97,7 @@ export async function startRuntime (config: Config, options: RuntimeOptions): Pr
       sample: () => sampleOps(db, boss),
       onSampleError: (err) => logger.warn({ err }, 'could not read the operational metrics'),
     })
-    // rules.autoMap: the mapping job is queued in the upload's own transaction
+    // rules.autoMap: the mapping job is queued in the transaction that publishes the upload
     const pipeline = new InventoryPipeline({
       limits: config.limits, onRowsAccepted: n => metrics.rowsIngested.inc(n), afterIngest: [autoMapHook(boss)], signal: shutdown.signal,
     })
@@ -124,6 +125,9 @@ export async function startRuntime (config: Config, options: RuntimeOptions): Pr
       // pulls whose worker died are closed (WORKER_LOST) and their jobs handed back, once per scheduler tick
       const syncSweeper = startSyncSweeper(deps, config.schedulerIntervalMs || DEFAULT_SWEEP_MS)
       releasers.push(() => syncSweeper.stop())
+      // the staged rows of files never published (a process that died mid-file) are purged, at start and every minute
+      const stagedSweep = startStagedSweep(deps)
+      releasers.push(() => stagedSweep.stop())
       // FERRY_RETENTION_DAYS: one worker a day purges what is past the window (docs/reliability.md "Retention")
       if (config.retentionDays > 0) {
         const retention = startRetention(deps)

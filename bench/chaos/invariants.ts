@@ -10,9 +10,13 @@
  * 3. each upload holds exactly the rows of its file (count and SKU set), no SKU of the source twice;
  * 4. no sync of the source is left `running`;
  * 5. across all syncs, each (key, ETag) is reported `ingested` in exactly one manifest;
- * 6. pending items: at most one open item per (source, type), and an open item's counters are sane.
+ * 6. pending items: at most one open item per (source, type), and an open item's counters are sane;
+ * 7. short ingest transactions: once the sweep has run past every staging lease (as it does once a
+ *    killed worker's lease lapses), no staged (unpublished) upload of the source and no item without
+ *    its upload remains.
  */
 import type { Queryable } from '../../src/db/client.js'
+import { STAGING_LEASE_SECONDS, purgeAbandonedUploads } from '../../src/retention/staged.js'
 
 export interface ExpectedFile { key: string, etag: string, rows: number }
 
@@ -38,6 +42,15 @@ export async function checkInvariants (q: Queryable, sourceId: string, listed: E
     else if (same[0].status !== 'ingested') anomalies.push(`ledger: ${f.key} is "${same[0].status}", expected "ingested"`)
   }
   for (const l of ledger) if (!byVersion.has(`${l.key}\u0000${l.etag}`)) anomalies.push(`ledger: ${l.key} (${l.etag}) was never in the S3 listing`)
+
+  // a worker killed mid-file leaves its staged rows until its staging lease lapses: the sweep as it runs then
+  await purgeAbandonedUploads(q, { asOf: new Date(Date.now() + (STAGING_LEASE_SECONDS + 60) * 1000) })
+  const staged = (await q.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM inventory_uploads WHERE source_id = $1 AND staged_until IS NOT NULL', [sourceId])).rows[0].n
+  if (staged > 0) anomalies.push(`staging: ${staged} unpublished uploads remain after the sweep`)
+  const orphans = (await q.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM inventory_items i WHERE NOT EXISTS (SELECT 1 FROM inventory_uploads u WHERE u.seq = i.upload_seq)')).rows[0].n
+  if (orphans > 0) anomalies.push(`staging: ${orphans} items belong to no upload`)
 
   const uploads = (await q.query<{ id: string, file_name: string, status: string, rows_accepted: number, items: number }>(
     `SELECT u.id, u.file_name, u.status, u.rows_accepted,

@@ -45,7 +45,7 @@ export async function preparePushes (url: string, receiverBase: string, options:
     const { secret } = await deps.vault.create(orgId, { name: 'signing', type: 'webhook' })
     const csv = ['sku,name,quantity,price,currency,location']
     for (let i = 1; i <= options.rows; i++) csv.push(`SKU-${i},Widget number ${i} (blue),${i % 500},${(i % 1000) / 10},EUR,WH-${i % 7}`)
-    await deps.db.transaction(tx => deps.pipeline.ingest(tx, { orgId, agent, stream: Readable.from([csv.join('\n') + '\n']), fileName: 'result-source.csv' }))
+    await deps.pipeline.ingestAll(deps.db, { orgId, agent, stream: Readable.from([csv.join('\n') + '\n']), fileName: 'result-source.csv' })
     let jobId: string | undefined
     for (let i = 0; i < 600 && !jobId; i++) {
       const { rows } = await deps.db.query<{ id: string, status: string }>('SELECT id, status FROM mapping_jobs WHERE agent_id = $1', [agent.id])

@@ -187,35 +187,37 @@ async function ingestDelivery (deps: Deps, d: {
   const options = importOptionsOf(source.config)
   const parse = mergeParseSettings(options.parse, d.parse, 'X-Ferry-Parse')
   try {
-    const sync = await deps.db.transaction(async (tx) => {
-      const started = await insertSync(tx, { id: newId(), orgId: source.orgId, sourceId: source.id, direction: 'inbound', trigger: 'webhook' })
-      // claimed first, before the file is read: a concurrent duplicate waits here, not after the work
-      if (!await insertDelivery(tx, { sourceId: source.id, webhookId: signature.id, syncId: started.id })) throw new DuplicateDelivery()
-      const stream = fs.createReadStream(spooled.path!)
-      let outcomes
-      try {
-        outcomes = await deps.pipeline.ingestAll(tx, {
-          orgId: source.orgId,
-          agent,
-          stream,
-          fileName,
-          contentType: content.contentType,
-          format: options.format,
-          parse,
-          fieldMap: options.fieldMap,
-          sourceId: source.id,
-          syncId: started.id,
-        })
-      } finally {
-        stream.destroy()
-      }
-      const entries = manifestEntriesOf({ key: fileName, etag: null, size: spooled.bytes, lastModified: null }, outcomes,
-        { webhookId: signature.id, contentType: content.mediaType })
-      for (const entry of entries) await appendManifest(tx, started.id, entry)
-      const finished = await finishSync(tx, started.id, deliveryOutcome(entries))
-      if (entries.some(e => e.status === 'ingested')) await setLastSyncedAt(tx, source.id, new Date(started.startedAt))
-      return finished
-    })
+    // read (a big file staged in short transactions) first, then published in one transaction with
+    // the delivery's sync and its webhook-id; a duplicate that arrived meanwhile finds the id taken
+    // there and publishes nothing (the up-front findDelivery answers the common replay without any work)
+    const syncId = newId()
+    const startedAt = new Date()
+    let sync: Sync | null = null
+    const stream = fs.createReadStream(spooled.path!)
+    try {
+      await deps.pipeline.ingestAll(deps.db, {
+        orgId: source.orgId,
+        agent,
+        stream,
+        fileName,
+        contentType: content.contentType,
+        format: options.format,
+        parse,
+        fieldMap: options.fieldMap,
+        sourceId: source.id,
+        syncId,
+      }, async (tx, outcomes) => {
+        await insertSync(tx, { id: syncId, orgId: source.orgId, sourceId: source.id, direction: 'inbound', trigger: 'webhook', startedAt })
+        if (!await insertDelivery(tx, { sourceId: source.id, webhookId: signature.id, syncId })) throw new DuplicateDelivery()
+        const entries = manifestEntriesOf({ key: fileName, etag: null, size: spooled.bytes, lastModified: null }, outcomes,
+          { webhookId: signature.id, contentType: content.mediaType })
+        for (const entry of entries) await appendManifest(tx, syncId, entry)
+        sync = await finishSync(tx, syncId, deliveryOutcome(entries))
+        if (entries.some(e => e.status === 'ingested')) await setLastSyncedAt(tx, source.id, startedAt)
+      })
+    } finally {
+      stream.destroy()
+    }
     return { sync, duplicate: false }
   } catch (err) {
     if (!(err instanceof DuplicateDelivery)) throw err

@@ -1,5 +1,5 @@
 import type { Deps } from '../deps.js'
-import type { Db } from '../db/client.js'
+import type { Db, Queryable } from '../db/client.js'
 import {
   claimMaintenance, deleteJob, deleteUpload, expiredUploads, finishMaintenance, lastItemRow, lastJobResultRow,
   purgeAuditLog, purgeChannelDeliveries, purgeInboundIds, purgeItems, purgeJobResults, purgeSyncs,
@@ -76,14 +76,25 @@ export async function purgeExpired (db: Db, options: PurgeOptions): Promise<Purg
         counts.jobResults += await byRanges(step, await lastJobResultRow(db, jobId), limit, (after) => purgeJobResults(db, jobId, after, limit))
         if (await step(async () => Number(await deleteJob(db, jobId)))) counts.mappingJobs++
       }
-      counts.items += await byRanges(step, await lastItemRow(db, upload.seq), limit, (after) => purgeItems(db, upload.seq, after, limit))
-      if (await step(async () => Number(await deleteUpload(db, upload.id)))) gone++
+      const purged = await purgeUpload(db, upload, limit, step)
+      counts.items += purged.items
+      if (purged.gone) gone++
     }
     counts.uploads += gone
     // a round that could delete none of its uploads (each gained a job meanwhile) would find them again
     if (uploads.length < UPLOAD_BATCH || gone === 0) break
   }
   return counts
+}
+
+/**
+ * An upload's items range by range, then the upload row (refused while a mapping job refers to it):
+ * the expired uploads here, and the staged uploads of files that were never published (src/retention/staged.ts).
+ */
+export async function purgeUpload (db: Queryable, upload: { id: string, seq: number }, limit = PURGE_BATCH,
+  step: (run: () => Promise<number>) => Promise<number> = run => run()): Promise<{ items: number, gone: boolean }> {
+  const items = await byRanges(step, await lastItemRow(db, upload.seq), limit, (after) => purgeItems(db, upload.seq, after, limit))
+  return { items, gone: await step(async () => Number(await deleteUpload(db, upload.id))) > 0 }
 }
 
 /** Deletes rows (0, last] range by range (src/db/sql/retention.ts); the total deleted. */

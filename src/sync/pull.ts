@@ -57,12 +57,12 @@ export function skipReason (file: RemoteFile, relativeKey: string, matches: (k: 
  *    (sourceId, key, etag) — the ledger is consulted for every listed object, which subsumes the
  *    spec's LastModified lookback window (S3 stamps multipart uploads with their start time, so a
  *    timestamp cursor alone misses files; the ledger never does);
- * 3. each candidate is streamed through the inventory pipeline in one transaction with its ledger
- *    row and manifest entry; 4. the sync records the outcome; lastSyncedAt = start of the last pull
- *    whose listing succeeded.
+ * 3. each candidate is streamed through the inventory pipeline (a big file staged in short
+ *    transactions) and published in one short transaction with its ledger row and manifest entry;
+ * 4. the sync records the outcome; lastSyncedAt = start of the last pull whose listing succeeded.
  *
  * Mutual exclusion: a lease on the source row (renewed while the pull runs). Each file's
- * transaction re-checks the lease under a row lock just before commit, so a pull that lost its lease
+ * publishing transaction re-checks the lease under a row lock just before commit, so a pull that lost its lease
  * (a stalled worker whose lease expired and was taken over) cannot commit anything.
  */
 export async function pullSource (deps: Deps, request: PullRequest): Promise<Sync> {
@@ -335,20 +335,21 @@ async function ingestFile (
       })
     }
     const options = importOptionsOf(source.config)
-    return await deps.db.transaction(async (tx) => {
-      const outcomes = await deps.pipeline.ingestAll(tx, {
-        orgId: source.orgId,
-        agent,
-        stream: spooled ? fs.createReadStream(spooled.path!) : body,
-        fileName: fileNameOf(kindOf(source.type).location!(source.config), file.key),
-        format: options.format,
-        parse: options.parse,
-        fieldMap: options.fieldMap,
-        sourceId: source.id,
-        syncId,
-      })
+    let entries: ManifestEntry[] = []
+    // read and staged in short transactions, then published with the ledger row and manifest entry in one
+    await deps.pipeline.ingestAll(deps.db, {
+      orgId: source.orgId,
+      agent,
+      stream: spooled ? fs.createReadStream(spooled.path!) : body,
+      fileName: fileNameOf(kindOf(source.type).location!(source.config), file.key),
+      format: options.format,
+      parse: options.parse,
+      fieldMap: options.fieldMap,
+      sourceId: source.id,
+      syncId,
+    }, async (tx, outcomes) => {
       body.destroy()
-      const entries = manifestEntriesOf(base, outcomes)
+      entries = manifestEntriesOf(base, outcomes)
       // one ledger row for the object, archive or not: its members are taken again only with a new ETag
       const landed = entries.find(e => e.status === 'ingested') ?? entries.find(e => e.uploadId)
       if (!await insertLedgerEntry(tx, {
@@ -359,12 +360,12 @@ async function ingestFile (
       }
       // the sync was cancelled meanwhile: this file rolls back
       for (const entry of entries) if (!await appendManifest(tx, syncId, entry)) throw cancelled()
-      // fencing: a pull that lost its lease commits nothing. Checked last, so the source row is
+      // fencing: a pull that lost its lease publishes nothing. Checked last, so the source row is
       // share-locked only for the commit itself; the manifest entry is a row of its own, so no file
       // transaction locks the sync row.
       if (lease.lost || !await holdsLease(tx, source.id, lease.token)) throw new AppError('LEASE_LOST')
-      return entries
     }).finally(() => spooled?.remove())
+    return entries
   } catch (err) {
     controller.abort()
     await spooled?.remove()

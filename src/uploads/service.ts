@@ -5,15 +5,13 @@ import { recordAudit, type Actor } from '../audit/audit.js'
 import { AppError } from '../errors.js'
 import type { FileOutcome, IngestInput } from '../pipeline/ingest.js'
 
-/** A manual upload: the file through the standard pipeline, each upload it lands audited, in one transaction. */
+/** A manual upload: the file through the standard pipeline, each upload it lands audited in the transaction that publishes it. */
 export async function landUpload (deps: Pick<Deps, 'db' | 'pipeline'>, input: IngestInput & { actor: Actor }): Promise<FileOutcome[]> {
   const { actor, ...file } = input
-  return deps.db.transaction(async (tx) => {
-    const landed = await deps.pipeline.ingestAll(tx, file)
+  return deps.pipeline.ingestAll(deps.db, file, async (tx, landed) => {
     for (const o of landed) {
       if (o.result) await recordAudit(tx, actor, { action: 'create', resourceType: 'upload', resourceId: o.result.upload.id })
     }
-    return landed
   })
 }
 

@@ -52,8 +52,10 @@ export interface PullChild {
  * a stalled download never times out: the test kills the child first. `cleanup` registers the
  * teardown (kill, then remove its data directory) with the test's own.
  */
-export async function spawnPullChild ({ databaseUrl, sourceId, jobId, leaseSeconds, cleanup }: {
+export async function spawnPullChild ({ databaseUrl, sourceId, jobId, leaseSeconds, chunkRows, cleanup }: {
   databaseUrl: string, sourceId: string, jobId?: string, leaseSeconds: number, cleanup: (fn: () => Promise<unknown>) => void
+  /** rows per staged chunk of the child's pipeline (default: the backend's) */
+  chunkRows?: number
 }): Promise<PullChild> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-pull-child-'))
   cleanup(() => fs.rm(dataDir, { recursive: true, force: true }))
@@ -70,6 +72,7 @@ export async function spawnPullChild ({ databaseUrl, sourceId, jobId, leaseSecon
       FERRY_PULL_LEASE_SECONDS: String(leaseSeconds),
       FERRY_PULL_FILE_CONCURRENCY: '1',
       FERRY_TARGET_TIMEOUT_MS: '600000',
+      ...(chunkRows ? { PULL_CHILD_CHUNK_ROWS: String(chunkRows) } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

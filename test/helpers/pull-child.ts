@@ -40,7 +40,10 @@ const deps: Deps = {
   // a pull never touches the queue; the child runs no pg-boss so it cannot pick up the test's jobs
   boss: undefined as unknown as PgBoss,
   metrics,
-  pipeline: new InventoryPipeline({ limits: config.limits, onRowsAccepted: n => metrics.rowsIngested.inc(n) }),
+  // PULL_CHILD_CHUNK_ROWS: small staged chunks, so a test can kill the child while a file is staged
+  pipeline: new InventoryPipeline({
+    limits: config.limits, onRowsAccepted: n => metrics.rowsIngested.inc(n), chunkRows: Number(process.env.PULL_CHILD_CHUNK_ROWS) || undefined,
+  }),
   policy: new AddressPolicy(config.allowPrivateNetworks),
   isReady: async () => true,
   signal: new AbortController().signal,

@@ -3,6 +3,7 @@ import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { STAGING_LEASE_SECONDS, purgeAbandonedUploads } from '../../src/retention/staged.js'
 import { pullSource } from '../../src/sync/pull.js'
 import type { Sync } from '../../src/db/sql/syncs.js'
 import { backend } from '../helpers/db.js'
@@ -294,7 +295,7 @@ describe.skipIf(unavailable !== null)('SFTP sources and sinks against OpenSSH', 
       until('the first file in the ledger', async () => (await ledgerKeys(sourceId)).length >= 1, 60_000),
       exited.then(() => { throw new Error(`pull child exited early:\n${output}`) }),
     ])
-    // the server stops answering: the child is held in the middle of the big file, its file transaction open
+    // the server stops answering: the child is held in the middle of the big file
     const thaw = w.sshd.freezeSessions()
     try {
       expect(await ledgerKeys(sourceId)).toEqual([`${w.dir('kill')}/1-first.csv`])
@@ -304,6 +305,8 @@ describe.skipIf(unavailable !== null)('SFTP sources and sinks against OpenSSH', 
       thaw()
     }
     expect(await ledgerKeys(sourceId)).toEqual([`${w.dir('kill')}/1-first.csv`])
+    // what it had staged of the big file (never visible) is swept once its staging lease has lapsed
+    await purgeAbandonedUploads(w.t.database.db, { asOf: new Date(Date.now() + (STAGING_LEASE_SECONDS + 60) * 1000) })
     expect(await landed(sourceId)).toEqual({ '1-first.csv': { uploads: 1, rows: 3 } })
 
     const next = await pullSource(w.t.runtime.deps, { sourceId, trigger: 'manual', leaseWaitMs: 30_000 })

@@ -14,6 +14,7 @@ import retention from './013_retention.js'
 import secretOverlapChannelNames from './014_secret_overlap_channel_names.js'
 import cancelledSyncs from './015_cancelled_syncs.js'
 import kindRegistry from './016_kind_registry.js'
+import stagedUploads from './017_staged_uploads.js'
 
 /**
  * The one migration set, applied in order on both backends. Append only: a shipped migration is
@@ -36,4 +37,5 @@ export const MIGRATIONS: ReadonlyArray<{ id: number, name: string, sql: string }
   { id: 14, name: 'secret_overlap_channel_names', sql: secretOverlapChannelNames },
   { id: 15, name: 'cancelled_syncs', sql: cancelledSyncs },
   { id: 16, name: 'kind_registry', sql: kindRegistry },
+  { id: 17, name: 'staged_uploads', sql: stagedUploads },
 ]

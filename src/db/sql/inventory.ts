@@ -56,26 +56,34 @@ export interface UploadFields {
   status: InventoryUpload['status']
   error?: InventoryUpload['error']
   warnings: string[]
+  /** inserted unpublished, staging for this many seconds (src/pipeline/ingest.ts); published when absent */
+  stagedSeconds?: number
 }
 
 export async function insertUpload (q: Queryable, u: UploadFields): Promise<InventoryUpload> {
   const { rows } = await q.query(
     `INSERT INTO inventory_uploads (id, org_id, agent_id, source_id, sync_id, file_name, format, encoding, bytes,
-       rows_accepted, rows_rejected, status, error, warnings)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb) RETURNING *`,
+       rows_accepted, rows_rejected, status, error, warnings, staged_until)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb, now() + make_interval(secs => $15::double precision))
+     RETURNING *`,
     [u.id, u.orgId, u.agentId, u.sourceId ?? null, u.syncId ?? null, u.fileName, u.format ?? null, u.encoding ?? null, u.bytes,
-      u.rowsAccepted, u.rowsRejected, u.status, u.error ? json(u.error) : null, json(u.warnings)])
+      u.rowsAccepted, u.rowsRejected, u.status, u.error ? json(u.error) : null, json(u.warnings), u.stagedSeconds ?? null])
   return toUpload(rows[0])
 }
 
+/*
+ * Readers see published uploads only (staged_until IS NULL): a staged upload and its items are
+ * invisible until the final transaction of its file publishes them (migration 017).
+ */
 export async function getUpload (q: Queryable, orgId: string, agentId: string, id: string): Promise<InventoryUpload | null> {
-  const { rows } = await q.query('SELECT * FROM inventory_uploads WHERE org_id = $1 AND agent_id = $2 AND id = $3', [orgId, agentId, id])
+  const { rows } = await q.query(
+    'SELECT * FROM inventory_uploads WHERE org_id = $1 AND agent_id = $2 AND id = $3 AND staged_until IS NULL', [orgId, agentId, id])
   return rows[0] ? toUpload(rows[0]) : null
 }
 
 export async function listUploads (q: Queryable, orgId: string, agentId: string, page: { limit: number, before?: string }): Promise<InventoryUpload[]> {
   const { rows } = await q.query(
-    `SELECT * FROM inventory_uploads WHERE org_id = $1 AND agent_id = $2 AND ($3::uuid IS NULL OR id < $3::uuid)
+    `SELECT * FROM inventory_uploads WHERE org_id = $1 AND agent_id = $2 AND ($3::uuid IS NULL OR id < $3::uuid) AND staged_until IS NULL
      ORDER BY id DESC LIMIT $4`, [orgId, agentId, page.before ?? null, page.limit])
   return rows.map(toUpload)
 }
@@ -227,11 +235,43 @@ function pipelineEnd (w: Writable): Promise<void> {
   })
 }
 
-export async function updateUploadCounts (
+/** Renews the staging lease of an upload still staging; false once it lapsed (the sweep may be purging it). */
+export async function extendStaging (q: Queryable, id: string, seconds: number): Promise<boolean> {
+  const { rowCount } = await q.query(
+    'UPDATE inventory_uploads SET staged_until = now() + make_interval(secs => $2::double precision) WHERE id = $1 AND staged_until > now()',
+    [id, seconds])
+  return rowCount > 0
+}
+
+/**
+ * Publishes a staged upload with its final counts; null when its staging lease lapsed first. The
+ * sweep claims an upload only once its lease is past (claimAbandonedUploads), and both statements
+ * take the row lock, so an upload is either published or purged, never both.
+ */
+export async function publishUpload (
   q: Queryable, id: string, f: { format: string, encoding: string, bytes: number, rowsAccepted: number, rowsRejected: number, warnings: string[] },
-): Promise<InventoryUpload> {
+): Promise<InventoryUpload | null> {
   const { rows } = await q.query(
-    `UPDATE inventory_uploads SET format = $2, encoding = $3, bytes = $4, rows_accepted = $5, rows_rejected = $6, warnings = $7::jsonb
-     WHERE id = $1 RETURNING *`, [id, f.format, f.encoding, f.bytes, f.rowsAccepted, f.rowsRejected, json(f.warnings)])
-  return toUpload(rows[0])
+    `UPDATE inventory_uploads SET format = $2, encoding = $3, bytes = $4, rows_accepted = $5, rows_rejected = $6, warnings = $7::jsonb,
+       staged_until = NULL
+     WHERE id = $1 AND staged_until > now() RETURNING *`, [id, f.format, f.encoding, f.bytes, f.rowsAccepted, f.rowsRejected, json(f.warnings)])
+  return rows[0] ? toUpload(rows[0]) : null
+}
+
+/** Gives up a staged upload: its lease is set in the past, so it can no longer be published and the sweep takes it. */
+export async function abandonStaging (q: Queryable, id: string): Promise<void> {
+  await q.query(`UPDATE inventory_uploads SET staged_until = '-infinity' WHERE id = $1 AND staged_until IS NOT NULL`, [id])
+}
+
+/**
+ * Claims up to `limit` staged uploads whose lease is past (`asOf`, or the database's clock): each is
+ * abandoned for good (a lease at -infinity is never renewed or published) and then purged by the caller.
+ */
+export async function claimAbandonedUploads (q: Queryable, asOf: Date | null, limit: number): Promise<Array<{ id: string, seq: number }>> {
+  const { rows } = await q.query(
+    `UPDATE inventory_uploads SET staged_until = '-infinity'
+     WHERE id IN (SELECT id FROM inventory_uploads WHERE staged_until < coalesce($1, now()) ORDER BY staged_until LIMIT $2)
+       AND staged_until < coalesce($1, now())
+     RETURNING id, seq`, [asOf, limit])
+  return rows.map(r => ({ id: r.id as string, seq: Number(r.seq) }))
 }

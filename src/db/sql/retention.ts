@@ -73,7 +73,7 @@ export async function expiredUploads (q: Queryable, cutoff: Date, limit: number)
   const { rows } = await q.query(
     `SELECT u.id, u.seq, coalesce((SELECT array_agg(j.id) FROM mapping_jobs j WHERE j.upload_id = u.id), '{}') AS job_ids
      FROM inventory_uploads u
-     WHERE u.created_at < $1
+     WHERE u.created_at < $1 AND u.staged_until IS NULL
        AND NOT EXISTS (SELECT 1 FROM mapping_jobs j WHERE j.upload_id = u.id
          AND (j.created_at >= $1 OR j.status IN ('queued', 'running') OR EXISTS (SELECT 1 FROM push_deliveries d WHERE d.job_id = j.id)))
      ORDER BY u.created_at LIMIT $2`, [cutoff, limit])

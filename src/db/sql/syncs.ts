@@ -103,11 +103,16 @@ const SHOWN = `s.id, s.org_id, s.source_id, s.direction, s.trigger, ${SHOWN_STAT
 
 export async function insertSync (
   q: Queryable,
-  s: { id: string, orgId: string, sourceId: string, direction: Sync['direction'], trigger: SyncTrigger, jobId?: string | null },
+  s: {
+    id: string, orgId: string, sourceId: string, direction: Sync['direction'], trigger: SyncTrigger, jobId?: string | null
+    /** when the work began, if before this row is written (an inbound delivery's sync is written when its file is published) */
+    startedAt?: Date
+  },
 ): Promise<Sync> {
   const { rows } = await q.query(
-    `INSERT INTO syncs (id, org_id, source_id, direction, trigger, status, job_id) VALUES ($1, $2, $3, $4, $5, 'running', $6) RETURNING *`,
-    [s.id, s.orgId, s.sourceId, s.direction, s.trigger, s.jobId ?? null])
+    `INSERT INTO syncs (id, org_id, source_id, direction, trigger, status, job_id, started_at)
+     VALUES ($1, $2, $3, $4, $5, 'running', $6, coalesce($7, now())) RETURNING *`,
+    [s.id, s.orgId, s.sourceId, s.direction, s.trigger, s.jobId ?? null, s.startedAt ?? null])
   return toSync(rows[0])
 }
 
