@@ -95,8 +95,8 @@ export const formatsMemoryBenchmark: Benchmark = {
       measures: [mZip, mParquet, tZip, tParquet],
       comparisons: [absolute('zip pull peak RSS', mZip, limit), absolute('Parquet pull peak RSS', mParquet, limit)],
       notes: [
-        `Parquet: ${ROW_GROUP.toLocaleString('en-US')} rows per row group; a group over 8 MiB uncompressed is read in ~8 MiB slices when its ` +
-        'pages are indexed (docs/formats.md), otherwise memory follows the row-group size.',
+        `Parquet: ${ROW_GROUP.toLocaleString('en-US')} rows per row group, read column by column; the columns whose pages are indexed are ` +
+        'decoded in ~4 MiB slices, the others once per group (docs/formats.md).',
         'The pull child starts as `ferry serve` does, with its V8 heap flags (src/heap.ts, docs/decisions.md "Memory of a pull").',
       ],
     }

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs'
 import type { Readable } from 'node:stream'
 import { isUtf8 } from 'node:buffer'
-import { parquetMetadataAsync, parquetReadObjects, parquetSchema, type AsyncBuffer, type FileMetaData, type RowGroup } from 'hyparquet'
+import { parquetMetadataAsync, parquetScan, parquetSchema, type AsyncBuffer, type DecodedArray, type FileMetaData, type RowGroup } from 'hyparquet'
 import { compressors } from 'hyparquet-compressors'
 import { AppError, isAppError } from '../errors.js'
 import { cellTooLong, headerKeys, onceWarner, tooManyRows } from './columns.js'
@@ -13,11 +13,11 @@ import { ROW_BATCH, type FormatParser, type ParseOptions, type ParsedRow } from 
  * Apache Parquet, read with hyparquet.
  * - The file is spooled to a private temp file (the footer, which says where everything is, is at the
  *   end) and read through positioned reads: the whole file is never in memory.
- * - Row group by row group: one row group's rows are decoded, handed on in batches and dropped before
- *   the next one is read, so memory follows the writer's row-group size (pyarrow: ≤ 1 M rows), not
- *   the file's size. A large row group whose pages are indexed (an offset index, as parquet-mr,
- *   Spark and hyparquet-writer write; pyarrow only with `write_page_index`) is read in slices of a
- *   few MiB instead (sliceRows).
+ * - Row group by row group, column by column: a group's columns are decoded, its rows are built from
+ *   them one batch at a time and handed on, and the group is dropped before the next one is read, so
+ *   memory follows the writer's row-group size (pyarrow: ≤ 1 M rows), not the file's size. The
+ *   columns whose pages are indexed (an offset index, as parquet-mr, Spark and hyparquet-writer
+ *   write; pyarrow only with `write_page_index`) are decoded a few MiB at a time instead (groupPlan).
  * - The footer's metadata is refused beyond 64 MiB (a real one is kilobytes; a crafted length would
  *   otherwise be allocated as claimed).
  * - The columns are the top-level fields of the schema; `row` is the record's 1-based position.
@@ -32,8 +32,8 @@ export const parquetParser: FormatParser = {
 }
 
 const MAX_FOOTER_BYTES = 64 * 1024 * 1024
-/** uncompressed bytes of a row group decoded at once when its pages can be read alone (sliceRows) */
-const SLICE_BYTES = 8 * 1024 * 1024
+/** uncompressed bytes of a row group's indexed columns decoded at once (groupPlan) */
+const SLICE_BYTES = 4 * 1024 * 1024
 
 async function * parseParquet (input: Readable, options: ParseOptions): AsyncGenerator<ParsedRow[]> {
   const { limits } = options
@@ -48,32 +48,12 @@ async function * parseParquet (input: Readable, options: ParseOptions): AsyncGen
     const keys = headerKeys(names, i => String(i + 1), limits, onceWarner(options.onWarning))
     options.onLayout?.({ headers: keys.filter((k): k is string => k !== undefined) })
 
+    // only the columns that have a key are read (the others are never decoded)
+    const columns = names.flatMap((name, c) => keys[c] === undefined ? [] : [{ name, key: keys[c] as string }])
     let groupStart = 0
     for (const group of metadata.row_groups) {
-      const groupEnd = groupStart + Number(group.num_rows)
-      const step = sliceRows(group)
-      for (let rowStart = groupStart; rowStart < groupEnd; rowStart += step) {
-        const rowEnd = Math.min(rowStart + step, groupEnd)
-        const rows = await parquetReadObjects({ file, metadata, rowStart, rowEnd, compressors, rowFormat: 'object', useOffsetIndex: true })
-        for (let i = 0; i < rows.length; i += ROW_BATCH) {
-          const batch: ParsedRow[] = []
-          for (let j = i; j < Math.min(i + ROW_BATCH, rows.length); j++) {
-            const record = rows[j]
-            const row = rowStart + j + 1
-            const values: Record<string, unknown> = {}
-            for (let c = 0; c < names.length; c++) {
-              const key = keys[c]
-              if (key === undefined) continue
-              const value = plainValue(record[names[c]])
-              if (typeof value === 'string' && value.length > limits.maxCellChars) throw cellTooLong(limits, row, value.length, `Column "${key}"`)
-              values[key] = value
-            }
-            batch.push({ row, values })
-          }
-          yield batch
-        }
-      }
-      groupStart = groupEnd
+      yield * readRowGroup({ file, metadata, group, groupStart, columns, limits })
+      groupStart += Number(group.num_rows)
     }
   } catch (err) {
     throw parquetFailure(err)
@@ -83,23 +63,67 @@ async function * parseParquet (input: Readable, options: ParseOptions): AsyncGen
   }
 }
 
+interface ReadColumn { name: string, key: string }
+
 /**
- * How many rows of a row group to decode at once. For a column chunk with an offset index (its page
- * locations) hyparquet reads and decodes only the pages a row range overlaps; a chunk without one
- * is decoded whole for every range. So a large group is read in slices of about SLICE_BYTES of
- * uncompressed data when the chunks without an offset index are small (writers leave it out for a
- * chunk of one page): decoding those again for each slice, and the page that straddles two slices
- * of each indexed chunk, is the price. Otherwise the group is read at once.
+ * One row group's rows, in batches of ROW_BATCH, built from its columns (hyparquet's `parquetScan`):
+ * the values of a batch are taken from the decoded column arrays, so no row object exists beyond
+ * the batch being handed on. How much is decoded at once is `groupPlan`'s.
  */
-function sliceRows (group: RowGroup): number {
-  const rows = Number(group.num_rows)
-  const bytes = Number(group.total_byte_size)
-  let unindexed = 0
-  for (const chunk of group.columns) {
-    if (chunk.offset_index_offset === undefined) unindexed += Number(chunk.meta_data?.total_uncompressed_size ?? bytes)
+async function * readRowGroup ({ file, metadata, group, groupStart, columns, limits }: {
+  file: AsyncBuffer, metadata: FileMetaData, group: RowGroup, groupStart: number, columns: ReadColumn[], limits: ParseOptions['limits']
+}): AsyncGenerator<ParsedRow[]> {
+  const groupEnd = groupStart + Number(group.num_rows)
+  if (groupEnd === groupStart) return
+  const plan = groupPlan(group, columns)
+  const scan = await parquetScan({ file, metadata, compressors, rowStart: groupStart, rowEnd: groupEnd, useOffsetIndex: true })
+  const read = async (sliced: boolean, rowStart: number, rowEnd: number) => await Promise.all(plan.columns.map(async column =>
+    column.sliced === sliced ? await scan.readColumn({ column: column.name, rowStart, rowEnd }) : undefined))
+  const whole = await read(false, groupStart, groupEnd)
+  for (let sliceStart = groupStart; sliceStart < groupEnd; sliceStart += plan.step) {
+    const sliceEnd = Math.min(sliceStart + plan.step, groupEnd)
+    const sliced = await read(true, sliceStart, sliceEnd)
+    // each column (in the file's order) with its decoded values and the file row they start at
+    const sources = plan.columns.map(({ key, sliced: inSlice }, i) => inSlice
+      ? { key, data: sliced[i] as DecodedArray, first: sliceStart }
+      : { key, data: whole[i] as DecodedArray, first: groupStart })
+    for (let batchStart = sliceStart; batchStart < sliceEnd; batchStart += ROW_BATCH) {
+      const batch: ParsedRow[] = []
+      for (let index = batchStart; index < Math.min(batchStart + ROW_BATCH, sliceEnd); index++) {
+        const row = index + 1
+        const values: Record<string, unknown> = {}
+        for (const { key, data, first } of sources) {
+          const value = plainValue(data[index - first])
+          if (typeof value === 'string' && value.length > limits.maxCellChars) throw cellTooLong(limits, row, value.length, `Column "${key}"`)
+          values[key] = value
+        }
+        batch.push({ row, values })
+      }
+      yield batch
+    }
   }
-  if (bytes <= SLICE_BYTES || unindexed > SLICE_BYTES / 2) return Math.max(rows, 1)
-  return Math.max(ROW_BATCH, Math.ceil(rows * SLICE_BYTES / bytes))
+}
+
+/**
+ * How a row group is decoded. A column whose chunks have an offset index (their page locations)
+ * can be read for a row range: hyparquet reads and decodes only the pages the range overlaps. A
+ * chunk without one (writers leave it out for a chunk of one page) is decoded whole for any range.
+ * So the unindexed columns are decoded once for the whole group (`whole`), and the indexed ones
+ * (`sliced`) in slices of about SLICE_BYTES of uncompressed data, `step` rows each; decoding again
+ * the page that straddles two slices is the price. A group whose indexed columns are small is read
+ * at once. Without any offset index (pyarrow's default) memory follows the row-group size.
+ */
+function groupPlan (group: RowGroup, columns: ReadColumn[]): { columns: Array<ReadColumn & { sliced: boolean }>, step: number } {
+  const rows = Number(group.num_rows)
+  let slicedBytes = 0
+  const planned = columns.map(column => {
+    const chunks = group.columns.filter(chunk => chunk.meta_data?.path_in_schema[0] === column.name)
+    const sliced = chunks.length > 0 && chunks.every(chunk => chunk.offset_index_offset !== undefined && Boolean(chunk.offset_index_length))
+    if (sliced) for (const chunk of chunks) slicedBytes += Number(chunk.meta_data?.total_uncompressed_size ?? 0)
+    return { ...column, sliced }
+  })
+  if (slicedBytes <= SLICE_BYTES) return { columns: planned.map(column => ({ ...column, sliced: false })), step: Math.max(rows, 1) }
+  return { columns: planned, step: Math.max(ROW_BATCH, Math.ceil(rows * SLICE_BYTES / slicedBytes)) }
 }
 
 /** hyparquet's view of the temp file: each slice is one positioned read. */
