@@ -1,6 +1,6 @@
 /**
  * Benchmark 4b — memory of the new formats (docs/formats.md): the peak RSS of a worker process
- * (bench/lib/pull-child.ts) pulling one large zip archive (two big CSV members) and one large Parquet
+ * (bench/lib/pull-child.mjs) pulling one large zip archive (two big CSV members) and one large Parquet
  * file from s3rver into PostgreSQL. Target as for CSV and XLSX: ≤ 300 MB on a 1 GB input of each.
  * Run with `npm run bench -- --only=formats-memory` (not in CI: it writes ~2 GB of fixtures).
  */

@@ -1,5 +1,5 @@
 /**
- * Benchmark 4 — memory: the peak RSS of a worker process (bench/lib/pull-child.ts, started like
+ * Benchmark 4 — memory: the peak RSS of a worker process (bench/lib/pull-child.mjs, started like
  * `ferry serve --role worker`) pulling one large CSV object and one large XLSX object from s3rver
  * into PostgreSQL. The figure is the child's own process.resourceUsage().maxRSS.
  */

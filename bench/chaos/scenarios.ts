@@ -194,7 +194,7 @@ export async function s3FaultScenario (options: {
 interface Worker { child: ChildProcess, pulling: Promise<boolean>, exited: Promise<number | null>, output: () => string }
 
 function startWorker (sourceId: string, env: Record<string, string>, leaseWaitMs: number): Worker {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/lib/pull-child.ts'), sourceId, String(leaseWaitMs)], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/lib/pull-child.mjs'), sourceId, String(leaseWaitMs)], {
     cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''

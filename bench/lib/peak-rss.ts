@@ -1,5 +1,6 @@
 import { startFerry } from './ferry.js'
-import { lastJson, runTs } from './proc.js'
+import path from 'node:path'
+import { lastJson, ROOT, run } from './proc.js'
 import type { BenchContext } from './types.js'
 
 const MB = 1024 * 1024
@@ -9,12 +10,14 @@ export type PullCase<K extends string> = readonly [kind: K, prefix: string, rows
 
 /**
  * The memory benchmarks' runs: `ctx.runs` times, each case pulled by a fresh worker process
- * (bench/lib/pull-child.ts) from s3rver's bucket "bench", on a fresh Ferry with `env`. Returns each
+ * (bench/lib/pull-child.mjs) from s3rver's bucket "bench", on a fresh Ferry with `env`. Returns each
  * kind's peak RSS (bytes) and duration (ms) per run; a pull that does not take every row fails.
+ * The child runs the compiled dist/ under plain node, as `npm start` does (built first if stale).
  */
 export async function pullPeaks<K extends string> (ctx: BenchContext, { endpoint, cases, env, label }: {
   endpoint: string, cases: ReadonlyArray<PullCase<K>>, env?: Record<string, string>, label: string
 }): Promise<{ rss: Record<K, number[]>, secs: Record<K, number[]> }> {
+  await run(process.execPath, [path.join(ROOT, 'scripts/build-if-needed.js')], { timeoutMs: 600_000 })
   const rss = Object.fromEntries(cases.map(([kind]) => [kind, []])) as unknown as Record<K, number[]>
   const secs = Object.fromEntries(cases.map(([kind]) => [kind, []])) as unknown as Record<K, number[]>
   for (let i = 0; i < ctx.runs; i++) {
@@ -22,7 +25,9 @@ export async function pullPeaks<K extends string> (ctx: BenchContext, { endpoint
       const f = await startFerry(env ? { env } : {})
       try {
         const source = await f.addS3Source({ endpoint, bucket: 'bench', prefix })
-        const res = await runTs('bench/lib/pull-child.ts', [source.id], { env: { ...process.env, ...f.env } })
+        const res = await run(process.execPath, [path.join(ROOT, 'bench/lib/pull-child.mjs'), source.id], {
+          env: { ...process.env, ...f.env, FERRY_PULL_CHILD_CODE: 'dist' },
+        })
         if (res.code !== 0) throw new Error(`the pull child failed (${res.code}): ${res.stdout.slice(-300)} ${res.stderr.slice(-500)}`)
         const out = lastJson<{ status: string, rowsAccepted: number, ms: number, maxRssBytes: number }>(res.stdout)
         if (out.status !== 'succeeded' || out.rowsAccepted !== rows) {

@@ -1,24 +1,30 @@
 /**
  * A Ferry worker process that pulls one source and exits, printing
- * {status, filesCount, rowsAccepted, ms, maxRssBytes} — the memory benchmark reads the peak RSS of
+ * {status, filesCount, rowsAccepted, ms, maxRssBytes} — the memory benchmarks read the peak RSS of
  * exactly this process (process.resourceUsage().maxRSS), and the chaos suite SIGKILLs it mid-pull.
+ *
+ * JavaScript, so that it can run Ferry's code two ways: the TypeScript sources under tsx (the chaos
+ * suite: `node --import tsx bench/lib/pull-child.mjs`), or, with FERRY_PULL_CHILD_CODE=dist, the
+ * compiled dist/ under plain node, as `npm start` runs it (the memory benchmarks: tsx's loader
+ * and the source maps it keeps cost ~27 MiB of RSS that no user's worker has).
  *
  * Environment: the Ferry variables of bench/lib/ferry.ts (DATABASE_URL, FERRY_MASTER_KEY, …).
  * argv: <sourceId> [leaseWaitMs]
  */
-import { relaunchWithHeapFlags } from '../../src/heap.js'
+const code = process.env.FERRY_PULL_CHILD_CODE === 'dist' ? '../../dist/' : '../../src/'
+const { relaunchWithHeapFlags } = await import(`${code}heap.js`)
 
 // the same heap settings as `ferry serve` (src/heap.ts), before anything else loads: the memory
 // benchmarks measure what a user's worker uses
 relaunchWithHeapFlags()
-const { loadConfig } = await import('../../src/config.js')
-const { createLogger } = await import('../../src/log.js')
-const { startRuntime } = await import('../../src/runtime.js')
-const { pullSource } = await import('../../src/sync/pull.js')
+const { loadConfig } = await import(`${code}config.js`)
+const { createLogger } = await import(`${code}log.js`)
+const { startRuntime } = await import(`${code}runtime.js`)
+const { pullSource } = await import(`${code}sync/pull.js`)
 
 const [sourceId, leaseWait] = process.argv.slice(2)
 const config = loadConfig(process.env)
-const logger = createLogger({ level: config.logLevel, pretty: false, destination: process.stderr as never })
+const logger = createLogger({ level: config.logLevel, pretty: false, destination: process.stderr })
 // a worker process as `ferry serve --role worker` runs it (queue workers included); autoPull is off
 // for benchmark agents, so the only pull is the one asked for here
 const runtime = await startRuntime(config, { role: 'worker', logger, print: () => {} })
@@ -34,7 +40,7 @@ try {
     ms, maxRssBytes: process.resourceUsage().maxRSS * 1024,
   }) + '\n')
 } catch (err) {
-  process.stdout.write(JSON.stringify({ error: (err as Error).message, code: (err as { code?: string }).code }) + '\n')
+  process.stdout.write(JSON.stringify({ error: err.message, code: err.code }) + '\n')
   exitCode = 1
 } finally {
   await runtime.stop()
