@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream'
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import type { PgBoss } from 'pg-boss'
 import type { Deps } from '../deps.js'
 import { requireAgent } from '../agents/service.js'
@@ -6,10 +7,11 @@ import type { Transaction } from '../db/client.js'
 import { getAgent, type Agent } from '../db/sql/agents.js'
 import { getUpload, type InventoryUpload } from '../db/sql/inventory.js'
 import {
-  closeItemCursor, fetchItems, finishJob, getJob, insertJob, jobOrigins, listJobs, lockJob, markJobRunning, openItemCursor,
+  finishJob, getJob, holdJob, insertJob, jobOrigins, listJobs, markJobRunning, readItemRange,
   type JobOrigin, type JobStatus, type JobTrigger, type MappingJob,
 } from '../db/sql/jobs.js'
 import { deleteResults, insertResults } from '../db/sql/results.js'
+import { lastItemRow } from '../db/sql/retention.js'
 import { listSourcesOfAgent } from '../db/sql/sources.js'
 import { AppError, isAppError } from '../errors.js'
 import type { IngestInput } from '../pipeline/ingest.js'
@@ -107,31 +109,42 @@ export function autoMapHook (boss: PgBoss) {
 }
 
 /**
- * Runs a mapping job (the map-upload handler): projects the upload's items into job_results in one
- * transaction that also marks the job succeeded and queues the auto-pushes, so results, status and
- * pushes appear together or not at all. The job row is locked for the transaction: two copies of one
- * job (a redelivered pg-boss job next to a slow one) run one after the other, and the second finds the
- * job finished. Returns the job as it ended (null when it was already finished or is gone).
+ * Runs a mapping job (the map-upload handler): projects the upload's items into job_results, a chunk
+ * of BATCH item rows per short transaction, then marks the job succeeded and queues its auto-pushes
+ * in one final transaction. Nobody reads the results of a job that has not succeeded (the results
+ * route and pushes need `succeeded`), so results, status and pushes still appear together; and the
+ * embedded database's one connection is never held for a whole upload (a long job would stall the
+ * API of every tenant, as one long ingest transaction did: docs/decisions.md "Short transactions").
+ * Every transaction first holds the job as this run's attempt (holdJob): a newer copy of the job makes
+ * this one stop (null) before it writes another row, and the newer copy starts by deleting what was
+ * written before it. Returns the job as it ended (null when it was already finished, is gone, or was
+ * taken over).
  */
 export async function runMappingJob (deps: Deps, jobId: string, options: { lastAttempt: boolean } = { lastAttempt: true }): Promise<MappingJob | null> {
   const { db, logger } = deps
-  if (!await markJobRunning(db, jobId)) return null
+  const started = await markJobRunning(db, jobId)
+  if (!started) return null
+  // fn in a transaction that holds the job as this run's attempt; null when a newer copy took it over
+  const held = <T>(fn: (tx: Transaction) => Promise<T>) =>
+    db.transaction(async (tx) => await holdJob(tx, jobId, started.attempts) ? { value: await fn(tx) } : null)
   try {
-    const job = await db.transaction(async (tx) => {
-      const current = await lockJob(tx, jobId)
-      if (!current || (current.status !== 'running' && current.status !== 'queued')) return null
-      const projection = compileProjection(current.output)
-      const upload = await getUpload(tx, current.orgId, current.agentId, current.uploadId)
-      if (!upload) throw new AppError('NOT_FOUND', 'The upload of this job no longer exists.')
-      await deleteResults(tx, jobId)
-      let n = 0
-      await openItemCursor(tx, upload.seq)
-      for (;;) {
-        const items = await fetchItems(tx, BATCH)
-        await insertResults(tx, jobId, items.map(item => ({ n: ++n, data: projection.project(item) })))
-        if (items.length < BATCH) break
-      }
-      await closeItemCursor(tx)
+    const projection = compileProjection(started.output)
+    const upload = await getUpload(db, started.orgId, started.agentId, started.uploadId)
+    if (!upload) throw new AppError('NOT_FOUND', 'The upload of this job no longer exists.')
+    // an earlier attempt's rows
+    if (!await held(tx => deleteResults(tx, jobId))) return null
+    let n = 0
+    const last = await lastItemRow(db, upload.seq)
+    for (let after = 0; after < last; after += BATCH) {
+      // PGlite runs in this thread and answers without I/O: without a turn of the event loop between
+      // chunks, no request (nor any other work) would get in until the whole job is done
+      await nextTurn()
+      const items = await readItemRange(db, upload.seq, after, BATCH)
+      if (items.length === 0) continue
+      const rows = items.map(item => ({ n: ++n, data: projection.project(item) }))
+      if (!await held(tx => insertResults(tx, jobId, rows))) return null
+    }
+    const outcome = await held(async (tx) => {
       const finished = await finishJob(tx, jobId, { status: 'succeeded', rows: n })
       if (!finished) return null
       for (const sink of autoPushSinks(await listSourcesOfAgent(tx, finished.agentId))) {
@@ -139,6 +152,7 @@ export async function runMappingJob (deps: Deps, jobId: string, options: { lastA
       }
       return finished
     })
+    const job = outcome?.value ?? null
     if (job) logger.info({ jobId, rows: job.rows }, 'mapping job succeeded')
     return job
   } catch (err) {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, type TestApp } from '../helpers/app.js'
 import { multipartFile } from '../helpers/multipart.js'
 import { until } from '../helpers/poll.js'
+import { runMappingJob } from '../../src/mapping/service.js'
 
 let t: TestApp
 
@@ -161,6 +162,41 @@ describe('mapping jobs', () => {
     expect(JSON.parse(lines[0])).toMatchObject({ sku: 'S-1', quantity: 1 })
     expect(JSON.parse(lines[n - 1])).toMatchObject({ sku: `S-${n}`, quantity: n })
     expect(lines.map(l => JSON.parse(l).quantity)).toEqual(Array.from({ length: n }, (_, i) => i + 1))
+  })
+
+  it('copies of one job running at once (a redelivered queue job next to a slow one) leave its results exactly once', async () => {
+    const agentId = await newAgent({ rules: { autoMap: false } })
+    const n = 5500 // several chunks of results, so the copies interleave
+    let csv = 'sku,quantity\n'
+    for (let i = 1; i <= n; i++) csv += `S-${i},${i}\n`
+    const up = await upload(agentId, csv)
+    // the queue's worker runs it too: three copies in all
+    const jobId = (await t.api('POST', `/api/v1/agents/${agentId}/jobs`, { body: { uploadId: up.id } })).json().id as string
+    const copies = await Promise.all([runMappingJob(t.runtime.deps, jobId), runMappingJob(t.runtime.deps, jobId)])
+    const job = await finished(agentId, jobId)
+    expect(job).toMatchObject({ status: 'succeeded', rows: n })
+    // a copy that was taken over stops without an outcome; at most one copy made the job succeed
+    expect(copies.filter(c => c?.status === 'succeeded').length).toBeLessThanOrEqual(1)
+    const lines = (await results(agentId, jobId, 'ndjson')).body.trim().split('\n')
+    expect(lines.map(l => JSON.parse(l).quantity)).toEqual(Array.from({ length: n }, (_, i) => i + 1))
+  })
+
+  it('writes a big job\'s results in short transactions: the API answers while it runs', async () => {
+    const agentId = await newAgent({ rules: { autoMap: false } })
+    let csv = 'sku,quantity\n'
+    for (let i = 1; i <= 20_000; i++) csv += `S-${i},${i}\n`
+    const up = await upload(agentId, csv)
+    const created = (await t.api('POST', `/api/v1/agents/${agentId}/jobs`, { body: { uploadId: up.id } })).json()
+    // reads while the job runs: on PGlite (one connection) a job written in one transaction held the
+    // connection to its end, so every read waited and saw it finished; in chunks, reads see it running
+    const seen = new Set<string>()
+    const job = await until(`job ${created.id} to finish`, async () => {
+      const current = (await t.api('GET', `/api/v1/agents/${agentId}/jobs/${created.id}`)).json()
+      seen.add(current.status)
+      return current.status === 'succeeded' && current
+    }, 60_000, 10)
+    expect(job).toMatchObject({ status: 'succeeded', rows: 20_000 })
+    expect([...seen]).toContain('running')
   })
 
   it('refuses a mapping that cannot run at save, and records why when autoMap hits one saved before that check', async () => {

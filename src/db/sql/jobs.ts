@@ -77,16 +77,6 @@ export async function markJobRunning (q: Queryable, id: string): Promise<Mapping
   return rows[0] ? toJob(rows[0]) : null
 }
 
-/**
- * Inside the job's transaction: locks the job row until commit, so two copies of one job (a
- * redelivered pg-boss job next to a stalled one) run one after the other, and the second sees the
- * first's outcome.
- */
-export async function lockJob (q: Queryable, id: string): Promise<MappingJob | null> {
-  const { rows } = await q.query('SELECT * FROM mapping_jobs WHERE id = $1 FOR UPDATE', [id])
-  return rows[0] ? toJob(rows[0]) : null
-}
-
 export async function finishJob (
   q: Queryable, id: string, outcome: { status: 'succeeded' | 'failed', rows?: number, error?: MappingJob['error'] },
 ): Promise<MappingJob | null> {
@@ -98,26 +88,27 @@ export async function finishJob (
 }
 
 /**
- * A job reads its upload's items through a cursor in its transaction: one ordered scan, whatever
- * the statistics say (paging with `row_number > $n … LIMIT` over a freshly loaded upload makes
- * PostgreSQL sort everything after $n on every page: quadratic).
+ * A run of a job holds it while it is still `running` with the attempt it started as: it locks the
+ * row until its transaction commits. A newer copy of the job (a redelivered pg-boss job next to a
+ * stalled one) counted another attempt when it started, so the older copy's next hold fails and it
+ * stops; a hold in progress makes that newer start wait until it commits.
  */
-const ITEM_CURSOR = 'ferry_job_items'
-
-export async function openItemCursor (tx: Queryable, uploadSeq: number): Promise<void> {
-  await tx.query(
-    `DECLARE ${ITEM_CURSOR} NO SCROLL CURSOR FOR
-     SELECT row_number, sku, name, quantity, price, currency, location, attributes FROM inventory_items
-     WHERE upload_seq = $1 ORDER BY row_number`, [uploadSeq])
+export async function holdJob (tx: Queryable, id: string, attempt: number): Promise<boolean> {
+  const { rows } = await tx.query("SELECT 1 FROM mapping_jobs WHERE id = $1 AND status = 'running' AND attempts = $2 FOR UPDATE", [id, attempt])
+  return rows.length > 0
 }
 
-export async function fetchItems (tx: Queryable, count: number): Promise<StoredItem[]> {
-  const { rows } = await tx.query(`FETCH FORWARD ${Math.floor(count)} FROM ${ITEM_CURSOR}`)
+/**
+ * The upload's items with row numbers in (after, after + count], in order. A closed range reads only
+ * its own rows whatever plan the database picks (an open `row_number > $n … LIMIT` over a freshly
+ * loaded upload makes PostgreSQL sort everything after $n on every page); row numbers are the file's
+ * and may have gaps, so a range can hold fewer rows, or none.
+ */
+export async function readItemRange (q: Queryable, uploadSeq: number, after: number, count: number): Promise<StoredItem[]> {
+  const { rows } = await q.query(
+    `SELECT row_number, sku, name, quantity, price, currency, location, attributes FROM inventory_items
+     WHERE upload_seq = $1 AND row_number > $2 AND row_number <= $2 + $3 ORDER BY row_number`, [uploadSeq, after, count])
   return rows.map(toStoredItem)
-}
-
-export async function closeItemCursor (tx: Queryable): Promise<void> {
-  await tx.query(`CLOSE ${ITEM_CURSOR}`)
 }
 
 /** What a person knows a job by: its upload's file and the source it came from (null for a manual upload or a deleted source). */

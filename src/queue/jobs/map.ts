@@ -6,7 +6,7 @@ import type { JobDefinition } from '../job.js'
 
 export const mapJob: JobDefinition = {
   name: MAP_QUEUE,
-  // a crashed worker's job is retried after expiry; the job row lock keeps two copies from overlapping
+  // a crashed worker's job is retried after expiry; a newer copy of a job takes it over from an older one (holdJob)
   queue: { policy: 'standard', retryLimit: 2, retryDelay: 10, expireInSeconds: 15 * 60 },
   work: { batchSize: 1, pollingIntervalSeconds: 1, includeMetadata: true },
   workers: () => 2,
