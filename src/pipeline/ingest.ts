@@ -73,9 +73,11 @@ export type Publish = (tx: Transaction, outcomes: FileOutcome[]) => Promise<void
  * Rows per short transaction while a file is staged; a file of at most this many rows is not staged
  * at all but lands whole in its publishing transaction (the common small file pays no extra statement).
  * PGlite is one connection that a transaction holds alone: its chunks stay small so the API's
- * queries get in between (bench/api-during-ingest.ts). PostgreSQL chunks are one COPY each.
+ * queries get in between (bench/api-during-ingest.ts). PostgreSQL chunks are one COPY each, and small
+ * enough that the two a file holds (one filling, one being written) stay young garbage: with 20,000 rows
+ * a 1 GB CSV pull peaked at 304 MiB instead of 199 (bench/findings.md "11").
  */
-const CHUNK_ROWS: Readonly<Record<Db['kind'], number>> = { pglite: 1_000, postgres: 20_000 }
+const CHUNK_ROWS: Readonly<Record<Db['kind'], number>> = { pglite: 1_000, postgres: 5_000 }
 
 /** One file read to its end (or refused), not yet published. */
 type ReadFile = { input: IngestInput, base: UploadBase } & (
