@@ -237,9 +237,9 @@ describe('pushing results to webhook sinks', () => {
     expect(sync.error.message).toMatch(/410/)
     const after = (await t.api('GET', sinkUrl(sink.id))).json()
     expect(after).toMatchObject({ enabled: false, autoPush: false })
-    const items = (await openItems()).filter(i => i.sourceId === sink.id)
-    expect(items).toMatchObject([{ type: 'DATA_SOURCE_PUSH_FAILED', occurrences: 1 }])
-    expect(items[0].message).toMatch(/410/)
+    // the item is filed right after the sync is closed, in its own transaction: wait for it
+    await expect.poll(async () => (await openItems()).filter(i => i.sourceId === sink.id), { timeout: 10_000, interval: 100 })
+      .toMatchObject([{ type: 'DATA_SOURCE_PUSH_FAILED', occurrences: 1, message: expect.stringMatching(/410/) }])
     expect((await t.api('POST', `${sinkUrl(sink.id)}/push`, { body: { jobId } })).json().code).toBe('SOURCE_DISABLED')
   })
 
