@@ -13,36 +13,13 @@ import { CSV_HEADER, cachedCsv, csvRow } from './lib/data.js'
 import { ROOT } from './lib/proc.js'
 import { absolute, measure } from './lib/stats.js'
 import type { Benchmark, BenchOutcome } from './lib/types.js'
+import { hammer, type Latency } from './lib/latency.js'
 
 const CLIENTS = 10
 /** ~50 bytes a row: 800,000 rows ≈ 40 MB */
 const ROWS = 800_000
 const QUICK_ROWS = 100_000
 const TARGET_P99_MS = 250
-
-interface Latency { p50: number, p99: number, max: number, requests: number }
-
-function percentile (sorted: number[], p: number): number {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] : NaN
-}
-
-/** CLIENTS request loops against `url` until `done` settles; per-request latency in ms. */
-async function hammer (url: string, headers: Record<string, string>, done: Promise<unknown>): Promise<Latency> {
-  const state = { stop: false }
-  void done.catch(() => {}).finally(() => { state.stop = true })
-  const times: number[] = []
-  await Promise.all(Array.from({ length: CLIENTS }, async () => {
-    while (!state.stop) {
-      const start = performance.now()
-      const res = await fetch(url, { headers })
-      await res.arrayBuffer()
-      if (res.status !== 200) throw new Error(`${url} answered ${res.status}`)
-      times.push(performance.now() - start)
-    }
-  }))
-  times.sort((a, b) => a - b)
-  return { p50: percentile(times, 0.5), p99: percentile(times, 0.99), max: times.at(-1) ?? NaN, requests: times.length }
-}
 
 export const apiDuringIngestBenchmark: Benchmark = {
   id: 'api-during-ingest',
@@ -94,8 +71,8 @@ export const apiDuringIngestBenchmark: Benchmark = {
         }
         const url = `${base}/agents`
         // warm-up (JIT), not measured
-        await hammer(url, headers, new Promise(resolve => setTimeout(resolve, 1000)))
-        baseline.push(await hammer(url, headers, new Promise(resolve => setTimeout(resolve, seconds * 1000))))
+        await hammer(url, headers, CLIENTS, new Promise(resolve => setTimeout(resolve, 1000)))
+        baseline.push(await hammer(url, headers, CLIENTS, new Promise(resolve => setTimeout(resolve, seconds * 1000))))
         const form = new FormData()
         form.append('file', new Blob([body], { type: 'text/csv' }), 'big.csv')
         const started = performance.now()
@@ -114,7 +91,7 @@ export const apiDuringIngestBenchmark: Benchmark = {
           }
           mappedSeconds.push((performance.now() - started) / 1000)
         })()
-        during.push(await hammer(url, headers, upload))
+        during.push(await hammer(url, headers, CLIENTS, upload))
         await upload
         ctx.log(`api-during-ingest run ${run + 1}: ${rows} rows (${(csv.bytes / 1e6).toFixed(1)} MB) in ${ingestSeconds.at(-1)!.toFixed(1)} s; ` +
           `GET /agents p50/p99 ${baseline.at(-1)!.p50.toFixed(1)}/${baseline.at(-1)!.p99.toFixed(1)} ms before, ` +

@@ -15,34 +15,11 @@ import { startFerry, ferryEnv } from './lib/ferry.js'
 import { ROOT } from './lib/proc.js'
 import { compare, measure } from './lib/stats.js'
 import type { Benchmark, BenchOutcome } from './lib/types.js'
+import { hammer, type Latency } from './lib/latency.js'
 
 const CLIENTS = 10
 /** rows per purged upload: a typical supplier file */
 const ROWS_PER_UPLOAD = 10_000
-
-interface Latency { p50: number, p99: number, requests: number }
-
-function percentile (sorted: number[], p: number): number {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] : NaN
-}
-
-/** CLIENTS request loops against `url` until `done` resolves; per-request latency in ms. */
-async function hammer (url: string, headers: Record<string, string>, done: Promise<unknown>): Promise<Latency> {
-  const state = { stop: false }
-  void done.finally(() => { state.stop = true })
-  const times: number[] = []
-  await Promise.all(Array.from({ length: CLIENTS }, async () => {
-    while (!state.stop) {
-      const start = performance.now()
-      const res = await fetch(url, { headers })
-      await res.arrayBuffer()
-      if (res.status !== 200) throw new Error(`${url} answered ${res.status}`)
-      times.push(performance.now() - start)
-    }
-  }))
-  times.sort((a, b) => a - b)
-  return { p50: percentile(times, 0.5), p99: percentile(times, 0.99), requests: times.length }
-}
 
 export const retentionBenchmark: Benchmark = {
   id: 'retention',
@@ -87,11 +64,11 @@ export const retentionBenchmark: Benchmark = {
         const url = `http://127.0.0.1:${port}/api/v1/agents`
         const headers = { authorization: `Bearer ${apiKey}` }
         // warm-up (JIT, pool connections), not measured
-        await hammer(url, headers, new Promise(resolve => setTimeout(resolve, 1000)))
-        baseline.push(await hammer(url, headers, new Promise(resolve => setTimeout(resolve, seconds * 1000))))
+        await hammer(url, headers, CLIENTS, new Promise(resolve => setTimeout(resolve, 1000)))
+        baseline.push(await hammer(url, headers, CLIENTS, new Promise(resolve => setTimeout(resolve, seconds * 1000))))
         const started = performance.now()
         const purge = purgeExpired(db, { retentionDays: 90, pauseMs: 10 })
-        during.push(await hammer(url, headers, purge))
+        during.push(await hammer(url, headers, CLIENTS, purge))
         const counts = await purge
         purgeSeconds.push((performance.now() - started) / 1000)
         if (counts.items !== uploads * ROWS_PER_UPLOAD) throw new Error(`purged ${counts.items} items, expected ${uploads * ROWS_PER_UPLOAD}`)
