@@ -1,7 +1,6 @@
 import type { TSchema } from 'typebox'
 import type { Transport } from '../connectors/transport.js'
 import type { Deps } from '../deps.js'
-import type { MappingJob } from '../db/sql/jobs.js'
 import type { DataSource, SourceConfig } from '../domain/source.js'
 import type { AttemptOutcome } from '../push/delivery.js'
 import type { ResultFormat } from '../results/format.js'
@@ -106,7 +105,7 @@ export interface SinkRole<C extends SourceConfig = SourceConfig> extends RoleDes
    * Returns an AttemptOutcome for any answer or failure of the target; only a lost lease
    * (`beforeSend` throws LEASE_LOST) escapes.
    */
-  deliver? (deps: Deps, sink: { orgId: string, config: C }, job: MappingJob,
+  deliver? (deps: Deps, sink: { orgId: string, config: C },
     attempt: {
       format: ResultFormat, webhookId: string,
       /**

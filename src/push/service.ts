@@ -273,7 +273,7 @@ async function attemptDelivery (deps: Deps, a: ClaimedAttempt): Promise<void> {
       const format = formatOf(sink)
       const sinkTarget = { orgId: sink.orgId, config: sink.config }
       outcome = role.deliver
-        ? await role.deliver(deps, sinkTarget, job, { format, webhookId: delivery.webhookId, body: a.body, beforeSend })
+        ? await role.deliver(deps, sinkTarget, { format, webhookId: delivery.webhookId, body: a.body, beforeSend })
         : await attemptPut(deps, kindOf(sink.type), sinkTarget, job, { key: target.key, format, beforeSend })
     }
   } catch (err) {

@@ -1,5 +1,4 @@
 import type { Deps } from '../../deps.js'
-import type { MappingJob } from '../../db/sql/jobs.js'
 import { AppError } from '../../errors.js'
 import { signWithEach } from '../../inbound/signature.js'
 import { guardedRequest } from '../../net/guarded-http.js'
@@ -25,7 +24,6 @@ const RESERVED_HEADERS = new Set([
 export async function deliverWebhook (
   deps: Deps,
   sink: { orgId: string, config: OutboundWebhookConfig },
-  _job: MappingJob,
   attempt: { format: ResultFormat, webhookId: string, body: () => Promise<Buffer>, beforeSend: () => Promise<void> },
 ): Promise<AttemptOutcome> {
   const { config } = sink
